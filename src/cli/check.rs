@@ -1,0 +1,97 @@
+//! `fraclab check [DIR|FILE…]`: runs scenarios and prints one line per
+//! scenario and expectation; a failure also prints the command that
+//! reproduces it. A scenario without an `[expect]` block fails: a bundled
+//! scenario must say what it demonstrates.
+
+use std::path::{Path, PathBuf};
+
+use super::run::{load_with_seed, reproduce_command};
+use super::{EXIT_BAD_INPUT, EXIT_FAILED};
+use crate::report;
+use crate::scenario::TraceLevel;
+
+/// The scenario files named by `paths`: files as given, folders' `*.toml`
+/// sorted by name.
+fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let defaults = [PathBuf::from("scenarios")];
+    let paths = if paths.is_empty() { &defaults[..] } else { paths };
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let entries = std::fs::read_dir(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    Ok(files)
+}
+
+pub fn check(paths: &[PathBuf]) -> u8 {
+    let files = match scenario_files(paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let (mut failed, mut bad_input, mut passed) = (0, 0, 0);
+    for file in &files {
+        match check_one(file) {
+            Ok(true) => passed += 1,
+            Ok(false) => failed += 1,
+            Err(code) => {
+                if code == EXIT_BAD_INPUT {
+                    bad_input += 1;
+                } else {
+                    failed += 1;
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if bad_input > 0 {
+        println!("{bad_input} scenario(s) could not be loaded");
+        EXIT_BAD_INPUT
+    } else if failed > 0 || files.is_empty() {
+        EXIT_FAILED
+    } else {
+        0
+    }
+}
+
+fn check_one(file: &Path) -> Result<bool, u8> {
+    let sc = load_with_seed(file, None)?;
+    let report = match report::execute(&sc, TraceLevel::None, None) {
+        Ok(r) => r,
+        Err(e) => {
+            println!("FAIL  {:<28} {e}", sc.name);
+            println!("      reproduce: {}", reproduce_command(file, sc.seed));
+            return Err(EXIT_FAILED);
+        }
+    };
+    let s = &report.summary;
+    let mut ok = true;
+    if s.expectations.is_empty() {
+        println!("FAIL  {:<28} no [expect] block", sc.name);
+        ok = false;
+    }
+    for e in &s.expectations {
+        let mark = if e.held { "ok  " } else { "FAIL" };
+        println!("{mark}  {:<28} {} = {} (observed {})", sc.name, e.key, e.expected, e.observed);
+        ok &= e.held;
+    }
+    if !s.invariants_held {
+        println!("FAIL  {:<28} protocol invariants broken: {:?}", sc.name, s.findings);
+        ok = false;
+    }
+    if !ok {
+        println!("      reproduce: {}", reproduce_command(file, sc.seed));
+    }
+    Ok(ok)
+}

@@ -1,0 +1,114 @@
+//! The `fraclab` command line (SPEC §6). Exit status: 0 success and every
+//! expectation held; 1 an expectation or protocol invariant failed; 2 bad
+//! input or usage.
+
+mod check;
+mod params;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::scenario::TraceLevel;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fraclab",
+    version,
+    about = "Deterministic simulator and attack lab for the WO 00/19652 fractional-key scheme"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run one scenario; write trace.jsonl and summary.json.
+    Run {
+        scenario: PathBuf,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output folder (default results/<name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override the scenario's [output] trace level.
+        #[arg(long, value_enum)]
+        trace: Option<TraceArg>,
+        /// Print nothing but errors.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Run scenarios (folders or files, default scenarios/) and report every expectation.
+    Check { paths: Vec<PathBuf> },
+    /// List the group parameter sets, or print one.
+    Params {
+        name: Option<String>,
+        /// Print {"name","p","q","g","p_bits","q_bits"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-check a trace's invariants independently of the run that wrote it.
+    VerifyTrace { trace: PathBuf },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum TraceArg {
+    Full,
+    Protocol,
+    None,
+}
+
+impl From<TraceArg> for TraceLevel {
+    fn from(t: TraceArg) -> TraceLevel {
+        match t {
+            TraceArg::Full => TraceLevel::Full,
+            TraceArg::Protocol => TraceLevel::Protocol,
+            TraceArg::None => TraceLevel::None,
+        }
+    }
+}
+
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Parses the arguments and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Run { scenario, seed, out, trace, quiet } => {
+            run::run(&scenario, seed, out, trace.map(Into::into), quiet)
+        }
+        Command::Check { paths } => check::check(&paths),
+        Command::Params { name, json } => params::params(name.as_deref(), json),
+        Command::VerifyTrace { trace } => verify_trace(&trace),
+    };
+    ExitCode::from(code)
+}
+
+fn verify_trace(path: &std::path::Path) -> u8 {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return EXIT_BAD_INPUT;
+        }
+    };
+    match crate::report::verify::verify(std::io::BufReader::new(file)) {
+        Ok(checked) => {
+            println!("{checked}");
+            0
+        }
+        Err(e @ crate::report::verify::VerifyError::Violation { .. }) => {
+            eprintln!("{}: {e}", path.display());
+            EXIT_FAILED
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            EXIT_BAD_INPUT
+        }
+    }
+}

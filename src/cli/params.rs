@@ -1,0 +1,49 @@
+//! `fraclab params [NAME] [--json]`.
+
+use crate::group::{GroupParams, PARAMS_NAMES, all, by_name};
+
+fn json(p: &GroupParams) -> String {
+    let v = serde_json::json!({
+        "name": p.name,
+        "p": format!("{:x}", p.p),
+        "q": format!("{:x}", p.q),
+        "g": format!("{:x}", p.g),
+        "p_bits": p.p.bits(),
+        "q_bits": p.q.bits(),
+    });
+    // Key order as SPEC §6 lists it.
+    let keys = ["name", "p", "q", "g", "p_bits", "q_bits"];
+    let fields: Vec<String> = keys.iter().map(|k| format!("\"{k}\":{}", v[k])).collect();
+    format!("{{{}}}", fields.join(","))
+}
+
+pub fn params(name: Option<&str>, as_json: bool) -> u8 {
+    let chosen: Vec<&GroupParams> = match name {
+        None => all().iter().collect(),
+        Some(n) => match by_name(n) {
+            Some(p) => vec![p],
+            None => {
+                eprintln!("error: unknown parameter set \"{n}\"; allowed: {}", PARAMS_NAMES.join(", "));
+                return super::EXIT_BAD_INPUT;
+            }
+        },
+    };
+    for p in chosen {
+        if as_json {
+            println!("{}", json(p));
+        } else if name.is_some() {
+            println!(
+                "name    {}\nsource  {}\np_bits  {}\nq_bits  {}",
+                p.name,
+                p.source,
+                p.p.bits(),
+                p.q.bits()
+            );
+            println!("p       {:x}\nq       {:x}\ng       {:x}", p.p, p.q, p.g);
+        } else {
+            let toy = if p.is_toy() { "  (toy: teaching only)" } else { "" };
+            println!("{:<18} P {:>4} bits  q {:>4} bits  {}{toy}", p.name, p.p.bits(), p.q.bits(), p.source);
+        }
+    }
+    0
+}

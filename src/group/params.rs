@@ -1,0 +1,90 @@
+//! The nine named parameter sets of SPEC §3.
+//!
+//! The toy sets are safe primes just below a power of two (q = (P−1)/2) for
+//! teaching and brute-force demonstrations; the others are published groups
+//! (RFC 3526, RFC 7919, RFC 5114). Every set is checked by a test: P and q
+//! probable primes, q | P−1, g ≠ 1, g^q = 1 (mod P).
+
+use std::sync::OnceLock;
+
+use num_bigint::BigUint;
+use num_traits::One;
+
+/// One named group: P prime, q prime with q | P−1, g of order q mod P.
+#[derive(Debug)]
+pub struct GroupParams {
+    pub name: &'static str,
+    pub p: BigUint,
+    pub q: BigUint,
+    pub g: BigUint,
+    /// Where the set comes from, shown by `fraclab params`.
+    pub source: &'static str,
+}
+
+impl GroupParams {
+    /// Toy groups can be brute-forced; runs on them say so.
+    pub fn is_toy(&self) -> bool {
+        self.name.starts_with("toy-")
+    }
+}
+
+/// The names accepted by `[group] params`, in listing order.
+pub const PARAMS_NAMES: [&str; 9] = [
+    "toy-16",
+    "toy-32",
+    "toy-64",
+    "toy-128",
+    "modp-2048",
+    "modp-3072",
+    "ffdhe2048",
+    "ffdhe3072",
+    "rfc5114-2048-256",
+];
+
+/// All parameter sets, in the order of [`PARAMS_NAMES`].
+pub fn all() -> &'static [GroupParams] {
+    static ALL: OnceLock<Vec<GroupParams>> = OnceLock::new();
+    ALL.get_or_init(build)
+}
+
+pub fn by_name(name: &str) -> Option<&'static GroupParams> {
+    all().iter().find(|p| p.name == name)
+}
+
+fn hex(s: &str) -> BigUint {
+    let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    BigUint::parse_bytes(digits.as_bytes(), 16).expect("parameter constants are hex")
+}
+
+/// A safe-prime group: q = (P−1)/2.
+fn safe(name: &'static str, p: BigUint, g: u32, source: &'static str) -> GroupParams {
+    let q = (&p - BigUint::one()) >> 1;
+    GroupParams { name, p, q, g: BigUint::from(g), source }
+}
+
+/// 2^bits − offset.
+fn below_pow2(bits: u32, offset: u32) -> BigUint {
+    (BigUint::one() << bits) - BigUint::from(offset)
+}
+
+fn build() -> Vec<GroupParams> {
+    vec![
+        safe("toy-16", below_pow2(16, 269), 4, "2^16 − 269 (toy, safe prime)"),
+        safe("toy-32", below_pow2(32, 209), 2, "2^32 − 209 (toy, safe prime)"),
+        safe("toy-64", below_pow2(64, 1469), 4, "2^64 − 1469 (toy, safe prime)"),
+        safe("toy-128", below_pow2(128, 15449), 2, "2^128 − 15449 (toy, safe prime)"),
+        safe("modp-2048", hex(MODP_2048), 2, "RFC 3526 group 14"),
+        safe("modp-3072", hex(MODP_3072), 2, "RFC 3526 group 15"),
+        safe("ffdhe2048", hex(FFDHE_2048), 2, "RFC 7919 ffdhe2048"),
+        safe("ffdhe3072", hex(FFDHE_3072), 2, "RFC 7919 ffdhe3072"),
+        GroupParams {
+            name: "rfc5114-2048-256",
+            p: hex(RFC5114_2048_256_P),
+            q: hex(RFC5114_2048_256_Q),
+            g: hex(RFC5114_2048_256_G),
+            source: "RFC 5114 §2.3 (256-bit prime-order subgroup)",
+        },
+    ]
+}
+
+include!("constants.rs");

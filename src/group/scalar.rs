@@ -1,0 +1,218 @@
+//! `Scalar` and `Element`: values of Z_q and of the order-q subgroup of Z_P*.
+//!
+//! Both are plain newtypes over `BigUint`; the modulus lives in the
+//! [`GroupParams`] that performs the arithmetic, so protocol code writes
+//! `group.add(&alpha, &fk)` and never touches a `BigUint` directly.
+
+use std::fmt;
+
+use num_bigint::BigUint;
+use num_traits::Zero;
+use rand_core::Rng;
+
+use super::GroupParams;
+
+/// An element of Z_q, always reduced (`0 <= value < q`).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Scalar(BigUint);
+
+/// An element of Z_P*, always reduced (`0 < value < P`).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Element(BigUint);
+
+impl fmt::Debug for Scalar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Scalar({:x})", self.0)
+    }
+}
+
+impl fmt::Debug for Element {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Element({:x})", self.0)
+    }
+}
+
+impl Scalar {
+    /// The raw value, for code that needs the integer itself (tests, encoders).
+    pub fn as_biguint(&self) -> &BigUint {
+        &self.0
+    }
+}
+
+impl Element {
+    pub fn as_biguint(&self) -> &BigUint {
+        &self.0
+    }
+}
+
+/// Big-endian bytes of `v`, left-padded with zeros to `len` bytes.
+fn padded_bytes(v: &BigUint, len: usize) -> Vec<u8> {
+    let raw = v.to_bytes_be();
+    let raw = if v.is_zero() { Vec::new() } else { raw };
+    debug_assert!(raw.len() <= len, "value wider than its field");
+    let mut out = vec![0u8; len - raw.len()];
+    out.extend_from_slice(&raw);
+    out
+}
+
+/// Error decoding a hex scalar or element.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DecodeError {
+    #[error("expected {expected} hex digits, found {found}")]
+    Length { expected: usize, found: usize },
+    #[error("not lowercase hex")]
+    NotHex,
+    #[error("value is not below the modulus")]
+    OutOfRange,
+}
+
+impl GroupParams {
+    /// Wraps an integer already known to lie in `[0, q)`; reduces otherwise.
+    pub fn scalar(&self, v: BigUint) -> Scalar {
+        if v < self.q { Scalar(v) } else { Scalar(v % &self.q) }
+    }
+
+    pub fn scalar_from_u64(&self, v: u64) -> Scalar {
+        self.scalar(BigUint::from(v))
+    }
+
+    pub fn zero(&self) -> Scalar {
+        Scalar(BigUint::zero())
+    }
+
+    pub fn add(&self, a: &Scalar, b: &Scalar) -> Scalar {
+        let s = &a.0 + &b.0;
+        Scalar(if s >= self.q { s - &self.q } else { s })
+    }
+
+    pub fn sub(&self, a: &Scalar, b: &Scalar) -> Scalar {
+        if a.0 >= b.0 { Scalar(&a.0 - &b.0) } else { Scalar(&self.q - (&b.0 - &a.0)) }
+    }
+
+    pub fn neg(&self, a: &Scalar) -> Scalar {
+        self.sub(&self.zero(), a)
+    }
+
+    /// `k · a` for a small signed integer `k` (the patent's λ = 1 − n, n − 1).
+    pub fn mul_i64(&self, a: &Scalar, k: i64) -> Scalar {
+        let m = (&a.0 * BigUint::from(k.unsigned_abs())) % &self.q;
+        if k < 0 { self.neg(&Scalar(m)) } else { Scalar(m) }
+    }
+
+    pub fn sum<'a>(&self, items: impl IntoIterator<Item = &'a Scalar>) -> Scalar {
+        items.into_iter().fold(self.zero(), |acc, x| self.add(&acc, x))
+    }
+
+    /// A uniform draw from Z_q by rejection sampling: `q_bytes` bytes from the
+    /// stream, the excess high bits masked off, redrawn while ≥ q. Pinned here
+    /// (not delegated to a crate) because traces depend on the exact draws.
+    pub fn random_scalar(&self, rng: &mut dyn Rng) -> Scalar {
+        let len = self.q_bytes();
+        let excess_bits = len * 8 - self.q.bits() as usize;
+        let mask = 0xffu8 >> excess_bits;
+        let mut buf = vec![0u8; len];
+        loop {
+            rng.fill_bytes(&mut buf);
+            buf[0] &= mask;
+            let v = BigUint::from_bytes_be(&buf);
+            if v < self.q {
+                return Scalar(v);
+            }
+        }
+    }
+
+    /// Byte length of q: the width of every encoded scalar.
+    pub fn q_bytes(&self) -> usize {
+        self.q.bits().div_ceil(8) as usize
+    }
+
+    /// Byte length of P: the width of every encoded element.
+    pub fn p_bytes(&self) -> usize {
+        self.p.bits().div_ceil(8) as usize
+    }
+
+    /// θ as the KDF's input keying material: big-endian, padded to `q_bytes`.
+    pub fn scalar_bytes(&self, a: &Scalar) -> Vec<u8> {
+        padded_bytes(&a.0, self.q_bytes())
+    }
+
+    /// Lowercase hex, zero-padded to the byte length of q, no `0x` (SPEC §3).
+    pub fn scalar_hex(&self, a: &Scalar) -> String {
+        hex::encode(self.scalar_bytes(a))
+    }
+
+    pub fn element_hex(&self, e: &Element) -> String {
+        hex::encode(padded_bytes(&e.0, self.p_bytes()))
+    }
+
+    pub fn scalar_from_hex(&self, s: &str) -> Result<Scalar, DecodeError> {
+        let v = decode_fixed(s, self.q_bytes())?;
+        if v < self.q { Ok(Scalar(v)) } else { Err(DecodeError::OutOfRange) }
+    }
+
+    pub fn element_from_hex(&self, s: &str) -> Result<Element, DecodeError> {
+        let v = decode_fixed(s, self.p_bytes())?;
+        if !v.is_zero() && v < self.p { Ok(Element(v)) } else { Err(DecodeError::OutOfRange) }
+    }
+
+    /// g^a mod P.
+    pub fn pow_g(&self, a: &Scalar) -> Element {
+        Element(self.g.modpow(&a.0, &self.p))
+    }
+
+    pub fn mul_elements(&self, a: &Element, b: &Element) -> Element {
+        Element((&a.0 * &b.0) % &self.p)
+    }
+
+    pub fn generator(&self) -> Element {
+        Element(self.g.clone())
+    }
+}
+
+fn decode_fixed(s: &str, len: usize) -> Result<BigUint, DecodeError> {
+    if s.len() != 2 * len {
+        return Err(DecodeError::Length { expected: 2 * len, found: s.len() });
+    }
+    if !s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) {
+        return Err(DecodeError::NotHex);
+    }
+    let bytes = hex::decode(s).map_err(|_| DecodeError::NotHex)?;
+    Ok(BigUint::from_bytes_be(&bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::group::by_name;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    #[test]
+    fn arithmetic_wraps_modulo_q() {
+        let g = by_name("toy-16").unwrap();
+        let q_minus_1 = g.scalar(&g.q - 1u32);
+        let one = g.scalar_from_u64(1);
+        assert_eq!(g.add(&q_minus_1, &one), g.zero());
+        assert_eq!(g.sub(&g.zero(), &one), q_minus_1);
+        assert_eq!(g.mul_i64(&one, -1), q_minus_1);
+        assert_eq!(g.mul_i64(&g.scalar_from_u64(3), 4), g.scalar_from_u64(12));
+    }
+
+    #[test]
+    fn hex_is_fixed_width_and_round_trips() {
+        for p in crate::group::all() {
+            let mut rng = ChaCha20Rng::from_seed([1; 32]);
+            let a = p.random_scalar(&mut rng);
+            let h = p.scalar_hex(&a);
+            assert_eq!(h.len(), 2 * p.q_bytes(), "{}", p.name);
+            assert_eq!(p.scalar_from_hex(&h).unwrap(), a);
+            let e = p.pow_g(&a);
+            let eh = p.element_hex(&e);
+            assert_eq!(eh.len(), 2 * p.p_bytes());
+            assert_eq!(p.element_from_hex(&eh).unwrap(), e);
+        }
+        let toy = by_name("toy-16").unwrap();
+        assert_eq!(toy.scalar_hex(&toy.scalar_from_u64(5)), "0005");
+        assert!(toy.scalar_from_hex("00AB").is_err());
+        assert!(toy.scalar_from_hex("005").is_err());
+    }
+}

@@ -1,0 +1,137 @@
+//! The sans-IO protocol core: members and the security manager as state
+//! machines. They take the local time `now`, an incoming [`Envelope`] and an
+//! injected RNG, and return the envelopes to send plus [`Note`]s (the ground
+//! truth of what they drew and derived). They never read a clock, touch a
+//! socket or import the simulator; `sim` drives them.
+//!
+//! Implemented processes: 300 (SM initialisation, [`sm`]), 400 (ring
+//! initialisation) and 500 (additive key generation) in [`member`], with key
+//! confirmation after every epoch. Reliability (acks, retransmission,
+//! duplicate suppression) is the [`link`] layer underneath.
+
+pub mod link;
+pub mod member;
+pub mod message;
+pub mod sm;
+
+use std::fmt;
+
+use rand_core::Rng;
+
+use crate::group::{Scalar, SharedKey};
+pub use message::{Body, Envelope, Mode};
+
+/// A member index, 1..=n as in the patent.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct MemberId(pub u32);
+
+impl fmt::Display for MemberId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A protocol party: the security manager (numbered 0 in traces) or a member.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum Party {
+    Sm,
+    Member(MemberId),
+}
+
+impl Party {
+    /// The number a trace uses for this party: 0 for the SM, i for member i.
+    pub fn trace_id(self) -> u32 {
+        match self {
+            Party::Sm => 0,
+            Party::Member(m) => m.0,
+        }
+    }
+}
+
+/// A party's local clock reading in µs. It differs from the simulator's
+/// virtual time by the party's clock skew, so it may be negative.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct LocalTime(pub i64);
+
+impl LocalTime {
+    pub fn plus_us(self, us: i64) -> LocalTime {
+        LocalTime(self.0 + us)
+    }
+}
+
+/// How the initial θ_1 and pads α_{i,1} are produced.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum InitKind {
+    /// Process 300: a security manager draws and distributes them.
+    Sm,
+    /// Process 400: the δ ring started by the group initiator, member 1.
+    Ring,
+}
+
+/// The secrets a `secret` trace event can name (SPEC §5).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum SecretName {
+    V,
+    Gamma,
+    Delta,
+    Alpha,
+    Fk,
+}
+
+impl SecretName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretName::V => "v",
+            SecretName::Gamma => "gamma",
+            SecretName::Delta => "delta",
+            SecretName::Alpha => "alpha",
+            SecretName::Fk => "fk",
+        }
+    }
+}
+
+/// What a party reports besides its messages: the ground truth the
+/// simulator records, checks and traces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// A secret was drawn or derived. `owner` is whose secret it is (the SM's
+    /// draw v_i is member i's); `index` is the epoch for α, the iteration for
+    /// FK and 1 for initialisation secrets.
+    Secret { owner: MemberId, name: SecretName, index: u64, value: Scalar },
+    /// The member now holds θ_epoch.
+    Theta { member: MemberId, epoch: u64, value: Scalar },
+    /// The member derived SK_epoch.
+    Key { member: MemberId, epoch: u64, sk: SharedKey },
+    /// Every other member's confirmation of SK_epoch matched this member's.
+    Confirmed { member: MemberId, epoch: u64 },
+    /// Another member's confirmation of SK_epoch did not match.
+    Divergence { member: MemberId, epoch: u64, with: MemberId },
+}
+
+/// What one call into a party produced.
+#[derive(Default, Debug)]
+pub struct Output {
+    pub sends: Vec<Envelope>,
+    pub notes: Vec<Note>,
+}
+
+impl Output {
+    pub fn extend(&mut self, other: Output) {
+        self.sends.extend(other.sends);
+        self.notes.extend(other.notes);
+    }
+}
+
+/// The interface the simulator drives. Every method is pure in the sense of
+/// sans-IO: the answer depends only on the state, the arguments and the draws
+/// taken from `rng`.
+pub trait Node {
+    fn party(&self) -> Party;
+    /// Called once at virtual time 0.
+    fn start(&mut self, now: LocalTime, rng: &mut dyn Rng) -> Output;
+    fn handle_message(&mut self, now: LocalTime, env: Envelope, rng: &mut dyn Rng) -> Output;
+    /// Called when the deadline last returned by `poll_timeout` has passed.
+    fn handle_timeout(&mut self, now: LocalTime, rng: &mut dyn Rng) -> Output;
+    /// The next local time at which the party wants `handle_timeout`.
+    fn poll_timeout(&self) -> Option<LocalTime>;
+}

@@ -1,0 +1,128 @@
+//! `summary.json`, format `fraclab-summary/1` (SPEC §5): the run's verdict,
+//! counters, findings and expectations. Fields that belong to capabilities
+//! fraclab does not have yet (compromise, detection, recovery, rejection)
+//! are absent rather than filled with values nobody computed.
+
+use serde::Serialize;
+
+use crate::scenario::Scenario;
+use crate::sim::{Finding, Outcome};
+
+pub const SUMMARY_FORMAT: &str = "fraclab-summary/1";
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Expectation {
+    pub key: &'static str,
+    pub expected: serde_json::Value,
+    pub observed: serde_json::Value,
+    pub held: bool,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Summary {
+    pub format: &'static str,
+    pub scenario: String,
+    pub seed: u64,
+    pub params: &'static str,
+    pub members: u32,
+    pub init: &'static str,
+    pub keygen: &'static str,
+    pub channel: &'static str,
+    pub epochs: u64,
+    pub epochs_completed: u64,
+    pub keys_agreed: bool,
+    pub final_sk: Option<String>,
+    pub invariants_held: bool,
+    pub events: u64,
+    pub messages_sent: u64,
+    pub messages_delivered: u64,
+    pub messages_dropped: u64,
+    pub retransmissions: u64,
+    pub sim_time_us: u64,
+    pub findings: Vec<serde_json::Value>,
+    pub expectations: Vec<Expectation>,
+    pub warnings: Vec<String>,
+    pub trace: &'static str,
+    pub trace_sha256: Option<String>,
+}
+
+impl Summary {
+    pub fn new(
+        sc: &Scenario,
+        trace: &'static str,
+        outcome: &Outcome,
+        trace_sha256: Option<String>,
+    ) -> Summary {
+        let v = &outcome.verdict;
+        Summary {
+            format: SUMMARY_FORMAT,
+            scenario: sc.name.clone(),
+            seed: sc.seed,
+            params: sc.group.name,
+            members: sc.members,
+            init: super::init_name(sc.init),
+            keygen: sc.keygen.as_str(),
+            channel: sc.channel.as_str(),
+            epochs: sc.epochs,
+            epochs_completed: v.epochs_completed,
+            keys_agreed: v.keys_agreed,
+            final_sk: v.final_sk.map(|k| k.to_hex()),
+            invariants_held: !v.findings.iter().any(|f| matches!(f, Finding::Invariant { .. })),
+            events: outcome.events,
+            messages_sent: outcome.messages_sent,
+            messages_delivered: outcome.messages_delivered,
+            messages_dropped: outcome.messages_dropped,
+            retransmissions: outcome.retransmissions,
+            sim_time_us: outcome.sim_time_us,
+            findings: v.findings.iter().map(finding_json).collect(),
+            expectations: expectations(sc, outcome),
+            warnings: sc.warnings.clone(),
+            trace,
+            trace_sha256,
+        }
+    }
+
+    /// Whether the run passed: every invariant and every expectation held.
+    pub fn passed(&self) -> bool {
+        self.invariants_held && self.expectations.iter().all(|e| e.held)
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("a summary always serialises");
+        s.push('\n');
+        s
+    }
+}
+
+fn finding_json(f: &Finding) -> serde_json::Value {
+    match f {
+        Finding::Invariant { check, epoch, detail } => serde_json::json!({
+            "kind": "invariant", "check": check, "epoch": epoch, "detail": detail,
+        }),
+        Finding::Divergence { member, epoch, with } => serde_json::json!({
+            "kind": "divergence", "member": member.0, "epoch": epoch, "with": with.0,
+        }),
+    }
+}
+
+fn expectations(sc: &Scenario, outcome: &Outcome) -> Vec<Expectation> {
+    let v = &outcome.verdict;
+    let mut out = Vec::new();
+    if let Some(want) = sc.expect.keys_agreed {
+        out.push(Expectation {
+            key: "keys_agreed",
+            expected: want.into(),
+            observed: v.keys_agreed.into(),
+            held: want == v.keys_agreed,
+        });
+    }
+    if let Some(want) = sc.expect.epochs_completed {
+        out.push(Expectation {
+            key: "epochs_completed",
+            expected: want.into(),
+            observed: v.epochs_completed.into(),
+            held: want == v.epochs_completed,
+        });
+    }
+    out
+}

@@ -1,0 +1,363 @@
+//! The TOML file types. Unknown keys are rejected everywhere; every leaf
+//! that has a range or a set of allowed values is a newtype whose `try_from`
+//! says what is allowed, so the error lands on the value's own span.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::error::SpanError;
+use super::{Expect, MAX_EVENTS, Scenario};
+use crate::group::{GroupParams, PARAMS_NAMES, by_name};
+use crate::protocol::InitKind;
+use crate::sim::network::{Latency, NetworkModel};
+
+pub fn deserialize(src: &str) -> Result<RawScenario, SpanError> {
+    let de = toml::Deserializer::parse(src).map_err(|e| SpanError {
+        key: String::new(),
+        span: e.span(),
+        message: format!("malformed TOML: {}", e.message()),
+    })?;
+    serde_path_to_error::deserialize(de).map_err(|e| SpanError {
+        key: e.path().to_string(),
+        span: e.inner().span(),
+        message: e.inner().message().to_string(),
+    })
+}
+
+/// Allowed values of a string enum, quoted, for error messages.
+fn allowed(values: &[&str]) -> String {
+    values.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
+}
+
+/// Declares a string-valued enum: its allowed spellings, and the spellings
+/// SPEC §4 names that a later version of fraclab implements.
+macro_rules! string_enum {
+    ($name:ident, [$($text:literal => $variant:ident),+], later: [$($later:literal),*]) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+        #[serde(try_from = "String")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALLOWED: &'static [&'static str] = &[$($text),+];
+            #[allow(dead_code, reason = "not every enum is printed")]
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                match s.as_str() {
+                    $($text => Ok($name::$variant),)+
+                    $($later => Err(format!(
+                        "\"{s}\" is not implemented in fraclab {} yet; allowed: {}",
+                        env!("CARGO_PKG_VERSION"), allowed(Self::ALLOWED)
+                    )),)*
+                    _ => Err(format!("unknown value \"{s}\"; allowed: {}", allowed(Self::ALLOWED))),
+                }
+            }
+        }
+    };
+}
+
+string_enum!(Init, ["sm" => Sm, "ring" => Ring], later: ["ring-hardened"]);
+string_enum!(Keygen, ["additive" => Additive], later: ["elgamal"]);
+string_enum!(Verify, ["none" => None], later: ["commitments"]);
+string_enum!(Channel, ["plain" => Plain, "ideal" => Ideal], later: ["sealed"]);
+string_enum!(TraceLevel, ["full" => Full, "protocol" => Protocol, "none" => None], later: []);
+
+/// A whole number in an inclusive range.
+macro_rules! ranged {
+    ($name:ident, $t:ty, $lo:expr, $hi:expr) => {
+        #[derive(Clone, Copy, Debug, Deserialize)]
+        #[serde(try_from = "i64")]
+        pub struct $name(pub $t);
+
+        impl TryFrom<i64> for $name {
+            type Error = String;
+            fn try_from(v: i64) -> Result<Self, String> {
+                let (lo, hi): (i64, i64) = ($lo, $hi);
+                if (lo..=hi).contains(&v) {
+                    Ok($name(v as $t))
+                } else {
+                    Err(format!("{v} is out of range; allowed: {lo}..={hi}"))
+                }
+            }
+        }
+    };
+}
+
+ranged!(Members, u32, 2, 4096);
+ranged!(Epochs, u64, 0, 100_000);
+ranged!(IntervalMs, u64, 1, 86_400_000);
+
+/// A probability in [0, 1).
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(try_from = "f64")]
+pub struct Probability(pub f64);
+
+impl TryFrom<f64> for Probability {
+    type Error = String;
+    fn try_from(p: f64) -> Result<Self, String> {
+        if (0.0..1.0).contains(&p) {
+            Ok(Probability(p))
+        } else {
+            Err(format!("{p} is out of range; allowed: a probability in [0, 1) (0 ≤ p < 1)"))
+        }
+    }
+}
+
+/// A duration in ms: finite, 0 ..= 60 000, converted to whole µs.
+fn ms_to_us(what: &str, ms: f64) -> Result<u64, String> {
+    if ms.is_finite() && (0.0..=60_000.0).contains(&ms) {
+        Ok((ms * 1_000.0).round() as u64)
+    } else {
+        Err(format!("{what} = {ms} is out of range; allowed: 0..=60000 ms"))
+    }
+}
+
+/// `[group] params`.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(try_from = "String")]
+pub struct ParamsName(&'static GroupParams);
+
+impl TryFrom<String> for ParamsName {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        by_name(&s)
+            .map(ParamsName)
+            .ok_or_else(|| format!("unknown parameter set \"{s}\"; allowed: {}", allowed(&PARAMS_NAMES)))
+    }
+}
+
+/// `name`: [a-z0-9-]+, it names the output folder.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Name(String);
+
+impl TryFrom<String> for Name {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-');
+        if ok {
+            Ok(Name(s))
+        } else {
+            Err(format!("\"{s}\" is not a valid name; allowed: 1 to 64 of [a-z0-9-]"))
+        }
+    }
+}
+
+/// `latency_ms = { dist = "…", … }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLatency {
+    dist: String,
+    value: Option<f64>,
+    min: Option<f64>,
+    max: Option<f64>,
+    mean: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(try_from = "RawLatency")]
+pub struct LatencyMs(Latency);
+
+impl TryFrom<RawLatency> for LatencyMs {
+    type Error = String;
+    fn try_from(r: RawLatency) -> Result<Self, String> {
+        let forms = "{ dist = \"fixed\", value }, { dist = \"uniform\", min, max } or { dist = \"exponential\", min, mean }";
+        let latency = match (r.dist.as_str(), r.value, r.min, r.max, r.mean) {
+            ("fixed", Some(v), None, None, None) => Latency::Fixed { value_us: ms_to_us("value", v)? },
+            ("uniform", None, Some(lo), Some(hi), None) => {
+                let (min_us, max_us) = (ms_to_us("min", lo)?, ms_to_us("max", hi)?);
+                if min_us > max_us {
+                    return Err(format!("min = {lo} is above max = {hi}; allowed: min ≤ max"));
+                }
+                Latency::Uniform { min_us, max_us }
+            }
+            ("exponential", None, Some(lo), None, Some(mean)) => {
+                Latency::Exponential { min_us: ms_to_us("min", lo)?, mean_us: ms_to_us("mean", mean)? }
+            }
+            ("fixed" | "uniform" | "exponential", ..) => {
+                return Err(format!("wrong fields for dist = \"{}\"; allowed: {forms}", r.dist));
+            }
+            _ => {
+                return Err(format!(
+                    "unknown dist \"{}\"; allowed: {}",
+                    r.dist,
+                    allowed(&["fixed", "uniform", "exponential"])
+                ));
+            }
+        };
+        Ok(LatencyMs(latency))
+    }
+}
+
+/// A key SPEC §4 defines that a later version of fraclab implements.
+fn later<'de, D: serde::Deserializer<'de>, T>(de: D, what: &str) -> Result<Option<T>, D::Error> {
+    let _ = serde::de::IgnoredAny::deserialize(de)?;
+    Err(serde::de::Error::custom(format!(
+        "{what} are not implemented in fraclab {} yet; remove this key",
+        env!("CARGO_PKG_VERSION")
+    )))
+}
+
+fn later_faults<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<()>, D::Error> {
+    later(de, "[[fault]] tables (crashes, partitions)")
+}
+
+fn later_adversaries<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<()>, D::Error> {
+    later(de, "[[adversary]] tables (leaks, coalitions, collusion, network attacks)")
+}
+
+fn later_expectation<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<()>, D::Error> {
+    later(de, "expectations on compromise, detection and recovery")
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    name: Name,
+    description: Option<String>,
+    seed: Option<u64>,
+    group: RawGroup,
+    protocol: RawProtocol,
+    #[serde(default)]
+    network: RawNetwork,
+    #[serde(rename = "fault", default, deserialize_with = "later_faults")]
+    _fault: Option<()>,
+    #[serde(rename = "adversary", default, deserialize_with = "later_adversaries")]
+    _adversary: Option<()>,
+    #[serde(default)]
+    output: RawOutput,
+    #[serde(default)]
+    expect: RawExpect,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGroup {
+    params: ParamsName,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProtocol {
+    members: Members,
+    init: Init,
+    keygen: Keygen,
+    epochs: Spanned<Epochs>,
+    rekey_interval_ms: Option<IntervalMs>,
+    round_timeout_ms: Option<IntervalMs>,
+    verify: Option<Verify>,
+    channel: Option<Channel>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    latency_ms: Option<LatencyMs>,
+    loss: Option<Probability>,
+    duplicate: Option<Probability>,
+    clock_skew_ms: Option<SkewMs>,
+}
+
+/// `clock_skew_ms`: 0 ..= 60 000 ms.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(try_from = "f64")]
+struct SkewMs(u64);
+
+impl TryFrom<f64> for SkewMs {
+    type Error = String;
+    fn try_from(ms: f64) -> Result<Self, String> {
+        ms_to_us("clock_skew_ms", ms).map(SkewMs)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutput {
+    trace: Option<TraceLevel>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    keys_agreed: Option<bool>,
+    epochs_completed: Option<u64>,
+    #[serde(rename = "compromised", default, deserialize_with = "later_expectation")]
+    _compromised: Option<()>,
+    #[serde(rename = "detected", default, deserialize_with = "later_expectation")]
+    _detected: Option<()>,
+    #[serde(rename = "recovered", default, deserialize_with = "later_expectation")]
+    _recovered: Option<()>,
+    #[serde(rename = "outsider_learns_key", default, deserialize_with = "later_expectation")]
+    _outsider_learns_key: Option<()>,
+}
+
+impl RawScenario {
+    /// Cross-field checks and defaults (SPEC §4).
+    pub fn validate(self, source_sha256: String) -> Result<Scenario, SpanError> {
+        let p = self.protocol;
+        let members = p.members.0;
+        let epochs = p.epochs.get_ref().0;
+        // A lossless run delivers, per epoch, n(n−1) payloads of each of two
+        // kinds (HFK, confirmation) plus as many acks.
+        let n = u128::from(members);
+        let least_events = u128::from(epochs + 1) * n * (n - 1) * 4;
+        if least_events > u128::from(MAX_EVENTS) {
+            return Err(SpanError {
+                key: "protocol.epochs".into(),
+                span: Some(p.epochs.span()),
+                message: format!(
+                    "{members} members × {epochs} epochs need at least {least_events} events, over the limit of {MAX_EVENTS} (SPEC §9); allowed: fewer members or epochs"
+                ),
+            });
+        }
+        let group = self.group.params.0;
+        let mut warnings = Vec::new();
+        if members == 2 {
+            warnings.push("n = 2: each member can compute the other's FK from θ and its own; fraclab runs it, but it protects nothing between the two".to_string());
+        }
+        if group.is_toy() {
+            warnings.push(format!(
+                "{} is a toy group for teaching and brute-force demonstrations only",
+                group.name
+            ));
+        }
+        let net = self.network;
+        Ok(Scenario {
+            name: self.name.0,
+            description: self.description,
+            seed: self.seed.unwrap_or(1),
+            group,
+            members,
+            init: match p.init {
+                Init::Sm => InitKind::Sm,
+                Init::Ring => InitKind::Ring,
+            },
+            keygen: p.keygen,
+            epochs,
+            rekey_interval_ms: p.rekey_interval_ms.map_or(1_000, |v| v.0),
+            round_timeout_ms: p.round_timeout_ms.map_or(500, |v| v.0),
+            verify: p.verify.unwrap_or(Verify::None),
+            channel: p.channel.unwrap_or(Channel::Ideal),
+            network: NetworkModel {
+                latency: net.latency_ms.map_or(Latency::Fixed { value_us: 10_000 }, |l| l.0),
+                loss: net.loss.unwrap_or_default().0,
+                duplicate: net.duplicate.unwrap_or_default().0,
+            },
+            clock_skew_us: net.clock_skew_ms.map_or(0, |s| s.0 as i64),
+            trace: self.output.trace.unwrap_or(TraceLevel::Full),
+            expect: Expect {
+                keys_agreed: self.expect.keys_agreed,
+                epochs_completed: self.expect.epochs_completed,
+            },
+            source_sha256,
+            warnings,
+        })
+    }
+}

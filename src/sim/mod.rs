@@ -1,0 +1,333 @@
+//! The deterministic discrete-event simulator. It alone owns virtual time,
+//! randomness, the network and (in later issues) faults and adversaries; the
+//! protocol parties in `protocol` only answer calls.
+//!
+//! Virtual time is integer µs. Events are totally ordered by (time,
+//! sequence). Every party draws from its own named ChaCha20 stream, the
+//! network from "network", clock skews from "clock". Everything the run does
+//! is reported, in order, to a [`Recorder`] as [`Record`]s numbered by a
+//! strictly increasing `seq`; the trace writer in `report` is one recorder.
+
+pub mod network;
+pub mod queue;
+pub mod rng;
+pub mod truth;
+
+use std::io;
+
+use rand_chacha::ChaCha20Rng;
+
+use crate::group::{GroupParams, Scalar, SharedKey};
+use crate::protocol::member::{Member, MemberConfig};
+use crate::protocol::sm::SecurityManager;
+use crate::protocol::{Envelope, InitKind, LocalTime, MemberId, Node, Note, Output, Party, SecretName};
+use network::{Fate, NetworkModel};
+use queue::EventQueue;
+pub use truth::{Finding, Verdict};
+
+/// Virtual time in µs since the start of the run.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
+pub struct SimTime(pub u64);
+
+/// Everything a run needs; built from a scenario.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub seed: u64,
+    pub group: &'static GroupParams,
+    pub members: u32,
+    pub init: InitKind,
+    pub epochs: u64,
+    pub rekey_interval_us: i64,
+    pub network: NetworkModel,
+    pub clock_skew_us: i64,
+    /// Events after which the run stops with [`SimError::EventLimit`].
+    pub max_events: u64,
+}
+
+/// One traceable happening, in the order the simulator saw it.
+#[derive(Debug)]
+pub enum Record<'a> {
+    Secret { owner: MemberId, name: SecretName, index: u64, value: &'a Scalar },
+    Send { msg: u64, env: &'a Envelope },
+    Deliver { msg: u64, to: Party, duplicate: bool },
+    Drop { msg: u64, reason: &'static str },
+    Theta { member: MemberId, epoch: u64, value: &'a Scalar },
+    Key { member: MemberId, epoch: u64, sk: &'a SharedKey },
+}
+
+/// Where a run's records go.
+pub trait Recorder {
+    /// Whether per-message records (send, deliver, drop) are wanted at all;
+    /// when not, the simulator does not build them (their `seq` numbers are
+    /// still used, so a record has the same `seq` at every trace level).
+    fn wants_messages(&self) -> bool;
+    fn record(&mut self, seq: u64, at: SimTime, rec: &Record<'_>) -> io::Result<()>;
+}
+
+/// A recorder that keeps nothing.
+pub struct NullRecorder;
+
+impl Recorder for NullRecorder {
+    fn wants_messages(&self) -> bool {
+        false
+    }
+    fn record(&mut self, _: u64, _: SimTime, _: &Record<'_>) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("writing the trace failed: {0}")]
+    Io(#[from] io::Error),
+    #[error("the run reached the limit of {limit} events (SPEC §9) at t = {at_us} µs")]
+    EventLimit { limit: u64, at_us: u64 },
+}
+
+/// Counters and the verdict of a finished run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    /// Events the simulator processed (deliveries and timer firings).
+    pub events: u64,
+    /// Records produced (trace lines at level `full`, header and footer aside).
+    pub records: u64,
+    pub messages_sent: u64,
+    pub messages_delivered: u64,
+    pub messages_dropped: u64,
+    pub retransmissions: u64,
+    pub sim_time_us: u64,
+}
+
+enum Event {
+    Deliver { msg: u64, env: Envelope, duplicate: bool },
+    Timer { slot: usize, generation: u64 },
+}
+
+/// A party's slot: 0 for the SM, i for member i.
+fn slot_of(p: Party) -> usize {
+    p.trace_id() as usize
+}
+
+struct Sim<'r> {
+    cfg: Config,
+    rec: &'r mut dyn Recorder,
+    queue: EventQueue<Event>,
+    sm: Option<SecurityManager>,
+    members: Vec<Member>,
+    rngs: Vec<ChaCha20Rng>,
+    net_rng: ChaCha20Rng,
+    skew_us: Vec<i64>,
+    /// The deadline each slot's timer is armed for, and its generation
+    /// (a re-armed timer makes older timer events stale).
+    armed: Vec<(Option<LocalTime>, u64)>,
+    truth: truth::Truth,
+    now: SimTime,
+    next_record: u64,
+    next_msg: u64,
+    out: Outcome,
+}
+
+pub fn run(cfg: &Config, rec: &mut dyn Recorder) -> Result<Outcome, SimError> {
+    Sim::new(cfg.clone(), rec).run()
+}
+
+impl<'r> Sim<'r> {
+    fn new(cfg: Config, rec: &'r mut dyn Recorder) -> Sim<'r> {
+        let n = cfg.members;
+        let rto_us = cfg.network.retransmit_timeout_us();
+        let sm = (cfg.init == InitKind::Sm).then(|| SecurityManager::new(cfg.group, n, rto_us));
+        let members = (1..=n)
+            .map(|i| {
+                Member::new(MemberConfig {
+                    id: MemberId(i),
+                    members: n,
+                    group: cfg.group,
+                    init: cfg.init,
+                    epochs: cfg.epochs,
+                    rekey_interval_us: cfg.rekey_interval_us,
+                    rto_us,
+                })
+            })
+            .collect();
+        let mut rngs = vec![rng::stream(cfg.seed, "sm")];
+        rngs.extend((1..=n).map(|i| rng::stream(cfg.seed, &format!("member/{i}"))));
+        let mut clock = rng::stream(cfg.seed, "clock");
+        let mut skew_us = vec![0];
+        skew_us.extend((1..=n).map(|_| network::draw_skew(&mut clock, cfg.clock_skew_us)));
+        Sim {
+            rec,
+            queue: EventQueue::new(),
+            sm,
+            members,
+            rngs,
+            net_rng: rng::stream(cfg.seed, "network"),
+            skew_us,
+            armed: vec![(None, 0); n as usize + 1],
+            truth: truth::Truth::new(cfg.group, n),
+            now: SimTime(0),
+            next_record: 0,
+            next_msg: 0,
+            out: Outcome {
+                verdict: Verdict {
+                    epochs_completed: 0,
+                    keys_agreed: false,
+                    final_sk: None,
+                    findings: vec![],
+                },
+                events: 0,
+                records: 0,
+                messages_sent: 0,
+                messages_delivered: 0,
+                messages_dropped: 0,
+                retransmissions: 0,
+                sim_time_us: 0,
+            },
+            cfg,
+        }
+    }
+
+    fn local(&self, slot: usize) -> LocalTime {
+        LocalTime(self.now.0 as i64 + self.skew_us[slot])
+    }
+
+    fn record(&mut self, rec: &Record<'_>) -> io::Result<()> {
+        let seq = self.next_record;
+        self.next_record += 1;
+        self.rec.record(seq, self.now, rec)
+    }
+
+    /// Skips a message record's `seq` when messages are not being recorded.
+    fn record_message(&mut self, rec: impl FnOnce() -> Record<'static>) -> io::Result<()> {
+        if self.rec.wants_messages() {
+            self.record(&rec())
+        } else {
+            self.next_record += 1;
+            Ok(())
+        }
+    }
+
+    fn run(mut self) -> Result<Outcome, SimError> {
+        let first = if self.sm.is_some() { 0 } else { 1 };
+        for slot in first..=self.cfg.members as usize {
+            let now = self.local(slot);
+            let out = self.with_rng(slot, |node, rng| node.start(now, rng));
+            self.apply(slot, out)?;
+        }
+        while let Some((at, event)) = self.queue.pop() {
+            self.now = at;
+            self.out.events += 1;
+            if self.out.events > self.cfg.max_events {
+                return Err(SimError::EventLimit { limit: self.cfg.max_events, at_us: at.0 });
+            }
+            match event {
+                Event::Deliver { msg, env, duplicate } => self.deliver(msg, env, duplicate)?,
+                Event::Timer { slot, generation } => {
+                    if self.armed[slot].1 == generation {
+                        self.armed[slot].0 = None;
+                        let now = self.local(slot);
+                        let out = self.with_rng(slot, |node, rng| node.handle_timeout(now, rng));
+                        self.apply(slot, out)?;
+                    }
+                }
+            }
+        }
+        self.out.verdict = self.truth.verdict(self.cfg.epochs);
+        self.out.records = self.next_record;
+        self.out.sim_time_us = self.now.0;
+        Ok(self.out)
+    }
+
+    /// Calls into the party in `slot` with its own RNG stream.
+    fn with_rng(&mut self, slot: usize, f: impl FnOnce(&mut dyn Node, &mut ChaCha20Rng) -> Output) -> Output {
+        let rng = &mut self.rngs[slot];
+        let node: &mut dyn Node = match slot {
+            0 => self.sm.as_mut().expect("slot 0 is the SM"),
+            i => &mut self.members[i - 1],
+        };
+        f(node, rng)
+    }
+
+    fn deliver(&mut self, msg: u64, env: Envelope, duplicate: bool) -> Result<(), SimError> {
+        let to = env.to;
+        self.out.messages_delivered += 1;
+        self.record_message(|| Record::Deliver { msg, to, duplicate })?;
+        let slot = slot_of(to);
+        let now = self.local(slot);
+        let out = self.with_rng(slot, |node, rng| node.handle_message(now, env, rng));
+        self.apply(slot, out)
+    }
+
+    /// Records a party's notes, puts its messages on the network and re-arms
+    /// its timer.
+    fn apply(&mut self, slot: usize, out: Output) -> Result<(), SimError> {
+        for note in &out.notes {
+            self.truth.observe(note);
+            match note {
+                Note::Secret { owner, name, index, value } => {
+                    self.record(&Record::Secret { owner: *owner, name: *name, index: *index, value })?
+                }
+                Note::Theta { member, epoch, value } => {
+                    self.record(&Record::Theta { member: *member, epoch: *epoch, value })?
+                }
+                Note::Key { member, epoch, sk } => {
+                    self.record(&Record::Key { member: *member, epoch: *epoch, sk })?
+                }
+                Note::Confirmed { .. } | Note::Divergence { .. } => {}
+            }
+        }
+        for env in out.sends {
+            self.transmit(env)?;
+        }
+        self.arm(slot);
+        Ok(())
+    }
+
+    fn transmit(&mut self, env: Envelope) -> Result<(), SimError> {
+        let msg = self.next_msg;
+        self.next_msg += 1;
+        self.out.messages_sent += 1;
+        if env.attempt > 0 {
+            self.out.retransmissions += 1;
+        }
+        if self.rec.wants_messages() {
+            self.record(&Record::Send { msg, env: &env })?;
+        } else {
+            self.next_record += 1;
+        }
+        let now = self.now.0;
+        match self.cfg.network.transmit(&mut self.net_rng) {
+            Fate::Lost => {
+                self.out.messages_dropped += 1;
+                self.record_message(|| Record::Drop { msg, reason: "loss" })?;
+            }
+            Fate::Delivered { latency_us } => {
+                let ev = Event::Deliver { msg, env, duplicate: false };
+                self.queue.push(SimTime(now + latency_us), ev);
+            }
+            Fate::Duplicated { latency_us, copy_latency_us } => {
+                let copy = Event::Deliver { msg, env: env.clone(), duplicate: true };
+                self.queue.push(SimTime(now + latency_us), Event::Deliver { msg, env, duplicate: false });
+                self.queue.push(SimTime(now + copy_latency_us), copy);
+            }
+        }
+        Ok(())
+    }
+
+    fn arm(&mut self, slot: usize) {
+        let wanted = match slot {
+            0 => self.sm.as_ref().and_then(|sm| sm.poll_timeout()),
+            i => self.members[i - 1].poll_timeout(),
+        };
+        let (armed, generation) = self.armed[slot];
+        if wanted == armed {
+            return;
+        }
+        let generation = generation + 1;
+        self.armed[slot] = (wanted, generation);
+        if let Some(deadline) = wanted {
+            let global = (deadline.0 - self.skew_us[slot]).max(self.now.0 as i64) as u64;
+            self.queue.push(SimTime(global), Event::Timer { slot, generation });
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! The network model: per-message latency (fixed, uniform or shifted
+//! exponential), loss and duplication, all drawn from the "network" stream.
+//! Every transmission takes exactly four draws, whatever its fate, so a
+//! change of loss rate does not re-shuffle the latencies of other messages.
+
+use rand_core::Rng;
+
+use super::rng::{uniform_i64, unit_f64};
+
+/// Latency distribution, in µs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Latency {
+    Fixed {
+        value_us: u64,
+    },
+    Uniform {
+        min_us: u64,
+        max_us: u64,
+    },
+    /// `min_us` plus an exponential draw with mean `mean_us`.
+    Exponential {
+        min_us: u64,
+        mean_us: u64,
+    },
+}
+
+impl Latency {
+    /// The latency for one 64-bit draw `u`.
+    fn sample(&self, u: u64) -> u64 {
+        match *self {
+            Latency::Fixed { value_us } => value_us,
+            Latency::Uniform { min_us, max_us } => {
+                let span = u128::from(max_us - min_us) + 1;
+                min_us + ((u128::from(u) * span) >> 64) as u64
+            }
+            Latency::Exponential { min_us, mean_us } => {
+                // libm, not f64::ln: the platform's libm may differ in the last bit.
+                let unit = (u >> 11) as f64 / (1u64 << 53) as f64;
+                let x = -(mean_us as f64) * libm::log(1.0 - unit);
+                min_us + libm::round(x) as u64
+            }
+        }
+    }
+
+    /// A latency that almost every message stays under; sets the link's
+    /// retransmission timeout.
+    pub fn typical_max_us(&self) -> u64 {
+        match *self {
+            Latency::Fixed { value_us } => value_us,
+            Latency::Uniform { max_us, .. } => max_us,
+            Latency::Exponential { min_us, mean_us } => min_us + 4 * mean_us,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NetworkModel {
+    pub latency: Latency,
+    /// Per-message drop probability in [0, 1).
+    pub loss: f64,
+    /// Per-message duplication probability in [0, 1).
+    pub duplicate: f64,
+}
+
+/// What the network does with one transmission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    Lost,
+    Delivered { latency_us: u64 },
+    Duplicated { latency_us: u64, copy_latency_us: u64 },
+}
+
+impl NetworkModel {
+    pub fn transmit(&self, rng: &mut dyn Rng) -> Fate {
+        let lost = unit_f64(rng) < self.loss;
+        let dup = unit_f64(rng) < self.duplicate;
+        let (a, b) = (rng.next_u64(), rng.next_u64());
+        let latency_us = self.latency.sample(a);
+        match (lost, dup) {
+            (true, _) => Fate::Lost,
+            (false, false) => Fate::Delivered { latency_us },
+            (false, true) => Fate::Duplicated { latency_us, copy_latency_us: self.latency.sample(b) },
+        }
+    }
+
+    /// Link retransmission timeout: two typical one-way latencies plus 1 ms.
+    pub fn retransmit_timeout_us(&self) -> i64 {
+        2 * self.latency.typical_max_us() as i64 + 1_000
+    }
+}
+
+/// A member's clock offset, uniform in ±`skew_us`.
+pub fn draw_skew(rng: &mut dyn Rng, skew_us: i64) -> i64 {
+    uniform_i64(rng, -skew_us, skew_us)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::rng::stream;
+
+    #[test]
+    fn loss_rate_is_respected_statistically() {
+        let net = NetworkModel { latency: Latency::Fixed { value_us: 10 }, loss: 0.3, duplicate: 0.0 };
+        let mut rng = stream(3, "network");
+        let lost = (0..20_000).filter(|_| net.transmit(&mut rng) == Fate::Lost).count();
+        assert!((5_600..6_400).contains(&lost), "lost {lost} of 20000 at p = 0.3");
+    }
+
+    #[test]
+    fn latencies_stay_in_their_support() {
+        let mut rng = stream(4, "network");
+        let uni = NetworkModel {
+            latency: Latency::Uniform { min_us: 5_000, max_us: 40_000 },
+            loss: 0.0,
+            duplicate: 0.0,
+        };
+        let exp = NetworkModel { latency: Latency::Exponential { min_us: 2_000, mean_us: 20_000 }, ..uni };
+        let mut exp_sum = 0u64;
+        for _ in 0..10_000 {
+            match uni.transmit(&mut rng) {
+                Fate::Delivered { latency_us } => assert!((5_000..=40_000).contains(&latency_us)),
+                f => panic!("unexpected {f:?}"),
+            }
+            match exp.transmit(&mut rng) {
+                Fate::Delivered { latency_us } => {
+                    assert!(latency_us >= 2_000);
+                    exp_sum += latency_us - 2_000;
+                }
+                f => panic!("unexpected {f:?}"),
+            }
+        }
+        let mean = exp_sum / 10_000;
+        assert!((18_000..22_000).contains(&mean), "exponential mean {mean}");
+    }
+}
