@@ -5,6 +5,7 @@
 //! `group.add(&alpha, &fk)` and never touches a `BigUint` directly.
 
 use std::fmt;
+use std::sync::Arc;
 
 use num_bigint::BigUint;
 use num_traits::Zero;
@@ -12,9 +13,11 @@ use rand_core::Rng;
 
 use super::GroupParams;
 
-/// An element of Z_q, always reduced (`0 <= value < q`).
+/// An element of Z_q, always reduced (`0 <= value < q`). The value is
+/// shared, so the copies a broadcast makes (one per recipient, one per
+/// retransmission buffer) cost a reference count, not 256 bytes each.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Scalar(BigUint);
+pub struct Scalar(Arc<BigUint>);
 
 /// An element of Z_P*, always reduced (`0 < value < P`).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -22,7 +25,7 @@ pub struct Element(BigUint);
 
 impl fmt::Debug for Scalar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Scalar({:x})", self.0)
+        write!(f, "Scalar({:x})", *self.0)
     }
 }
 
@@ -69,7 +72,7 @@ pub enum DecodeError {
 impl GroupParams {
     /// Wraps an integer already known to lie in `[0, q)`; reduces otherwise.
     pub fn scalar(&self, v: BigUint) -> Scalar {
-        if v < self.q { Scalar(v) } else { Scalar(v % &self.q) }
+        Scalar(Arc::new(if v < self.q { v } else { v % &self.q }))
     }
 
     pub fn scalar_from_u64(&self, v: u64) -> Scalar {
@@ -77,16 +80,17 @@ impl GroupParams {
     }
 
     pub fn zero(&self) -> Scalar {
-        Scalar(BigUint::zero())
+        Scalar(Arc::new(BigUint::zero()))
     }
 
     pub fn add(&self, a: &Scalar, b: &Scalar) -> Scalar {
-        let s = &a.0 + &b.0;
-        Scalar(if s >= self.q { s - &self.q } else { s })
+        let s = &*a.0 + &*b.0;
+        Scalar(Arc::new(if s >= self.q { s - &self.q } else { s }))
     }
 
     pub fn sub(&self, a: &Scalar, b: &Scalar) -> Scalar {
-        if a.0 >= b.0 { Scalar(&a.0 - &b.0) } else { Scalar(&self.q - (&b.0 - &a.0)) }
+        let d = if a.0 >= b.0 { &*a.0 - &*b.0 } else { &self.q - (&*b.0 - &*a.0) };
+        Scalar(Arc::new(d))
     }
 
     pub fn neg(&self, a: &Scalar) -> Scalar {
@@ -95,8 +99,8 @@ impl GroupParams {
 
     /// `k · a` for a small signed integer `k` (the patent's λ = 1 − n, n − 1).
     pub fn mul_i64(&self, a: &Scalar, k: i64) -> Scalar {
-        let m = (&a.0 * BigUint::from(k.unsigned_abs())) % &self.q;
-        if k < 0 { self.neg(&Scalar(m)) } else { Scalar(m) }
+        let m = Scalar(Arc::new((&*a.0 * BigUint::from(k.unsigned_abs())) % &self.q));
+        if k < 0 { self.neg(&m) } else { m }
     }
 
     pub fn sum<'a>(&self, items: impl IntoIterator<Item = &'a Scalar>) -> Scalar {
@@ -116,7 +120,7 @@ impl GroupParams {
             buf[0] &= mask;
             let v = BigUint::from_bytes_be(&buf);
             if v < self.q {
-                return Scalar(v);
+                return Scalar(Arc::new(v));
             }
         }
     }
@@ -147,7 +151,7 @@ impl GroupParams {
 
     pub fn scalar_from_hex(&self, s: &str) -> Result<Scalar, DecodeError> {
         let v = decode_fixed(s, self.q_bytes())?;
-        if v < self.q { Ok(Scalar(v)) } else { Err(DecodeError::OutOfRange) }
+        if v < self.q { Ok(Scalar(Arc::new(v))) } else { Err(DecodeError::OutOfRange) }
     }
 
     pub fn element_from_hex(&self, s: &str) -> Result<Element, DecodeError> {

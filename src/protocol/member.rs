@@ -4,7 +4,7 @@
 //!
 //! Epoch e is "held" once the member knows θ_e and its pad α_{i,e}; it then
 //! derives SK_e = KDF(θ_e) and broadcasts H("fraclab/confirm/v1" ‖ SK_e).
-//! Iteration j starts on the member's own clock at `start + j·rekey_interval`
+//! Iteration j starts when the member's own clock reads j·rekey_interval
 //! (or as soon as epoch j is held, if that is later): the member draws
 //! FK_{i,j}, broadcasts HFK_{i,j} = α_{i,j} + FK_{i,j}, and once it holds all
 //! n HFKs computes θ_{j+1} = (1−n)·θ_j + Σ HFK = Σ FK and
@@ -200,11 +200,12 @@ impl Member {
         }
     }
 
-    /// The local time at which iteration j is due.
+    /// The local time at which iteration j is due: the group's schedule says
+    /// j·rekey_interval after the start, and each member reads it off its own
+    /// (possibly skewed) clock, so a fast clock rekeys early.
     fn rekey_due(&self, j: u64) -> Option<LocalTime> {
-        let start = self.started_at?;
-        let offset = self.cfg.rekey_interval_us.saturating_mul(j as i64);
-        Some(start.plus_us(offset))
+        self.started_at?;
+        Some(LocalTime(self.cfg.rekey_interval_us.saturating_mul(j as i64)))
     }
 
     /// The iteration the member could start next, if any.

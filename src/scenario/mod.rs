@@ -23,6 +23,11 @@ use crate::sim::network::NetworkModel;
 /// SPEC §9: events per run.
 pub const MAX_EVENTS: u64 = 1_000_000_000;
 
+/// Above this many members a scenario that does not choose a trace level
+/// gets `protocol`, not `full`: a full trace grows as n² per epoch, and a
+/// 1024-member run must not write gigabytes unless asked to.
+pub const FULL_TRACE_MEMBERS_MAX: u32 = 64;
+
 /// Expectations a scenario can assert (SPEC §4, `[expect]`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Expect {

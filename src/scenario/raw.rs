@@ -6,7 +6,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::SpanError;
-use super::{Expect, MAX_EVENTS, Scenario};
+use super::{Expect, FULL_TRACE_MEMBERS_MAX, MAX_EVENTS, Scenario};
 use crate::group::{GroupParams, PARAMS_NAMES, by_name};
 use crate::protocol::InitKind;
 use crate::sim::network::{Latency, NetworkModel};
@@ -328,6 +328,16 @@ impl RawScenario {
                 group.name
             ));
         }
+        let trace = match self.output.trace {
+            Some(level) => level,
+            None if members > FULL_TRACE_MEMBERS_MAX => {
+                warnings.push(format!(
+                "n = {members} > {FULL_TRACE_MEMBERS_MAX}: trace level \"protocol\" (no per-message events); set [output] trace = \"full\" or pass --trace full for every message"
+            ));
+                TraceLevel::Protocol
+            }
+            None => TraceLevel::Full,
+        };
         let net = self.network;
         Ok(Scenario {
             name: self.name.0,
@@ -351,7 +361,7 @@ impl RawScenario {
                 duplicate: net.duplicate.unwrap_or_default().0,
             },
             clock_skew_us: net.clock_skew_ms.map_or(0, |s| s.0 as i64),
-            trace: self.output.trace.unwrap_or(TraceLevel::Full),
+            trace,
             expect: Expect {
                 keys_agreed: self.expect.keys_agreed,
                 epochs_completed: self.expect.epochs_completed,

@@ -1,0 +1,126 @@
+//! The command line: run, check, params.
+
+use std::fs;
+
+use crate::harness::{fraclab, repo_root, stderr, stdout};
+
+/// `fraclab check scenarios/` passes on the bundled scenarios, with one
+/// line per expectation.
+#[test]
+fn check_passes_on_the_bundled_scenarios() {
+    let o = fraclab(&["check", "scenarios"], repo_root());
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{}", stderr(&o));
+    assert!(out.contains("ok    baseline-sm"), "{out}");
+    assert!(out.contains("large-group"), "{out}");
+    assert!(!out.contains("FAIL"), "{out}");
+    let scenarios = fs::read_dir(repo_root().join("scenarios")).unwrap().count();
+    assert!(out.contains(&format!("{scenarios} passed, 0 failed")), "{out}");
+}
+
+/// A failed expectation makes `check` exit 1 and print the command that
+/// reproduces it; so does a scenario without an [expect] block.
+#[test]
+fn check_reports_failures_with_a_reproduce_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = fs::read_to_string(repo_root().join("scenarios/baseline-sm.toml")).unwrap();
+    fs::write(tmp.path().join("wrong.toml"), base.replace("epochs_completed = 4", "epochs_completed = 9"))
+        .unwrap();
+    let no_expect = &base[..base.find("[expect]").unwrap()];
+    fs::write(tmp.path().join("silent.toml"), no_expect.replace("baseline-sm", "silent")).unwrap();
+    let o = fraclab(&["check", "."], tmp.path());
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("FAIL  baseline-sm"), "{out}");
+    assert!(out.contains("epochs_completed = 9 (observed 4)"), "{out}");
+    assert!(out.contains("reproduce: fraclab run ./wrong.toml --seed 7"), "{out}");
+    assert!(out.contains("FAIL  silent") && out.contains("no [expect] block"), "{out}");
+    assert!(out.contains("0 passed, 2 failed"), "{out}");
+}
+
+/// `fraclab run` exits 1 when an expectation fails, and still writes its
+/// outputs (they are how one finds out why).
+#[test]
+fn run_exits_1_on_a_failed_expectation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = fs::read_to_string(repo_root().join("scenarios/baseline-ring.toml")).unwrap();
+    fs::write(tmp.path().join("s.toml"), base.replace("keys_agreed = true", "keys_agreed = false")).unwrap();
+    let o = fraclab(&["run", "s.toml", "--out", "o"], tmp.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("reproduce: fraclab run s.toml --seed 11"), "{}", stderr(&o));
+    let summary: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(tmp.path().join("o/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["expectations"][0]["held"], false);
+    assert_eq!(summary["format"], "fraclab-summary/1");
+}
+
+/// `--seed`, `--trace` and the default output folder results/<name>/.
+#[test]
+fn run_options_seed_trace_and_default_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::copy(repo_root().join("scenarios/baseline-sm.toml"), tmp.path().join("b.toml")).unwrap();
+    let o = fraclab(&["run", "b.toml", "--seed", "42", "--trace", "protocol"], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dir = tmp.path().join("results/baseline-sm");
+    let trace = fs::read_to_string(dir.join("trace.jsonl")).unwrap();
+    assert!(trace.starts_with("{\"type\":\"header\",\"format\":\"fraclab-trace/1\""));
+    assert!(trace.contains("\"seed\":42") && trace.contains("\"trace\":\"protocol\""));
+    assert!(!trace.contains("\"type\":\"send\""), "protocol level has no per-message events");
+    assert!(trace.contains("\"type\":\"secret\"") && trace.contains("\"type\":\"key\""));
+    assert!(stdout(&o).contains("keys agreed: yes"));
+    // --trace none leaves only the summary (and removes a stale trace).
+    let o = fraclab(&["run", "b.toml", "--trace", "none", "--quiet"], tmp.path());
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).is_empty());
+    assert!(!dir.join("trace.jsonl").exists());
+    let summary: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["trace_sha256"], serde_json::Value::Null);
+    assert_eq!(summary["keys_agreed"], true);
+}
+
+/// `fraclab params NAME --json` prints the set in lowercase hex.
+#[test]
+fn params_json_prints_the_named_set() {
+    let o = fraclab(&["params", "toy-16", "--json"], repo_root());
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["name"], "toy-16");
+    assert_eq!(v["p"], "fef3"); // 2^16 − 269 = 65267
+    assert_eq!(v["q"], "7f79"); // (P − 1)/2 = 32633
+    assert_eq!(v["g"], "4");
+    assert_eq!(v["p_bits"], 16);
+    assert_eq!(v["q_bits"], 15);
+    assert!(stdout(&o).starts_with("{\"name\":\"toy-16\",\"p\":"));
+    let o = fraclab(&["params", "modp-2048", "--json"], repo_root());
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let p = v["p"].as_str().unwrap();
+    assert!(p.starts_with("ffffffffffffffffc90fdaa2") && p == p.to_lowercase());
+    let o = fraclab(&["params"], repo_root());
+    assert_eq!(stdout(&o).lines().count(), 9);
+    let o = fraclab(&["params", "nope"], repo_root());
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// `verify-trace` exits 0 on a good trace and 1 on a tampered one.
+#[test]
+fn verify_trace_exit_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::copy(repo_root().join("scenarios/baseline-sm.toml"), tmp.path().join("b.toml")).unwrap();
+    assert_eq!(fraclab(&["run", "b.toml", "--out", "o", "--quiet"], tmp.path()).status.code(), Some(0));
+    let o = fraclab(&["verify-trace", "o/trace.jsonl"], tmp.path());
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("trace OK"));
+    // One pad changed (same width, still below q): I1 no longer holds.
+    let trace = fs::read_to_string(tmp.path().join("o/trace.jsonl")).unwrap();
+    let needle = "\"name\":\"alpha\",\"index\":2,\"value\":\"";
+    let at = trace.find(needle).unwrap() + needle.len();
+    let flipped = if &trace[at..at + 1] == "0" { "1" } else { "0" };
+    let bad = format!("{}{flipped}{}", &trace[..at], &trace[at + 1..]);
+    fs::write(tmp.path().join("bad.jsonl"), bad).unwrap();
+    let o = fraclab(&["verify-trace", "bad.jsonl"], tmp.path());
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stderr(&o).contains("violation at seq"), "{}", stderr(&o));
+    let o = fraclab(&["verify-trace", "missing.jsonl"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+}

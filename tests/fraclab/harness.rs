@@ -1,0 +1,115 @@
+//! Shared helpers: build scenarios from TOML text, run them while collecting
+//! every record, and call the `fraclab` binary.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use fraclab::group::{GroupParams, Scalar, SharedKey};
+use fraclab::scenario::{self, Scenario};
+use fraclab::sim::{self, Outcome, Record, Recorder, SimTime};
+
+pub fn scenario(toml: &str) -> Scenario {
+    scenario::parse(toml, "test.toml").unwrap_or_else(|e| panic!("test scenario does not load: {e}"))
+}
+
+/// A scenario with the given protocol and network lines.
+pub fn make(params: &str, members: u32, init: &str, epochs: u64, network: &str, seed: u64) -> Scenario {
+    scenario(&format!(
+        "name = \"t\"\nseed = {seed}\n[group]\nparams = \"{params}\"\n[protocol]\nmembers = {members}\ninit = \"{init}\"\nkeygen = \"additive\"\nepochs = {epochs}\n[network]\n{network}\n"
+    ))
+}
+
+/// Every secret, θ and key a run reported, keyed independently of the
+/// simulator's own bookkeeping.
+#[derive(Default)]
+pub struct Collected {
+    /// (name, owner, index) → value
+    pub secrets: BTreeMap<(String, u32, u64), Scalar>,
+    /// epoch → member → θ
+    pub thetas: BTreeMap<u64, BTreeMap<u32, Scalar>>,
+    /// epoch → member → SK
+    pub keys: BTreeMap<u64, BTreeMap<u32, SharedKey>>,
+    pub sends: u64,
+    pub drops: u64,
+    pub duplicates: u64,
+}
+
+impl Recorder for Collected {
+    fn wants_messages(&self) -> bool {
+        true
+    }
+    fn record(&mut self, _seq: u64, _at: SimTime, rec: &Record<'_>) -> io::Result<()> {
+        match rec {
+            Record::Secret { owner, name, index, value } => {
+                self.secrets.insert((name.as_str().to_string(), owner.0, *index), (*value).clone());
+            }
+            Record::Theta { member, epoch, value } => {
+                self.thetas.entry(*epoch).or_default().insert(member.0, (*value).clone());
+            }
+            Record::Key { member, epoch, sk } => {
+                self.keys.entry(*epoch).or_default().insert(member.0, **sk);
+            }
+            Record::Send { .. } => self.sends += 1,
+            Record::Drop { .. } => self.drops += 1,
+            Record::Deliver { duplicate: true, .. } => self.duplicates += 1,
+            Record::Deliver { .. } => {}
+        }
+        Ok(())
+    }
+}
+
+impl Collected {
+    pub fn secret(&self, name: &str, owner: u32, index: u64) -> &Scalar {
+        self.secrets
+            .get(&(name.to_string(), owner, index))
+            .unwrap_or_else(|| panic!("{name}[{owner},{index}] was never recorded"))
+    }
+}
+
+pub fn run_collect(sc: &Scenario) -> (Outcome, Collected) {
+    let mut c = Collected::default();
+    let outcome = sim::run(&sc.sim_config(), &mut c).expect("the run completes");
+    (outcome, c)
+}
+
+/// Checks, from the collected records alone, that every member holds the
+/// same θ_e and SK_e, that I1 holds for every epoch and θ_{j+1} = Σ FK_{i,j}.
+pub fn assert_protocol_invariants(g: &GroupParams, n: u32, epochs: u64, c: &Collected) {
+    assert_eq!(c.thetas.len() as u64, epochs + 1, "epochs held");
+    for (&e, row) in &c.thetas {
+        assert_eq!(row.len(), n as usize, "every member holds θ_{e}");
+        let theta = &row[&1];
+        assert!(row.values().all(|t| t == theta), "members agree on θ_{e}");
+        let keys = &c.keys[&e];
+        assert_eq!(keys.len(), n as usize);
+        assert!(keys.values().all(|k| k == &keys[&1]), "members agree on SK_{e}");
+        let alphas: Vec<Scalar> = (1..=n).map(|i| c.secret("alpha", i, e).clone()).collect();
+        assert_eq!(g.sum(&alphas), g.mul_i64(theta, i64::from(n) - 1), "I1 at epoch {e}");
+        if e >= 2 {
+            let fks: Vec<Scalar> = (1..=n).map(|i| c.secret("fk", i, e - 1).clone()).collect();
+            assert_eq!(&g.sum(&fks), theta, "θ_{e} = Σ FK_(i,{})", e - 1);
+        }
+    }
+}
+
+pub fn fraclab(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fraclab"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the fraclab binary runs")
+}
+
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

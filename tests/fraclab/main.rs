@@ -1,0 +1,11 @@
+//! fraclab's integration tests, one binary with a module per topic (as
+//! ripgrep keeps them). Each test states the claim it checks.
+
+mod cli;
+mod determinism;
+mod group;
+mod harness;
+mod network;
+mod protocol;
+mod scenario_errors;
+mod verify_trace;
