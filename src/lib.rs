@@ -2,6 +2,7 @@
 //! fractional-key distributed shared key generation scheme of WO 00/19652.
 //!
 //! The crate is layered so the architecture shows in the folders:
+//! - [`adversary`]: leaks, coalitions, ring collusion, eavesdropping;
 //! - [`group`]: parameter sets, `Scalar`/`Element` arithmetic, the KDF;
 //! - [`protocol`]: the sans-IO members and security manager (processes
 //!   300, 400, 500, key confirmation) over a reliable link;
@@ -11,8 +12,10 @@
 //! - [`report`]: trace (JSONL), summary, `verify-trace`;
 //! - [`cli`]: the `fraclab` command line.
 
+pub mod adversary;
 pub mod cli;
 pub mod group;
+pub mod knowledge;
 pub mod protocol;
 pub mod report;
 pub mod scenario;

@@ -41,6 +41,11 @@ enum Command {
         /// Print nothing but errors.
         #[arg(long)]
         quiet: bool,
+        /// Explain whether a view can derive a secret, e.g. `2:fk[3,1]`,
+        /// `1,3:alpha[2,2]`, `outsider:theta[2]`; prints a derivation or two
+        /// assignments that agree on the view and differ on the secret.
+        #[arg(long, value_name = "VIEW:SECRET")]
+        explain: Option<String>,
     },
     /// Run scenarios (folders or files, default scenarios/) and report every expectation.
     Check { paths: Vec<PathBuf> },
@@ -79,8 +84,8 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Run { scenario, seed, out, trace, quiet } => {
-            run::run(&scenario, seed, out, trace.map(Into::into), quiet)
+        Command::Run { scenario, seed, out, trace, quiet, explain } => {
+            run::run(&scenario, seed, out, trace.map(Into::into), quiet, explain.as_deref())
         }
         Command::Check { paths } => check::check(&paths),
         Command::Params { name, json } => params::params(name.as_deref(), json),

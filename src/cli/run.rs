@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILED};
+use crate::knowledge::{self, Analysis, Explanation, Target};
 use crate::report::{self, Summary};
 use crate::scenario::{self, Scenario, TraceLevel};
 
@@ -32,6 +33,7 @@ pub fn run(
     out: Option<PathBuf>,
     trace: Option<TraceLevel>,
     quiet: bool,
+    explain: Option<&str>,
 ) -> u8 {
     let sc = match load_with_seed(path, seed) {
         Ok(sc) => sc,
@@ -44,6 +46,9 @@ pub fn run(
             eprintln!("warning: {w}");
         }
     }
+    if let Some(spec) = explain {
+        return explain_one(&sc, spec);
+    }
     let report = match report::execute(&sc, level, Some(&out)) {
         Ok(r) => r,
         Err(e) => {
@@ -55,6 +60,9 @@ pub fn run(
     let s = &report.summary;
     if !quiet {
         print_account(s, &out, level);
+        if let Some(a) = &report.analysis {
+            narrate(a);
+        }
     }
     if s.passed() {
         0
@@ -87,7 +95,7 @@ fn print_account(s: &Summary, out: &Path, level: TraceLevel) {
         s.messages_dropped,
         s.sim_time_us as f64 / 1e6
     );
-    for f in &s.findings {
+    for f in s.findings.iter().filter(|f| f["kind"] != "learn") {
         println!("finding: {f}");
     }
     for e in &s.expectations {
@@ -96,4 +104,110 @@ fn print_account(s: &Summary, out: &Path, level: TraceLevel) {
     }
     let trace = if level == TraceLevel::None { String::new() } else { "trace.jsonl, ".to_string() };
     println!("wrote {trace}summary.json to {}", out.display());
+}
+
+/// How many derivations `run` narrates before summarising the rest.
+const NARRATED_MAX: usize = 12;
+
+/// The knowledge account: who learned what, when and how; the first
+/// derivation of each (view, owner) pair, the rest counted.
+fn narrate(a: &Analysis) {
+    let views = a.views.len();
+    if a.learns.is_empty() {
+        println!("knowledge: {views} views analysed; no view derives a secret of a party outside it");
+    } else {
+        println!("knowledge: {views} views analysed; {} derivations", a.learns.len());
+    }
+    let firsts = knowledge::first_per_pair(&a.learns);
+    for l in firsts.iter().take(NARRATED_MAX) {
+        let sources: Vec<&str> = l
+            .witness
+            .iter()
+            .filter(|(label, _)| !label.ends_with("(own)"))
+            .map(|(label, _)| label.as_str())
+            .collect();
+        let from = if sources.is_empty() { String::new() } else { format!(" ({})", sources.join("; ")) };
+        let (lhs, rhs) = l.expression.split_once(" = ").unwrap_or((&l.expression, ""));
+        if lhs == rhs {
+            println!("  epoch {}: {} is handed {lhs}{from}", l.epoch, l.view.describe());
+        } else {
+            println!("  epoch {}: {} learns {}{from}", l.epoch, l.view.describe(), l.expression);
+        }
+    }
+    if firsts.len() > NARRATED_MAX {
+        println!("  … {} more first derivations", firsts.len() - NARRATED_MAX);
+    }
+    let more = a.learns.len() - firsts.len().min(a.learns.len());
+    if more > 0 {
+        println!("  … and {more} later derivations of the same parties' secrets (summary.json, findings)");
+    }
+    let ids =
+        |ms: &[crate::protocol::MemberId]| ms.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", ");
+    println!("compromised: [{}] · secure: [{}]", ids(&a.compromised), ids(&a.secure));
+    if a.outsider_learns_key {
+        println!("the outsider learns a shared key");
+    }
+}
+
+/// `--explain VIEW:SECRET`: why a view can or cannot derive a secret.
+fn explain_one(sc: &Scenario, spec: &str) -> u8 {
+    let parsed = spec
+        .split_once(':')
+        .ok_or_else(|| format!("\"{spec}\" is not VIEW:SECRET, e.g. 2:fk[3,1] or outsider:theta[2]"))
+        .and_then(|(v, t)| Ok((knowledge::parse_view(v, sc.members)?, Target::parse(t)?)));
+    let (view, target) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: --explain: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let explained = report::analyse(sc)
+        .map_err(|e| e.to_string())
+        .and_then(|(_, collector, _)| knowledge::explain(&collector, sc.group, &view, target));
+    let g = sc.group;
+    match explained {
+        Err(e) => {
+            eprintln!("error: --explain: {e}");
+            EXIT_BAD_INPUT
+        }
+        Ok(Explanation::Derivable(l)) => {
+            println!(
+                "{} derives {} (first at t = {:.3} s, epoch {}):",
+                view.describe(),
+                target.label(),
+                l.t_us as f64 / 1e6,
+                l.epoch
+            );
+            println!("  {}", l.expression);
+            for (label, coeff) in &l.witness {
+                println!("    {coeff:>6} × {label}");
+            }
+            println!("  value {} (equal to the ground truth)", g.scalar_hex(&l.value));
+            0
+        }
+        Ok(Explanation::Hidden { differing, target_a, target_b, checked }) => {
+            println!("{} cannot derive {}.", view.describe(), target.label());
+            println!(
+                "Two assignments of the hidden values agree on all {checked} values and relations the view holds,"
+            );
+            println!(
+                "and differ on {}. A is this run; B = A + z for a vector z the view cannot see:",
+                target.label()
+            );
+            let w = g.q_bytes() * 2;
+            println!("  {:<14} {:<w$}  {:<w$}", "value", "A", "B");
+            for (name, a, b) in &differing {
+                println!("  {:<14} {:<w$}  {:<w$}", name, g.scalar_hex(a), g.scalar_hex(b));
+            }
+            println!(
+                "  {:<14} {:<w$}  {:<w$}",
+                target.label(),
+                g.scalar_hex(&target_a),
+                g.scalar_hex(&target_b)
+            );
+            println!("checked by recomputation: every form the view holds has the same value under A and B.");
+            0
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! A group member: process 400 (ring initialisation, as the group initiator
-//! when it is member 1), its side of process 300 (receiving the SM's pad),
+//! when it is member 1) and fraclab's hardened ring (shares first, then the
+//! ring over partial sums), its side of process 300 (receiving the SM's pad),
 //! process 500 (additive key generation) and key confirmation.
 //!
 //! Epoch e is "held" once the member knows θ_e and its pad α_{i,e}; it then
@@ -31,6 +32,9 @@ pub struct MemberConfig {
     pub rekey_interval_us: i64,
     /// Link retransmission timeout.
     pub rto_us: i64,
+    /// A rogue member of a ring collusion (section II.B): besides sending
+    /// its δ to the next member, it also sends it to this one.
+    pub forward_delta_to: Option<MemberId>,
 }
 
 /// θ_e and α_{i,e} for the epoch the member currently holds.
@@ -55,6 +59,14 @@ pub struct Member {
     v: Option<Scalar>,
     /// The GI's blinding γ.
     gamma: Option<Scalar>,
+    /// Hardened ring: the share of v_i the member keeps, the shares received
+    /// and, once all are in, the partial sum it contributes to the ring.
+    kept_share: Option<Scalar>,
+    shares_in: BTreeMap<MemberId, Scalar>,
+    partial: Option<Scalar>,
+    /// δ_{i−1}, held until the member's own contribution is ready.
+    pending_delta: Option<Scalar>,
+    delta_sent: bool,
     held: Option<Held>,
     round: Option<Round>,
     early_hfks: BTreeMap<u64, BTreeMap<MemberId, Scalar>>,
@@ -75,6 +87,11 @@ impl Member {
             started_at: None,
             v: None,
             gamma: None,
+            kept_share: None,
+            shares_in: BTreeMap::new(),
+            partial: None,
+            pending_delta: None,
+            delta_sent: false,
             held: None,
             round: None,
             early_hfks: BTreeMap::new(),
@@ -113,40 +130,106 @@ impl Member {
         }
     }
 
-    /// Process 400, steps 410–420: the GI draws γ and v_1 and starts the ring.
-    fn start_ring(&mut self, now: LocalTime, rng: &mut dyn Rng, out: &mut Output) {
+    fn ring_predecessor(&self) -> MemberId {
+        let i = self.cfg.id.0;
+        MemberId(if i == 1 { self.cfg.members } else { i - 1 })
+    }
+
+    /// Hardened ring, first step: split v_i into n additive shares, keep
+    /// s_{i,i} = v_i − Σ_{k≠i} s_{i,k}, send s_{i,k} to each member k.
+    fn deal_shares(&mut self, now: LocalTime, rng: &mut dyn Rng, out: &mut Output) {
         let g = self.group();
-        let gamma = g.random_scalar(rng);
         let v = g.random_scalar(rng);
-        let delta = g.add(&gamma, &v);
-        self.note_secret(out, SecretName::Gamma, 1, &gamma);
         self.note_secret(out, SecretName::V, 1, &v);
-        self.note_secret(out, SecretName::Delta, 1, &delta);
-        self.gamma = Some(gamma);
+        let mut kept = v.clone();
+        for k in self.others() {
+            let share = g.random_scalar(rng);
+            kept = g.sub(&kept, &share);
+            self.note_secret(out, SecretName::Share, u64::from(k.0), &share);
+            out.sends.push(self.link.send(now, Party::Member(k), Mode::Init, 1, Body::Share(share)));
+        }
+        self.note_secret(out, SecretName::Share, u64::from(self.cfg.id.0), &kept);
         self.v = Some(v);
-        let to = Party::Member(self.next_in_ring());
-        out.sends.push(self.link.send(now, to, Mode::Init, 1, Body::Delta(delta)));
+        self.kept_share = Some(kept);
+        self.maybe_sum_shares();
+    }
+
+    fn on_share(&mut self, from: MemberId, share: Scalar) {
+        if self.cfg.init == InitKind::RingHardened {
+            self.shares_in.insert(from, share);
+            self.maybe_sum_shares();
+        }
+    }
+
+    fn maybe_sum_shares(&mut self) {
+        let complete = self.shares_in.len() + 1 == self.cfg.members as usize;
+        if let (Some(kept), true, None) = (&self.kept_share, complete, &self.partial) {
+            let g = self.group();
+            self.partial = Some(g.add(kept, &g.sum(self.shares_in.values())));
+        }
+    }
+
+    /// What this member adds to δ: v_i on the plain ring (drawn when first
+    /// needed, step 430), the partial sum of shares on the hardened ring.
+    fn ring_contribution(&mut self, rng: &mut dyn Rng, out: &mut Output) -> Option<Scalar> {
+        match self.cfg.init {
+            InitKind::Ring => {
+                if self.v.is_none() {
+                    let v = self.group().random_scalar(rng);
+                    self.note_secret(out, SecretName::V, 1, &v);
+                    self.v = Some(v);
+                }
+                self.v.clone()
+            }
+            InitKind::RingHardened => self.partial.clone(),
+            InitKind::Sm => None,
+        }
+    }
+
+    /// Sends δ_i = δ_{i−1} + contribution (for the GI, γ + contribution) to
+    /// the next member once both are at hand.
+    fn maybe_send_delta(&mut self, now: LocalTime, rng: &mut dyn Rng, out: &mut Output) {
+        if self.delta_sent || self.cfg.init == InitKind::Sm {
+            return;
+        }
+        let is_gi = self.cfg.id == MemberId(1);
+        if !is_gi && self.pending_delta.is_none() {
+            return;
+        }
+        let Some(contribution) = self.ring_contribution(rng, out) else { return };
+        let g = self.group();
+        let base = if is_gi {
+            // Steps 410–415: the GI blinds its contribution with γ.
+            let gamma = g.random_scalar(rng);
+            self.note_secret(out, SecretName::Gamma, 1, &gamma);
+            self.gamma = Some(gamma.clone());
+            gamma
+        } else {
+            self.pending_delta.take().expect("checked above")
+        };
+        let delta = g.add(&base, &contribution);
+        self.note_secret(out, SecretName::Delta, 1, &delta);
+        self.delta_sent = true;
+        let next = self.next_in_ring();
+        out.sends.push(self.link.send(now, Party::Member(next), Mode::Init, 1, Body::Delta(delta.clone())));
+        if let Some(accomplice) = self.cfg.forward_delta_to {
+            out.sends.push(self.link.send(now, Party::Member(accomplice), Mode::Init, 1, Body::Delta(delta)));
+        }
     }
 
     fn on_delta(&mut self, now: LocalTime, prev: Scalar, rng: &mut dyn Rng, out: &mut Output) {
-        let g = self.group();
         if let Some(gamma) = &self.gamma {
-            // Step 475: δ_n came back to the GI.
+            // Step 475: δ_n came back to the GI; θ_1 = δ_n − γ.
             if self.held.is_some() {
                 return;
             }
-            let theta = g.sub(&prev, gamma);
+            let theta = self.group().sub(&prev, gamma);
             self.broadcast(now, Mode::Init, 1, Body::Theta(theta.clone()), out);
             self.adopt_theta1(now, theta, out);
-        } else if self.v.is_none() {
-            // Steps 430–440: draw v_i, forward δ_i = δ_{i−1} + v_i.
-            let v = g.random_scalar(rng);
-            let delta = g.add(&prev, &v);
-            self.note_secret(out, SecretName::V, 1, &v);
-            self.note_secret(out, SecretName::Delta, 1, &delta);
-            self.v = Some(v);
-            let to = Party::Member(self.next_in_ring());
-            out.sends.push(self.link.send(now, to, Mode::Init, 1, Body::Delta(delta)));
+        } else if !self.delta_sent {
+            // Steps 430–440.
+            self.pending_delta = Some(prev);
+            self.maybe_send_delta(now, rng, out);
         }
     }
 
@@ -269,9 +352,16 @@ impl Member {
             }
             return;
         };
+        let from_predecessor = from == self.ring_predecessor();
         match (env.mode, env.body) {
-            (Mode::Init, Body::Delta(d)) if self.cfg.init == InitKind::Ring => {
+            // A δ from anyone but the ring predecessor (a colluder's extra
+            // copy, say) is not part of this member's protocol.
+            (Mode::Init, Body::Delta(d)) if from_predecessor && self.cfg.init != InitKind::Sm => {
                 self.on_delta(now, d, rng, out)
+            }
+            (Mode::Init, Body::Share(sh)) => {
+                self.on_share(from, sh);
+                self.maybe_send_delta(now, rng, out);
             }
             (Mode::Init, Body::Theta(t)) if self.held.is_none() => self.adopt_theta1(now, t, out),
             (Mode::Generation, Body::Hfk(h)) => self.on_hfk(now, env.iter, from, h, out),
@@ -290,8 +380,13 @@ impl Node for Member {
     fn start(&mut self, now: LocalTime, rng: &mut dyn Rng) -> Output {
         self.started_at = Some(now);
         let mut out = Output::default();
-        if self.cfg.init == InitKind::Ring && self.cfg.id == MemberId(1) {
-            self.start_ring(now, rng, &mut out);
+        match self.cfg.init {
+            InitKind::Sm => {}
+            InitKind::Ring => self.maybe_send_delta(now, rng, &mut out),
+            InitKind::RingHardened => {
+                self.deal_shares(now, rng, &mut out);
+                self.maybe_send_delta(now, rng, &mut out);
+            }
         }
         out
     }

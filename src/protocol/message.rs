@@ -34,6 +34,8 @@ pub enum Body {
     Pad { alpha: Scalar, theta: Scalar },
     /// Process 400: i → i+1: δ_i.
     Delta(Scalar),
+    /// Hardened ring: i → k: the share s_{i,k} of v_i.
+    Share(Scalar),
     /// Process 400: GI → i: θ_1.
     Theta(Scalar),
     /// Process 500: i → m: HFK_{i,j}.
@@ -51,6 +53,7 @@ impl Body {
             Body::Pad { .. } => "pad",
             Body::Delta(_) => "delta",
             Body::Theta(_) => "theta",
+            Body::Share(_) => "share",
             Body::Hfk(_) => "hfk",
             Body::Confirm(_) => "confirm",
             Body::Ack { .. } => "ack",

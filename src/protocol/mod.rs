@@ -66,6 +66,21 @@ pub enum InitKind {
     Sm,
     /// Process 400: the δ ring started by the group initiator, member 1.
     Ring,
+    /// fraclab's hardened ring: every v_i is first split into n additive
+    /// shares, one kept and one sent to each other member; the ring then
+    /// carries sums of shares, so no ring message depends on one member's
+    /// secret alone.
+    RingHardened,
+}
+
+impl InitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InitKind::Sm => "sm",
+            InitKind::Ring => "ring",
+            InitKind::RingHardened => "ring-hardened",
+        }
+    }
 }
 
 /// The secrets a `secret` trace event can name (SPEC §5).
@@ -76,6 +91,8 @@ pub enum SecretName {
     Delta,
     Alpha,
     Fk,
+    /// A share s_{i,k} of v_i (hardened ring); its index is the recipient k.
+    Share,
 }
 
 impl SecretName {
@@ -86,6 +103,7 @@ impl SecretName {
             SecretName::Delta => "delta",
             SecretName::Alpha => "alpha",
             SecretName::Fk => "fk",
+            SecretName::Share => "share",
         }
     }
 }

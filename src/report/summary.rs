@@ -1,10 +1,14 @@
 //! `summary.json`, format `fraclab-summary/1` (SPEC §5): the run's verdict,
 //! counters, findings and expectations. Fields that belong to capabilities
-//! fraclab does not have yet (compromise, detection, recovery, rejection)
-//! are absent rather than filled with values nobody computed.
+//! fraclab does not have yet (detection, recovery, rejection) are absent
+//! rather than filled with values nobody computed; the knowledge fields are
+//! null when the analysis is off.
 
 use serde::Serialize;
 
+use super::trace::learn_seq;
+use crate::knowledge::{Analysis, Learn};
+use crate::protocol::MemberId;
 use crate::scenario::Scenario;
 use crate::sim::{Finding, Outcome};
 
@@ -33,6 +37,11 @@ pub struct Summary {
     pub keys_agreed: bool,
     pub final_sk: Option<String>,
     pub invariants_held: bool,
+    /// Members some view that excludes them derived an FK or α of; null when
+    /// the knowledge analysis is off.
+    pub compromised: Option<Vec<u32>>,
+    pub secure: Option<Vec<u32>>,
+    pub outsider_learns_key: Option<bool>,
     pub events: u64,
     pub messages_sent: u64,
     pub messages_delivered: u64,
@@ -51,31 +60,46 @@ impl Summary {
         sc: &Scenario,
         trace: &'static str,
         outcome: &Outcome,
+        analysis: Option<&Analysis>,
         trace_sha256: Option<String>,
     ) -> Summary {
         let v = &outcome.verdict;
+        let ids = |ms: &[MemberId]| ms.iter().map(|m| m.0).collect::<Vec<_>>();
+        let mut findings: Vec<serde_json::Value> = v.findings.iter().map(finding_json).collect();
+        if let Some(a) = analysis {
+            findings.extend(a.learns.iter().enumerate().map(|(i, l)| learn_json(sc, &a.learns, i, l)));
+            findings.extend(a.outsider_sks.iter().map(
+                |(epoch, _)| serde_json::json!({"kind": "sk-leak", "view": "outsider", "epoch": epoch}),
+            ));
+            findings
+                .extend(a.errors.iter().map(|e| serde_json::json!({"kind": "analysis-error", "detail": e})));
+        }
         Summary {
             format: SUMMARY_FORMAT,
             scenario: sc.name.clone(),
             seed: sc.seed,
             params: sc.group.name,
             members: sc.members,
-            init: super::init_name(sc.init),
+            init: sc.init.as_str(),
             keygen: sc.keygen.as_str(),
             channel: sc.channel.as_str(),
             epochs: sc.epochs,
             epochs_completed: v.epochs_completed,
             keys_agreed: v.keys_agreed,
             final_sk: v.final_sk.map(|k| k.to_hex()),
-            invariants_held: !v.findings.iter().any(|f| matches!(f, Finding::Invariant { .. })),
+            invariants_held: !v.findings.iter().any(|f| matches!(f, Finding::Invariant { .. }))
+                && analysis.is_none_or(|a| a.errors.is_empty()),
+            compromised: analysis.map(|a| ids(&a.compromised)),
+            secure: analysis.map(|a| ids(&a.secure)),
+            outsider_learns_key: analysis.map(|a| a.outsider_learns_key),
             events: outcome.events,
             messages_sent: outcome.messages_sent,
             messages_delivered: outcome.messages_delivered,
             messages_dropped: outcome.messages_dropped,
             retransmissions: outcome.retransmissions,
             sim_time_us: outcome.sim_time_us,
-            findings: v.findings.iter().map(finding_json).collect(),
-            expectations: expectations(sc, outcome),
+            findings,
+            expectations: expectations(sc, outcome, analysis),
             warnings: sc.warnings.clone(),
             trace,
             trace_sha256,
@@ -105,7 +129,27 @@ fn finding_json(f: &Finding) -> serde_json::Value {
     }
 }
 
-fn expectations(sc: &Scenario, outcome: &Outcome) -> Vec<Expectation> {
+fn learn_json(sc: &Scenario, learns: &[Learn], i: usize, l: &Learn) -> serde_json::Value {
+    let (name, index) = l.target.name_index();
+    let witness: Vec<serde_json::Value> =
+        l.witness.iter().map(|(value, coeff)| serde_json::json!({"value": value, "coeff": coeff})).collect();
+    serde_json::json!({
+        "kind": "learn",
+        "view": l.view.to_json(),
+        "target": l.target.owner().map(|m| m.0),
+        "secret": l.target.label(),
+        "name": name,
+        "index": index,
+        "epoch": l.epoch,
+        "seq": learn_seq(learns, i),
+        "t_us": l.t_us,
+        "value": sc.group.scalar_hex(&l.value),
+        "expression": l.expression,
+        "witness": witness,
+    })
+}
+
+fn expectations(sc: &Scenario, outcome: &Outcome, analysis: Option<&Analysis>) -> Vec<Expectation> {
     let v = &outcome.verdict;
     let mut out = Vec::new();
     if let Some(want) = sc.expect.keys_agreed {
@@ -122,6 +166,24 @@ fn expectations(sc: &Scenario, outcome: &Outcome) -> Vec<Expectation> {
             expected: want.into(),
             observed: v.epochs_completed.into(),
             held: want == v.epochs_completed,
+        });
+    }
+    if let (Some(want), Some(a)) = (&sc.expect.compromised, analysis) {
+        let (want, got): (Vec<u32>, Vec<u32>) =
+            (want.iter().map(|m| m.0).collect(), a.compromised.iter().map(|m| m.0).collect());
+        out.push(Expectation {
+            key: "compromised",
+            expected: want.clone().into(),
+            observed: got.clone().into(),
+            held: want == got,
+        });
+    }
+    if let (Some(want), Some(a)) = (sc.expect.outsider_learns_key, analysis) {
+        out.push(Expectation {
+            key: "outsider_learns_key",
+            expected: want.into(),
+            observed: a.outsider_learns_key.into(),
+            held: want == a.outsider_learns_key,
         });
     }
     out

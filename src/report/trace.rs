@@ -9,6 +9,7 @@ use std::io::{self, BufWriter, Write};
 use sha2::{Digest, Sha256};
 
 use crate::group::GroupParams;
+use crate::knowledge::Learn;
 use crate::protocol::Body;
 use crate::scenario::{Scenario, TraceLevel};
 use crate::sim::{Record, Recorder, SimTime};
@@ -32,16 +33,25 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-pub struct TraceWriter<W: Write> {
+pub struct TraceWriter<'l, W: Write> {
     out: BufWriter<HashingWriter<W>>,
     group: &'static GroupParams,
     level: TraceLevel,
     lines: u64,
+    /// Learn events to interleave, sorted by the record they follow.
+    learns: &'l [Learn],
+    next_learn: usize,
 }
 
-impl<W: Write> TraceWriter<W> {
+/// The trace `seq` of the i-th learn event (learns sorted by record): it
+/// follows its record, and every record after it moves up by one.
+pub fn learn_seq(learns: &[Learn], i: usize) -> u64 {
+    learns[i].rec + i as u64 + 1
+}
+
+impl<'l, W: Write> TraceWriter<'l, W> {
     /// Starts a trace at `level` (`Full` or `Protocol`) and writes its header.
-    pub fn new(inner: W, scenario: &Scenario, level: TraceLevel) -> io::Result<Self> {
+    pub fn new(inner: W, scenario: &Scenario, level: TraceLevel, learns: &'l [Learn]) -> io::Result<Self> {
         assert!(level != TraceLevel::None, "a trace at level none is not written");
         let hashing = HashingWriter { inner, hasher: Sha256::new() };
         let mut w = TraceWriter {
@@ -49,6 +59,8 @@ impl<W: Write> TraceWriter<W> {
             group: scenario.group,
             level,
             lines: 0,
+            learns,
+            next_learn: 0,
         };
         use serde_json::Value;
         let fields: [(&str, Value); 13] = [
@@ -60,7 +72,7 @@ impl<W: Write> TraceWriter<W> {
             ("params", scenario.group.name.into()),
             ("members", scenario.members.into()),
             ("fraclab", env!("CARGO_PKG_VERSION").into()),
-            ("init", super::init_name(scenario.init).into()),
+            ("init", scenario.init.as_str().into()),
             ("keygen", scenario.keygen.as_str().into()),
             ("epochs", scenario.epochs.into()),
             ("channel", scenario.channel.as_str().into()),
@@ -75,6 +87,7 @@ impl<W: Write> TraceWriter<W> {
     /// Writes the footer and returns the inner writer and the SHA-256 (hex)
     /// of every byte written.
     pub fn finish(mut self) -> io::Result<(W, String)> {
+        self.learns_before(u64::MAX)?;
         writeln!(self.out, "{{\"type\":\"footer\",\"events\":{}}}", self.lines)?;
         let hashing = self.out.into_inner().map_err(|e| e.into_error())?;
         Ok((hashing.inner, hex::encode(hashing.hasher.finalize())))
@@ -86,24 +99,51 @@ impl<W: Write> TraceWriter<W> {
             Body::Pad { alpha, theta } => {
                 format!("{{\"alpha\":\"{}\",\"theta\":\"{}\"}}", g.scalar_hex(alpha), g.scalar_hex(theta))
             }
-            Body::Delta(s) | Body::Theta(s) | Body::Hfk(s) => format!("\"{}\"", g.scalar_hex(s)),
+            Body::Delta(s) | Body::Theta(s) | Body::Hfk(s) | Body::Share(s) => {
+                format!("\"{}\"", g.scalar_hex(s))
+            }
             Body::Confirm(tag) => format!("\"{}\"", tag.to_hex()),
             Body::Ack { seq } => seq.to_string(),
         }
     }
 }
 
-impl<W: Write> Recorder for TraceWriter<W> {
+impl<W: Write> TraceWriter<'_, W> {
+    /// Writes every pending learn event that follows a record before `rec`.
+    fn learns_before(&mut self, rec: u64) -> io::Result<()> {
+        while self.next_learn < self.learns.len() && self.learns[self.next_learn].rec < rec {
+            let i = self.next_learn;
+            let l = &self.learns[i];
+            let (name, index) = l.target.name_index();
+            let target = l.target.owner().map_or("null".to_string(), |m| m.0.to_string());
+            let line = format!(
+                "{{\"type\":\"learn\",\"t_us\":{},\"seq\":{},\"view\":{},\"target\":{target},\"name\":\"{name}\",\"index\":{index},\"value\":\"{}\"}}\n",
+                l.t_us,
+                learn_seq(self.learns, i),
+                l.view.to_json(),
+                self.group.scalar_hex(&l.value)
+            );
+            self.out.write_all(line.as_bytes())?;
+            self.lines += 1;
+            self.next_learn += 1;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Recorder for TraceWriter<'_, W> {
     fn wants_messages(&self) -> bool {
         self.level == TraceLevel::Full
     }
 
-    fn record(&mut self, seq: u64, at: SimTime, rec: &Record<'_>) -> io::Result<()> {
+    fn record(&mut self, sim_seq: u64, at: SimTime, rec: &Record<'_>) -> io::Result<()> {
+        self.learns_before(sim_seq)?;
         let g = self.group;
+        let seq = sim_seq + self.next_learn as u64;
         let t = at.0;
         let head = |ty: &str| format!("{{\"type\":\"{ty}\",\"t_us\":{t},\"seq\":{seq}");
         let line = match rec {
-            Record::Secret { owner, name, index, value } => format!(
+            Record::Secret { owner, name, index, value, .. } => format!(
                 "{},\"member\":{owner},\"name\":\"{}\",\"index\":{index},\"value\":\"{}\"}}",
                 head("secret"),
                 name.as_str(),
@@ -128,6 +168,14 @@ impl<W: Write> Recorder for TraceWriter<W> {
             Record::Drop { msg, reason } => {
                 format!("{},\"msg\":{msg},\"reason\":\"{reason}\"}}", head("drop"))
             }
+            Record::Leak { leak, .. } => format!(
+                "{},\"member\":{},\"secret\":\"{}\",\"epoch\":{},\"to\":{}}}",
+                head("leak"),
+                leak.member,
+                leak.secret.as_str(),
+                leak.epoch,
+                leak.to
+            ),
             Record::Theta { member, epoch, value } => format!(
                 "{},\"member\":{member},\"epoch\":{epoch},\"value\":\"{}\"}}",
                 head("theta"),
@@ -139,6 +187,7 @@ impl<W: Write> Recorder for TraceWriter<W> {
         };
         self.lines += 1;
         self.out.write_all(line.as_bytes())?;
-        self.out.write_all(b"\n")
+        self.out.write_all(b"\n")?;
+        self.learns_before(sim_seq + 1)
     }
 }

@@ -16,8 +16,9 @@ use sha2::{Digest, Sha256};
 pub use error::LoadError;
 pub use raw::{Channel, Keygen, TraceLevel, Verify};
 
+use crate::adversary::Adversaries;
 use crate::group::GroupParams;
-use crate::protocol::InitKind;
+use crate::protocol::{InitKind, MemberId};
 use crate::sim::network::NetworkModel;
 
 /// SPEC §9: events per run.
@@ -28,11 +29,18 @@ pub const MAX_EVENTS: u64 = 1_000_000_000;
 /// 1024-member run must not write gigabytes unless asked to.
 pub const FULL_TRACE_MEMBERS_MAX: u32 = 64;
 
+/// Above this many members the knowledge analysis is off unless a scenario
+/// asks for it (`[output] analysis = true`): it analyses every member's view.
+pub const ANALYSIS_MEMBERS_MAX: u32 = 64;
+
 /// Expectations a scenario can assert (SPEC §4, `[expect]`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Expect {
     pub keys_agreed: Option<bool>,
     pub epochs_completed: Option<u64>,
+    /// The exact set of compromised members.
+    pub compromised: Option<Vec<MemberId>>,
+    pub outsider_learns_key: Option<bool>,
 }
 
 /// A validated scenario.
@@ -54,6 +62,9 @@ pub struct Scenario {
     pub clock_skew_us: i64,
     pub trace: TraceLevel,
     pub expect: Expect,
+    pub adversaries: Adversaries,
+    /// Whether the knowledge engine analyses the run.
+    pub analysis: bool,
     /// SHA-256 of the scenario file's bytes, for the trace header.
     pub source_sha256: String,
     /// Things the user should know that do not stop the run.
@@ -88,6 +99,7 @@ impl Scenario {
             network: self.network,
             clock_skew_us: self.clock_skew_us,
             max_events: MAX_EVENTS,
+            adversaries: self.adversaries.clone(),
         }
     }
 }

@@ -6,9 +6,10 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::SpanError;
-use super::{Expect, FULL_TRACE_MEMBERS_MAX, MAX_EVENTS, Scenario};
+use super::{ANALYSIS_MEMBERS_MAX, Expect, FULL_TRACE_MEMBERS_MAX, MAX_EVENTS, Scenario};
+use crate::adversary::{Adversaries, Adversary, Leak, LeakSecret, LeakTo};
 use crate::group::{GroupParams, PARAMS_NAMES, by_name};
-use crate::protocol::InitKind;
+use crate::protocol::{InitKind, MemberId, Mode};
 use crate::sim::network::{Latency, NetworkModel};
 
 pub fn deserialize(src: &str) -> Result<RawScenario, SpanError> {
@@ -61,7 +62,7 @@ macro_rules! string_enum {
     };
 }
 
-string_enum!(Init, ["sm" => Sm, "ring" => Ring], later: ["ring-hardened"]);
+string_enum!(Init, ["sm" => Sm, "ring" => Ring, "ring-hardened" => RingHardened], later: []);
 string_enum!(Keygen, ["additive" => Additive], later: ["elgamal"]);
 string_enum!(Verify, ["none" => None], later: ["commitments"]);
 string_enum!(Channel, ["plain" => Plain, "ideal" => Ideal], later: ["sealed"]);
@@ -209,10 +210,6 @@ fn later_faults<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<()>, D
     later(de, "[[fault]] tables (crashes, partitions)")
 }
 
-fn later_adversaries<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<()>, D::Error> {
-    later(de, "[[adversary]] tables (leaks, coalitions, collusion, network attacks)")
-}
-
 fn later_expectation<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<()>, D::Error> {
     later(de, "expectations on compromise, detection and recovery")
 }
@@ -229,8 +226,8 @@ pub struct RawScenario {
     network: RawNetwork,
     #[serde(rename = "fault", default, deserialize_with = "later_faults")]
     _fault: Option<()>,
-    #[serde(rename = "adversary", default, deserialize_with = "later_adversaries")]
-    _adversary: Option<()>,
+    #[serde(default)]
+    adversary: Vec<Spanned<RawAdversary>>,
     #[serde(default)]
     output: RawOutput,
     #[serde(default)]
@@ -281,6 +278,7 @@ impl TryFrom<f64> for SkewMs {
 #[serde(deny_unknown_fields)]
 struct RawOutput {
     trace: Option<TraceLevel>,
+    analysis: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -288,14 +286,12 @@ struct RawOutput {
 struct RawExpect {
     keys_agreed: Option<bool>,
     epochs_completed: Option<u64>,
-    #[serde(rename = "compromised", default, deserialize_with = "later_expectation")]
-    _compromised: Option<()>,
+    compromised: Option<Spanned<Vec<u32>>>,
+    outsider_learns_key: Option<Spanned<bool>>,
     #[serde(rename = "detected", default, deserialize_with = "later_expectation")]
     _detected: Option<()>,
     #[serde(rename = "recovered", default, deserialize_with = "later_expectation")]
     _recovered: Option<()>,
-    #[serde(rename = "outsider_learns_key", default, deserialize_with = "later_expectation")]
-    _outsider_learns_key: Option<()>,
 }
 
 impl RawScenario {
@@ -338,6 +334,56 @@ impl RawScenario {
             }
             None => TraceLevel::Full,
         };
+        let init = match p.init {
+            Init::Sm => InitKind::Sm,
+            Init::Ring => InitKind::Ring,
+            Init::RingHardened => InitKind::RingHardened,
+        };
+        let mut adversaries = Vec::new();
+        for (i, a) in self.adversary.into_iter().enumerate() {
+            let span = a.span();
+            let checked = a.into_inner().check(members, epochs, init).map_err(|message| SpanError {
+                key: format!("adversary[{i}]"),
+                span: Some(span),
+                message,
+            })?;
+            adversaries.push(checked);
+        }
+        let analysis = self.output.analysis.unwrap_or(members <= ANALYSIS_MEMBERS_MAX);
+        if !analysis && self.output.analysis.is_none() {
+            warnings.push(format!(
+                "n = {members} > {ANALYSIS_MEMBERS_MAX}: the knowledge analysis is off; set [output] analysis = true to run it"
+            ));
+        }
+        let mut expect = Expect {
+            keys_agreed: self.expect.keys_agreed,
+            epochs_completed: self.expect.epochs_completed,
+            ..Expect::default()
+        };
+        let needs_analysis =
+            self.expect.compromised_span().or(self.expect.outsider_learns_key.as_ref().map(|b| b.span()));
+        if let Some(c) = self.expect.compromised {
+            let span = c.span();
+            let mut ids = c.into_inner();
+            ids.sort_unstable();
+            ids.dedup();
+            if let Some(bad) = ids.iter().find(|&&m| m == 0 || m > members) {
+                return Err(SpanError {
+                    key: "expect.compromised".into(),
+                    span: Some(span),
+                    message: format!("member {bad} does not exist; allowed: ids in 1..={members}"),
+                });
+            }
+            expect.compromised = Some(ids.into_iter().map(MemberId).collect());
+        }
+        expect.outsider_learns_key = self.expect.outsider_learns_key.as_ref().map(|b| *b.get_ref());
+        if let (false, Some(span)) = (analysis, needs_analysis) {
+            return Err(SpanError {
+                key: "expect".into(),
+                span: Some(span),
+                message: "this expectation needs the knowledge analysis, which is off; allowed: set [output] analysis = true".into(),
+            });
+        }
         let net = self.network;
         Ok(Scenario {
             name: self.name.0,
@@ -345,10 +391,7 @@ impl RawScenario {
             seed: self.seed.unwrap_or(1),
             group,
             members,
-            init: match p.init {
-                Init::Sm => InitKind::Sm,
-                Init::Ring => InitKind::Ring,
-            },
+            init,
             keygen: p.keygen,
             epochs,
             rekey_interval_ms: p.rekey_interval_ms.map_or(1_000, |v| v.0),
@@ -362,12 +405,145 @@ impl RawScenario {
             },
             clock_skew_us: net.clock_skew_ms.map_or(0, |s| s.0 as i64),
             trace,
-            expect: Expect {
-                keys_agreed: self.expect.keys_agreed,
-                epochs_completed: self.expect.epochs_completed,
-            },
+            expect,
+            adversaries: Adversaries { list: adversaries },
+            analysis,
             source_sha256,
             warnings,
         })
+    }
+}
+
+/// One `[[adversary]]` table, by its `kind`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+enum RawAdversary {
+    Leak { member: u32, secret: String, epoch: u64, to: Option<RawLeakTo> },
+    Coalition { members: Vec<u32> },
+    RingCollusion { target: u32 },
+    Eavesdropper { modes: Option<Vec<String>> },
+    Cheat(serde::de::IgnoredAny),
+    SmCheat(serde::de::IgnoredAny),
+    Tamper(serde::de::IgnoredAny),
+    Replay(serde::de::IgnoredAny),
+    Forge(serde::de::IgnoredAny),
+    Withhold(serde::de::IgnoredAny),
+    Dlog(serde::de::IgnoredAny),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawLeakTo {
+    Name(String),
+    Members(Vec<u32>),
+}
+
+impl RawAdversary {
+    fn check(self, n: u32, epochs: u64, init: InitKind) -> Result<Adversary, String> {
+        let in_range = |m: u32, what: &str| {
+            if (1..=n).contains(&m) {
+                Ok(MemberId(m))
+            } else {
+                Err(format!("{what} = {m} is not a member; allowed: 1..={n}"))
+            }
+        };
+        let later = |kind: &str| {
+            Err(format!(
+                "kind = \"{kind}\" is not implemented in fraclab {} yet; allowed: \"leak\", \"coalition\", \"ring-collusion\", \"eavesdropper\"",
+                env!("CARGO_PKG_VERSION")
+            ))
+        };
+        match self {
+            RawAdversary::Leak { member: m, secret, epoch, to } => {
+                let member = in_range(m, "member")?;
+                let (secret, last) = match secret.as_str() {
+                    "alpha" => (LeakSecret::Alpha, epochs + 1),
+                    "fk" => (LeakSecret::Fk, epochs),
+                    "theta" => (LeakSecret::Theta, epochs + 1),
+                    "sk" => (LeakSecret::Sk, epochs + 1),
+                    other => {
+                        return Err(format!(
+                            "secret = \"{other}\" is unknown; allowed: \"alpha\", \"fk\", \"theta\", \"sk\""
+                        ));
+                    }
+                };
+                if !(1..=last).contains(&epoch) {
+                    return Err(format!(
+                        "epoch = {epoch}: this run has no {} of that epoch; allowed: 1..={last}",
+                        secret.as_str()
+                    ));
+                }
+                let to = match to {
+                    None => LeakTo::Group,
+                    Some(RawLeakTo::Name(s)) if s == "group" => LeakTo::Group,
+                    Some(RawLeakTo::Name(s)) if s == "outsider" => LeakTo::Outsider,
+                    Some(RawLeakTo::Name(s)) => {
+                        return Err(format!(
+                            "to = \"{s}\" is unknown; allowed: \"group\", \"outsider\" or a list of member ids"
+                        ));
+                    }
+                    Some(RawLeakTo::Members(ms)) => {
+                        let ms: Result<Vec<MemberId>, String> =
+                            ms.into_iter().map(|x| in_range(x, "to")).collect();
+                        let mut ms = ms?;
+                        ms.sort();
+                        ms.dedup();
+                        LeakTo::Members(ms)
+                    }
+                };
+                Ok(Adversary::Leak(Leak { member, secret, epoch, to }))
+            }
+            RawAdversary::Coalition { members } => {
+                let mut ms: Vec<MemberId> =
+                    members.into_iter().map(|x| in_range(x, "members")).collect::<Result<_, _>>()?;
+                ms.sort();
+                ms.dedup();
+                if ms.len() < 2 {
+                    return Err("a coalition needs at least two distinct members".into());
+                }
+                Ok(Adversary::Coalition { members: ms })
+            }
+            RawAdversary::RingCollusion { target } => {
+                if init == InitKind::Sm {
+                    return Err("ring-collusion attacks the ring initialisation; allowed with init = \"ring\" or \"ring-hardened\"".into());
+                }
+                if n < 3 {
+                    return Err(format!(
+                        "ring-collusion needs a target and two other members; allowed: members ≥ 3 (here {n})"
+                    ));
+                }
+                Ok(Adversary::RingCollusion { target: in_range(target, "target")? })
+            }
+            RawAdversary::Eavesdropper { modes } => {
+                let modes = match modes {
+                    None => vec![Mode::Init, Mode::Generation, Mode::Recovery],
+                    Some(ms) => ms
+                        .iter()
+                        .map(|m| match m.as_str() {
+                            "I" => Ok(Mode::Init),
+                            "G" => Ok(Mode::Generation),
+                            "R" => Ok(Mode::Recovery),
+                            other => {
+                                Err(format!("mode \"{other}\" is unknown; allowed: \"I\", \"G\", \"R\""))
+                            }
+                        })
+                        .collect::<Result<_, _>>()?,
+                };
+                Ok(Adversary::Eavesdropper { modes })
+            }
+            RawAdversary::Cheat(_) => later("cheat"),
+            RawAdversary::SmCheat(_) => later("sm-cheat"),
+            RawAdversary::Tamper(_) => later("tamper"),
+            RawAdversary::Replay(_) => later("replay"),
+            RawAdversary::Forge(_) => later("forge"),
+            RawAdversary::Withhold(_) => later("withhold"),
+            RawAdversary::Dlog(_) => later("dlog"),
+        }
+    }
+}
+
+impl RawExpect {
+    fn compromised_span(&self) -> Option<std::ops::Range<usize>> {
+        self.compromised.as_ref().map(|c| c.span())
     }
 }

@@ -17,6 +17,7 @@ use std::io;
 
 use rand_chacha::ChaCha20Rng;
 
+use crate::adversary::{Adversaries, Leak, LeakSecret};
 use crate::group::{GroupParams, Scalar, SharedKey};
 use crate::protocol::member::{Member, MemberConfig};
 use crate::protocol::sm::SecurityManager;
@@ -42,17 +43,49 @@ pub struct Config {
     pub clock_skew_us: i64,
     /// Events after which the run stops with [`SimError::EventLimit`].
     pub max_events: u64,
+    pub adversaries: Adversaries,
 }
 
 /// One traceable happening, in the order the simulator saw it.
 #[derive(Debug)]
 pub enum Record<'a> {
-    Secret { owner: MemberId, name: SecretName, index: u64, value: &'a Scalar },
-    Send { msg: u64, env: &'a Envelope },
-    Deliver { msg: u64, to: Party, duplicate: bool },
-    Drop { msg: u64, reason: &'static str },
-    Theta { member: MemberId, epoch: u64, value: &'a Scalar },
-    Key { member: MemberId, epoch: u64, sk: &'a SharedKey },
+    /// `by` is the party that drew or derived it (the SM draws members' v).
+    Secret {
+        owner: MemberId,
+        name: SecretName,
+        index: u64,
+        value: &'a Scalar,
+        by: Party,
+    },
+    /// `member` revealed `secret` of `epoch` to `to`; `value` is the θ, α or
+    /// FK revealed (an SK is not a scalar and has none).
+    Leak {
+        leak: &'a Leak,
+        value: Option<&'a Scalar>,
+    },
+    Send {
+        msg: u64,
+        env: &'a Envelope,
+    },
+    Deliver {
+        msg: u64,
+        to: Party,
+        duplicate: bool,
+    },
+    Drop {
+        msg: u64,
+        reason: &'static str,
+    },
+    Theta {
+        member: MemberId,
+        epoch: u64,
+        value: &'a Scalar,
+    },
+    Key {
+        member: MemberId,
+        epoch: u64,
+        sk: &'a SharedKey,
+    },
 }
 
 /// Where a run's records go.
@@ -136,6 +169,7 @@ impl<'r> Sim<'r> {
     fn new(cfg: Config, rec: &'r mut dyn Recorder) -> Sim<'r> {
         let n = cfg.members;
         let rto_us = cfg.network.retransmit_timeout_us();
+        let forwards = cfg.adversaries.delta_forwards(n);
         let sm = (cfg.init == InitKind::Sm).then(|| SecurityManager::new(cfg.group, n, rto_us));
         let members = (1..=n)
             .map(|i| {
@@ -147,6 +181,7 @@ impl<'r> Sim<'r> {
                     epochs: cfg.epochs,
                     rekey_interval_us: cfg.rekey_interval_us,
                     rto_us,
+                    forward_delta_to: forwards.iter().find(|(from, _)| from.0 == i).map(|&(_, to)| to),
                 })
             })
             .collect();
@@ -261,11 +296,12 @@ impl<'r> Sim<'r> {
     /// Records a party's notes, puts its messages on the network and re-arms
     /// its timer.
     fn apply(&mut self, slot: usize, out: Output) -> Result<(), SimError> {
+        let by = if slot == 0 { Party::Sm } else { Party::Member(MemberId(slot as u32)) };
         for note in &out.notes {
             self.truth.observe(note);
             match note {
                 Note::Secret { owner, name, index, value } => {
-                    self.record(&Record::Secret { owner: *owner, name: *name, index: *index, value })?
+                    self.record(&Record::Secret { owner: *owner, name: *name, index: *index, value, by })?
                 }
                 Note::Theta { member, epoch, value } => {
                     self.record(&Record::Theta { member: *member, epoch: *epoch, value })?
@@ -275,11 +311,38 @@ impl<'r> Sim<'r> {
                 }
                 Note::Confirmed { .. } | Note::Divergence { .. } => {}
             }
+            self.leak_if_due(note)?;
         }
         for env in out.sends {
             self.transmit(env)?;
         }
         self.arm(slot);
+        Ok(())
+    }
+
+    /// Carries out every leak whose secret `note` has just produced.
+    fn leak_if_due(&mut self, note: &Note) -> io::Result<()> {
+        let (member, secret, epoch, value) = match note {
+            Note::Secret { owner, name: SecretName::Alpha, index, value } => {
+                (*owner, LeakSecret::Alpha, *index, Some(value))
+            }
+            Note::Secret { owner, name: SecretName::Fk, index, value } => {
+                (*owner, LeakSecret::Fk, *index, Some(value))
+            }
+            Note::Theta { member, epoch, value } => (*member, LeakSecret::Theta, *epoch, Some(value)),
+            Note::Key { member, epoch, .. } => (*member, LeakSecret::Sk, *epoch, None),
+            _ => return Ok(()),
+        };
+        let due: Vec<Leak> = self
+            .cfg
+            .adversaries
+            .leaks()
+            .filter(|l| l.member == member && l.secret == secret && l.epoch == epoch)
+            .cloned()
+            .collect();
+        for leak in &due {
+            self.record(&Record::Leak { leak, value })?;
+        }
         Ok(())
     }
 

@@ -42,7 +42,7 @@ impl Recorder for Collected {
     }
     fn record(&mut self, _seq: u64, _at: SimTime, rec: &Record<'_>) -> io::Result<()> {
         match rec {
-            Record::Secret { owner, name, index, value } => {
+            Record::Secret { owner, name, index, value, .. } => {
                 self.secrets.insert((name.as_str().to_string(), owner.0, *index), (*value).clone());
             }
             Record::Theta { member, epoch, value } => {
@@ -54,7 +54,7 @@ impl Recorder for Collected {
             Record::Send { .. } => self.sends += 1,
             Record::Drop { .. } => self.drops += 1,
             Record::Deliver { duplicate: true, .. } => self.duplicates += 1,
-            Record::Deliver { .. } => {}
+            Record::Deliver { .. } | Record::Leak { .. } => {}
         }
         Ok(())
     }

@@ -116,12 +116,12 @@ fn not_yet_implemented_features_are_refused_clearly() {
     let e = rejected(&with("epochs = 2", "epochs = 2\nchannel = \"sealed\""));
     assert!(e.contains("protocol.channel: \"sealed\" is not implemented"), "{e}");
     assert!(e.contains("allowed: \"plain\", \"ideal\""), "{e}");
-    let e = rejected(&format!("{GOOD}\n[[adversary]]\nkind = \"leak\"\nmember = 1\n"));
-    assert!(e.contains("adversary: [[adversary]] tables"), "{e}");
-    let e = rejected(&with("keys_agreed = true", "compromised = [1]"));
-    assert!(e.contains("expect.compromised"), "{e}");
-    let e = rejected(&with("init = \"sm\"", "init = \"ring-hardened\""));
-    assert!(e.contains("protocol.init: \"ring-hardened\" is not implemented"), "{e}");
+    let e = rejected(&format!("{GOOD}\n[[adversary]]\nkind = \"cheat\"\nmember = 1\n"));
+    assert!(e.contains("adversary[0]: kind = \"cheat\" is not implemented"), "{e}");
+    let e = rejected(&with("keys_agreed = true", "detected = [1]"));
+    assert!(e.contains("expect.detected"), "{e}");
+    let e = rejected(&with("keygen = \"additive\"", "keygen = \"elgamal\""));
+    assert!(e.contains("protocol.keygen: \"elgamal\" is not implemented"), "{e}");
 }
 
 #[test]

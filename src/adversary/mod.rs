@@ -1,0 +1,163 @@
+//! Adversaries (SPEC §4): who misbehaves, and how.
+//!
+//! - a **leak**: a member reveals one of its secrets (α, FK, θ or SK of an
+//!   epoch) to the group, the outsider or chosen members — the trigger of the
+//!   patent's fractional attack (section V);
+//! - a **coalition**: members pool their views;
+//! - a **ring collusion** (section II.B): member t−1 also sends its δ_{t−1} to
+//!   member t+1, who then holds δ_{t−1} and δ_t; the two form a coalition;
+//! - an **eavesdropper**: the outsider taps the wire, reading payloads only
+//!   where the channel is `plain`.
+//!
+//! The simulator carries leaks out (they are events at a moment of the run)
+//! and configures rogue members; coalitions and the eavesdropper only decide
+//! which views the knowledge engine analyses.
+
+use std::fmt;
+
+use crate::protocol::{MemberId, Mode};
+
+/// Which secret a leak reveals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LeakSecret {
+    Alpha,
+    Fk,
+    Theta,
+    Sk,
+}
+
+impl LeakSecret {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeakSecret::Alpha => "alpha",
+            LeakSecret::Fk => "fk",
+            LeakSecret::Theta => "theta",
+            LeakSecret::Sk => "sk",
+        }
+    }
+}
+
+/// Who receives a leak.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LeakTo {
+    /// Every other member.
+    Group,
+    Outsider,
+    Members(Vec<MemberId>),
+}
+
+impl LeakTo {
+    /// Whether member `m` (not the leaker) receives the leak.
+    pub fn reaches(&self, m: MemberId) -> bool {
+        match self {
+            LeakTo::Group => true,
+            LeakTo::Outsider => false,
+            LeakTo::Members(ms) => ms.contains(&m),
+        }
+    }
+}
+
+impl fmt::Display for LeakTo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LeakTo::Group => write!(f, "\"group\""),
+            LeakTo::Outsider => write!(f, "\"outsider\""),
+            LeakTo::Members(ms) => {
+                let ids: Vec<String> = ms.iter().map(|m| m.0.to_string()).collect();
+                write!(f, "[{}]", ids.join(","))
+            }
+        }
+    }
+}
+
+/// Member `member` reveals `secret` of epoch `epoch` (the iteration j for FK)
+/// the moment it holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Leak {
+    pub member: MemberId,
+    pub secret: LeakSecret,
+    pub epoch: u64,
+    pub to: LeakTo,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Adversary {
+    Leak(Leak),
+    Coalition { members: Vec<MemberId> },
+    RingCollusion { target: MemberId },
+    Eavesdropper { modes: Vec<Mode> },
+}
+
+/// The ring neighbours (t−1, t+1) of `target` in a group of n.
+pub fn ring_neighbours(target: MemberId, members: u32) -> (MemberId, MemberId) {
+    let t = target.0;
+    let before = if t == 1 { members } else { t - 1 };
+    let after = if t == members { 1 } else { t + 1 };
+    (MemberId(before), MemberId(after))
+}
+
+/// Everything the adversaries of a scenario amount to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Adversaries {
+    pub list: Vec<Adversary>,
+}
+
+impl Adversaries {
+    pub fn leaks(&self) -> impl Iterator<Item = &Leak> {
+        self.list.iter().filter_map(|a| match a {
+            Adversary::Leak(l) => Some(l),
+            _ => None,
+        })
+    }
+
+    /// (t−1, t+1) for every ring collusion: who forwards δ to whom.
+    pub fn delta_forwards(&self, members: u32) -> Vec<(MemberId, MemberId)> {
+        self.list
+            .iter()
+            .filter_map(|a| match a {
+                Adversary::RingCollusion { target } => Some(ring_neighbours(*target, members)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Declared coalitions plus the pair of every ring collusion, sorted and
+    /// without repeats.
+    pub fn coalitions(&self, members: u32) -> Vec<Vec<MemberId>> {
+        let mut out: Vec<Vec<MemberId>> = self
+            .list
+            .iter()
+            .filter_map(|a| match a {
+                Adversary::Coalition { members } => Some(members.clone()),
+                Adversary::RingCollusion { target } => {
+                    let (a, b) = ring_neighbours(*target, members);
+                    Some(vec![a, b])
+                }
+                _ => None,
+            })
+            .map(|mut c| {
+                c.sort();
+                c.dedup();
+                c
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The modes the outsider taps, if an eavesdropper is declared.
+    pub fn tapped_modes(&self) -> Option<Vec<Mode>> {
+        let mut modes: Vec<Mode> = Vec::new();
+        let mut any = false;
+        for a in &self.list {
+            if let Adversary::Eavesdropper { modes: m } = a {
+                any = true;
+                modes.extend(m);
+            }
+        }
+        modes.sort();
+        modes.dedup();
+        any.then_some(modes)
+    }
+}

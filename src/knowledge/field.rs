@@ -1,0 +1,182 @@
+//! GF(q) for the elimination: a u64 fast path when q < 2^63 (the toy groups
+//! up to toy-64) and `BigUint` otherwise. Both are exact; the choice only
+//! changes speed.
+
+use std::fmt::Debug;
+
+use num_bigint::BigUint;
+use num_traits::{ToPrimitive, Zero};
+
+use crate::group::{GroupParams, Scalar};
+
+/// Field elements are plain values; the field carries the modulus.
+pub trait Field {
+    type E: Clone + PartialEq + Debug;
+    fn group(&self) -> &'static GroupParams;
+    fn zero(&self) -> Self::E;
+    fn is_zero(&self, a: &Self::E) -> bool;
+    fn elem_i64(&self, v: i64) -> Self::E;
+    fn elem_of(&self, s: &Scalar) -> Self::E;
+    fn to_scalar(&self, a: &Self::E) -> Scalar;
+    fn add(&self, a: &Self::E, b: &Self::E) -> Self::E;
+    fn sub(&self, a: &Self::E, b: &Self::E) -> Self::E;
+    fn mul(&self, a: &Self::E, b: &Self::E) -> Self::E;
+    fn inv(&self, a: &Self::E) -> Self::E;
+    /// `a` as a small signed integer (|a| < 2^20 once centred), if it is one.
+    fn small(&self, a: &Self::E) -> Option<i64>;
+}
+
+const SMALL: u64 = 1 << 20;
+
+pub struct U64Field {
+    group: &'static GroupParams,
+    q: u64,
+}
+
+impl U64Field {
+    pub fn new(group: &'static GroupParams) -> Option<U64Field> {
+        let q = group.q.to_u64()?;
+        (q < 1 << 63).then_some(U64Field { group, q })
+    }
+}
+
+impl Field for U64Field {
+    type E = u64;
+    fn group(&self) -> &'static GroupParams {
+        self.group
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn is_zero(&self, a: &u64) -> bool {
+        *a == 0
+    }
+    fn elem_i64(&self, v: i64) -> u64 {
+        let m = v.unsigned_abs() % self.q;
+        if v < 0 && m != 0 { self.q - m } else { m }
+    }
+    fn elem_of(&self, s: &Scalar) -> u64 {
+        s.as_biguint().to_u64().expect("a scalar of a q < 2^63 group fits u64")
+    }
+    fn to_scalar(&self, a: &u64) -> Scalar {
+        self.group.scalar_from_u64(*a)
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        let s = a + b;
+        if s >= self.q { s - self.q } else { s }
+    }
+    fn sub(&self, a: &u64, b: &u64) -> u64 {
+        if a >= b { a - b } else { self.q - (b - a) }
+    }
+    fn mul(&self, a: &u64, b: &u64) -> u64 {
+        ((u128::from(*a) * u128::from(*b)) % u128::from(self.q)) as u64
+    }
+    fn inv(&self, a: &u64) -> u64 {
+        // Fermat: a^(q−2).
+        let (mut base, mut exp, mut acc) = (*a, self.q - 2, 1u64);
+        while exp > 0 {
+            if exp & 1 == 1 {
+                acc = self.mul(&acc, &base);
+            }
+            base = self.mul(&base, &base);
+            exp >>= 1;
+        }
+        acc
+    }
+    fn small(&self, a: &u64) -> Option<i64> {
+        if *a < SMALL {
+            Some(*a as i64)
+        } else if self.q - a < SMALL {
+            Some(-((self.q - a) as i64))
+        } else {
+            None
+        }
+    }
+}
+
+pub struct BigField {
+    group: &'static GroupParams,
+}
+
+impl BigField {
+    pub fn new(group: &'static GroupParams) -> BigField {
+        BigField { group }
+    }
+}
+
+impl Field for BigField {
+    type E = BigUint;
+    fn group(&self) -> &'static GroupParams {
+        self.group
+    }
+    fn zero(&self) -> BigUint {
+        BigUint::zero()
+    }
+    fn is_zero(&self, a: &BigUint) -> bool {
+        a.is_zero()
+    }
+    fn elem_i64(&self, v: i64) -> BigUint {
+        let m = BigUint::from(v.unsigned_abs()) % &self.group.q;
+        if v < 0 && !m.is_zero() { &self.group.q - m } else { m }
+    }
+    fn elem_of(&self, s: &Scalar) -> BigUint {
+        s.as_biguint().clone()
+    }
+    fn to_scalar(&self, a: &BigUint) -> Scalar {
+        self.group.scalar(a.clone())
+    }
+    fn add(&self, a: &BigUint, b: &BigUint) -> BigUint {
+        let s = a + b;
+        if s >= self.group.q { s - &self.group.q } else { s }
+    }
+    fn sub(&self, a: &BigUint, b: &BigUint) -> BigUint {
+        if a >= b { a - b } else { &self.group.q - (b - a) }
+    }
+    fn mul(&self, a: &BigUint, b: &BigUint) -> BigUint {
+        (a * b) % &self.group.q
+    }
+    fn inv(&self, a: &BigUint) -> BigUint {
+        a.modpow(&(&self.group.q - 2u32), &self.group.q)
+    }
+    fn small(&self, a: &BigUint) -> Option<i64> {
+        if a < &BigUint::from(SMALL) {
+            a.to_i64()
+        } else {
+            let neg = &self.group.q - a;
+            (neg < BigUint::from(SMALL)).then(|| -neg.to_i64().expect("small"))
+        }
+    }
+}
+
+/// A one-line rendering of a coefficient: a small signed integer when it is
+/// one, else its hex value.
+pub fn coeff_text<F: Field>(f: &F, a: &F::E) -> String {
+    match f.small(a) {
+        Some(v) => v.to_string(),
+        None => format!("0x{}", f.group().scalar_hex(&f.to_scalar(a))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::group::by_name;
+    use num_traits::One;
+
+    #[test]
+    fn both_fields_agree_on_toy_64() {
+        let g = by_name("toy-64").unwrap();
+        let (a, b) = (U64Field::new(g).unwrap(), BigField::new(g));
+        for (x, y) in [(3i64, -7i64), (123_456_789, 987_654_321), (-1, -1)] {
+            let (ax, ay) = (a.elem_i64(x), a.elem_i64(y));
+            let (bx, by) = (b.elem_i64(x), b.elem_i64(y));
+            assert_eq!(BigUint::from(a.mul(&ax, &ay)), b.mul(&bx, &by));
+            assert_eq!(BigUint::from(a.sub(&ax, &ay)), b.sub(&bx, &by));
+            assert_eq!(BigUint::from(a.inv(&ax)), b.inv(&bx));
+            assert_eq!(a.mul(&ax, &a.inv(&ax)), 1);
+            assert!(b.mul(&bx, &b.inv(&bx)).is_one());
+        }
+        assert_eq!(a.small(&a.elem_i64(-5)), Some(-5));
+        assert_eq!(b.small(&b.elem_i64(-5)), Some(-5));
+    }
+}

@@ -1,0 +1,393 @@
+//! The knowledge engine (SPEC §2): for every view — each member, each
+//! declared coalition, the outsider — decide by elimination over GF(q) which
+//! secrets of other parties lie in the span of what the view holds, when
+//! that first happened, and how.
+//!
+//! Every derived value is recomputed from the view's own concrete values and
+//! compared with the ground truth; every observation's form is evaluated on
+//! the ground truth and compared with the value the view saw. A mismatch is
+//! a bug in fraclab and fails the run.
+
+pub mod atlas;
+pub mod basis;
+pub mod field;
+pub mod form;
+pub mod view;
+
+use std::collections::BTreeMap;
+
+use basis::{Basis, eval};
+use field::{BigField, Field, U64Field, coeff_text};
+use form::{Form, Layout, Var};
+pub use view::{Collector, Obs, ViewId};
+
+use crate::group::{GroupParams, Scalar};
+use crate::protocol::MemberId;
+
+/// A secret some view may derive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Target(pub Var);
+
+impl Target {
+    /// The member whose secret it is; θ belongs to the group.
+    pub fn owner(self) -> Option<MemberId> {
+        match self.0 {
+            Var::Alpha(k, _) | Var::Fk(k, _) | Var::V(k) | Var::Share(k, _) => Some(MemberId(k)),
+            Var::Theta(_) | Var::Gamma => None,
+        }
+    }
+
+    /// (name, index) as trace events write them.
+    pub fn name_index(self) -> (&'static str, u64) {
+        match self.0 {
+            Var::Alpha(_, e) => ("alpha", e),
+            Var::Fk(_, j) => ("fk", j),
+            Var::V(_) => ("v", 1),
+            Var::Theta(e) => ("theta", e),
+            Var::Gamma => ("gamma", 1),
+            Var::Share(_, k) => ("share", u64::from(k)),
+        }
+    }
+
+    pub fn label(self) -> String {
+        self.0.label()
+    }
+
+    /// Parses `fk[3,1]`, `alpha[3,2]`, `v[3]`, `theta[2]` (as `--explain` takes them).
+    pub fn parse(s: &str) -> Result<Target, String> {
+        let err = || format!("\"{s}\" is not a secret; allowed: fk[i,j], alpha[i,e], v[i], theta[e]");
+        let (name, rest) = s.split_once('[').ok_or_else(err)?;
+        let inner = rest.strip_suffix(']').ok_or_else(err)?;
+        let nums: Vec<u64> =
+            inner.split(',').map(|x| x.trim().parse::<u64>()).collect::<Result<_, _>>().map_err(|_| err())?;
+        let var = match (name, nums.as_slice()) {
+            ("fk", [i, j]) => Var::Fk(*i as u32, *j),
+            ("alpha", [i, e]) => Var::Alpha(*i as u32, *e),
+            ("v", [i]) => Var::V(*i as u32),
+            ("theta", [e]) => Var::Theta(*e),
+            _ => return Err(err()),
+        };
+        Ok(Target(var))
+    }
+}
+
+/// A view derived a secret it does not own.
+#[derive(Clone, Debug)]
+pub struct Learn {
+    pub view: ViewId,
+    pub target: Target,
+    /// The simulator record after which the view could derive it.
+    pub rec: u64,
+    pub t_us: u64,
+    pub epoch: u64,
+    pub value: Scalar,
+    /// (observation, coefficient) with target = Σ coefficient · observation.
+    pub witness: Vec<(String, String)>,
+    /// The same as an equation, e.g. `FK[3,1] = α[1,2] − FK[2,1]`.
+    pub expression: String,
+}
+
+/// Everything the engine concluded about a run.
+#[derive(Clone, Debug, Default)]
+pub struct Analysis {
+    /// In the order they happened (record, then view, then target).
+    pub learns: Vec<Learn>,
+    pub compromised: Vec<MemberId>,
+    pub secure: Vec<MemberId>,
+    pub outsider_learns_key: bool,
+    /// Epochs whose SK was handed to the outsider by a leak, with the record.
+    pub outsider_sks: Vec<(u64, u64)>,
+    /// Mismatches between derived values and the ground truth: fraclab bugs.
+    pub errors: Vec<String>,
+    pub views: Vec<ViewId>,
+}
+
+/// The views a run is analysed for: every member, every coalition, the outsider.
+pub fn views(members: u32, coalitions: &[Vec<MemberId>]) -> Vec<ViewId> {
+    let mut v: Vec<ViewId> = (1..=members).map(|m| ViewId::Member(MemberId(m))).collect();
+    v.extend(coalitions.iter().cloned().map(ViewId::Coalition));
+    v.push(ViewId::Outsider);
+    v
+}
+
+/// Analyses every view of a collected run.
+pub fn analyse(c: &Collector, group: &'static GroupParams, coalitions: &[Vec<MemberId>]) -> Analysis {
+    match U64Field::new(group) {
+        Some(f) => Engine::new(&f, c).analyse(coalitions),
+        None => Engine::new(&BigField::new(group), c).analyse(coalitions),
+    }
+}
+
+/// Why a secret is or is not derivable by a view, for `--explain`.
+#[derive(Clone, Debug)]
+pub enum Explanation {
+    Derivable(Learn),
+    Hidden {
+        /// Variables that differ between the two assignments: (name, A, B).
+        differing: Vec<(String, Scalar, Scalar)>,
+        target_a: Scalar,
+        target_b: Scalar,
+        /// How many observations (and constraints) agree under both.
+        checked: usize,
+    },
+}
+
+pub fn explain(
+    c: &Collector,
+    group: &'static GroupParams,
+    view: &ViewId,
+    target: Target,
+) -> Result<Explanation, String> {
+    if !c.layout.has(target.0) || !c.truth.contains_key(&target.0) {
+        return Err(format!("{} does not exist in this run", target.label()));
+    }
+    match U64Field::new(group) {
+        Some(f) => Engine::new(&f, c).explain(view, target),
+        None => Engine::new(&BigField::new(group), c).explain(view, target),
+    }
+}
+
+struct Engine<'a, F: Field> {
+    f: &'a F,
+    c: &'a Collector,
+    layout: Layout,
+    constraints: Vec<Form>,
+    /// The ground truth of every variable (undrawn ones are 0).
+    truth: Vec<F::E>,
+}
+
+impl<'a, F: Field> Engine<'a, F> {
+    fn new(f: &'a F, c: &'a Collector) -> Self {
+        let layout = c.layout;
+        let mut truth = vec![f.zero(); layout.len()];
+        for (var, value) in &c.truth {
+            if var.is_draw() && layout.has(*var) {
+                truth[layout.index(*var) as usize] = f.elem_of(value);
+            }
+        }
+        // θ and α follow from the draws through the constraints.
+        let get = |t: &Vec<F::E>, v: Var| t[layout.index(v) as usize].clone();
+        let n = layout.members;
+        let mut theta = (1..=n).fold(f.zero(), |acc, k| f.add(&acc, &get(&truth, Var::V(k))));
+        for e in 1..=layout.epochs + 1 {
+            if e > 1 {
+                theta = (1..=n).fold(f.zero(), |acc, k| f.add(&acc, &get(&truth, Var::Fk(k, e - 1))));
+            }
+            truth[layout.index(Var::Theta(e)) as usize] = theta.clone();
+            for k in 1..=n {
+                let prev = if e == 1 { Var::V(k) } else { Var::Fk(k, e - 1) };
+                let alpha = f.sub(&theta, &get(&truth, prev));
+                truth[layout.index(Var::Alpha(k, e)) as usize] = alpha;
+            }
+        }
+        Engine { f, c, layout, constraints: layout.constraints(), truth }
+    }
+
+    /// The observations of a view, in the order it got them, after the
+    /// constraint rows (which every view holds from the start).
+    fn observations(&self, view: &ViewId) -> Vec<Obs> {
+        let c = self.c;
+        let mut obs: Vec<Obs> = self
+            .constraints
+            .iter()
+            .map(|form| Obs {
+                rec: 0,
+                t_us: 0,
+                epoch: 0,
+                form: form.clone(),
+                value: self.f.to_scalar(&self.f.zero()),
+                label: String::new(),
+            })
+            .collect();
+        match view {
+            ViewId::Member(m) => obs.extend(c.members[m.0 as usize - 1].iter().cloned()),
+            ViewId::Outsider => obs.extend(c.outsider.iter().cloned()),
+            ViewId::Coalition(ms) => {
+                let mut pooled: Vec<Obs> =
+                    ms.iter().flat_map(|m| c.members[m.0 as usize - 1].iter().cloned()).collect();
+                pooled.sort_by_key(|o| o.rec);
+                let mut seen = std::collections::BTreeSet::new();
+                obs.extend(pooled.into_iter().filter(|o| seen.insert(o.form.clone())));
+            }
+        }
+        obs
+    }
+
+    fn targets(&self, view: &ViewId) -> Vec<Target> {
+        self.c
+            .truth
+            .keys()
+            .map(|&v| Target(v))
+            .filter(|t| match (t.0, t.owner()) {
+                (Var::Theta(_), _) => *view == ViewId::Outsider,
+                (Var::Alpha(..) | Var::Fk(..) | Var::V(_), Some(owner)) => !view.includes(owner),
+                _ => false,
+            })
+            .collect()
+    }
+
+    fn basis(&self, obs: &[Obs], errors: &mut Vec<String>, view: &ViewId) -> Basis<'a, F> {
+        let f = self.f;
+        let mut b = Basis::new(f, self.layout.len());
+        for (i, o) in obs.iter().enumerate() {
+            let value = f.elem_of(&o.value);
+            if eval(f, &o.form, &self.truth) != value {
+                errors.push(format!("{}: observation {} does not match its form", view.describe(), o.label));
+            }
+            b.insert(&o.form, value, i);
+        }
+        b
+    }
+
+    fn learn(
+        &self,
+        b: &Basis<'a, F>,
+        obs: &[Obs],
+        view: &ViewId,
+        target: Target,
+        used: &[(usize, F::E)],
+    ) -> Learn {
+        let f = self.f;
+        let first = &obs[b.first_tag(used)];
+        let mut witness = Vec::new();
+        let mut expr = String::new();
+        for (idx, coeff) in b.witness(used) {
+            let o = &obs[idx];
+            if o.label.is_empty() {
+                continue; // a constraint row: value 0, structure every view knows
+            }
+            witness.push((o.label.clone(), coeff_text(f, &coeff)));
+            let short = o.label.split_whitespace().next().unwrap_or("");
+            expr.push_str(&term(f, &coeff, short, expr.is_empty()));
+        }
+        Learn {
+            view: view.clone(),
+            target,
+            rec: first.rec,
+            t_us: first.t_us,
+            epoch: first.epoch,
+            value: f.to_scalar(&b.value_of(used)),
+            witness,
+            expression: format!("{} = {}", target.label(), if expr.is_empty() { "0".into() } else { expr }),
+        }
+    }
+
+    fn analyse(&self, coalitions: &[Vec<MemberId>]) -> Analysis {
+        let f = self.f;
+        let mut out = Analysis { outsider_sks: self.c.outsider_sks.clone(), ..Analysis::default() };
+        for view in views(self.layout.members, coalitions) {
+            let obs = self.observations(&view);
+            let mut b = self.basis(&obs, &mut out.errors, &view);
+            for target in self.targets(&view) {
+                let r = b.reduce(&self.layout.unit(target.0));
+                if !r.residual.is_empty() {
+                    continue;
+                }
+                let learn = self.learn(&b, &obs, &view, target, &r.used);
+                let truth = &self.truth[self.layout.index(target.0) as usize];
+                if f.elem_of(&learn.value) != *truth {
+                    out.errors.push(format!(
+                        "{} derives {} = {} but the ground truth differs",
+                        view.describe(),
+                        target.label(),
+                        f.group().scalar_hex(&learn.value)
+                    ));
+                }
+                out.learns.push(learn);
+            }
+            out.views.push(view);
+        }
+        out.learns.sort_by(|a, b| (a.rec, &a.view, a.target).cmp(&(b.rec, &b.view, b.target)));
+        let mut compromised: Vec<MemberId> = out
+            .learns
+            .iter()
+            .filter(|l| matches!(l.target.0, Var::Fk(..) | Var::Alpha(..)))
+            .filter_map(|l| l.target.owner())
+            .collect();
+        compromised.sort();
+        compromised.dedup();
+        out.secure = (1..=self.layout.members).map(MemberId).filter(|m| !compromised.contains(m)).collect();
+        out.compromised = compromised;
+        out.outsider_learns_key = !out.outsider_sks.is_empty()
+            || out.learns.iter().any(|l| l.view == ViewId::Outsider && matches!(l.target.0, Var::Theta(_)));
+        out
+    }
+
+    fn explain(&self, view: &ViewId, target: Target) -> Result<Explanation, String> {
+        let f = self.f;
+        let obs = self.observations(view);
+        let mut errors = Vec::new();
+        let mut b = self.basis(&obs, &mut errors, view);
+        let r = b.reduce(&self.layout.unit(target.0));
+        if r.residual.is_empty() {
+            return Ok(Explanation::Derivable(self.learn(&b, &obs, view, target, &r.used)));
+        }
+        let z = b.null_vector(&r.residual);
+        let a = &self.truth;
+        let bb: Vec<F::E> = a.iter().zip(&z).map(|(x, d)| f.add(x, d)).collect();
+        // The witness is only a witness if it checks out: recompute.
+        for o in &obs {
+            if eval(f, &o.form, a) != eval(f, &o.form, &bb) {
+                return Err(format!("internal error: the witness changes {}", o.label));
+            }
+        }
+        let t = self.layout.unit(target.0);
+        let (ta, tb) = (eval(f, &t, a), eval(f, &t, &bb));
+        if ta == tb {
+            return Err("internal error: the witness does not change the target".into());
+        }
+        let differing = (0..z.len())
+            .filter(|&i| !f.is_zero(&z[i]))
+            .map(|i| (self.layout.var(i as u32).label(), f.to_scalar(&a[i]), f.to_scalar(&bb[i])))
+            .collect();
+        Ok(Explanation::Hidden {
+            differing,
+            target_a: f.to_scalar(&ta),
+            target_b: f.to_scalar(&tb),
+            checked: obs.len(),
+        })
+    }
+}
+
+/// " + 2·x", " − x", or "x" for the first term.
+fn term<F: Field>(f: &F, c: &F::E, name: &str, first: bool) -> String {
+    let (neg, mag) = match f.small(c) {
+        Some(v) if v < 0 => (true, (-v).to_string()),
+        Some(v) => (false, v.to_string()),
+        None => (false, coeff_text(f, c)),
+    };
+    let coeff = if mag == "1" { String::new() } else { format!("{mag}·") };
+    match (first, neg) {
+        (true, false) => format!("{coeff}{name}"),
+        (true, true) => format!("−{coeff}{name}"),
+        (false, false) => format!(" + {coeff}{name}"),
+        (false, true) => format!(" − {coeff}{name}"),
+    }
+}
+
+/// Parses `--explain` views: a member id, ids joined by commas, or "outsider".
+pub fn parse_view(s: &str, members: u32) -> Result<ViewId, String> {
+    if s == "outsider" {
+        return Ok(ViewId::Outsider);
+    }
+    let ids: Result<Vec<u32>, _> = s.split(',').map(|x| x.trim().parse::<u32>()).collect();
+    let err =
+        || format!("\"{s}\" is not a view; allowed: a member id 1..={members}, ids like 1,3, or outsider");
+    let mut ids = ids.map_err(|_| err())?;
+    if ids.is_empty() || ids.iter().any(|&m| m == 0 || m > members) {
+        return Err(err());
+    }
+    ids.sort();
+    ids.dedup();
+    Ok(if ids.len() == 1 {
+        ViewId::Member(MemberId(ids[0]))
+    } else {
+        ViewId::Coalition(ids.into_iter().map(MemberId).collect())
+    })
+}
+
+/// Count of learns per (view, target owner), for narration.
+pub fn first_per_pair(learns: &[Learn]) -> Vec<&Learn> {
+    let mut seen: BTreeMap<(ViewId, Option<MemberId>), ()> = BTreeMap::new();
+    learns.iter().filter(|l| seen.insert((l.view.clone(), l.target.owner()), ()).is_none()).collect()
+}
