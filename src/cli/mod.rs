@@ -2,6 +2,7 @@
 //! expectation held; 1 an expectation or protocol invariant failed; 2 bad
 //! input or usage.
 
+mod atlas;
 mod check;
 mod params;
 mod run;
@@ -58,6 +59,17 @@ enum Command {
     },
     /// Re-check a trace's invariants independently of the run that wrote it.
     VerifyTrace { trace: PathBuf },
+    /// Derivability atlas: compromised members vs n for leaked pads and ring collusion.
+    Atlas {
+        /// Group sizes, e.g. 3..8.
+        #[arg(long)]
+        members: String,
+        #[arg(long, default_value = "toy-64")]
+        params: String,
+        /// Output folder (default results/atlas/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -90,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Check { paths } => check::check(&paths),
         Command::Params { name, json } => params::params(name.as_deref(), json),
         Command::VerifyTrace { trace } => verify_trace(&trace),
+        Command::Atlas { members, params, out } => atlas::atlas(&members, &params, out),
     };
     ExitCode::from(code)
 }

@@ -124,3 +124,59 @@ fn verify_trace_exit_codes() {
     let o = fraclab(&["verify-trace", "missing.jsonl"], tmp.path());
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `fraclab atlas` reproduces the patent's corollary by computation: one
+/// leaked pad is safe from n = 4 on (and r pads from n = r + 3).
+#[test]
+fn atlas_reproduces_the_corollary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = fraclab(&["atlas", "--members", "2..6", "--out", "o"], tmp.path());
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.contains("leaked pads 0: smallest safe n = 3"), "{out}");
+    assert!(out.contains("leaked pads 1: smallest safe n = 4"), "{out}");
+    assert!(out.contains("leaked pads 3: smallest safe n = 6"), "{out}");
+    assert!(out.contains("leaked pads 4: smallest safe n = none up to 6"), "{out}");
+    let leaks = fs::read_to_string(tmp.path().join("o/atlas-leaks.csv")).unwrap();
+    assert!(leaks.starts_with("members,leaked_pads,compromised\n"));
+    assert_eq!(leaks.lines().count(), 1 + (2..=6).sum::<usize>());
+    assert!(leaks.contains("\n3,1,3\n") && leaks.contains("\n4,1,1\n"), "{leaks}");
+    let ring = fs::read_to_string(tmp.path().join("o/atlas-ring.csv")).unwrap();
+    assert!(ring.starts_with("members,init,target,compromised\n"));
+    assert_eq!(ring.lines().count(), 1 + (3..=6).map(|n| 2 * n).sum::<usize>());
+    assert!(ring.contains("\n5,ring,3,1\n") && ring.contains("\n5,ring-hardened,3,0\n"), "{ring}");
+    let bad = fraclab(&["atlas", "--members", "6..2"], tmp.path());
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+/// `fraclab run` narrates the fractional attack the way a teacher tells it.
+#[test]
+fn run_narrates_the_fractional_attack() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scen = repo_root().join("scenarios/fractional-attack-n3.toml");
+    let o = fraclab(&["run", scen.to_str().unwrap(), "--out", "o"], tmp.path());
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("epoch 2: member 2 is handed α[1,2] (α[1,2] leaked by member 1)"), "{out}");
+    assert!(
+        out.contains("epoch 2: member 2 learns FK[3,1] = −FK[2,1] + α[1,2] (α[1,2] leaked by member 1)"),
+        "{out}"
+    );
+    assert!(out.contains("compromised: [1, 2, 3] · secure: []"), "{out}");
+}
+
+/// `--explain` answers both ways and rejects a malformed question.
+#[test]
+fn explain_from_the_command_line() {
+    let scen = repo_root().join("scenarios/fractional-attack-n4.toml");
+    let s = scen.to_str().unwrap();
+    let o = fraclab(&["run", s, "--explain", "2:fk[3,1]"], repo_root());
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("member 2 cannot derive FK[3,1]."), "{}", stdout(&o));
+    assert!(stdout(&o).contains("checked by recomputation"));
+    let o = fraclab(&["run", s, "--explain", "3:alpha[1,2]"], repo_root());
+    assert!(stdout(&o).contains("member 3 derives α[1,2]"), "{}", stdout(&o));
+    let o = fraclab(&["run", s, "--explain", "2:fk[3"], repo_root());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("allowed: fk[i,j], alpha[i,e], v[i], theta[e]"), "{}", stderr(&o));
+}

@@ -80,3 +80,35 @@ fn trace_level_changes_only_the_trace() {
     assert_eq!(full.outcome, none.outcome);
     assert_eq!(full.outcome, proto.outcome);
 }
+
+/// Adversaries and the two-pass analysis keep runs byte-identical, and the
+/// trace's learn events are exactly the summary's learn findings, at the same
+/// seq.
+#[test]
+fn attack_runs_are_deterministic_and_learns_match_findings() {
+    let tmp = tempfile::tempdir().unwrap();
+    for file in ["fractional-attack-n3.toml", "ring-hardened-collusion.toml", "theta-leak-outsider.toml"] {
+        let a = run_to(&tmp.path().join("a"), file, None);
+        let b = run_to(&tmp.path().join("b"), file, None);
+        assert!(a.0 == b.0 && a.1 == b.1, "{file}: outputs differ between two runs");
+        let trace = String::from_utf8(a.0).unwrap();
+        let summary: serde_json::Value = serde_json::from_slice(&a.1).unwrap();
+        let mut from_trace: Vec<(u64, String)> = trace
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|e| e["type"] == "learn")
+            .map(|e| (e["seq"].as_u64().unwrap(), format!("{}:{}[{}]", e["view"], e["name"], e["index"])))
+            .collect();
+        let mut from_summary: Vec<(u64, String)> = summary["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == "learn")
+            .map(|f| (f["seq"].as_u64().unwrap(), format!("{}:{}[{}]", f["view"], f["name"], f["index"])))
+            .collect();
+        from_trace.sort();
+        from_summary.sort();
+        assert_eq!(from_trace, from_summary, "{file}");
+        assert!(!from_trace.is_empty() || file.starts_with("ring-hardened"), "{file}");
+    }
+}

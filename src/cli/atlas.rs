@@ -1,0 +1,98 @@
+//! `fraclab atlas --members A..B [--params NAME] [--out DIR]`.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use super::{EXIT_BAD_INPUT, EXIT_FAILED};
+use crate::group::{PARAMS_NAMES, by_name};
+use crate::knowledge::atlas;
+
+fn parse_range(s: &str) -> Result<std::ops::RangeInclusive<u32>, String> {
+    let err = || format!("--members {s}: expected A..B with 2 ≤ A ≤ B ≤ 64");
+    let (a, b) = s.split_once("..").ok_or_else(err)?;
+    let (a, b): (u32, u32) =
+        (a.parse().map_err(|_| err())?, b.trim_start_matches('=').parse().map_err(|_| err())?);
+    if 2 <= a && a <= b && b <= 64 { Ok(a..=b) } else { Err(err()) }
+}
+
+fn write_csv<T: serde::Serialize>(path: &Path, rows: &[T]) -> Result<(), String> {
+    let tmp = path.with_extension("csv.partial");
+    let mut w = csv::Writer::from_path(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    for r in rows {
+        w.serialize(r).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    }
+    w.flush().map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+pub fn atlas(members: &str, params: &str, out: Option<PathBuf>) -> u8 {
+    let range = match parse_range(members) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let Some(group) = by_name(params) else {
+        eprintln!("error: unknown parameter set \"{params}\"; allowed: {}", PARAMS_NAMES.join(", "));
+        return EXIT_BAD_INPUT;
+    };
+    let out = out.unwrap_or_else(|| PathBuf::from("results/atlas"));
+    let total: u32 = range.clone().map(|n| n + if n >= 3 { 2 * n } else { 0 }).sum();
+    let mut done = 0;
+    let tty = std::io::stderr().is_terminal();
+    let mut tick = || {
+        done += 1;
+        if tty {
+            eprint!("\ratlas: {done}/{total} runs");
+        }
+    };
+    let result = atlas::leaks(group, range.clone(), &mut tick)
+        .and_then(|l| Ok((l, atlas::ring(group, range.clone(), &mut tick)?)));
+    if tty {
+        eprintln!();
+    }
+    let (leaks, ring) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_FAILED;
+        }
+    };
+    if let Err(e) = std::fs::create_dir_all(&out)
+        .map_err(|e| format!("{}: {e}", out.display()))
+        .and_then(|_| write_csv(&out.join("atlas-leaks.csv"), &leaks))
+        .and_then(|_| write_csv(&out.join("atlas-ring.csv"), &ring))
+    {
+        eprintln!("error: {e}");
+        return EXIT_FAILED;
+    }
+    println!("leaked pads (members 1..r reveal α at epoch 2; every member curious), {}:", group.name);
+    for (r, safe) in atlas::smallest_safe(&leaks) {
+        match safe {
+            Some(n) => println!("leaked pads {r}: smallest safe n = {n}"),
+            None => println!("leaked pads {r}: smallest safe n = none up to {}", range.end()),
+        }
+    }
+    println!("ring collusion (t−1 and t+1 against t):");
+    for init in ["ring", "ring-hardened"] {
+        let rows: Vec<_> = ring.iter().filter(|r| r.init == init).collect();
+        let hits: Vec<String> = rows
+            .iter()
+            .filter(|r| r.compromised > 0)
+            .map(|r| format!("n={} t={}", r.members, r.target))
+            .collect();
+        println!(
+            "  {init:<14} target compromised in {}/{} runs{}",
+            hits.len(),
+            rows.len(),
+            if init == "ring-hardened" && !hits.is_empty() {
+                format!(" ({})", hits.join(", "))
+            } else {
+                String::new()
+            }
+        );
+    }
+    println!("wrote atlas-leaks.csv, atlas-ring.csv to {}", out.display());
+    0
+}
