@@ -40,6 +40,12 @@ pub fn check(paths: &[PathBuf]) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
+    if files.is_empty() {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let shown = if names.is_empty() { "scenarios".to_string() } else { names.join(", ") };
+        eprintln!("error: no scenarios (*.toml) found in {shown}");
+        return EXIT_BAD_INPUT;
+    }
     let (mut failed, mut bad_input, mut passed) = (0, 0, 0);
     for file in &files {
         match check_one(file) {
@@ -58,7 +64,7 @@ pub fn check(paths: &[PathBuf]) -> u8 {
     if bad_input > 0 {
         println!("{bad_input} scenario(s) could not be loaded");
         EXIT_BAD_INPUT
-    } else if failed > 0 || files.is_empty() {
+    } else if failed > 0 {
         EXIT_FAILED
     } else {
         0
@@ -87,7 +93,17 @@ fn check_one(file: &Path) -> Result<bool, u8> {
         ok &= e.held;
     }
     if !s.invariants_held {
-        println!("FAIL  {:<28} protocol invariants broken: {:?}", sc.name, s.findings);
+        for f in s.findings.iter().filter(|f| f["kind"] == "invariant" || f["kind"] == "analysis-error") {
+            println!("FAIL  {:<28} {f}", sc.name);
+        }
+        ok = false;
+    }
+    if !s.passed() && ok {
+        println!(
+            "FAIL  {:<28} keys diverged: {}",
+            sc.name,
+            s.findings.iter().filter(|f| f["kind"] == "divergence").count()
+        );
         ok = false;
     }
     if !ok {

@@ -40,6 +40,10 @@ pub fn run(
         Err(code) => return code,
     };
     let out = out.unwrap_or_else(|| Path::new("results").join(&sc.name));
+    if out.exists() && !out.is_dir() {
+        eprintln!("error: --out {}: exists and is not a folder", out.display());
+        return EXIT_BAD_INPUT;
+    }
     let level = trace.unwrap_or(sc.trace);
     if !quiet {
         for w in &sc.warnings {

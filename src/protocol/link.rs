@@ -3,6 +3,11 @@
 //! each (sender, seq) up once. Acks are not acknowledged; a lost ack costs a
 //! retransmission, which the receiver acks again and otherwise ignores.
 //!
+//! Sequence numbers count per (sender, recipient) pair from 1, so a
+//! receiver remembers what it has seen from each sender as a low-water mark
+//! plus the few numbers above it that arrived out of order: memory stays
+//! bounded however long the run. Acks carry sequence number 0.
+//!
 //! Retransmission is unbounded, so any loss < 1 completes; the simulator's
 //! event limit (SPEC §9) bounds a run.
 
@@ -15,16 +20,39 @@ struct Pending {
     deadline: LocalTime,
 }
 
+/// What a receiver has seen from one sender.
+#[derive(Default)]
+struct Window {
+    /// Every seq below this has been seen.
+    below: u64,
+    /// Seqs at or above `below` seen out of order.
+    above: BTreeSet<u64>,
+}
+
+impl Window {
+    /// Records `seq`; returns whether it is new.
+    fn insert(&mut self, seq: u64) -> bool {
+        if seq < self.below || !self.above.insert(seq) {
+            return false;
+        }
+        while self.above.remove(&self.below) {
+            self.below += 1;
+        }
+        true
+    }
+}
+
 pub struct Link {
     me: Party,
     rto_us: i64,
-    next_seq: u64,
+    /// The next seq towards each recipient.
+    next_seq: BTreeMap<Party, u64>,
     /// Unacknowledged payloads by (recipient, seq).
     pending: BTreeMap<(Party, u64), Pending>,
     /// The same entries ordered by deadline.
     deadlines: BTreeSet<(LocalTime, Party, u64)>,
-    /// (sender, seq) of every payload already passed up.
-    seen: BTreeSet<(Party, u64)>,
+    /// What has been passed up, per sender.
+    seen: BTreeMap<Party, Window>,
 }
 
 /// What the link made of one incoming envelope.
@@ -41,22 +69,23 @@ impl Link {
         Link {
             me,
             rto_us,
-            next_seq: 1,
+            next_seq: BTreeMap::new(),
             pending: BTreeMap::new(),
             deadlines: BTreeSet::new(),
-            seen: BTreeSet::new(),
+            seen: BTreeMap::new(),
         }
     }
 
-    fn take_seq(&mut self) -> u64 {
-        let s = self.next_seq;
-        self.next_seq += 1;
+    fn take_seq(&mut self, to: Party) -> u64 {
+        let next = self.next_seq.entry(to).or_insert(1);
+        let s = *next;
+        *next += 1;
         s
     }
 
     /// Frames `body` for `to` and keeps it until acknowledged.
     pub fn send(&mut self, now: LocalTime, to: Party, mode: Mode, iter: u64, body: Body) -> Envelope {
-        let seq = self.take_seq();
+        let seq = self.take_seq(to);
         let env = Envelope { from: self.me, to, mode, iter, seq, attempt: 0, body };
         let deadline = now.plus_us(self.rto_us);
         self.deadlines.insert((deadline, to, seq));
@@ -71,17 +100,17 @@ impl Link {
             }
             return Received { ack: None, fresh: None };
         }
-        let ack_seq = self.take_seq();
         let ack = Envelope {
             from: self.me,
             to: env.from,
             mode: env.mode,
             iter: env.iter,
-            seq: ack_seq,
+            seq: 0,
             attempt: 0,
             body: Body::Ack { seq: env.seq },
         };
-        let fresh = self.seen.insert((env.from, env.seq)).then_some(env);
+        let window = self.seen.entry(env.from).or_insert_with(|| Window { below: 1, above: BTreeSet::new() });
+        let fresh = window.insert(env.seq).then_some(env);
         Received { ack: Some(ack), fresh }
     }
 
@@ -109,5 +138,40 @@ impl Link {
     /// Whether every payload sent has been acknowledged.
     pub fn is_idle(&self) -> bool {
         self.pending.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::MemberId;
+
+    #[test]
+    fn window_passes_each_seq_once_and_stays_small() {
+        let mut w = Window { below: 1, above: BTreeSet::new() };
+        assert!(w.insert(2));
+        assert!(w.insert(1));
+        assert!(!w.insert(2) && !w.insert(1));
+        assert_eq!((w.below, w.above.len()), (3, 0));
+        assert!(w.insert(5));
+        assert!(!w.insert(5));
+        assert_eq!(w.above.len(), 1);
+    }
+
+    #[test]
+    fn duplicates_are_acked_but_not_passed_up() {
+        let (a, b) = (Party::Member(MemberId(1)), Party::Member(MemberId(2)));
+        let mut sender = Link::new(a, 10);
+        let mut receiver = Link::new(b, 10);
+        let env = sender.send(LocalTime(0), b, Mode::Generation, 1, Body::Ack { seq: 0 });
+        let env = Envelope { body: Body::Confirm(crate::group::KeyTag([0; 32])), ..env };
+        let first = receiver.receive(env.clone());
+        assert!(first.fresh.is_some() && first.ack.is_some());
+        let again = receiver.receive(env);
+        assert!(again.fresh.is_none() && again.ack.is_some());
+        assert!(!sender.is_idle());
+        sender.receive(first.ack.unwrap());
+        assert!(sender.is_idle());
+        assert_eq!(sender.next_deadline(), None);
     }
 }

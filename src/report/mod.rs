@@ -89,6 +89,7 @@ pub fn execute(sc: &Scenario, level: TraceLevel, out_dir: Option<&Path>) -> Resu
     };
     let learns: &[Learn] = analysis.as_ref().map_or(&[], |a| &a.learns);
     let trace_tmp = out_dir.map(|d| d.join(".trace.jsonl.partial"));
+    let created = out_dir.filter(|d| !d.exists());
     if let Some(dir) = out_dir {
         fs::create_dir_all(dir).map_err(io_err(dir))?;
     }
@@ -119,6 +120,10 @@ pub fn execute(sc: &Scenario, level: TraceLevel, out_dir: Option<&Path>) -> Resu
         Err(e) => {
             if let Some(tmp) = &trace_tmp {
                 let _ = fs::remove_file(tmp);
+            }
+            if let Some(dir) = created {
+                // Only removes the folder if this run made it and left it empty.
+                let _ = fs::remove_dir(dir);
             }
             return Err(e);
         }

@@ -106,9 +106,15 @@ impl Summary {
         }
     }
 
-    /// Whether the run passed: every invariant and every expectation held.
+    /// Whether the run passed: every invariant and every expectation held,
+    /// and the keys agreed — unless the scenario expects them not to (an
+    /// attack on the keys is then the point of the run).
     pub fn passed(&self) -> bool {
-        self.invariants_held && self.expectations.iter().all(|e| e.held)
+        let divergence_expected =
+            self.expectations.iter().any(|e| e.key == "keys_agreed" && e.expected == false);
+        self.invariants_held
+            && (self.keys_agreed || divergence_expected)
+            && self.expectations.iter().all(|e| e.held)
     }
 
     pub fn to_json(&self) -> String {
@@ -187,4 +193,39 @@ fn expectations(sc: &Scenario, outcome: &Outcome, analysis: Option<&Analysis>) -
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{Outcome, Verdict};
+
+    fn summary(expect: &str, keys_agreed: bool) -> Summary {
+        let toml = format!(
+            "name = \"s\"\n[group]\nparams = \"toy-16\"\n[protocol]\nmembers = 3\ninit = \"sm\"\nkeygen = \"additive\"\nepochs = 1\n{expect}"
+        );
+        let sc = crate::scenario::parse(&toml, "s.toml").unwrap();
+        let verdict = Verdict { epochs_completed: 1, keys_agreed, final_sk: None, findings: vec![] };
+        let outcome = Outcome {
+            verdict,
+            events: 0,
+            records: 0,
+            messages_sent: 0,
+            messages_delivered: 0,
+            messages_dropped: 0,
+            retransmissions: 0,
+            sim_time_us: 0,
+        };
+        Summary::new(&sc, "none", &outcome, None, None)
+    }
+
+    /// Keys that do not agree fail a run (exit 1) unless the scenario says
+    /// that is what it shows.
+    #[test]
+    fn diverging_keys_fail_unless_expected() {
+        assert!(summary("", true).passed());
+        assert!(!summary("", false).passed());
+        assert!(summary("[expect]\nkeys_agreed = false\n", false).passed());
+        assert!(!summary("[expect]\nkeys_agreed = false\n", true).passed());
+    }
 }

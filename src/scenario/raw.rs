@@ -19,7 +19,8 @@ pub fn deserialize(src: &str) -> Result<RawScenario, SpanError> {
         message: format!("malformed TOML: {}", e.message()),
     })?;
     serde_path_to_error::deserialize(de).map_err(|e| SpanError {
-        key: e.path().to_string(),
+        // `Spanned` fields add an internal path segment; users never wrote it.
+        key: e.path().to_string().replace(".$__serde_spanned_private_value", ""),
         span: e.inner().span(),
         message: e.inner().message().to_string(),
     })
@@ -182,8 +183,28 @@ impl TryFrom<RawLatency> for LatencyMs {
             ("exponential", None, Some(lo), None, Some(mean)) => {
                 Latency::Exponential { min_us: ms_to_us("min", lo)?, mean_us: ms_to_us("mean", mean)? }
             }
-            ("fixed" | "uniform" | "exponential", ..) => {
-                return Err(format!("wrong fields for dist = \"{}\"; allowed: {forms}", r.dist));
+            (dist @ ("fixed" | "uniform" | "exponential"), ..) => {
+                let wanted: &[&str] = match dist {
+                    "fixed" => &["value"],
+                    "uniform" => &["min", "max"],
+                    _ => &["min", "mean"],
+                };
+                let present: Vec<&str> =
+                    [("value", r.value), ("min", r.min), ("max", r.max), ("mean", r.mean)]
+                        .iter()
+                        .filter(|(_, v)| v.is_some())
+                        .map(|(k, _)| *k)
+                        .collect();
+                let missing: Vec<&str> = wanted.iter().copied().filter(|k| !present.contains(k)).collect();
+                let extra: Vec<&str> = present.iter().copied().filter(|k| !wanted.contains(k)).collect();
+                let mut why = Vec::new();
+                if !missing.is_empty() {
+                    why.push(format!("missing {}", missing.join(", ")));
+                }
+                if !extra.is_empty() {
+                    why.push(format!("{} not allowed with it", extra.join(", ")));
+                }
+                return Err(format!("dist = \"{dist}\": {}; allowed: {forms}", why.join("; ")));
             }
             _ => {
                 return Err(format!(

@@ -121,7 +121,8 @@ pub enum SimError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
     pub verdict: Verdict,
-    /// Events the simulator processed (deliveries and timer firings).
+    /// Events the simulator processed: deliveries and timers that fired
+    /// (not the trace's line count, which the footer gives).
     pub events: u64,
     /// Records produced (trace lines at level `full`, header and footer aside).
     pub records: u64,
@@ -250,6 +251,12 @@ impl<'r> Sim<'r> {
             self.apply(slot, out)?;
         }
         while let Some((at, event)) = self.queue.pop() {
+            // A timer re-armed since it was scheduled is stale: not an event.
+            if let Event::Timer { slot, generation } = event
+                && self.armed[slot].1 != generation
+            {
+                continue;
+            }
             self.now = at;
             self.out.events += 1;
             if self.out.events > self.cfg.max_events {
@@ -257,13 +264,11 @@ impl<'r> Sim<'r> {
             }
             match event {
                 Event::Deliver { msg, env, duplicate } => self.deliver(msg, env, duplicate)?,
-                Event::Timer { slot, generation } => {
-                    if self.armed[slot].1 == generation {
-                        self.armed[slot].0 = None;
-                        let now = self.local(slot);
-                        let out = self.with_rng(slot, |node, rng| node.handle_timeout(now, rng));
-                        self.apply(slot, out)?;
-                    }
+                Event::Timer { slot, .. } => {
+                    self.armed[slot].0 = None;
+                    let now = self.local(slot);
+                    let out = self.with_rng(slot, |node, rng| node.handle_timeout(now, rng));
+                    self.apply(slot, out)?;
                 }
             }
         }

@@ -143,3 +143,112 @@ impl Truth {
         Verdict { epochs_completed, keys_agreed, final_sk, findings: self.findings.clone() }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::group::{by_name, derive_sk};
+
+    /// Feeds a consistent n = 3 run of one iteration, with `tweak` applied to
+    /// the notes first, and returns the verdict.
+    fn run(tweak: impl Fn(&mut Vec<Note>)) -> Verdict {
+        let g = by_name("toy-16").unwrap();
+        let s = |v: u64| g.scalar_from_u64(v);
+        let m = MemberId;
+        let (v, fk) = ([5u64, 7, 11], [3u64, 4, 6]);
+        let theta1 = s(23);
+        let theta2 = s(13);
+        let mut notes = Vec::new();
+        for i in 0..3 {
+            let id = m(i as u32 + 1);
+            notes.push(Note::Secret { owner: id, name: SecretName::Fk, index: 1, value: s(fk[i]) });
+            notes.push(Note::Secret {
+                owner: id,
+                name: SecretName::Alpha,
+                index: 1,
+                value: g.sub(&theta1, &s(v[i])),
+            });
+            notes.push(Note::Secret {
+                owner: id,
+                name: SecretName::Alpha,
+                index: 2,
+                value: g.sub(&theta2, &s(fk[i])),
+            });
+        }
+        for e in 1..=2u64 {
+            let theta = if e == 1 { theta1.clone() } else { theta2.clone() };
+            for i in 1..=3 {
+                notes.push(Note::Theta { member: m(i), epoch: e, value: theta.clone() });
+                notes.push(Note::Key { member: m(i), epoch: e, sk: derive_sk(g, 3, e, &theta) });
+                notes.push(Note::Confirmed { member: m(i), epoch: e });
+            }
+        }
+        tweak(&mut notes);
+        let mut t = Truth::new(g, 3);
+        for n in &notes {
+            t.observe(n);
+        }
+        t.verdict(1)
+    }
+
+    #[test]
+    fn a_consistent_run_has_no_findings() {
+        let v = run(|_| {});
+        assert_eq!((v.epochs_completed, v.keys_agreed, v.findings.len()), (1, true, 0));
+    }
+
+    #[test]
+    fn a_wrong_pad_breaks_i1_at_its_epoch() {
+        let v = run(|notes| {
+            if let Some(Note::Secret { value, .. }) = notes.iter_mut().find(|n| {
+                matches!(n, Note::Secret { name: SecretName::Alpha, index: 2, owner: MemberId(2), .. })
+            }) {
+                *value = by_name("toy-16").unwrap().scalar_from_u64(1);
+            }
+        });
+        assert!(
+            matches!(&v.findings[..], [Finding::Invariant { check: "I1", epoch: 2, .. }]),
+            "{:?}",
+            v.findings
+        );
+    }
+
+    #[test]
+    fn a_wrong_fk_breaks_theta_sum() {
+        let v = run(|notes| {
+            if let Some(Note::Secret { value, .. }) = notes
+                .iter_mut()
+                .find(|n| matches!(n, Note::Secret { name: SecretName::Fk, owner: MemberId(3), .. }))
+            {
+                *value = by_name("toy-16").unwrap().scalar_from_u64(1);
+            }
+        });
+        let checks: Vec<&str> = v
+            .findings
+            .iter()
+            .filter_map(|f| if let Finding::Invariant { check, .. } = f { Some(*check) } else { None })
+            .collect();
+        assert!(checks.contains(&"theta_sum"), "{checks:?}");
+    }
+
+    #[test]
+    fn disagreeing_thetas_and_divergence_are_findings() {
+        let v = run(|notes| {
+            if let Some(Note::Theta { value, .. }) =
+                notes.iter_mut().find(|n| matches!(n, Note::Theta { member: MemberId(3), epoch: 2, .. }))
+            {
+                *value = by_name("toy-16").unwrap().scalar_from_u64(99);
+            }
+            notes.push(Note::Divergence { member: MemberId(1), epoch: 2, with: MemberId(3) });
+        });
+        assert!(
+            v.findings.iter().any(|f| matches!(f, Finding::Invariant { check: "theta_agree", epoch: 2, .. }))
+        );
+        assert!(v.findings.contains(&Finding::Divergence {
+            member: MemberId(1),
+            epoch: 2,
+            with: MemberId(3)
+        }));
+        assert!(!v.keys_agreed);
+    }
+}

@@ -138,3 +138,32 @@ fn other_range_checks() {
     let e = rejected(&with("members = 4", "members = 4096").replace("epochs = 2", "epochs = 100"));
     assert!(e.contains("protocol.epochs:") && e.contains("over the limit of 1000000000"), "{e}");
 }
+
+/// Review findings: the key path never shows serde internals; latency
+/// errors name the missing or extra field.
+#[test]
+fn keys_and_fields_are_named_as_the_user_wrote_them() {
+    for bad in ["-1", "100001", "\"3\"", "2.5"] {
+        let e = rejected(&with("epochs = 2", &format!("epochs = {bad}")));
+        assert!(e.contains("bad.toml:11:10: protocol.epochs: "), "{e}");
+        assert!(!e.contains("serde"), "{e}");
+    }
+    let e = rejected(&with("loss = 0.1", "latency_ms = { dist = \"uniform\", min = 5, value = 3 }"));
+    assert!(e.contains("dist = \"uniform\": missing max; value not allowed with it"), "{e}");
+}
+
+/// `--out` naming a file, and `check` of a folder with no scenarios, are
+/// usage errors (exit 2) with a message.
+#[test]
+fn out_on_a_file_and_an_empty_check_folder_are_usage_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("ok.toml"), GOOD).unwrap();
+    fs::write(tmp.path().join("afile"), "").unwrap();
+    let o = fraclab(&["run", "ok.toml", "--out", "afile"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--out afile: exists and is not a folder"), "{}", stderr(&o));
+    fs::create_dir(tmp.path().join("empty")).unwrap();
+    let o = fraclab(&["check", "empty"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no scenarios (*.toml) found in empty"), "{}", stderr(&o));
+}
