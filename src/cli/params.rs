@@ -7,7 +7,8 @@ fn json(p: &GroupParams) -> String {
         "name": p.name,
         "p": format!("{:x}", p.p),
         "q": format!("{:x}", p.q),
-        "g": format!("{:x}", p.g),
+        // g is a group element: padded to the byte length of P (SPEC §3).
+        "g": p.element_hex(&p.generator()),
         "p_bits": p.p.bits(),
         "q_bits": p.q.bits(),
     });

@@ -88,7 +88,7 @@ fn params_json_prints_the_named_set() {
     assert_eq!(v["name"], "toy-16");
     assert_eq!(v["p"], "fef3"); // 2^16 − 269 = 65267
     assert_eq!(v["q"], "7f79"); // (P − 1)/2 = 32633
-    assert_eq!(v["g"], "4");
+    assert_eq!(v["g"], "0004", "a group element, padded to the byte length of P");
     assert_eq!(v["p_bits"], 16);
     assert_eq!(v["q_bits"], 15);
     assert!(stdout(&o).starts_with("{\"name\":\"toy-16\",\"p\":"));
