@@ -83,9 +83,19 @@ pub struct Leak {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Adversary {
     Leak(Leak),
-    Coalition { members: Vec<MemberId> },
-    RingCollusion { target: MemberId },
-    Eavesdropper { modes: Vec<Mode> },
+    Coalition {
+        members: Vec<MemberId>,
+    },
+    RingCollusion {
+        target: MemberId,
+    },
+    Eavesdropper {
+        modes: Vec<Mode>,
+    },
+    /// A survivor that refuses to send its ĤFK in a recovery (process 700).
+    Withhold {
+        member: MemberId,
+    },
 }
 
 /// The ring neighbours (t−1, t+1) of `target` in a group of n.
@@ -144,6 +154,10 @@ impl Adversaries {
         out.sort();
         out.dedup();
         out
+    }
+
+    pub fn withholds(&self, m: MemberId) -> bool {
+        self.list.iter().any(|a| matches!(a, Adversary::Withhold { member } if *member == m))
     }
 
     /// The modes the outsider taps, if an eavesdropper is declared.

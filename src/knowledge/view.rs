@@ -156,6 +156,7 @@ impl Collector {
                 Party::Sm => Vec::new(),
             },
             Body::Pad { .. } | Body::Confirm(_) | Body::Ack { .. } => Vec::new(),
+            Body::Recover { .. } | Body::RecoveryDelta { .. } | Body::Xi(_) | Body::HfkHat(_) => Vec::new(),
         }
     }
 
@@ -174,7 +175,7 @@ impl Collector {
             SecretName::Fk => Some(Var::Fk(owner.0, index)),
             SecretName::Share if index != u64::from(owner.0) => Some(Var::Share(owner.0, index as u32)),
             SecretName::Alpha => Some(Var::Alpha(owner.0, index)),
-            SecretName::Delta | SecretName::Share => None,
+            SecretName::Delta | SecretName::Share | SecretName::W | SecretName::Xi | SecretName::Beta => None,
         };
         let Some(var) = var else { return };
         self.truth.insert(var, value.clone());
@@ -261,6 +262,10 @@ impl Recorder for Collector {
                 self.on_leak(rec, leak.member, leak.secret, leak.epoch, &leak.to, *value)
             }
             Record::Key { .. } => {}
+            Record::Crash { .. }
+            | Record::Detect { .. }
+            | Record::Replace { .. }
+            | Record::Recovered { .. } => {}
         }
         Ok(())
     }

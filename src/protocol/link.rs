@@ -44,6 +44,10 @@ impl Window {
 
 pub struct Link {
     me: Party,
+    /// This node's incarnation (0 original, k for the k-th replacement).
+    incarnation: u32,
+    /// The incarnation last seen of each peer.
+    peer_inc: BTreeMap<Party, u32>,
     rto_us: i64,
     /// The next seq towards each recipient.
     next_seq: BTreeMap<Party, u64>,
@@ -51,8 +55,9 @@ pub struct Link {
     pending: BTreeMap<(Party, u64), Pending>,
     /// The same entries ordered by deadline.
     deadlines: BTreeSet<(LocalTime, Party, u64)>,
-    /// What has been passed up, per sender.
-    seen: BTreeMap<Party, Window>,
+    /// What has been passed up, per sender and per the incarnation of this
+    /// node the sender addressed: each such pair numbers from 1.
+    seen: BTreeMap<(Party, u32), Window>,
 }
 
 /// What the link made of one incoming envelope.
@@ -61,13 +66,23 @@ pub struct Received {
     pub ack: Option<Envelope>,
     /// The envelope, if it is a payload not seen before.
     pub fresh: Option<Envelope>,
+    /// The sender turned out to be a new incarnation (a replacement): the
+    /// link has forgotten everything it kept for the old one.
+    pub restarted: Option<Party>,
 }
 
 impl Link {
     pub fn new(me: Party, rto_us: i64) -> Link {
+        Link::incarnation(me, 0, rto_us)
+    }
+
+    /// The link of the `incarnation`-th replacement of `me`.
+    pub fn incarnation(me: Party, incarnation: u32, rto_us: i64) -> Link {
         assert!(rto_us > 0, "retransmission timeout must be positive");
         Link {
             me,
+            incarnation,
+            peer_inc: BTreeMap::new(),
             rto_us,
             next_seq: BTreeMap::new(),
             pending: BTreeMap::new(),
@@ -86,19 +101,47 @@ impl Link {
     /// Frames `body` for `to` and keeps it until acknowledged.
     pub fn send(&mut self, now: LocalTime, to: Party, mode: Mode, iter: u64, body: Body) -> Envelope {
         let seq = self.take_seq(to);
-        let env = Envelope { from: self.me, to, mode, iter, seq, attempt: 0, body };
+        let (from_inc, to_inc) = (self.incarnation, self.peer_inc(to));
+        let env = Envelope { from: self.me, to, mode, iter, seq, attempt: 0, from_inc, to_inc, body };
         let deadline = now.plus_us(self.rto_us);
         self.deadlines.insert((deadline, to, seq));
         self.pending.insert((to, seq), Pending { env: env.clone(), deadline });
         env
     }
 
+    fn peer_inc(&self, p: Party) -> u32 {
+        self.peer_inc.get(&p).copied().unwrap_or(0)
+    }
+
+    /// Forgets everything kept for `peer`'s old incarnation.
+    fn forget(&mut self, peer: Party) {
+        self.next_seq.remove(&peer);
+        self.seen.retain(|(p, _), _| *p != peer);
+        let stale: Vec<u64> =
+            self.pending.range((peer, 0)..=(peer, u64::MAX)).map(|(&(_, s), _)| s).collect();
+        for seq in stale {
+            if let Some(p) = self.pending.remove(&(peer, seq)) {
+                self.deadlines.remove(&(p.deadline, peer, seq));
+            }
+        }
+    }
+
     pub fn receive(&mut self, env: Envelope) -> Received {
+        let known = self.peer_inc(env.from);
+        if env.from_inc < known {
+            // From a dead incarnation, still in flight: not for anyone.
+            return Received { ack: None, fresh: None, restarted: None };
+        }
+        let restarted = (env.from_inc > known).then(|| {
+            self.forget(env.from);
+            self.peer_inc.insert(env.from, env.from_inc);
+            env.from
+        });
         if let Body::Ack { seq } = env.body {
             if let Some(p) = self.pending.remove(&(env.from, seq)) {
                 self.deadlines.remove(&(p.deadline, env.from, seq));
             }
-            return Received { ack: None, fresh: None };
+            return Received { ack: None, fresh: None, restarted };
         }
         let ack = Envelope {
             from: self.me,
@@ -107,11 +150,22 @@ impl Link {
             iter: env.iter,
             seq: 0,
             attempt: 0,
+            from_inc: self.incarnation,
+            to_inc: env.from_inc,
             body: Body::Ack { seq: env.seq },
         };
-        let window = self.seen.entry(env.from).or_insert_with(|| Window { below: 1, above: BTreeSet::new() });
+        if env.to_inc < self.incarnation && env.mode != Mode::Recovery {
+            // Addressed to this node's dead predecessor: acknowledged, so the
+            // sender stops retransmitting it, but not for this node. Recovery
+            // messages are for the replacement, whatever the sender knew.
+            return Received { ack: Some(ack), fresh: None, restarted };
+        }
+        let window = self
+            .seen
+            .entry((env.from, env.to_inc))
+            .or_insert_with(|| Window { below: 1, above: BTreeSet::new() });
         let fresh = window.insert(env.seq).then_some(env);
-        Received { ack: Some(ack), fresh }
+        Received { ack: Some(ack), fresh, restarted }
     }
 
     /// Every payload whose retransmission deadline has passed, re-framed.
@@ -138,6 +192,11 @@ impl Link {
     /// Whether every payload sent has been acknowledged.
     pub fn is_idle(&self) -> bool {
         self.pending.is_empty()
+    }
+
+    /// Whether the payload `seq` to `to` is still unacknowledged.
+    pub fn is_pending(&self, to: Party, seq: u64) -> bool {
+        self.pending.contains_key(&(to, seq))
     }
 }
 

@@ -16,6 +16,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rand_core::Rng;
 
+mod recovery;
+
 use super::link::Link;
 use super::{Body, Envelope, InitKind, LocalTime, MemberId, Mode, Node, Note, Output, Party, SecretName};
 use crate::group::{GroupParams, KeyTag, Scalar, SharedKey, confirm_tag, derive_sk};
@@ -35,6 +37,22 @@ pub struct MemberConfig {
     /// A rogue member of a ring collusion (section II.B): besides sending
     /// its δ to the next member, it also sends it to this one.
     pub forward_delta_to: Option<MemberId>,
+    /// Silence after which a member missing from a round is declared failed.
+    pub round_timeout_us: i64,
+    /// A crash fault at a protocol point.
+    pub halt: Option<Halt>,
+    /// A survivor that refuses to send its ĤFK in a recovery.
+    pub withhold: bool,
+    /// 0 for an original member, k for the k-th replacement of its index.
+    pub incarnation: u32,
+}
+
+/// Where a member crashes: when iteration `iteration` is due, before it
+/// sends HFK, or once every member has acknowledged its HFK.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Halt {
+    pub iteration: u64,
+    pub after_send: bool,
 }
 
 /// θ_e and α_{i,e} for the epoch the member currently holds.
@@ -48,7 +66,9 @@ struct Held {
 struct Round {
     j: u64,
     fk: Scalar,
+    hfk: Scalar,
     hfks: BTreeMap<MemberId, Scalar>,
+    started: LocalTime,
 }
 
 pub struct Member {
@@ -75,12 +95,25 @@ pub struct Member {
     confirms: BTreeMap<u64, BTreeMap<MemberId, KeyTag>>,
     /// Matching confirmations counted per epoch.
     matched: BTreeMap<u64, u32>,
+    /// Who has confirmed (or contradicted) each epoch's key.
+    confirmed_by: BTreeMap<u64, BTreeSet<MemberId>>,
+    /// When the member came to hold its current epoch.
+    held_since: Option<LocalTime>,
     diverged: BTreeSet<(u64, MemberId)>,
+    /// Completed iterations: own FK and every HFK (process 700 needs
+    /// FK_{l,r} and HFK_{ī,r} of the last one). The last two are kept.
+    past: BTreeMap<u64, (Scalar, BTreeMap<MemberId, Scalar>)>,
+    /// (member, iteration) pairs already declared failed.
+    declared: BTreeSet<(MemberId, u64)>,
+    halted: bool,
+    /// The HFK sends to watch for the after-send crash point.
+    halt_watch: Vec<(Party, u64)>,
+    recovery: recovery::State,
 }
 
 impl Member {
     pub fn new(cfg: MemberConfig) -> Member {
-        let link = Link::new(Party::Member(cfg.id), cfg.rto_us);
+        let link = Link::incarnation(Party::Member(cfg.id), cfg.incarnation, cfg.rto_us);
         Member {
             cfg,
             link,
@@ -98,8 +131,25 @@ impl Member {
             keys: BTreeMap::new(),
             confirms: BTreeMap::new(),
             matched: BTreeMap::new(),
+            confirmed_by: BTreeMap::new(),
+            held_since: None,
             diverged: BTreeSet::new(),
+            past: BTreeMap::new(),
+            declared: BTreeSet::new(),
+            halted: false,
+            halt_watch: Vec::new(),
+            recovery: recovery::State::default(),
         }
+    }
+
+    /// Whether the member has stopped (a crash fault).
+    pub fn is_halted(&self) -> bool {
+        self.halted
+    }
+
+    fn halt(&mut self, out: &mut Output) {
+        self.halted = true;
+        out.notes.push(Note::Halted { member: self.cfg.id });
     }
 
     pub fn id(&self) -> MemberId {
@@ -251,6 +301,7 @@ impl Member {
         out.notes.push(Note::Key { member: id, epoch, sk });
         self.keys.insert(epoch, sk);
         self.held = Some(Held { epoch, theta, alpha });
+        self.held_since = Some(now);
         let (mode, iter) = if epoch == 1 { (Mode::Init, 1) } else { (Mode::Generation, epoch - 1) };
         self.broadcast(now, mode, iter, Body::Confirm(confirm_tag(&sk)), out);
         if let Some(pending) = self.confirms.remove(&epoch) {
@@ -270,6 +321,9 @@ impl Member {
 
     fn compare_confirm(&mut self, epoch: u64, from: MemberId, tag: KeyTag, out: &mut Output) {
         let id = self.cfg.id;
+        if !self.confirmed_by.entry(epoch).or_default().insert(from) {
+            return;
+        }
         if confirm_tag(&self.keys[&epoch]) != tag {
             if self.diverged.insert((epoch, from)) {
                 out.notes.push(Note::Divergence { member: id, epoch, with: from });
@@ -294,7 +348,7 @@ impl Member {
     /// The iteration the member could start next, if any.
     fn next_iteration(&self) -> Option<u64> {
         let held = self.held.as_ref()?;
-        (self.round.is_none() && held.epoch <= self.cfg.epochs).then_some(held.epoch)
+        (self.round.is_none() && held.epoch <= self.cfg.epochs && !self.halted).then_some(held.epoch)
     }
 
     /// Steps 515–525: draw FK_{i,j} and broadcast HFK_{i,j} once due.
@@ -303,15 +357,22 @@ impl Member {
         if self.rekey_due(j).is_none_or(|due| due > now) {
             return;
         }
+        if self.cfg.halt == Some(Halt { iteration: j, after_send: false }) {
+            return self.halt(out);
+        }
         let g = self.group();
         let alpha = &self.held.as_ref().expect("next_iteration implies held").alpha;
         let fk = g.random_scalar(rng);
         let hfk = g.add(alpha, &fk);
         self.note_secret(out, SecretName::Fk, j, &fk);
+        let first = out.sends.len();
         self.broadcast(now, Mode::Generation, j, Body::Hfk(hfk.clone()), out);
+        if self.cfg.halt == Some(Halt { iteration: j, after_send: true }) {
+            self.halt_watch = out.sends[first..].iter().map(|e| (e.to, e.seq)).collect();
+        }
         let mut hfks = self.early_hfks.remove(&j).unwrap_or_default();
-        hfks.insert(self.cfg.id, hfk);
-        self.round = Some(Round { j, fk, hfks });
+        hfks.insert(self.cfg.id, hfk.clone());
+        self.round = Some(Round { j, fk, hfk, hfks, started: now });
         self.maybe_finish_round(now, out);
     }
 
@@ -342,6 +403,10 @@ impl Member {
         let lambda = 1 - i64::from(n);
         let theta = g.add(&g.mul_i64(&held.theta, lambda), &g.sum(round.hfks.values()));
         let alpha = g.sub(&theta, &round.fk);
+        self.past.insert(round.j, (round.fk.clone(), round.hfks));
+        while self.past.len() > 2 {
+            self.past.pop_first();
+        }
         self.enter_epoch(now, round.j + 1, theta, alpha, out);
     }
 
@@ -365,6 +430,7 @@ impl Member {
             }
             (Mode::Init, Body::Theta(t)) if self.held.is_none() => self.adopt_theta1(now, t, out),
             (Mode::Generation, Body::Hfk(h)) => self.on_hfk(now, env.iter, from, h, out),
+            (Mode::Recovery, body) => self.on_recovery_message(now, from, env.iter, body, rng, out),
             (Mode::Init, Body::Confirm(tag)) => self.on_confirm(1, from, tag, out),
             (Mode::Generation, Body::Confirm(tag)) => self.on_confirm(env.iter + 1, from, tag, out),
             _ => {}
@@ -380,6 +446,9 @@ impl Node for Member {
     fn start(&mut self, now: LocalTime, rng: &mut dyn Rng) -> Output {
         self.started_at = Some(now);
         let mut out = Output::default();
+        if self.cfg.incarnation > 0 {
+            return out; // a replacement waits for the RI (process 700)
+        }
         match self.cfg.init {
             InitKind::Sm => {}
             InitKind::Ring => self.maybe_send_delta(now, rng, &mut out),
@@ -393,26 +462,44 @@ impl Node for Member {
 
     fn handle_message(&mut self, now: LocalTime, env: Envelope, rng: &mut dyn Rng) -> Output {
         let mut out = Output::default();
+        if self.halted {
+            return out;
+        }
         let received = self.link.receive(env);
         out.sends.extend(received.ack);
         if let Some(env) = received.fresh {
             self.dispatch(now, env, rng, &mut out);
         }
         self.maybe_start_round(now, rng, &mut out);
+        let watched = !self.halt_watch.is_empty();
+        if watched && self.halt_watch.iter().all(|&(to, seq)| !self.link.is_pending(to, seq)) {
+            // The after-send crash point: every member has our HFK.
+            self.halt_watch.clear();
+            self.halt(&mut out);
+            out.sends.clear();
+        }
         out
     }
 
     fn handle_timeout(&mut self, now: LocalTime, rng: &mut dyn Rng) -> Output {
+        if self.halted {
+            return Output::default();
+        }
         let mut out = Output { sends: self.link.due(now), notes: Vec::new() };
+        self.detect_silence(now, &mut out);
+        self.recovery_timeout(now, &mut out);
         self.maybe_start_round(now, rng, &mut out);
         out
     }
 
     fn poll_timeout(&self) -> Option<LocalTime> {
-        let rekey = self.next_iteration().and_then(|j| self.rekey_due(j));
-        match (self.link.next_deadline(), rekey) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        if self.halted {
+            return None;
         }
+        let rekey = self.next_iteration().and_then(|j| self.rekey_due(j));
+        [self.link.next_deadline(), rekey, self.silence_deadline(), self.recovery_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }

@@ -2,9 +2,9 @@
 //! mode M (I, G, R) and iteration j — plus the sender's link sequence number;
 //! timestamps and signatures belong to the sealed channel (a later issue).
 
-use crate::group::{KeyTag, Scalar};
+use crate::group::{KeyTag, Scalar, SharedKey};
 
-use super::Party;
+use super::{MemberId, Party};
 
 /// The patent's mode field M.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
@@ -42,6 +42,15 @@ pub enum Body {
     Hfk(Scalar),
     /// Key confirmation: H("fraclab/confirm/v1" ‖ SK_e).
     Confirm(KeyTag),
+    /// Process 700, RI → replacement: HFK_{ī,r} (none when r = 0), θ_{r+1}
+    /// and SK_{r+1}.
+    Recover { hfk: Option<Scalar>, theta: Scalar, sk: SharedKey },
+    /// Process 700, the recovery ring: δ' for recovering member `failed`.
+    RecoveryDelta { failed: MemberId, delta: Scalar },
+    /// Process 700, replacement → survivor: ξ = Σ w_l.
+    Xi(Scalar),
+    /// Process 700, survivor → replacement: ĤFK_l = β_l + FK_{l,r}.
+    HfkHat(Scalar),
     /// Link acknowledgement of the sender's message number `seq`.
     Ack { seq: u64 },
 }
@@ -56,6 +65,10 @@ impl Body {
             Body::Share(_) => "share",
             Body::Hfk(_) => "hfk",
             Body::Confirm(_) => "confirm",
+            Body::Recover { .. } => "recover",
+            Body::RecoveryDelta { .. } => "delta",
+            Body::Xi(_) => "xi",
+            Body::HfkHat(_) => "hfk_hat",
             Body::Ack { .. } => "ack",
         }
     }
@@ -73,5 +86,10 @@ pub struct Envelope {
     pub seq: u64,
     /// 0 for the first transmission, k for the k-th retransmission.
     pub attempt: u32,
+    /// The sender's incarnation: 0 for an original member, k for its k-th
+    /// replacement (process 700).
+    pub from_inc: u32,
+    /// The incarnation of the recipient the sender addresses.
+    pub to_inc: u32,
     pub body: Body,
 }

@@ -93,6 +93,12 @@ pub enum SecretName {
     Fk,
     /// A share s_{i,k} of v_i (hardened ring); its index is the recipient k.
     Share,
+    /// Process 700: a survivor's recovery draw w_l, index r.
+    W,
+    /// Process 700: ξ = Σ w_l, recorded by the replacement, index r.
+    Xi,
+    /// Process 700: a survivor's recovery pad β_l = ξ − w_l, index r.
+    Beta,
 }
 
 impl SecretName {
@@ -104,6 +110,9 @@ impl SecretName {
             SecretName::Alpha => "alpha",
             SecretName::Fk => "fk",
             SecretName::Share => "share",
+            SecretName::W => "w",
+            SecretName::Xi => "xi",
+            SecretName::Beta => "beta",
         }
     }
 }
@@ -124,6 +133,16 @@ pub enum Note {
     Confirmed { member: MemberId, epoch: u64 },
     /// Another member's confirmation of SK_epoch did not match.
     Divergence { member: MemberId, epoch: u64, with: MemberId },
+    /// The member stopped (a crash fault at a protocol point).
+    Halted { member: MemberId },
+    /// `member` heard nothing from `failed` for a round timeout in iteration
+    /// `iter` and declares it failed.
+    Declared { member: MemberId, failed: MemberId, iter: u64 },
+    /// A replacement finished process 700 for iteration `iter`; `key_ok`
+    /// says whether KDF(θ_{iter+1}) matched the SK the RI sent.
+    Recovered { member: MemberId, iter: u64, key_ok: bool },
+    /// A replacement gave up: the survivors in `missing` never sent ĤFK.
+    RecoveryFailed { member: MemberId, iter: u64, missing: Vec<MemberId> },
 }
 
 /// What one call into a party produced.

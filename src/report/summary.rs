@@ -42,6 +42,12 @@ pub struct Summary {
     pub compromised: Option<Vec<u32>>,
     pub secure: Option<Vec<u32>>,
     pub outsider_learns_key: Option<bool>,
+    /// Indices whose replacement recovered (process 700) with every value
+    /// equal to the ground truth and the key confirmed.
+    pub recovered: Vec<u32>,
+    /// Set when the run ended short of its epochs: which iteration did not
+    /// complete, who never completed it, and who was down.
+    pub stalled: Option<serde_json::Value>,
     pub events: u64,
     pub messages_sent: u64,
     pub messages_delivered: u64,
@@ -66,6 +72,41 @@ impl Summary {
         let v = &outcome.verdict;
         let ids = |ms: &[MemberId]| ms.iter().map(|m| m.0).collect::<Vec<_>>();
         let mut findings: Vec<serde_json::Value> = v.findings.iter().map(finding_json).collect();
+        for r in &v.recoveries {
+            findings.push(if r.ok {
+                serde_json::json!({"kind": "recovered", "member": r.member.0, "iter": r.iter, "ok": true})
+            } else {
+                serde_json::json!({
+                    "kind": "recovery-failed", "member": r.member.0, "iter": r.iter,
+                    "withheld_by": ids(&r.withheld_by),
+                    "detail": if r.withheld_by.is_empty() {
+                        "the recovered values or key did not check out".to_string()
+                    } else {
+                        format!("survivor(s) {:?} never sent their ĤFK", ids(&r.withheld_by))
+                    },
+                })
+            });
+        }
+        let stalled = v.stall.as_ref().map(|st| {
+            serde_json::json!({
+                "iter": st.iter,
+                "incomplete": ids(&st.incomplete),
+                "failed": ids(&st.failed),
+                "detail": format!(
+                    "iteration {} never completed{}",
+                    st.iter,
+                    if st.failed.is_empty() { String::new() } else { format!("; member(s) {:?} down", ids(&st.failed)) }
+                ),
+            })
+        });
+        if let Some(st) = &stalled {
+            let mut f = st.clone();
+            f["kind"] = "stalled".into();
+            findings.push(f);
+        }
+        let mut recovered: Vec<u32> = v.recoveries.iter().filter(|r| r.ok).map(|r| r.member.0).collect();
+        recovered.sort_unstable();
+        recovered.dedup();
         if let Some(a) = analysis {
             findings.extend(a.learns.iter().enumerate().map(|(i, l)| learn_json(sc, &a.learns, i, l)));
             findings.extend(a.outsider_sks.iter().map(
@@ -92,6 +133,8 @@ impl Summary {
             compromised: analysis.map(|a| ids(&a.compromised)),
             secure: analysis.map(|a| ids(&a.secure)),
             outsider_learns_key: analysis.map(|a| a.outsider_learns_key),
+            recovered,
+            stalled,
             events: outcome.events,
             messages_sent: outcome.messages_sent,
             messages_delivered: outcome.messages_delivered,
@@ -184,6 +227,18 @@ fn expectations(sc: &Scenario, outcome: &Outcome, analysis: Option<&Analysis>) -
             held: want == got,
         });
     }
+    if let Some(want) = &sc.expect.recovered {
+        let want: Vec<u32> = want.iter().map(|m| m.0).collect();
+        let mut got: Vec<u32> = v.recoveries.iter().filter(|r| r.ok).map(|r| r.member.0).collect();
+        got.sort_unstable();
+        got.dedup();
+        out.push(Expectation {
+            key: "recovered",
+            expected: want.clone().into(),
+            observed: got.clone().into(),
+            held: want == got,
+        });
+    }
     if let (Some(want), Some(a)) = (sc.expect.outsider_learns_key, analysis) {
         out.push(Expectation {
             key: "outsider_learns_key",
@@ -205,7 +260,7 @@ mod tests {
             "name = \"s\"\n[group]\nparams = \"toy-16\"\n[protocol]\nmembers = 3\ninit = \"sm\"\nkeygen = \"additive\"\nepochs = 1\n{expect}"
         );
         let sc = crate::scenario::parse(&toml, "s.toml").unwrap();
-        let verdict = Verdict { epochs_completed: 1, keys_agreed, final_sk: None, findings: vec![] };
+        let verdict = Verdict { epochs_completed: 1, keys_agreed, ..Verdict::default() };
         let outcome = Outcome {
             verdict,
             events: 0,

@@ -103,6 +103,15 @@ impl<'l, W: Write> TraceWriter<'l, W> {
                 format!("\"{}\"", g.scalar_hex(s))
             }
             Body::Confirm(tag) => format!("\"{}\"", tag.to_hex()),
+            Body::Recover { hfk, theta, sk } => format!(
+                "{{\"hfk\":{},\"theta\":\"{}\",\"sk\":\"{}\"}}",
+                hfk.as_ref().map_or("null".to_string(), |h| format!("\"{}\"", g.scalar_hex(h))),
+                g.scalar_hex(theta),
+                sk.to_hex()
+            ),
+            Body::RecoveryDelta { delta: s, .. } | Body::Xi(s) | Body::HfkHat(s) => {
+                format!("\"{}\"", g.scalar_hex(s))
+            }
             Body::Ack { seq } => seq.to_string(),
         }
     }
@@ -176,6 +185,15 @@ impl<W: Write> Recorder for TraceWriter<'_, W> {
                 leak.epoch,
                 leak.to
             ),
+            Record::Crash { member } => format!("{},\"member\":{member}}}", head("crash")),
+            Record::Replace { member } => format!("{},\"member\":{member}}}", head("replace")),
+            Record::Detect { member, culprit, iter } => format!(
+                "{},\"member\":{member},\"check\":\"silence\",\"culprit\":{culprit},\"iter\":{iter}}}",
+                head("detect")
+            ),
+            Record::Recovered { member, iter, ok } => {
+                format!("{},\"member\":{member},\"iter\":{iter},\"ok\":{ok}}}", head("recovered"))
+            }
             Record::Theta { member, epoch, value } => format!(
                 "{},\"member\":{member},\"epoch\":{epoch},\"value\":\"{}\"}}",
                 head("theta"),

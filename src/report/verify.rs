@@ -97,6 +97,8 @@ struct Verifier {
     thetas: BTreeMap<u64, BTreeMap<u64, Scalar>>,
     keys: BTreeMap<u64, BTreeMap<u64, String>>,
     i1_done: BTreeMap<u64, bool>,
+    /// Members with a `crash` event.
+    crashed: std::collections::BTreeSet<u64>,
     last_seq: u64,
     checked: Checked,
 }
@@ -166,6 +168,10 @@ impl Verifier {
             "send" => self.on_send(ev, seq, line),
             "theta" => self.on_theta(ev, seq, line),
             "key" => self.on_key(ev, seq, line),
+            "crash" => {
+                self.crashed.insert(uint(ev, "member", line)?);
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
@@ -240,7 +246,57 @@ impl Verifier {
                 self.checked.other_messages += 1;
                 return Ok(());
             }
-            "delta" => self.secret("delta", from, 1).cloned().map(|d| (d, format!("δ_{from}"))),
+            "delta" if text(ev, "mode", line)? == "I" => {
+                self.secret("delta", from, 1).cloned().map(|d| (d, format!("δ_{from}")))
+            }
+            // The recovery ring's δ' (mode R) is checked through ξ and ĤFK.
+            "delta" => return Ok(()),
+            "xi" => self
+                .secret("xi", from, iter)
+                .cloned()
+                .map(|x| (x, format!("ξ of the recovery at r = {iter}"))),
+            "hfk_hat" => {
+                let own = if iter == 0 { self.secret("v", from, 1) } else { self.secret("fk", from, iter) };
+                match (self.secret("beta", from, iter), own) {
+                    (Some(b), Some(f)) => {
+                        Some((g.add(b, f), format!("ĤFK_{from} = β_{from} + FK_{{{from},{iter}}}")))
+                    }
+                    _ => None,
+                }
+            }
+            "recover" => {
+                let r = iter;
+                let theta = self.thetas.get(&(r + 1)).and_then(|t| t.get(&from)).cloned();
+                let hfk = match (self.secret("alpha", to, r), self.secret("fk", to, r)) {
+                    (Some(a), Some(f)) => Some(g.add(a, f)),
+                    _ => None,
+                };
+                let sk = self.keys.get(&(r + 1)).and_then(|k| k.get(&from)).cloned();
+                let (Some(theta), Some(sk)) = (theta, sk) else {
+                    return violation(seq, format!("the RI hands over θ_{} before holding it", r + 1));
+                };
+                let sent_hfk = field(value, "hfk", line)?;
+                let hfk_ok = match (r, sent_hfk.is_null(), hfk) {
+                    (0, true, _) => true,
+                    (_, false, Some(h)) => self.scalar_at(sent_hfk, line, "hfk")? == h,
+                    _ => false,
+                };
+                if !hfk_ok
+                    || self.scalar(value, "theta", line)? != theta
+                    || value["sk"].as_str() != Some(sk.as_str())
+                {
+                    return violation(
+                        seq,
+                        format!(
+                            "the RI's handover for member {to} is not (HFK_{{{to},{r}}}, θ_{}, SK_{})",
+                            r + 1,
+                            r + 1
+                        ),
+                    );
+                }
+                self.checked.other_messages += 1;
+                return Ok(());
+            }
             "share" => {
                 self.secret("share", from, to).cloned().map(|s| (s, format!("share s_{{{from},{to}}}")))
             }
@@ -381,10 +437,11 @@ impl Verifier {
         Ok(())
     }
 
-    /// At the footer: every member holds θ and SK of every epoch any holds.
+    /// At the footer: every member holds θ and SK of every epoch any holds
+    /// (a member that crashed is excused: it may have stopped for good).
     fn check_complete(&self) -> Step {
         for (epoch, row) in &self.thetas {
-            for m in 1..=u64::from(self.members) {
+            for m in (1..=u64::from(self.members)).filter(|m| !self.crashed.contains(m)) {
                 let has_key = self.keys.get(epoch).is_some_and(|k| k.contains_key(&m));
                 if !row.contains_key(&m) || !has_key {
                     return violation(
@@ -429,6 +486,7 @@ pub fn verify(input: impl BufRead) -> Result<Checked, VerifyError> {
         thetas: BTreeMap::new(),
         keys: BTreeMap::new(),
         i1_done: BTreeMap::new(),
+        crashed: std::collections::BTreeSet::new(),
         last_seq: 0,
         checked: Checked {
             without_messages: text(&header, "trace", ln).ok() != Some("full"),

@@ -19,6 +19,7 @@ pub use raw::{Channel, Keygen, TraceLevel, Verify};
 use crate::adversary::Adversaries;
 use crate::group::GroupParams;
 use crate::protocol::{InitKind, MemberId};
+use crate::sim::fault::Faults;
 use crate::sim::network::NetworkModel;
 
 /// SPEC §9: events per run.
@@ -41,6 +42,8 @@ pub struct Expect {
     /// The exact set of compromised members.
     pub compromised: Option<Vec<MemberId>>,
     pub outsider_learns_key: Option<bool>,
+    /// The exact set of indices recovered by process 700.
+    pub recovered: Option<Vec<MemberId>>,
 }
 
 /// A validated scenario.
@@ -63,6 +66,7 @@ pub struct Scenario {
     pub trace: TraceLevel,
     pub expect: Expect,
     pub adversaries: Adversaries,
+    pub faults: Faults,
     /// Whether the knowledge engine analyses the run.
     pub analysis: bool,
     /// SHA-256 of the scenario file's bytes, for the trace header.
@@ -100,6 +104,8 @@ impl Scenario {
             clock_skew_us: self.clock_skew_us,
             max_events: MAX_EVENTS,
             adversaries: self.adversaries.clone(),
+            round_timeout_us: self.round_timeout_ms as i64 * 1_000,
+            faults: self.faults.clone(),
         }
     }
 }

@@ -9,7 +9,9 @@ use super::error::SpanError;
 use super::{ANALYSIS_MEMBERS_MAX, Expect, FULL_TRACE_MEMBERS_MAX, MAX_EVENTS, Scenario};
 use crate::adversary::{Adversaries, Adversary, Leak, LeakSecret, LeakTo};
 use crate::group::{GroupParams, PARAMS_NAMES, by_name};
+use crate::protocol::member::Halt;
 use crate::protocol::{InitKind, MemberId, Mode};
+use crate::sim::fault::{Crash, CrashAt, Faults, Partition};
 use crate::sim::network::{Latency, NetworkModel};
 
 pub fn deserialize(src: &str) -> Result<RawScenario, SpanError> {
@@ -227,10 +229,6 @@ fn later<'de, D: serde::Deserializer<'de>, T>(de: D, what: &str) -> Result<Optio
     )))
 }
 
-fn later_faults<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<()>, D::Error> {
-    later(de, "[[fault]] tables (crashes, partitions)")
-}
-
 fn later_expectation<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<()>, D::Error> {
     later(de, "expectations on compromise, detection and recovery")
 }
@@ -245,8 +243,8 @@ pub struct RawScenario {
     protocol: RawProtocol,
     #[serde(default)]
     network: RawNetwork,
-    #[serde(rename = "fault", default, deserialize_with = "later_faults")]
-    _fault: Option<()>,
+    #[serde(default)]
+    fault: Vec<Spanned<RawFault>>,
     #[serde(default)]
     adversary: Vec<Spanned<RawAdversary>>,
     #[serde(default)]
@@ -311,8 +309,7 @@ struct RawExpect {
     outsider_learns_key: Option<Spanned<bool>>,
     #[serde(rename = "detected", default, deserialize_with = "later_expectation")]
     _detected: Option<()>,
-    #[serde(rename = "recovered", default, deserialize_with = "later_expectation")]
-    _recovered: Option<()>,
+    recovered: Option<Spanned<Vec<u32>>>,
 }
 
 impl RawScenario {
@@ -398,6 +395,30 @@ impl RawScenario {
             expect.compromised = Some(ids.into_iter().map(MemberId).collect());
         }
         expect.outsider_learns_key = self.expect.outsider_learns_key.as_ref().map(|b| *b.get_ref());
+        if let Some(rec) = self.expect.recovered {
+            let span = rec.span();
+            let mut ids = rec.into_inner();
+            ids.sort_unstable();
+            ids.dedup();
+            if let Some(bad) = ids.iter().find(|&&m| m == 0 || m > members) {
+                return Err(SpanError {
+                    key: "expect.recovered".into(),
+                    span: Some(span),
+                    message: format!("member {bad} does not exist; allowed: ids in 1..={members}"),
+                });
+            }
+            expect.recovered = Some(ids.into_iter().map(MemberId).collect());
+        }
+        let mut faults = Faults::default();
+        for (i, f) in self.fault.into_iter().enumerate() {
+            let span = f.span();
+            let located =
+                |message: String| SpanError { key: format!("fault[{i}]"), span: Some(span.clone()), message };
+            match f.into_inner().check(members, epochs).map_err(located)? {
+                Fault::Crash(c) => faults.crashes.push(c),
+                Fault::Partition(p) => faults.partitions.push(p),
+            }
+        }
         if let (false, Some(span)) = (analysis, needs_analysis) {
             return Err(SpanError {
                 key: "expect".into(),
@@ -428,6 +449,7 @@ impl RawScenario {
             trace,
             expect,
             adversaries: Adversaries { list: adversaries },
+            faults,
             analysis,
             source_sha256,
             warnings,
@@ -448,7 +470,7 @@ enum RawAdversary {
     Tamper(serde::de::IgnoredAny),
     Replay(serde::de::IgnoredAny),
     Forge(serde::de::IgnoredAny),
-    Withhold(serde::de::IgnoredAny),
+    Withhold { member: u32, phase: Option<String> },
     Dlog(serde::de::IgnoredAny),
 }
 
@@ -470,7 +492,7 @@ impl RawAdversary {
         };
         let later = |kind: &str| {
             Err(format!(
-                "kind = \"{kind}\" is not implemented in fraclab {} yet; allowed: \"leak\", \"coalition\", \"ring-collusion\", \"eavesdropper\"",
+                "kind = \"{kind}\" is not implemented in fraclab {} yet; allowed: \"leak\", \"coalition\", \"ring-collusion\", \"eavesdropper\", \"withhold\"",
                 env!("CARGO_PKG_VERSION")
             ))
         };
@@ -557,7 +579,12 @@ impl RawAdversary {
             RawAdversary::Tamper(_) => later("tamper"),
             RawAdversary::Replay(_) => later("replay"),
             RawAdversary::Forge(_) => later("forge"),
-            RawAdversary::Withhold(_) => later("withhold"),
+            RawAdversary::Withhold { member, phase } => {
+                if phase.as_deref().is_some_and(|p| p != "recovery") {
+                    return Err("phase: a member can withhold only in recovery; allowed: \"recovery\"".into());
+                }
+                Ok(Adversary::Withhold { member: in_range(member, "member")? })
+            }
             RawAdversary::Dlog(_) => later("dlog"),
         }
     }
@@ -566,5 +593,97 @@ impl RawAdversary {
 impl RawExpect {
     fn compromised_span(&self) -> Option<std::ops::Range<usize>> {
         self.compromised.as_ref().map(|c| c.span())
+    }
+}
+
+/// One `[[fault]]` table, by its `kind`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+enum RawFault {
+    Crash { member: u32, at: Option<RawCrashPoint>, at_ms: Option<u64>, replace: Option<bool> },
+    Partition { groups: Vec<Vec<u32>>, from_ms: u64, until_ms: Option<u64> },
+}
+
+/// `at = { epoch = 3, when = "before-send" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCrashPoint {
+    epoch: u64,
+    when: String,
+}
+
+enum Fault {
+    Crash(Crash),
+    Partition(Partition),
+}
+
+/// Fault times are whole ms up to a year of virtual time.
+const FAULT_MS_MAX: u64 = 365 * 86_400_000;
+
+impl RawFault {
+    fn check(self, n: u32, epochs: u64) -> Result<Fault, String> {
+        let in_range = |m: u32, what: &str| {
+            if (1..=n).contains(&m) {
+                Ok(MemberId(m))
+            } else {
+                Err(format!("{what} = {m} is not a member; allowed: 1..={n}"))
+            }
+        };
+        match self {
+            RawFault::Crash { member, at, at_ms, replace } => {
+                let member = in_range(member, "member")?;
+                let at = match (at, at_ms) {
+                    (Some(p), None) => {
+                        if !(1..=epochs).contains(&p.epoch) {
+                            return Err(format!(
+                                "at.epoch = {}: this run has iterations 1..={epochs}",
+                                p.epoch
+                            ));
+                        }
+                        let after_send = match p.when.as_str() {
+                            "before-send" => false,
+                            "after-send" => true,
+                            other => {
+                                return Err(format!(
+                                    "at.when = \"{other}\" is unknown; allowed: \"before-send\", \"after-send\""
+                                ));
+                            }
+                        };
+                        CrashAt::Point(Halt { iteration: p.epoch, after_send })
+                    }
+                    (None, Some(ms)) if ms <= FAULT_MS_MAX => CrashAt::Time(ms * 1_000),
+                    (None, Some(ms)) => {
+                        return Err(format!("at_ms = {ms} is out of range; allowed: 0..={FAULT_MS_MAX}"));
+                    }
+                    _ => {
+                        return Err("a crash needs exactly one of at = { epoch, when } and at_ms".into());
+                    }
+                };
+                Ok(Fault::Crash(Crash { member, at, replace: replace.unwrap_or(false) }))
+            }
+            RawFault::Partition { groups, from_ms, until_ms } => {
+                let mut seen = std::collections::BTreeSet::new();
+                let mut out = Vec::new();
+                for g in groups {
+                    let ids: Vec<MemberId> =
+                        g.into_iter().map(|m| in_range(m, "groups")).collect::<Result<_, _>>()?;
+                    if let Some(dup) = ids.iter().find(|m| !seen.insert(**m)) {
+                        return Err(format!("member {dup} is in two groups; allowed: disjoint groups"));
+                    }
+                    out.push(ids);
+                }
+                if out.is_empty() {
+                    return Err("a partition needs groups, e.g. groups = [[1, 2], [3, 4]]".into());
+                }
+                if from_ms > FAULT_MS_MAX || until_ms.is_some_and(|u| u <= from_ms || u > FAULT_MS_MAX) {
+                    return Err(format!("from_ms must be before until_ms, both within 0..={FAULT_MS_MAX}"));
+                }
+                Ok(Fault::Partition(Partition {
+                    groups: out,
+                    from_us: from_ms * 1_000,
+                    until_us: until_ms.map(|u| u * 1_000),
+                }))
+            }
+        }
     }
 }

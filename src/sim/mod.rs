@@ -1,6 +1,11 @@
 //! The deterministic discrete-event simulator. It alone owns virtual time,
-//! randomness, the network and (in later issues) faults and adversaries; the
-//! protocol parties in `protocol` only answer calls.
+//! randomness, the network, faults (crashes, partitions, replacements) and
+//! adversaries; the protocol parties in `protocol` only answer calls.
+//!
+//! A run ends when nothing is left to do, or when nothing has progressed
+//! (no secret, θ, key or recovery) for a stall horizon of
+//! 2 × rekey interval + 10 × round timeout: members that wait for a crashed
+//! peer or across an unhealed partition would otherwise retransmit forever.
 //!
 //! Virtual time is integer µs. Events are totally ordered by (time,
 //! sequence). Every party draws from its own named ChaCha20 stream, the
@@ -8,6 +13,7 @@
 //! is reported, in order, to a [`Recorder`] as [`Record`]s numbered by a
 //! strictly increasing `seq`; the trace writer in `report` is one recorder.
 
+pub mod fault;
 pub mod network;
 pub mod queue;
 pub mod rng;
@@ -22,9 +28,10 @@ use crate::group::{GroupParams, Scalar, SharedKey};
 use crate::protocol::member::{Member, MemberConfig};
 use crate::protocol::sm::SecurityManager;
 use crate::protocol::{Envelope, InitKind, LocalTime, MemberId, Node, Note, Output, Party, SecretName};
+use fault::{CrashAt, Faults};
 use network::{Fate, NetworkModel};
 use queue::EventQueue;
-pub use truth::{Finding, Verdict};
+pub use truth::{Finding, Recovery, Stall, Verdict};
 
 /// Virtual time in µs since the start of the run.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
@@ -44,6 +51,15 @@ pub struct Config {
     /// Events after which the run stops with [`SimError::EventLimit`].
     pub max_events: u64,
     pub adversaries: Adversaries,
+    pub round_timeout_us: i64,
+    pub faults: Faults,
+}
+
+impl Config {
+    /// How long a run may go without progress before it is declared stalled.
+    pub fn stall_after_us(&self) -> u64 {
+        (2 * self.rekey_interval_us + 10 * self.round_timeout_us) as u64
+    }
 }
 
 /// One traceable happening, in the order the simulator saw it.
@@ -85,6 +101,23 @@ pub enum Record<'a> {
         member: MemberId,
         epoch: u64,
         sk: &'a SharedKey,
+    },
+    Crash {
+        member: MemberId,
+    },
+    /// `member` declared `culprit` failed in iteration `iter` (silence).
+    Detect {
+        member: MemberId,
+        culprit: MemberId,
+        iter: u64,
+    },
+    Replace {
+        member: MemberId,
+    },
+    Recovered {
+        member: MemberId,
+        iter: u64,
+        ok: bool,
     },
 }
 
@@ -134,8 +167,47 @@ pub struct Outcome {
 }
 
 enum Event {
-    Deliver { msg: u64, env: Envelope, duplicate: bool },
-    Timer { slot: usize, generation: u64 },
+    Deliver {
+        msg: u64,
+        env: Envelope,
+        duplicate: bool,
+    },
+    Timer {
+        slot: usize,
+        generation: u64,
+    },
+    /// A crash at a time, of the slot's `incarnation`.
+    Crash {
+        slot: usize,
+        incarnation: u32,
+    },
+}
+
+/// The configuration of member `id`'s `incarnation`-th node.
+fn member_config(
+    cfg: &Config,
+    id: MemberId,
+    incarnation: u32,
+    forwards: &[(MemberId, MemberId)],
+) -> MemberConfig {
+    let halt = cfg.faults.crash(id, incarnation).and_then(|c| match c.at {
+        CrashAt::Point(h) => Some(h),
+        CrashAt::Time(_) => None,
+    });
+    MemberConfig {
+        id,
+        members: cfg.members,
+        group: cfg.group,
+        init: cfg.init,
+        epochs: cfg.epochs,
+        rekey_interval_us: cfg.rekey_interval_us,
+        rto_us: cfg.network.retransmit_timeout_us(),
+        forward_delta_to: forwards.iter().find(|(from, _)| *from == id).map(|&(_, to)| to),
+        round_timeout_us: cfg.round_timeout_us,
+        halt,
+        withhold: cfg.adversaries.withholds(id),
+        incarnation,
+    }
 }
 
 /// A party's slot: 0 for the SM, i for member i.
@@ -160,6 +232,12 @@ struct Sim<'r> {
     next_record: u64,
     next_msg: u64,
     out: Outcome,
+    /// Per slot: crashed, and which incarnation occupies it.
+    crashed: Vec<bool>,
+    incarnation: Vec<u32>,
+    /// Indices taken by a replacement that has not recovered (yet).
+    unrecovered: std::collections::BTreeSet<MemberId>,
+    last_progress: SimTime,
 }
 
 pub fn run(cfg: &Config, rec: &mut dyn Recorder) -> Result<Outcome, SimError> {
@@ -172,20 +250,16 @@ impl<'r> Sim<'r> {
         let rto_us = cfg.network.retransmit_timeout_us();
         let forwards = cfg.adversaries.delta_forwards(n);
         let sm = (cfg.init == InitKind::Sm).then(|| SecurityManager::new(cfg.group, n, rto_us));
-        let members = (1..=n)
-            .map(|i| {
-                Member::new(MemberConfig {
-                    id: MemberId(i),
-                    members: n,
-                    group: cfg.group,
-                    init: cfg.init,
-                    epochs: cfg.epochs,
-                    rekey_interval_us: cfg.rekey_interval_us,
-                    rto_us,
-                    forward_delta_to: forwards.iter().find(|(from, _)| from.0 == i).map(|&(_, to)| to),
-                })
-            })
-            .collect();
+        let members = (1..=n).map(|i| Member::new(member_config(&cfg, MemberId(i), 0, &forwards))).collect();
+        let mut queue = EventQueue::new();
+        for c in &cfg.faults.crashes {
+            if let CrashAt::Time(t) = c.at {
+                let incarnation =
+                    cfg.faults.crashes.iter().filter(|x| x.member == c.member).position(|x| x == c);
+                let incarnation = incarnation.expect("the crash is in the list") as u32;
+                queue.push(SimTime(t), Event::Crash { slot: c.member.0 as usize, incarnation });
+            }
+        }
         let mut rngs = vec![rng::stream(cfg.seed, "sm")];
         rngs.extend((1..=n).map(|i| rng::stream(cfg.seed, &format!("member/{i}"))));
         let mut clock = rng::stream(cfg.seed, "clock");
@@ -193,7 +267,11 @@ impl<'r> Sim<'r> {
         skew_us.extend((1..=n).map(|_| network::draw_skew(&mut clock, cfg.clock_skew_us)));
         Sim {
             rec,
-            queue: EventQueue::new(),
+            queue,
+            crashed: vec![false; n as usize + 1],
+            incarnation: vec![0; n as usize + 1],
+            unrecovered: std::collections::BTreeSet::new(),
+            last_progress: SimTime(0),
             sm,
             members,
             rngs,
@@ -205,12 +283,7 @@ impl<'r> Sim<'r> {
             next_record: 0,
             next_msg: 0,
             out: Outcome {
-                verdict: Verdict {
-                    epochs_completed: 0,
-                    keys_agreed: false,
-                    final_sk: None,
-                    findings: vec![],
-                },
+                verdict: Verdict::default(),
                 events: 0,
                 records: 0,
                 messages_sent: 0,
@@ -221,6 +294,29 @@ impl<'r> Sim<'r> {
             },
             cfg,
         }
+    }
+
+    /// A new node at a crashed member's index: the next incarnation.
+    fn spawn_replacement(&mut self, member: MemberId) -> Result<(), SimError> {
+        let slot = member.0 as usize;
+        let incarnation = self.incarnation[slot] + 1;
+        let forwards = self.cfg.adversaries.delta_forwards(self.cfg.members);
+        self.members[slot - 1] = Member::new(member_config(&self.cfg, member, incarnation, &forwards));
+        self.rngs[slot] = rng::stream(self.cfg.seed, &format!("member/{}/{incarnation}", member.0));
+        self.incarnation[slot] = incarnation;
+        self.crashed[slot] = false;
+        self.unrecovered.insert(member);
+        self.record(&Record::Replace { member })?;
+        let now = self.local(slot);
+        let out = self.with_rng(slot, |node, rng| node.start(now, rng));
+        self.apply(slot, out)
+    }
+
+    fn crash(&mut self, slot: usize) -> io::Result<()> {
+        self.crashed[slot] = true;
+        self.armed[slot].1 += 1;
+        self.armed[slot].0 = None;
+        self.record(&Record::Crash { member: MemberId(slot as u32) })
     }
 
     fn local(&self, slot: usize) -> LocalTime {
@@ -250,12 +346,18 @@ impl<'r> Sim<'r> {
             let out = self.with_rng(slot, |node, rng| node.start(now, rng));
             self.apply(slot, out)?;
         }
+        let stall_after = self.cfg.stall_after_us();
+        let mut stalled = false;
         while let Some((at, event)) = self.queue.pop() {
             // A timer re-armed since it was scheduled is stale: not an event.
             if let Event::Timer { slot, generation } = event
-                && self.armed[slot].1 != generation
+                && (self.armed[slot].1 != generation || self.crashed[slot])
             {
                 continue;
+            }
+            if at.0 > self.last_progress.0 + stall_after {
+                stalled = true;
+                break;
             }
             self.now = at;
             self.out.events += 1;
@@ -270,9 +372,21 @@ impl<'r> Sim<'r> {
                     let out = self.with_rng(slot, |node, rng| node.handle_timeout(now, rng));
                     self.apply(slot, out)?;
                 }
+                Event::Crash { slot, incarnation } => {
+                    if self.incarnation[slot] == incarnation && !self.crashed[slot] {
+                        self.crash(slot)?;
+                    }
+                }
             }
         }
-        self.out.verdict = self.truth.verdict(self.cfg.epochs);
+        let down: Vec<MemberId> = (1..=self.cfg.members)
+            .map(MemberId)
+            .filter(|m| self.crashed[m.0 as usize] || self.unrecovered.contains(m))
+            .collect();
+        self.out.verdict = self.truth.verdict(self.cfg.epochs, &down);
+        if stalled || self.out.verdict.epochs_completed < self.cfg.epochs {
+            self.out.verdict.stall = Some(self.truth.stall(self.cfg.epochs, down));
+        }
         self.out.records = self.next_record;
         self.out.sim_time_us = self.now.0;
         Ok(self.out)
@@ -290,9 +404,17 @@ impl<'r> Sim<'r> {
 
     fn deliver(&mut self, msg: u64, env: Envelope, duplicate: bool) -> Result<(), SimError> {
         let to = env.to;
+        let slot = slot_of(to);
+        if let Some(reason) = self.blocked(env.from, to) {
+            self.out.messages_dropped += 1;
+            return Ok(self.record_message(|| Record::Drop { msg, reason })?);
+        }
+        if self.crashed[slot] {
+            self.out.messages_dropped += 1;
+            return Ok(self.record_message(|| Record::Drop { msg, reason: "crashed" })?);
+        }
         self.out.messages_delivered += 1;
         self.record_message(|| Record::Deliver { msg, to, duplicate })?;
-        let slot = slot_of(to);
         let now = self.local(slot);
         let out = self.with_rng(slot, |node, rng| node.handle_message(now, env, rng));
         self.apply(slot, out)
@@ -302,8 +424,15 @@ impl<'r> Sim<'r> {
     /// its timer.
     fn apply(&mut self, slot: usize, out: Output) -> Result<(), SimError> {
         let by = if slot == 0 { Party::Sm } else { Party::Member(MemberId(slot as u32)) };
+        let mut replace = Vec::new();
         for note in &out.notes {
             self.truth.observe(note);
+            if matches!(
+                note,
+                Note::Secret { .. } | Note::Theta { .. } | Note::Key { .. } | Note::Recovered { .. }
+            ) {
+                self.last_progress = self.now;
+            }
             match note {
                 Note::Secret { owner, name, index, value } => {
                     self.record(&Record::Secret { owner: *owner, name: *name, index: *index, value, by })?
@@ -315,14 +444,51 @@ impl<'r> Sim<'r> {
                     self.record(&Record::Key { member: *member, epoch: *epoch, sk })?
                 }
                 Note::Confirmed { .. } | Note::Divergence { .. } => {}
+                Note::Halted { .. } => self.crash(slot)?,
+                Note::Declared { member, failed, iter } => {
+                    self.record(&Record::Detect { member: *member, culprit: *failed, iter: *iter })?;
+                    replace.push(*failed);
+                }
+                Note::Recovered { member, iter, key_ok } => {
+                    let ok = *key_ok && !self.truth.take_recovery_mismatch();
+                    if ok {
+                        self.unrecovered.remove(member);
+                    }
+                    self.truth.recovered(*member, *iter, ok, Vec::new());
+                    self.record(&Record::Recovered { member: *member, iter: *iter, ok })?;
+                }
+                Note::RecoveryFailed { member, iter, missing } => {
+                    self.truth.recovered(*member, *iter, false, missing.clone());
+                    self.record(&Record::Recovered { member: *member, iter: *iter, ok: false })?;
+                }
             }
             self.leak_if_due(note)?;
+        }
+        if self.crashed[slot] {
+            return Ok(()); // a crashed node's last words are lost with it
         }
         for env in out.sends {
             self.transmit(env)?;
         }
         self.arm(slot);
+        for failed in replace {
+            let slot = failed.0 as usize;
+            let crash = self.cfg.faults.crash(failed, self.incarnation[slot]);
+            if self.crashed[slot] && crash.is_some_and(|c| c.replace) {
+                self.spawn_replacement(failed)?;
+            }
+        }
         Ok(())
+    }
+
+    /// Why a message from `from` to `to` cannot pass now, if it cannot.
+    fn blocked(&self, from: Party, to: Party) -> Option<&'static str> {
+        match (from, to) {
+            (Party::Member(a), Party::Member(b)) if self.cfg.faults.separated(a, b, self.now.0) => {
+                Some("partition")
+            }
+            _ => None,
+        }
     }
 
     /// Carries out every leak whose secret `note` has just produced.
@@ -364,7 +530,12 @@ impl<'r> Sim<'r> {
             self.next_record += 1;
         }
         let now = self.now.0;
-        match self.cfg.network.transmit(&mut self.net_rng) {
+        let fate = self.cfg.network.transmit(&mut self.net_rng);
+        if let Some(reason) = self.blocked(env.from, env.to) {
+            self.out.messages_dropped += 1;
+            return Ok(self.record_message(|| Record::Drop { msg, reason })?);
+        }
+        match fate {
             Fate::Lost => {
                 self.out.messages_dropped += 1;
                 self.record_message(|| Record::Drop { msg, reason: "loss" })?;

@@ -23,9 +23,35 @@ pub enum Finding {
     Divergence { member: MemberId, epoch: u64, with: MemberId },
 }
 
+/// The outcome of one process-700 recovery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recovery {
+    pub member: MemberId,
+    pub iter: u64,
+    pub ok: bool,
+    /// Survivors that never sent their ĤFK (a failed recovery).
+    pub withheld_by: Vec<MemberId>,
+}
+
+/// Why a run did not complete every epoch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stall {
+    /// The key-generation iteration that did not complete.
+    pub iter: u64,
+    /// Members that never held θ_{iter+1}.
+    pub incomplete: Vec<MemberId>,
+    /// Members down at the end (crashed and not replaced, or replaced but
+    /// not recovered).
+    pub failed: Vec<MemberId>,
+}
+
 pub struct Truth {
     group: &'static GroupParams,
     members: u32,
+    recoveries: Vec<Recovery>,
+    /// A re-recorded secret differed from its original since the last
+    /// recovery was reported.
+    mismatch: bool,
     secrets: BTreeMap<(MemberId, SecretName, u64), Scalar>,
     thetas: BTreeMap<u64, BTreeMap<MemberId, Scalar>>,
     keys: BTreeMap<u64, BTreeMap<MemberId, SharedKey>>,
@@ -34,7 +60,7 @@ pub struct Truth {
 }
 
 /// The verdict on a finished run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Verdict {
     /// Key-generation iterations completed by every member.
     pub epochs_completed: u64,
@@ -44,6 +70,9 @@ pub struct Verdict {
     /// SK of the last epoch every member holds, when the keys agreed.
     pub final_sk: Option<SharedKey>,
     pub findings: Vec<Finding>,
+    pub recoveries: Vec<Recovery>,
+    /// Set when the run ended short of its epochs.
+    pub stall: Option<Stall>,
 }
 
 impl Truth {
@@ -51,6 +80,8 @@ impl Truth {
         Truth {
             group,
             members,
+            recoveries: Vec::new(),
+            mismatch: false,
             secrets: BTreeMap::new(),
             thetas: BTreeMap::new(),
             keys: BTreeMap::new(),
@@ -62,7 +93,16 @@ impl Truth {
     pub fn observe(&mut self, note: &Note) {
         match note {
             Note::Secret { owner, name, index, value } => {
-                self.secrets.insert((*owner, *name, *index), value.clone());
+                let key = (*owner, *name, *index);
+                let recovered = matches!(name, SecretName::Fk | SecretName::Alpha | SecretName::V);
+                if let Some(old) = self.secrets.get(&key).filter(|old| recovered && *old != value) {
+                    let _ = old;
+                    self.mismatch = true;
+                    let detail =
+                        format!("{}[{owner},{index}] was re-derived with a different value", name.as_str());
+                    self.fail("recovery", *index, detail);
+                }
+                self.secrets.insert(key, value.clone());
             }
             Note::Theta { member, epoch, value } => {
                 let row = self.thetas.entry(*epoch).or_default();
@@ -80,7 +120,32 @@ impl Truth {
             Note::Divergence { member, epoch, with } => {
                 self.findings.push(Finding::Divergence { member: *member, epoch: *epoch, with: *with });
             }
+            Note::Halted { .. }
+            | Note::Declared { .. }
+            | Note::Recovered { .. }
+            | Note::RecoveryFailed { .. } => {}
         }
+    }
+
+    /// Whether a recovered value differed from the original since the last call.
+    pub fn take_recovery_mismatch(&mut self) -> bool {
+        std::mem::take(&mut self.mismatch)
+    }
+
+    pub fn recovered(&mut self, member: MemberId, iter: u64, ok: bool, withheld_by: Vec<MemberId>) {
+        self.recoveries.push(Recovery { member, iter, ok, withheld_by });
+    }
+
+    /// Where a run that fell short of `epochs` iterations stopped.
+    pub fn stall(&self, epochs: u64, failed: Vec<MemberId>) -> Stall {
+        let n = self.members as usize;
+        let held = |e: u64| self.thetas.get(&e).is_some_and(|r| r.len() == n);
+        let completed = (1..=epochs + 1).take_while(|&e| held(e)).last().map_or(0, |e| e - 1);
+        let iter = (completed + 1).min(epochs.max(1));
+        let row = self.thetas.get(&(iter + 1));
+        let incomplete =
+            (1..=self.members).map(MemberId).filter(|m| row.is_none_or(|r| !r.contains_key(m))).collect();
+        Stall { iter, incomplete, failed }
     }
 
     fn secret(&self, owner: MemberId, name: SecretName, index: u64) -> Option<&Scalar> {
@@ -126,7 +191,10 @@ impl Truth {
         }
     }
 
-    pub fn verdict(&self, epochs: u64) -> Verdict {
+    /// The verdict; members in `down` (crashed at the end) are excused from
+    /// having received every confirmation — they derived their keys, but
+    /// died before hearing back.
+    pub fn verdict(&self, epochs: u64, down: &[MemberId]) -> Verdict {
         let n = self.members as usize;
         let held_by_all = |e: u64| self.thetas.get(&e).is_some_and(|r| r.len() == n);
         let last = (1..=epochs + 1).take_while(|&e| held_by_all(e)).last();
@@ -135,12 +203,20 @@ impl Truth {
             let keys = self.keys.get(&e);
             let one_key =
                 keys.is_some_and(|k| k.len() == n && k.values().all(|sk| Some(sk) == k.values().next()));
-            one_key && self.confirmed.get(&e).is_some_and(|c| c.len() == n)
+            let up = (1..=self.members).map(MemberId).filter(|m| !down.contains(m));
+            one_key && self.confirmed.get(&e).is_some_and(|c| up.clone().all(|m| c.contains(&m)))
         };
         let keys_agreed = last.is_some_and(|last| (1..=last).all(agreed_at))
             && !self.findings.iter().any(|f| matches!(f, Finding::Divergence { .. }));
         let final_sk = last.filter(|_| keys_agreed).and_then(|e| self.keys[&e].values().next().copied());
-        Verdict { epochs_completed, keys_agreed, final_sk, findings: self.findings.clone() }
+        Verdict {
+            epochs_completed,
+            keys_agreed,
+            final_sk,
+            findings: self.findings.clone(),
+            recoveries: self.recoveries.clone(),
+            stall: None,
+        }
     }
 }
 
@@ -188,7 +264,7 @@ mod tests {
         for n in &notes {
             t.observe(n);
         }
-        t.verdict(1)
+        t.verdict(1, &[])
     }
 
     #[test]

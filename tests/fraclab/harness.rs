@@ -55,6 +55,10 @@ impl Recorder for Collected {
             Record::Drop { .. } => self.drops += 1,
             Record::Deliver { duplicate: true, .. } => self.duplicates += 1,
             Record::Deliver { .. } | Record::Leak { .. } => {}
+            Record::Crash { .. }
+            | Record::Detect { .. }
+            | Record::Replace { .. }
+            | Record::Recovered { .. } => {}
         }
         Ok(())
     }

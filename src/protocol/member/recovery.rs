@@ -1,0 +1,294 @@
+//! Process 700: detecting a failed member and recovering its FK and pads.
+//!
+//! - **Detection.** A member that has started iteration j and still lacks
+//!   member k's HFK_{k,j} a round timeout later declares k failed (a
+//!   `Declared` note, traced as `detect`).
+//! - **RI.** The lowest-numbered member not missing from the round is the
+//!   recovery initiator. With r = j − 1 it sends the replacement at index k
+//!   HFK_{k,r} (none when r = 0), θ_{r+1} and SK_{r+1}.
+//! - **The ring.** The replacement draws γ' and starts a process-400 ring
+//!   over the survivors in id order. Survivor l adds its draw w_l. The ring
+//!   returns ξ = Σ w_l to the replacement, which sends ξ to every survivor.
+//! - **ĤFK.** Survivor l answers ĤFK_l = β_l + FK_{l,r}, with
+//!   β_l = ξ − w_l. When r = 0 it uses v_l = θ_1 − α_{l,1} in place of
+//!   FK_{l,0}. It also resends its current HFK and confirmation, which died
+//!   with the old node.
+//! - **Recovery.** The replacement computes S = Σ ĤFK_l − (n−2)·ξ
+//!   = Σ_{l≠k} FK_{l,r}, then FK_{k,r} = θ_{r+1} − S,
+//!   α_{k,r} = HFK_{k,r} − FK_{k,r} and α_{k,r+1} = θ_{r+1} − FK_{k,r}. It
+//!   checks KDF(θ_{r+1}) against the SK it was sent and resumes key
+//!   generation at iteration r+1.
+//! - **Failure.** A survivor that withholds its ĤFK makes the replacement give
+//!   up a round timeout after it sent ξ, naming who did not answer.
+
+use std::collections::BTreeMap;
+
+use rand_core::Rng;
+
+use super::Member;
+use crate::group::{Scalar, SharedKey};
+use crate::protocol::{Body, LocalTime, MemberId, Mode, Note, Output, Party, SecretName};
+
+/// What the RI sent a replacement.
+pub(super) struct Handover {
+    r: u64,
+    hfk: Option<Scalar>,
+    theta: Scalar,
+    sk: SharedKey,
+}
+
+/// A replacement's recovery in progress.
+pub(super) struct Replacing {
+    handover: Handover,
+    gamma: Scalar,
+    xi: Option<Scalar>,
+    xi_sent_at: Option<LocalTime>,
+    hats: BTreeMap<MemberId, Scalar>,
+    done: bool,
+}
+
+#[derive(Default)]
+pub(super) struct State {
+    /// A survivor's draw w_l per (failed member, r).
+    w: BTreeMap<(MemberId, u64), Scalar>,
+    replacing: Option<Replacing>,
+}
+
+impl Member {
+    /// Everyone but `failed`, in id order: the recovery ring.
+    fn survivors(&self, failed: MemberId) -> Vec<MemberId> {
+        (1..=self.cfg.members).map(MemberId).filter(|&m| m != failed).collect()
+    }
+
+    /// The next hop after `me` on the recovery ring for `failed`.
+    fn ring_next(&self, failed: MemberId) -> MemberId {
+        let ring = self.survivors(failed);
+        let at = ring.iter().position(|&m| m == self.cfg.id).expect("a survivor is on the ring");
+        ring.get(at + 1).copied().unwrap_or(failed)
+    }
+
+    /// Who this member is waiting on, since when, and for which iteration j
+    /// (a recovery then restores r = j − 1): the HFKs of the current round,
+    /// or else the confirmations of the epoch it holds (the last iteration
+    /// has no next round to notice a member that died after sending).
+    fn waiting_on(&self) -> Option<(Vec<MemberId>, LocalTime, u64)> {
+        let everyone = (1..=self.cfg.members).map(MemberId);
+        if let Some(round) = &self.round {
+            let missing = everyone.filter(|m| !round.hfks.contains_key(m)).collect();
+            return Some((missing, round.started, round.j));
+        }
+        let held = self.held.as_ref()?;
+        let by = self.confirmed_by.get(&held.epoch);
+        let me = self.cfg.id;
+        let missing = everyone.filter(|&m| m != me && by.is_none_or(|b| !b.contains(&m))).collect();
+        Some((missing, self.held_since?, held.epoch))
+    }
+
+    pub(super) fn silence_deadline(&self) -> Option<LocalTime> {
+        let (missing, since, j) = self.waiting_on()?;
+        let all_declared = missing.iter().all(|&m| self.declared.contains(&(m, j)));
+        (!all_declared).then(|| since.plus_us(self.cfg.round_timeout_us))
+    }
+
+    /// Declares every member still silent a round timeout after it was due.
+    pub(super) fn detect_silence(&mut self, now: LocalTime, out: &mut Output) {
+        let Some((missing, since, j)) = self.waiting_on() else { return };
+        if since.plus_us(self.cfg.round_timeout_us) > now {
+            return;
+        }
+        let ri = (1..=self.cfg.members).map(MemberId).find(|m| !missing.contains(m));
+        for &failed in &missing {
+            if !self.declared.insert((failed, j)) {
+                continue;
+            }
+            out.notes.push(Note::Declared { member: self.cfg.id, failed, iter: j });
+            if ri == Some(self.cfg.id) {
+                self.send_handover(now, failed, j, out);
+            }
+        }
+    }
+
+    /// The RI's step 710: HFK_{ī,r}, θ_{r+1} and SK_{r+1} to the replacement.
+    fn send_handover(&mut self, now: LocalTime, failed: MemberId, j: u64, out: &mut Output) {
+        let r = j - 1;
+        let hfk = if r == 0 {
+            None
+        } else {
+            match self.past.get(&r).and_then(|(_, hfks)| hfks.get(&failed)) {
+                Some(h) => Some(h.clone()),
+                None => return, // this RI never held HFK_{ī,r}: nothing to hand over
+            }
+        };
+        let (Some(held), Some(sk)) = (&self.held, self.keys.get(&j)) else { return };
+        let body = Body::Recover { hfk, theta: held.theta.clone(), sk: *sk };
+        out.sends.push(self.link.send(now, Party::Member(failed), Mode::Recovery, r, body));
+    }
+
+    pub(super) fn on_recovery_message(
+        &mut self,
+        now: LocalTime,
+        from: MemberId,
+        r: u64,
+        body: Body,
+        rng: &mut dyn Rng,
+        out: &mut Output,
+    ) {
+        match body {
+            Body::Recover { hfk, theta, sk } => {
+                self.on_handover(now, Handover { r, hfk, theta, sk }, rng, out)
+            }
+            Body::RecoveryDelta { failed, delta } if failed == self.cfg.id => {
+                self.on_ring_closed(now, r, delta, out)
+            }
+            Body::RecoveryDelta { failed, delta } => self.on_ring_step(now, from, failed, r, delta, rng, out),
+            Body::Xi(xi) => self.on_xi(now, from, r, xi, out),
+            Body::HfkHat(hat) => self.on_hat(now, from, hat, out),
+            _ => {}
+        }
+    }
+
+    /// The replacement starts the recovery ring with its blinding γ'.
+    fn on_handover(&mut self, now: LocalTime, h: Handover, rng: &mut dyn Rng, out: &mut Output) {
+        if self.cfg.incarnation == 0 || self.recovery.replacing.is_some() {
+            return; // only a fresh replacement recovers, once
+        }
+        let gamma = self.group().random_scalar(rng);
+        self.note_secret(out, SecretName::Gamma, h.r, &gamma);
+        let first = self.survivors(self.cfg.id)[0];
+        let body = Body::RecoveryDelta { failed: self.cfg.id, delta: gamma.clone() };
+        out.sends.push(self.link.send(now, Party::Member(first), Mode::Recovery, h.r, body));
+        self.recovery.replacing = Some(Replacing {
+            handover: h,
+            gamma,
+            xi: None,
+            xi_sent_at: None,
+            hats: BTreeMap::new(),
+            done: false,
+        });
+    }
+
+    /// A survivor adds its w_l and passes δ' on.
+    #[allow(clippy::too_many_arguments, reason = "one ring step needs them all")]
+    fn on_ring_step(
+        &mut self,
+        now: LocalTime,
+        from: MemberId,
+        failed: MemberId,
+        r: u64,
+        delta: Scalar,
+        rng: &mut dyn Rng,
+        out: &mut Output,
+    ) {
+        let ring = self.survivors(failed);
+        let at = ring.iter().position(|&m| m == self.cfg.id);
+        let expected_from = match at {
+            Some(0) => failed,
+            Some(i) => ring[i - 1],
+            None => return,
+        };
+        if from != expected_from || self.recovery.w.contains_key(&(failed, r)) {
+            return;
+        }
+        let g = self.group();
+        let w = g.random_scalar(rng);
+        self.note_secret(out, SecretName::W, r, &w);
+        let next = self.ring_next(failed);
+        let body = Body::RecoveryDelta { failed, delta: g.add(&delta, &w) };
+        out.sends.push(self.link.send(now, Party::Member(next), Mode::Recovery, r, body));
+        self.recovery.w.insert((failed, r), w);
+    }
+
+    /// The replacement: ξ = δ'_last − γ', sent to every survivor.
+    fn on_ring_closed(&mut self, now: LocalTime, r: u64, delta: Scalar, out: &mut Output) {
+        let g = self.cfg.group;
+        let Some(rep) =
+            self.recovery.replacing.as_mut().filter(|rep| rep.xi.is_none() && rep.handover.r == r)
+        else {
+            return;
+        };
+        let xi = g.sub(&delta, &rep.gamma);
+        rep.xi = Some(xi.clone());
+        rep.xi_sent_at = Some(now);
+        self.note_secret(out, SecretName::Xi, r, &xi);
+        for l in self.survivors(self.cfg.id) {
+            out.sends.push(self.link.send(now, Party::Member(l), Mode::Recovery, r, Body::Xi(xi.clone())));
+        }
+    }
+
+    /// A survivor: β_l = ξ − w_l, ĤFK_l = β_l + FK_{l,r}; and what the old
+    /// node lost of the current iteration.
+    fn on_xi(&mut self, now: LocalTime, failed: MemberId, r: u64, xi: Scalar, out: &mut Output) {
+        let g = self.group();
+        let Some(w) = self.recovery.w.get(&(failed, r)).cloned() else { return };
+        let beta = g.sub(&xi, &w);
+        self.note_secret(out, SecretName::Beta, r, &beta);
+        let own = if r == 0 {
+            // FK_{l,0} is the init draw: v_l = θ_1 − α_{l,1}.
+            self.held.as_ref().filter(|h| h.epoch == 1).map(|h| g.sub(&h.theta, &h.alpha))
+        } else {
+            self.past.get(&r).map(|(fk, _)| fk.clone())
+        };
+        let to = Party::Member(failed);
+        if let (Some(own), false) = (own, self.cfg.withhold) {
+            out.sends.push(self.link.send(now, to, Mode::Recovery, r, Body::HfkHat(g.add(&beta, &own))));
+        }
+        if let Some(round) = &self.round {
+            let body = Body::Hfk(round.hfk.clone());
+            out.sends.push(self.link.send(now, to, Mode::Generation, round.j, body));
+        }
+        if let Some(held) = &self.held {
+            let (mode, iter) =
+                if held.epoch == 1 { (Mode::Init, 1) } else { (Mode::Generation, held.epoch - 1) };
+            let tag = crate::group::confirm_tag(&self.keys[&held.epoch]);
+            out.sends.push(self.link.send(now, to, mode, iter, Body::Confirm(tag)));
+        }
+    }
+
+    /// The replacement collects ĤFKs; with all n − 1 it recovers.
+    fn on_hat(&mut self, now: LocalTime, from: MemberId, hat: Scalar, out: &mut Output) {
+        let (n, g) = (self.cfg.members, self.cfg.group);
+        let Some(rep) = self.recovery.replacing.as_mut().filter(|rep| !rep.done && rep.xi.is_some()) else {
+            return;
+        };
+        rep.hats.insert(from, hat);
+        if rep.hats.len() + 1 < n as usize {
+            return;
+        }
+        rep.done = true;
+        let h = &rep.handover;
+        let xi = rep.xi.clone().expect("checked above");
+        let s = g.sub(&g.sum(rep.hats.values()), &g.mul_i64(&xi, i64::from(n) - 2));
+        let own = g.sub(&h.theta, &s);
+        let (r, theta, sk) = (h.r, h.theta.clone(), h.sk);
+        let alpha_r = h.hfk.as_ref().map(|hfk| g.sub(hfk, &own));
+        if r == 0 {
+            self.note_secret(out, SecretName::V, 1, &own);
+        } else {
+            self.note_secret(out, SecretName::Fk, r, &own);
+            self.note_secret(out, SecretName::Alpha, r, alpha_r.as_ref().expect("r ≥ 1 carries HFK_{ī,r}"));
+        }
+        let alpha_next = g.sub(&theta, &own);
+        self.enter_epoch(now, r + 1, theta, alpha_next, out);
+        let key_ok = self.keys.get(&(r + 1)) == Some(&sk);
+        out.notes.push(Note::Recovered { member: self.cfg.id, iter: r, key_ok });
+    }
+
+    pub(super) fn recovery_deadline(&self) -> Option<LocalTime> {
+        let rep = self.recovery.replacing.as_ref().filter(|rep| !rep.done)?;
+        rep.xi_sent_at.map(|t| t.plus_us(self.cfg.round_timeout_us))
+    }
+
+    /// The replacement gives up on survivors that never answered.
+    pub(super) fn recovery_timeout(&mut self, now: LocalTime, out: &mut Output) {
+        let Some(deadline) = self.recovery_deadline() else { return };
+        if deadline > now {
+            return;
+        }
+        let me = self.cfg.id;
+        let survivors = self.survivors(me);
+        let rep = self.recovery.replacing.as_mut().expect("a deadline implies a recovery");
+        rep.done = true;
+        let missing = survivors.into_iter().filter(|l| !rep.hats.contains_key(l)).collect();
+        out.notes.push(Note::RecoveryFailed { member: me, iter: rep.handover.r, missing });
+    }
+}
