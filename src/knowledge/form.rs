@@ -27,6 +27,10 @@ pub enum Var {
     V(u32),
     Gamma,
     Share(u32, u32),
+    /// Recovery k's draw w_l of survivor l (process 700).
+    W(u32, u32),
+    /// Recovery k's blinding γ', drawn by the replacement.
+    GammaR(u32),
 }
 
 impl Var {
@@ -43,6 +47,8 @@ impl Var {
             Var::V(k) => format!("v[{k}]"),
             Var::Gamma => "γ".to_string(),
             Var::Share(i, k) => format!("share[{i}→{k}]"),
+            Var::W(k, l) => format!("w#{k}[{l}]"),
+            Var::GammaR(k) => format!("γ'#{k}"),
         }
     }
 }
@@ -57,6 +63,8 @@ pub struct Layout {
     pub members: u32,
     pub epochs: u64,
     pub init: InitKind,
+    /// How many process-700 recoveries the run may hold.
+    pub recoveries: u32,
 }
 
 impl Layout {
@@ -79,9 +87,17 @@ impl Layout {
         self.gamma() + 1
     }
 
+    fn shares(&self) -> u64 {
+        if self.init == InitKind::RingHardened { self.n() * self.n() } else { 0 }
+    }
+
+    /// Per recovery: n draws w and one γ'.
+    fn base_recovery(&self) -> u64 {
+        self.base_share() + self.shares()
+    }
+
     pub fn len(&self) -> usize {
-        let shares = if self.init == InitKind::RingHardened { self.n() * self.n() } else { 0 };
-        (self.base_share() + shares) as usize
+        (self.base_recovery() + u64::from(self.recoveries) * (self.n() + 1)) as usize
     }
 
     pub fn is_empty(&self) -> bool {
@@ -97,6 +113,8 @@ impl Layout {
             Var::V(k) => self.base_v() + u64::from(k - 1),
             Var::Gamma => self.gamma(),
             Var::Share(i, k) => self.base_share() + u64::from(i - 1) * n + u64::from(k - 1),
+            Var::W(k, l) => self.base_recovery() + u64::from(k - 1) * (n + 1) + u64::from(l - 1),
+            Var::GammaR(k) => self.base_recovery() + u64::from(k - 1) * (n + 1) + n,
         };
         i as u32
     }
@@ -115,9 +133,13 @@ impl Layout {
             Var::V((i - self.base_v() + 1) as u32)
         } else if i == self.gamma() {
             Var::Gamma
-        } else {
+        } else if i < self.base_recovery() {
             let x = i - self.base_share();
             Var::Share((x / n + 1) as u32, member(x))
+        } else {
+            let x = i - self.base_recovery();
+            let (k, at) = ((x / (n + 1) + 1) as u32, x % (n + 1));
+            if at == n { Var::GammaR(k) } else { Var::W(k, (at + 1) as u32) }
         }
     }
 
@@ -131,6 +153,8 @@ impl Layout {
             Var::V(k) => m(k),
             Var::Gamma => self.init != InitKind::Sm,
             Var::Share(i, k) => self.init == InitKind::RingHardened && m(i) && m(k) && i != k,
+            Var::W(k, l) => (1..=self.recoveries).contains(&k) && m(l),
+            Var::GammaR(k) => (1..=self.recoveries).contains(&k),
         }
     }
 
@@ -172,6 +196,32 @@ impl Layout {
         self.form(&terms)
     }
 
+    /// δ' of recovery `k` for `failed` as sent by `sender`: γ'_k, plus the
+    /// draws of every survivor up to the sender on the ring.
+    pub fn recovery_delta(&self, k: u32, failed: MemberId, sender: MemberId) -> Form {
+        let mut terms = vec![(Var::GammaR(k), 1)];
+        if sender != failed {
+            terms.extend((1..=sender.0).filter(|&l| l != failed.0).map(|l| (Var::W(k, l), 1)));
+        }
+        self.form(&terms)
+    }
+
+    /// ξ_k = Σ_l w_{k,l} over the survivors of `failed`.
+    pub fn xi(&self, k: u32, failed: MemberId) -> Form {
+        let terms: Vec<(Var, i64)> =
+            (1..=self.members).filter(|&l| l != failed.0).map(|l| (Var::W(k, l), 1)).collect();
+        self.form(&terms)
+    }
+
+    /// ĤFK_l = ξ_k − w_{k,l} + FK_{l,r} (v_l when r = 0).
+    pub fn hfk_hat(&self, k: u32, failed: MemberId, l: MemberId, r: u64) -> Form {
+        let mut terms: Vec<(Var, i64)> =
+            (1..=self.members).filter(|&x| x != failed.0).map(|x| (Var::W(k, x), 1)).collect();
+        terms.push((Var::W(k, l.0), -1));
+        terms.push((if r == 0 { Var::V(l.0) } else { Var::Fk(l.0, r) }, 1));
+        self.form(&terms)
+    }
+
     /// The constraint rows every view holds (each has value 0).
     pub fn constraints(&self) -> Vec<Form> {
         let n = self.members;
@@ -205,7 +255,7 @@ mod tests {
     #[test]
     fn indices_round_trip_and_are_dense() {
         for init in [InitKind::Sm, InitKind::Ring, InitKind::RingHardened] {
-            let l = Layout { members: 4, epochs: 3, init };
+            let l = Layout { members: 4, epochs: 3, init, recoveries: 2 };
             let mut seen = vec![false; l.len()];
             for idx in 0..l.len() as u32 {
                 let v = l.var(idx);
@@ -218,7 +268,7 @@ mod tests {
 
     #[test]
     fn constraint_rows_start_on_distinct_columns() {
-        let l = Layout { members: 5, epochs: 4, init: InitKind::Ring };
+        let l = Layout { members: 5, epochs: 4, init: InitKind::Ring, recoveries: 0 };
         let mut firsts: Vec<u32> = l.constraints().iter().map(|f| f[0].0).collect();
         let before = firsts.len();
         firsts.sort();

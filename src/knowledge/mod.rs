@@ -32,8 +32,10 @@ impl Target {
     /// The member whose secret it is; θ belongs to the group.
     pub fn owner(self) -> Option<MemberId> {
         match self.0 {
-            Var::Alpha(k, _) | Var::Fk(k, _) | Var::V(k) | Var::Share(k, _) => Some(MemberId(k)),
-            Var::Theta(_) | Var::Gamma => None,
+            Var::Alpha(k, _) | Var::Fk(k, _) | Var::V(k) | Var::Share(k, _) | Var::W(_, k) => {
+                Some(MemberId(k))
+            }
+            Var::Theta(_) | Var::Gamma | Var::GammaR(_) => None,
         }
     }
 
@@ -46,6 +48,8 @@ impl Target {
             Var::Theta(e) => ("theta", e),
             Var::Gamma => ("gamma", 1),
             Var::Share(_, k) => ("share", u64::from(k)),
+            Var::W(k, _) => ("w", u64::from(k)),
+            Var::GammaR(k) => ("gamma", u64::from(k)),
         }
     }
 
@@ -102,11 +106,17 @@ pub struct Analysis {
     pub views: Vec<ViewId>,
 }
 
-/// The views a run is analysed for: every member, every coalition, the outsider.
-pub fn views(members: u32, coalitions: &[Vec<MemberId>]) -> Vec<ViewId> {
-    let mut v: Vec<ViewId> = (1..=members).map(|m| ViewId::Member(MemberId(m))).collect();
+/// The views a run is analysed for: every member, every coalition, the
+/// outsider, and every replacement (process 700).
+pub fn views(c: &Collector, coalitions: &[Vec<MemberId>]) -> Vec<ViewId> {
+    let mut v: Vec<ViewId> = (1..=c.layout.members).map(|m| ViewId::Member(MemberId(m))).collect();
     v.extend(coalitions.iter().cloned().map(ViewId::Coalition));
     v.push(ViewId::Outsider);
+    v.extend(c.replacements.iter().enumerate().map(|(i, r)| ViewId::Replacement {
+        member: r.member,
+        nth: r.nth,
+        k: i as u32 + 1,
+    }));
     v
 }
 
@@ -202,6 +212,7 @@ impl<'a, F: Field> Engine<'a, F> {
         match view {
             ViewId::Member(m) => obs.extend(c.members[m.0 as usize - 1].iter().cloned()),
             ViewId::Outsider => obs.extend(c.outsider.iter().cloned()),
+            ViewId::Replacement { k, .. } => obs.extend(c.replacements[*k as usize - 1].obs.iter().cloned()),
             ViewId::Coalition(ms) => {
                 let mut pooled: Vec<Obs> =
                     ms.iter().flat_map(|m| c.members[m.0 as usize - 1].iter().cloned()).collect();
@@ -214,13 +225,28 @@ impl<'a, F: Field> Engine<'a, F> {
     }
 
     fn targets(&self, view: &ViewId) -> Vec<Target> {
+        // A replacement's own index: what it recovers (FK up to r, α up to
+        // r + 1, v) is a target; what it draws afterwards is its own.
+        let own_recovered = |t: Target| match (view, t.0) {
+            (ViewId::Replacement { k, .. }, v) => {
+                let r = self.c.replacements[*k as usize - 1].r.unwrap_or(0);
+                match v {
+                    Var::Fk(_, j) => j <= r,
+                    Var::Alpha(_, e) => e <= r + 1,
+                    _ => true,
+                }
+            }
+            _ => false,
+        };
         self.c
             .truth
             .keys()
             .map(|&v| Target(v))
             .filter(|t| match (t.0, t.owner()) {
                 (Var::Theta(_), _) => *view == ViewId::Outsider,
-                (Var::Alpha(..) | Var::Fk(..) | Var::V(_), Some(owner)) => !view.includes(owner),
+                (Var::Alpha(..) | Var::Fk(..) | Var::V(_), Some(owner)) => {
+                    !view.includes(owner) || own_recovered(*t)
+                }
                 _ => false,
             })
             .collect()
@@ -275,7 +301,7 @@ impl<'a, F: Field> Engine<'a, F> {
     fn analyse(&self, coalitions: &[Vec<MemberId>]) -> Analysis {
         let f = self.f;
         let mut out = Analysis { outsider_sks: self.c.outsider_sks.clone(), ..Analysis::default() };
-        for view in views(self.layout.members, coalitions) {
+        for view in views(self.c, coalitions) {
             let obs = self.observations(&view);
             let mut b = self.basis(&obs, &mut out.errors, &view);
             for target in self.targets(&view) {
@@ -298,11 +324,13 @@ impl<'a, F: Field> Engine<'a, F> {
             out.views.push(view);
         }
         out.learns.sort_by(|a, b| (a.rec, &a.view, a.target).cmp(&(b.rec, &b.view, b.target)));
+        // A replacement recovering its own index's secrets is process 700
+        // working, not a compromise.
         let mut compromised: Vec<MemberId> = out
             .learns
             .iter()
             .filter(|l| matches!(l.target.0, Var::Fk(..) | Var::Alpha(..)))
-            .filter_map(|l| l.target.owner())
+            .filter_map(|l| l.target.owner().filter(|&o| !l.view.includes(o)))
             .collect();
         compromised.sort();
         compromised.dedup();

@@ -39,12 +39,28 @@ pub enum ViewId {
     Member(MemberId),
     Coalition(Vec<MemberId>),
     Outsider,
+    /// The `nth` replacement of `member` (process 700); `k` numbers the
+    /// run's recoveries.
+    Replacement {
+        member: MemberId,
+        nth: u32,
+        k: u32,
+    },
+}
+
+/// What a replacement holds, and the iteration r it recovered.
+#[derive(Clone, Debug)]
+pub struct Replacement {
+    pub member: MemberId,
+    pub nth: u32,
+    pub r: Option<u64>,
+    pub obs: Vec<Obs>,
 }
 
 impl ViewId {
     pub fn includes(&self, m: MemberId) -> bool {
         match self {
-            ViewId::Member(x) => *x == m,
+            ViewId::Member(x) | ViewId::Replacement { member: x, .. } => *x == m,
             ViewId::Coalition(ms) => ms.contains(&m),
             ViewId::Outsider => false,
         }
@@ -56,6 +72,7 @@ impl ViewId {
             ViewId::Member(m) => m.0.into(),
             ViewId::Coalition(ms) => ms.iter().map(|m| m.0).collect::<Vec<_>>().into(),
             ViewId::Outsider => "outsider".into(),
+            ViewId::Replacement { member, nth, .. } => format!("replacement:{member}#{nth}").into(),
         }
     }
 
@@ -67,6 +84,8 @@ impl ViewId {
                 format!("coalition {{{}}}", ids.join(", "))
             }
             ViewId::Outsider => "the outsider".to_string(),
+            ViewId::Replacement { member, nth: 1, .. } => format!("the replacement of member {member}"),
+            ViewId::Replacement { member, nth, .. } => format!("replacement #{nth} of member {member}"),
         }
     }
 }
@@ -82,6 +101,11 @@ pub struct Collector {
     tapped: Vec<Mode>,
     pub members: Vec<Vec<Obs>>,
     pub outsider: Vec<Obs>,
+    /// Every replacement, in the order they appeared (recovery k = index + 1).
+    pub replacements: Vec<Replacement>,
+    /// The replacement now at each index, by position in `replacements`.
+    active: BTreeMap<MemberId, usize>,
+    /// Per view slot (members, outsider, then replacements): forms held.
     seen: Vec<BTreeSet<Form>>,
     /// Ground truth of every draw and every recorded α and θ.
     pub truth: BTreeMap<Var, Scalar>,
@@ -100,6 +124,8 @@ impl Collector {
             tapped,
             members: vec![Vec::new(); n],
             outsider: Vec::new(),
+            replacements: Vec::new(),
+            active: BTreeMap::new(),
             seen: vec![BTreeSet::new(); n + 1],
             truth: BTreeMap::new(),
             outsider_sks: Vec::new(),
@@ -109,17 +135,31 @@ impl Collector {
         }
     }
 
-    /// View slot: member m at m − 1, the outsider last.
+    /// View slot: member m at m − 1, the outsider at n, replacement i at n + 1 + i.
     fn hold(&mut self, slot: usize, rec: u64, form: Form, value: Scalar, label: String) {
         if form.is_empty() || !self.seen[slot].insert(form.clone()) {
             return;
         }
         let obs = Obs { rec, t_us: self.now.0, epoch: self.epoch_now, form, value, label };
-        if slot == self.members.len() {
-            self.outsider.push(obs);
-        } else {
-            self.members[slot].push(obs);
+        let n = self.members.len();
+        match slot.cmp(&n) {
+            std::cmp::Ordering::Less => self.members[slot].push(obs),
+            std::cmp::Ordering::Equal => self.outsider.push(obs),
+            std::cmp::Ordering::Greater => self.replacements[slot - n - 1].obs.push(obs),
         }
+    }
+
+    /// The view slot of whoever is member `m` now.
+    fn slot_of(&self, m: MemberId) -> usize {
+        match self.active.get(&m) {
+            Some(&i) => self.members.len() + 1 + i,
+            None => m.0 as usize - 1,
+        }
+    }
+
+    /// The recovery number k of `failed`'s current replacement.
+    fn recovery_of(&self, failed: MemberId) -> Option<u32> {
+        self.active.get(&failed).map(|&i| i as u32 + 1)
     }
 
     fn outsider_slot(&self) -> usize {
@@ -156,7 +196,44 @@ impl Collector {
                 Party::Sm => Vec::new(),
             },
             Body::Pad { .. } | Body::Confirm(_) | Body::Ack { .. } => Vec::new(),
-            Body::Recover { .. } | Body::RecoveryDelta { .. } | Body::Xi(_) | Body::HfkHat(_) => Vec::new(),
+            Body::Recover { hfk, theta, .. } => {
+                let Party::Member(to) = env.to else { return Vec::new() };
+                let r = env.iter;
+                let mut out =
+                    vec![(l.unit(Var::Theta(r + 1)), theta.clone(), format!("θ_{} from the RI", r + 1))];
+                if let Some(h) = hfk {
+                    out.push((l.hfk(to, r), h.clone(), format!("HFK[{to},{r}] from the RI")));
+                }
+                out
+            }
+            Body::RecoveryDelta { failed, delta } => match self.recovery_of(*failed) {
+                Some(k) => vec![(
+                    l.recovery_delta(k, *failed, from),
+                    delta.clone(),
+                    format!("δ'#{k}[{from}] from member {from}"),
+                )],
+                None => Vec::new(),
+            },
+            Body::Xi(x) => match self.recovery_of(from) {
+                Some(k) => vec![(l.xi(k, from), x.clone(), format!("ξ#{k} from the replacement"))],
+                None => Vec::new(),
+            },
+            Body::HfkHat(h) => match (
+                env.to,
+                self.recovery_of(match env.to {
+                    Party::Member(t) => t,
+                    Party::Sm => from,
+                }),
+            ) {
+                (Party::Member(to), Some(k)) => {
+                    vec![(
+                        l.hfk_hat(k, to, from, env.iter),
+                        h.clone(),
+                        format!("ĤFK#{k}[{from}] from member {from}"),
+                    )]
+                }
+                _ => Vec::new(),
+            },
         }
     }
 
@@ -169,9 +246,32 @@ impl Collector {
         value: &Scalar,
         by: Party,
     ) {
+        let by_replacement = match by {
+            Party::Member(m) => self.active.get(&m).map(|&i| (i, self.replacements[i].r)),
+            Party::Sm => None,
+        };
+        // What a replacement re-derives in recovery (v, FK up to r, α) is
+        // derived, not drawn: it adds to no view, and the truth keeps the
+        // original (Truth in the simulator checks they are equal).
+        if by_replacement.is_some() {
+            let r = by_replacement.and_then(|(_, r)| r);
+            let recovered = match name {
+                SecretName::V | SecretName::Alpha => true,
+                SecretName::Fk => r.is_some_and(|r| index <= r),
+                _ => false,
+            };
+            if recovered {
+                return;
+            }
+        }
+        let latest = self.replacements.len() as u32;
         let var = match name {
             SecretName::V => Some(Var::V(owner.0)),
-            SecretName::Gamma => Some(Var::Gamma),
+            SecretName::Gamma => match by_replacement {
+                Some((i, _)) => Some(Var::GammaR(i as u32 + 1)),
+                None => Some(Var::Gamma),
+            },
+            SecretName::W if latest > 0 => Some(Var::W(latest, owner.0)),
             SecretName::Fk => Some(Var::Fk(owner.0, index)),
             SecretName::Share if index != u64::from(owner.0) => Some(Var::Share(owner.0, index as u32)),
             SecretName::Alpha => Some(Var::Alpha(owner.0, index)),
@@ -181,7 +281,7 @@ impl Collector {
         self.truth.insert(var, value.clone());
         if let (true, Party::Member(m)) = (var.is_draw(), by) {
             let label = format!("{} (own)", var.label());
-            self.hold(m.0 as usize - 1, rec, self.layout.unit(var), value.clone(), label);
+            self.hold(self.slot_of(m), rec, self.layout.unit(var), value.clone(), label);
         }
     }
 
@@ -213,7 +313,7 @@ impl Collector {
             return;
         }
         for m in (1..=self.layout.members).map(MemberId).filter(|&m| m != member && to.reaches(m)) {
-            self.hold(m.0 as usize - 1, rec, form.clone(), value.clone(), label.clone());
+            self.hold(self.slot_of(m), rec, form.clone(), value.clone(), label.clone());
         }
     }
 }
@@ -234,6 +334,11 @@ impl Recorder for Collector {
                 self.truth.insert(Var::Theta(*epoch), (*value).clone());
             }
             Record::Send { msg, env } => {
+                if let (Body::Recover { .. }, Party::Member(to)) = (&env.body, env.to)
+                    && let Some(&i) = self.active.get(&to)
+                {
+                    self.replacements[i].r.get_or_insert(env.iter);
+                }
                 let items = self.payload(env);
                 if items.is_empty() {
                     return Ok(());
@@ -250,8 +355,9 @@ impl Recorder for Collector {
             }
             Record::Deliver { msg, .. } => {
                 if let Some(p) = self.in_flight.remove(msg) {
+                    let slot = self.slot_of(p.to);
                     for (form, value, label) in p.items {
-                        self.hold(p.to.0 as usize - 1, rec, form, value, label);
+                        self.hold(slot, rec, form, value, label);
                     }
                 }
             }
@@ -262,10 +368,13 @@ impl Recorder for Collector {
                 self.on_leak(rec, leak.member, leak.secret, leak.epoch, &leak.to, *value)
             }
             Record::Key { .. } => {}
-            Record::Crash { .. }
-            | Record::Detect { .. }
-            | Record::Replace { .. }
-            | Record::Recovered { .. } => {}
+            Record::Replace { member } => {
+                let nth = self.replacements.iter().filter(|r| r.member == *member).count() as u32 + 1;
+                self.replacements.push(Replacement { member: *member, nth, r: None, obs: Vec::new() });
+                self.active.insert(*member, self.replacements.len() - 1);
+                self.seen.push(BTreeSet::new());
+            }
+            Record::Crash { .. } | Record::Detect { .. } | Record::Recovered { .. } => {}
         }
         Ok(())
     }

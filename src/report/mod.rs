@@ -47,7 +47,8 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RunError + '_ {
 /// pass, with every record going to the views.
 pub fn analyse(sc: &Scenario) -> Result<(sim::Outcome, Collector, Analysis), RunError> {
     let cfg = sc.sim_config();
-    let layout = Layout { members: sc.members, epochs: sc.epochs, init: sc.init };
+    let recoveries = sc.faults.crashes.iter().filter(|c| c.replace).count() as u32;
+    let layout = Layout { members: sc.members, epochs: sc.epochs, init: sc.init, recoveries };
     let tapped = match (sc.channel, sc.adversaries.tapped_modes()) {
         (Channel::Plain, Some(modes)) => modes,
         _ => Vec::new(),
