@@ -155,8 +155,13 @@ impl Summary {
     pub fn passed(&self) -> bool {
         let divergence_expected =
             self.expectations.iter().any(|e| e.key == "keys_agreed" && e.expected == false);
+        let stall_expected = self
+            .expectations
+            .iter()
+            .any(|e| e.key == "epochs_completed" && e.expected.as_u64().is_some_and(|x| x < self.epochs));
         self.invariants_held
             && (self.keys_agreed || divergence_expected)
+            && (self.stalled.is_none() || stall_expected)
             && self.expectations.iter().all(|e| e.held)
     }
 

@@ -347,7 +347,6 @@ impl<'r> Sim<'r> {
             self.apply(slot, out)?;
         }
         let stall_after = self.cfg.stall_after_us();
-        let mut stalled = false;
         while let Some((at, event)) = self.queue.pop() {
             // A timer re-armed since it was scheduled is stale: not an event.
             if let Event::Timer { slot, generation } = event
@@ -356,8 +355,7 @@ impl<'r> Sim<'r> {
                 continue;
             }
             if at.0 > self.last_progress.0 + stall_after {
-                stalled = true;
-                break;
+                break; // nothing has moved for the horizon: end the run
             }
             self.now = at;
             self.out.events += 1;
@@ -384,7 +382,9 @@ impl<'r> Sim<'r> {
             .filter(|m| self.crashed[m.0 as usize] || self.unrecovered.contains(m))
             .collect();
         self.out.verdict = self.truth.verdict(self.cfg.epochs, &down);
-        if stalled || self.out.verdict.epochs_completed < self.cfg.epochs {
+        // Hitting the horizon after every epoch is no stall: it only ends
+        // retransmissions to a member that died after finishing.
+        if self.out.verdict.epochs_completed < self.cfg.epochs {
             self.out.verdict.stall = Some(self.truth.stall(self.cfg.epochs, down));
         }
         self.out.records = self.next_record;

@@ -8,5 +8,6 @@ mod group;
 mod harness;
 mod network;
 mod protocol;
+mod recovery;
 mod scenario_errors;
 mod verify_trace;
