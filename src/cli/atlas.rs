@@ -68,8 +68,13 @@ pub fn atlas(members: &str, params: &str, out: Option<PathBuf>) -> u8 {
         return EXIT_FAILED;
     }
     println!("leaked pads (members 1..r reveal α at epoch 2; every member curious), {}:", group.name);
+    let start = *range.start();
     for (r, safe) in atlas::smallest_safe(&leaks) {
         match safe {
+            // Safe already at the range's start: a smaller n may be too.
+            Some(n) if n == start && start > (r + 1).max(2) => {
+                println!("leaked pads {r}: smallest safe n ≤ {n} (the range starts at {start})")
+            }
             Some(n) => println!("leaked pads {r}: smallest safe n = {n}"),
             None => println!("leaked pads {r}: smallest safe n = none up to {}", range.end()),
         }
@@ -83,7 +88,7 @@ pub fn atlas(members: &str, params: &str, out: Option<PathBuf>) -> u8 {
             .map(|r| format!("n={} t={}", r.members, r.target))
             .collect();
         println!(
-            "  {init:<14} target compromised in {}/{} runs{}",
+            "  {init:<14} someone compromised in {}/{} runs{}",
             hits.len(),
             rows.len(),
             if init == "ring-hardened" && !hits.is_empty() {

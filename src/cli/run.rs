@@ -127,15 +127,17 @@ fn narrate(a: &Analysis) {
         let sources: Vec<&str> = l
             .witness
             .iter()
+            .flatten()
             .filter(|(label, _)| !label.ends_with("(own)"))
             .map(|(label, _)| label.as_str())
             .collect();
         let from = if sources.is_empty() { String::new() } else { format!(" ({})", sources.join("; ")) };
-        let (lhs, rhs) = l.expression.split_once(" = ").unwrap_or((&l.expression, ""));
+        let expression = l.expression.clone().unwrap_or_else(|| l.target.label());
+        let (lhs, rhs) = expression.split_once(" = ").unwrap_or((&expression, ""));
         if lhs == rhs {
             println!("  epoch {}: {} is handed {lhs}{from}", l.epoch, l.view.describe());
         } else {
-            println!("  epoch {}: {} learns {}{from}", l.epoch, l.view.describe(), l.expression);
+            println!("  epoch {}: {} learns {expression}{from}", l.epoch, l.view.describe());
         }
     }
     if firsts.len() > NARRATED_MAX {
@@ -166,9 +168,9 @@ fn explain_one(sc: &Scenario, spec: &str) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let explained = report::analyse(sc)
+    let explained = report::collect(sc)
         .map_err(|e| e.to_string())
-        .and_then(|(_, collector, _)| knowledge::explain(&collector, sc.group, &view, target));
+        .and_then(|(_, collector)| knowledge::explain(&collector, sc.group, &view, target));
     let g = sc.group;
     match explained {
         Err(e) => {
@@ -183,11 +185,11 @@ fn explain_one(sc: &Scenario, spec: &str) -> u8 {
                 l.t_us as f64 / 1e6,
                 l.epoch
             );
-            println!("  {}", l.expression);
-            for (label, coeff) in &l.witness {
+            println!("  {}", l.expression.as_deref().unwrap_or(""));
+            for (label, coeff) in l.witness.iter().flatten() {
                 println!("    {coeff:>6} × {label}");
             }
-            println!("  value {} (equal to the ground truth)", g.scalar_hex(&l.value));
+            println!("  value {} (checked: equal to the ground truth)", g.scalar_hex(&l.value));
             0
         }
         Ok(Explanation::Hidden { differing, target_a, target_b, checked }) => {

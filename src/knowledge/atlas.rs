@@ -44,10 +44,20 @@ fn header(group: &GroupParams, n: u32, init: &str, seed: u64) -> String {
     )
 }
 
-fn compromised(sc: &Scenario) -> Result<u32, RunError> {
+/// Why an atlas could not be drawn.
+#[derive(Debug, thiserror::Error)]
+pub enum AtlasError {
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// A derived value disagreed with the ground truth: a fraclab bug.
+    #[error("the knowledge engine disagrees with the ground truth: {0}")]
+    Analysis(String),
+}
+
+fn compromised(sc: &Scenario) -> Result<u32, AtlasError> {
     let (_, _, analysis) = report::analyse(sc)?;
     if let Some(e) = analysis.errors.first() {
-        panic!("the knowledge engine disagrees with the ground truth: {e}");
+        return Err(AtlasError::Analysis(e.clone()));
     }
     Ok(analysis.compromised.len() as u32)
 }
@@ -57,7 +67,7 @@ pub fn leaks(
     group: &GroupParams,
     members: std::ops::RangeInclusive<u32>,
     mut progress: impl FnMut(),
-) -> Result<Vec<LeakRow>, RunError> {
+) -> Result<Vec<LeakRow>, AtlasError> {
     let mut rows = Vec::new();
     for n in members {
         for r in 0..n {
@@ -79,7 +89,7 @@ pub fn ring(
     group: &GroupParams,
     members: std::ops::RangeInclusive<u32>,
     mut progress: impl FnMut(),
-) -> Result<Vec<RingRow>, RunError> {
+) -> Result<Vec<RingRow>, AtlasError> {
     let mut rows = Vec::new();
     for n in members.filter(|&n| n >= 3) {
         for init in ["ring", "ring-hardened"] {

@@ -39,6 +39,9 @@ pub struct Basis<'f, F: Field> {
     pivot_row: Vec<Option<usize>>,
     rows: Vec<Row<F::E>>,
     acc: Vec<F::E>,
+    /// Columns of `acc` that may be non-zero: reductions visit only these,
+    /// in order, so a reduction costs what it touches, not the dimension.
+    touched: std::collections::BTreeSet<u32>,
 }
 
 /// The result of reducing a form against the basis.
@@ -51,7 +54,8 @@ pub struct Reduced<E> {
 
 impl<'f, F: Field> Basis<'f, F> {
     pub fn new(f: &'f F, dim: usize) -> Self {
-        Basis { f, dim, pivot_row: vec![None; dim], rows: Vec::new(), acc: vec![f.zero(); dim] }
+        let (pivot_row, acc) = (vec![None; dim], vec![f.zero(); dim]);
+        Basis { f, dim, pivot_row, rows: Vec::new(), acc, touched: std::collections::BTreeSet::new() }
     }
 
     pub fn rank(&self) -> usize {
@@ -62,34 +66,48 @@ impl<'f, F: Field> Basis<'f, F> {
     /// and leaves the residual in `self.acc`.
     fn reduce_into_acc(&mut self, form: &Form) -> Vec<(usize, F::E)> {
         let f = self.f;
-        let Some(start) = form.first().map(|&(c, _)| c as usize) else { return Vec::new() };
         for &(c, v) in form {
             self.acc[c as usize] = f.elem_i64(v);
+            self.touched.insert(c);
         }
         let mut used = Vec::new();
-        for col in start..self.dim {
-            if f.is_zero(&self.acc[col]) {
+        let mut residual = std::collections::BTreeSet::new();
+        // Rows only reach columns at or after their pivot, so taking the
+        // smallest touched column each time visits columns in order.
+        while let Some(col) = self.touched.pop_first() {
+            let at = col as usize;
+            if f.is_zero(&self.acc[at]) {
                 continue;
             }
-            if let Some(r) = self.pivot_row[col] {
-                let c = self.acc[col].clone();
-                for (x, v) in &self.rows[r].entries {
-                    let x = *x as usize;
-                    self.acc[x] = f.sub(&self.acc[x], &f.mul(&c, v));
+            match self.pivot_row[at] {
+                Some(r) => {
+                    let c = self.acc[at].clone();
+                    for (x, v) in &self.rows[r].entries {
+                        let xi = *x as usize;
+                        self.acc[xi] = f.sub(&self.acc[xi], &f.mul(&c, v));
+                        if *x != col {
+                            self.touched.insert(*x);
+                        }
+                    }
+                    used.push((r, c));
                 }
-                used.push((r, c));
+                None => {
+                    residual.insert(col);
+                }
             }
         }
+        self.touched = residual;
         used
     }
 
     /// Takes the residual out of the accumulator, leaving it zeroed.
-    fn drain_acc(&mut self, from: usize) -> Vec<(u32, F::E)> {
+    fn drain_acc(&mut self) -> Vec<(u32, F::E)> {
         let f = self.f;
         let mut out = Vec::new();
-        for col in from..self.dim {
-            if !f.is_zero(&self.acc[col]) {
-                out.push((col as u32, std::mem::replace(&mut self.acc[col], f.zero())));
+        for col in std::mem::take(&mut self.touched) {
+            let at = col as usize;
+            if !f.is_zero(&self.acc[at]) {
+                out.push((col, std::mem::replace(&mut self.acc[at], f.zero())));
             }
         }
         out
@@ -98,9 +116,8 @@ impl<'f, F: Field> Basis<'f, F> {
     /// Inserts an observation; returns whether it added to the span.
     pub fn insert(&mut self, form: &Form, value: F::E, tag: usize) -> bool {
         let f = self.f;
-        let start = form.first().map_or(0, |&(c, _)| c as usize);
         let used = self.reduce_into_acc(form);
-        let residual = self.drain_acc(start);
+        let residual = self.drain_acc();
         let Some((pivot, lead)) = residual.first().cloned() else { return false };
         let scale = f.inv(&lead);
         let entries: Vec<(u32, F::E)> = residual.into_iter().map(|(c, v)| (c, f.mul(&v, &scale))).collect();
@@ -115,9 +132,8 @@ impl<'f, F: Field> Basis<'f, F> {
     }
 
     pub fn reduce(&mut self, form: &Form) -> Reduced<F::E> {
-        let start = form.first().map_or(0, |&(c, _)| c as usize);
         let used = self.reduce_into_acc(form);
-        let residual = self.drain_acc(start);
+        let residual = self.drain_acc();
         Reduced { used, residual }
     }
 

@@ -177,10 +177,18 @@ impl Field for BigField {
 /// A one-line rendering of a coefficient: a small signed integer when it is
 /// one, else its hex value.
 pub fn coeff_text<F: Field>(f: &F, a: &F::E) -> String {
-    match f.small(a) {
-        Some(v) => v.to_string(),
+    match small_ratio(f, a) {
+        Some((num, 1)) => num.to_string(),
+        Some((num, den)) => format!("{num}/{den}"),
         None => format!("0x{}", f.group().scalar_hex(&f.to_scalar(a))),
     }
+}
+
+/// `a` as a small fraction num/den (den ≤ 64), if it is one: dividing by
+/// n − 1, as running θ backwards does, gives field elements that read as
+/// 1/3, not as 60-digit numbers.
+pub fn small_ratio<F: Field>(f: &F, a: &F::E) -> Option<(i64, i64)> {
+    (1..=64).find_map(|den| f.small(&f.mul(a, &f.elem_i64(den))).map(|num| (num, den)))
 }
 
 #[cfg(test)]

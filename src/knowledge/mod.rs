@@ -64,6 +64,9 @@ impl Target {
         let inner = rest.strip_suffix(']').ok_or_else(err)?;
         let nums: Vec<u64> =
             inner.split(',').map(|x| x.trim().parse::<u64>()).collect::<Result<_, _>>().map_err(|_| err())?;
+        if nums.iter().any(|&x| x > u64::from(u32::MAX)) {
+            return Err(err());
+        }
         let var = match (name, nums.as_slice()) {
             ("fk", [i, j]) => Var::Fk(*i as u32, *j),
             ("alpha", [i, e]) => Var::Alpha(*i as u32, *e),
@@ -85,10 +88,13 @@ pub struct Learn {
     pub t_us: u64,
     pub epoch: u64,
     pub value: Scalar,
-    /// (observation, coefficient) with target = Σ coefficient · observation.
-    pub witness: Vec<(String, String)>,
+    /// (observation, coefficient) with target = Σ coefficient · observation;
+    /// written out for the first derivation of each (view, owner) pair and
+    /// by `--explain` (later ones are telescoping repeats of it and would
+    /// grow the summary as n·E per derivation).
+    pub witness: Option<Vec<(String, String)>>,
     /// The same as an equation, e.g. `FK[3,1] = α[1,2] − FK[2,1]`.
-    pub expression: String,
+    pub expression: Option<String>,
 }
 
 /// Everything the engine concluded about a run.
@@ -275,6 +281,21 @@ impl<'a, F: Field> Engine<'a, F> {
     ) -> Learn {
         let f = self.f;
         let first = &obs[b.first_tag(used)];
+        Learn {
+            view: view.clone(),
+            target,
+            rec: first.rec,
+            t_us: first.t_us,
+            epoch: first.epoch,
+            value: f.to_scalar(&b.value_of(used)),
+            witness: None,
+            expression: None,
+        }
+    }
+
+    /// Writes out `learn`'s derivation as a combination of observations.
+    fn explain_learn(&self, b: &Basis<'a, F>, obs: &[Obs], learn: &mut Learn, used: &[(usize, F::E)]) {
+        let f = self.f;
         let mut witness = Vec::new();
         let mut expr = String::new();
         for (idx, coeff) in b.witness(used) {
@@ -286,16 +307,9 @@ impl<'a, F: Field> Engine<'a, F> {
             let short = o.label.split_whitespace().next().unwrap_or("");
             expr.push_str(&term(f, &coeff, short, expr.is_empty()));
         }
-        Learn {
-            view: view.clone(),
-            target,
-            rec: first.rec,
-            t_us: first.t_us,
-            epoch: first.epoch,
-            value: f.to_scalar(&b.value_of(used)),
-            witness,
-            expression: format!("{} = {}", target.label(), if expr.is_empty() { "0".into() } else { expr }),
-        }
+        learn.witness = Some(witness);
+        learn.expression =
+            Some(format!("{} = {}", learn.target.label(), if expr.is_empty() { "0".into() } else { expr }));
     }
 
     fn analyse(&self, coalitions: &[Vec<MemberId>]) -> Analysis {
@@ -304,6 +318,7 @@ impl<'a, F: Field> Engine<'a, F> {
         for view in views(self.c, coalitions) {
             let obs = self.observations(&view);
             let mut b = self.basis(&obs, &mut out.errors, &view);
+            let mut found: Vec<(Learn, Vec<(usize, F::E)>)> = Vec::new();
             for target in self.targets(&view) {
                 let r = b.reduce(&self.layout.unit(target.0));
                 if !r.residual.is_empty() {
@@ -319,8 +334,21 @@ impl<'a, F: Field> Engine<'a, F> {
                         f.group().scalar_hex(&learn.value)
                     ));
                 }
-                out.learns.push(learn);
+                found.push((learn, r.used));
             }
+            // The first derivation of each owner's secrets gets its witness.
+            let mut firsts: BTreeMap<Option<MemberId>, usize> = BTreeMap::new();
+            for (i, (l, _)) in found.iter().enumerate() {
+                let e = firsts.entry(l.target.owner()).or_insert(i);
+                if (l.rec, l.target) < (found[*e].0.rec, found[*e].0.target) {
+                    *e = i;
+                }
+            }
+            for &i in firsts.values() {
+                let (learn, used) = &mut found[i];
+                self.explain_learn(&b, &obs, learn, used);
+            }
+            out.learns.extend(found.into_iter().map(|(l, _)| l));
             out.views.push(view);
         }
         out.learns.sort_by(|a, b| (a.rec, &a.view, a.target).cmp(&(b.rec, &b.view, b.target)));
@@ -348,7 +376,15 @@ impl<'a, F: Field> Engine<'a, F> {
         let mut b = self.basis(&obs, &mut errors, view);
         let r = b.reduce(&self.layout.unit(target.0));
         if r.residual.is_empty() {
-            return Ok(Explanation::Derivable(self.learn(&b, &obs, view, target, &r.used)));
+            let mut learn = self.learn(&b, &obs, view, target, &r.used);
+            self.explain_learn(&b, &obs, &mut learn, &r.used);
+            if f.elem_of(&learn.value) != self.truth[self.layout.index(target.0) as usize] {
+                return Err(format!(
+                    "internal error: the derived {} differs from the ground truth",
+                    target.label()
+                ));
+            }
+            return Ok(Explanation::Derivable(learn));
         }
         let z = b.null_vector(&r.residual);
         let a = &self.truth;
@@ -379,9 +415,9 @@ impl<'a, F: Field> Engine<'a, F> {
 
 /// " + 2·x", " − x", or "x" for the first term.
 fn term<F: Field>(f: &F, c: &F::E, name: &str, first: bool) -> String {
-    let (neg, mag) = match f.small(c) {
-        Some(v) if v < 0 => (true, (-v).to_string()),
-        Some(v) => (false, v.to_string()),
+    let (neg, mag) = match field::small_ratio(f, c) {
+        Some((v, 1)) => (v < 0, v.abs().to_string()),
+        Some((v, d)) => (v < 0, format!("({}/{d})", v.abs())),
         None => (false, coeff_text(f, c)),
     };
     let coeff = if mag == "1" { String::new() } else { format!("{mag}·") };

@@ -140,7 +140,8 @@ impl Collector {
         if form.is_empty() || !self.seen[slot].insert(form.clone()) {
             return;
         }
-        let obs = Obs { rec, t_us: self.now.0, epoch: self.epoch_now, form, value, label };
+        // Before any θ is held the run is in epoch 1's initialisation.
+        let obs = Obs { rec, t_us: self.now.0, epoch: self.epoch_now.max(1), form, value, label };
         let n = self.members.len();
         match slot.cmp(&n) {
             std::cmp::Ordering::Less => self.members[slot].push(obs),

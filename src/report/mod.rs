@@ -46,6 +46,14 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RunError + '_ {
 /// The collector and knowledge analysis of a scenario: the simulator's first
 /// pass, with every record going to the views.
 pub fn analyse(sc: &Scenario) -> Result<(sim::Outcome, Collector, Analysis), RunError> {
+    let (outcome, collector) = collect(sc)?;
+    let analysis = knowledge::analyse(&collector, sc.group, &sc.adversaries.coalitions(sc.members));
+    Ok((outcome, collector, analysis))
+}
+
+/// The simulator's run with every record going to the views, unanalysed
+/// (what `--explain` needs for one question).
+pub fn collect(sc: &Scenario) -> Result<(sim::Outcome, Collector), RunError> {
     let cfg = sc.sim_config();
     let recoveries = sc.faults.crashes.iter().filter(|c| c.replace).count() as u32;
     let layout = Layout { members: sc.members, epochs: sc.epochs, init: sc.init, recoveries };
@@ -55,8 +63,7 @@ pub fn analyse(sc: &Scenario) -> Result<(sim::Outcome, Collector, Analysis), Run
     };
     let mut collector = Collector::new(layout, tapped);
     let outcome = sim::run(&cfg, &mut collector)?;
-    let analysis = knowledge::analyse(&collector, sc.group, &sc.adversaries.coalitions(sc.members));
-    Ok((outcome, collector, analysis))
+    Ok((outcome, collector))
 }
 
 /// Runs the simulator writing a trace at `level` into `sink`; returns the

@@ -185,8 +185,9 @@ fn finding_json(f: &Finding) -> serde_json::Value {
 
 fn learn_json(sc: &Scenario, learns: &[Learn], i: usize, l: &Learn) -> serde_json::Value {
     let (name, index) = l.target.name_index();
-    let witness: Vec<serde_json::Value> =
-        l.witness.iter().map(|(value, coeff)| serde_json::json!({"value": value, "coeff": coeff})).collect();
+    let witness: Option<Vec<serde_json::Value>> = l.witness.as_ref().map(|w| {
+        w.iter().map(|(value, coeff)| serde_json::json!({"value": value, "coeff": coeff})).collect()
+    });
     serde_json::json!({
         "kind": "learn",
         "view": l.view.to_json(),

@@ -41,6 +41,8 @@ pub struct Checked {
     pub theta_sums: u64,
     pub i1_epochs: u64,
     pub keys: u64,
+    /// `learn` events whose value is the ground truth.
+    pub learns: u64,
     /// The trace has no `send` events (level `protocol`), so HFK = α + FK
     /// could not be checked.
     pub without_messages: bool,
@@ -53,6 +55,7 @@ impl fmt::Display for Checked {
         writeln!(f, "  θ = Σ FK (or Σ v):    {} theta events", self.theta_sums)?;
         writeln!(f, "  α = θ − FK (or − v):  {} pads", self.pad_rules)?;
         writeln!(f, "  δ chain:              {} links", self.delta_links)?;
+        writeln!(f, "  learn = ground truth: {} derived values", self.learns)?;
         writeln!(f, "  SK = KDF(θ), agreed:  {} key events, every member every epoch", self.keys)?;
         if self.without_messages {
             write!(f, "  HFK = α + FK:         not checked (no send events at this trace level)")
@@ -99,6 +102,9 @@ struct Verifier {
     i1_done: BTreeMap<u64, bool>,
     /// Members with a `crash` event.
     crashed: std::collections::BTreeSet<u64>,
+    /// `learn` events (seq, name, target, index, value), checked at the end
+    /// against the ground truth (an outsider may derive θ before members do).
+    learns: Vec<(u64, String, Option<u64>, u64, Scalar)>,
     last_seq: u64,
     checked: Checked,
 }
@@ -170,6 +176,14 @@ impl Verifier {
             "key" => self.on_key(ev, seq, line),
             "crash" => {
                 self.crashed.insert(uint(ev, "member", line)?);
+                Ok(())
+            }
+            "learn" => {
+                let name = text(ev, "name", line)?.to_string();
+                let target = field(ev, "target", line)?.as_u64();
+                let index = uint(ev, "index", line)?;
+                let value = self.scalar(ev, "value", line)?;
+                self.learns.push((seq, name, target, index, value));
                 Ok(())
             }
             _ => Ok(()),
@@ -437,6 +451,30 @@ impl Verifier {
         Ok(())
     }
 
+    /// Every derived value a `learn` event states is the ground truth.
+    fn check_learns(&mut self) -> Step {
+        for (seq, name, target, index, value) in &self.learns {
+            let truth = match (name.as_str(), target) {
+                ("theta", _) => self.thetas.get(index).and_then(|r| r.values().next()),
+                (n, Some(owner)) => self.secret(n, *owner, *index),
+                _ => None,
+            };
+            match truth {
+                Some(t) if t == value => self.checked.learns += 1,
+                Some(_) => {
+                    return violation(*seq, format!("the derived {name}[{index}] is not the ground truth"));
+                }
+                None => {
+                    return violation(
+                        *seq,
+                        format!("a derived {name}[{index}] with no ground truth in the trace"),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// At the footer: every member holds θ and SK of every epoch any holds
     /// (a member that crashed is excused: it may have stopped for good).
     fn check_complete(&self) -> Step {
@@ -487,6 +525,7 @@ pub fn verify(input: impl BufRead) -> Result<Checked, VerifyError> {
         keys: BTreeMap::new(),
         i1_done: BTreeMap::new(),
         crashed: std::collections::BTreeSet::new(),
+        learns: Vec::new(),
         last_seq: 0,
         checked: Checked {
             without_messages: text(&header, "trace", ln).ok() != Some("full"),
@@ -510,6 +549,7 @@ pub fn verify(input: impl BufRead) -> Result<Checked, VerifyError> {
                 });
             }
             v.check_complete()?;
+            v.check_learns()?;
             return Ok(v.checked);
         }
         let (seq, t) = (uint(&ev, "seq", ln)?, uint(&ev, "t_us", ln)?);

@@ -20,12 +20,42 @@ pub fn deserialize(src: &str) -> Result<RawScenario, SpanError> {
         span: e.span(),
         message: format!("malformed TOML: {}", e.message()),
     })?;
-    serde_path_to_error::deserialize(de).map_err(|e| SpanError {
-        // `Spanned` fields add an internal path segment; users never wrote it.
-        key: e.path().to_string().replace(".$__serde_spanned_private_value", ""),
-        span: e.inner().span(),
-        message: e.inner().message().to_string(),
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let message = e.inner().message().to_string();
+        let message = if message.contains("untagged enum RawLeakTo") {
+            "to: allowed: \"group\", \"outsider\" or a list of member ids, e.g. [2, 3]".to_string()
+        } else {
+            message
+        };
+        SpanError {
+            // `Spanned` fields add an internal path segment; users never wrote it.
+            key: e.path().to_string().replace(".$__serde_spanned_private_value", ""),
+            span: e.inner().span(),
+            message,
+        }
     })
+}
+
+/// `table[i].field` when `message` starts with `field = …` or `field: …`
+/// (table-level checks know the field but only the table's position).
+fn keyed(table: &str, message: &str) -> String {
+    let field: String =
+        message.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_' || *c == '.').collect();
+    let rest = &message[field.len()..];
+    if !field.is_empty() && (rest.starts_with(" = ") || rest.starts_with(':')) {
+        format!("{table}.{field}")
+    } else {
+        table.to_string()
+    }
+}
+
+/// `message` without a leading `field: ` once the key names the field.
+fn unkeyed(message: String) -> String {
+    let field_len = message.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_' || *c == '.').count();
+    match message[field_len..].strip_prefix(": ") {
+        Some(rest) if field_len > 0 => rest.to_string(),
+        _ => message,
+    }
 }
 
 /// Allowed values of a string enum, quoted, for error messages.
@@ -361,11 +391,17 @@ impl RawScenario {
         for (i, a) in self.adversary.into_iter().enumerate() {
             let span = a.span();
             let checked = a.into_inner().check(members, epochs, init).map_err(|message| SpanError {
-                key: format!("adversary[{i}]"),
+                key: keyed(&format!("adversary[{i}]"), &message),
                 span: Some(span),
-                message,
+                message: unkeyed(message),
             })?;
             adversaries.push(checked);
+        }
+        let tapped = adversaries.iter().any(|a| matches!(a, Adversary::Eavesdropper { .. }));
+        if tapped && p.channel != Some(Channel::Plain) {
+            warnings.push(
+                "an eavesdropper on a channel other than \"plain\" reads no payloads: the outsider taps metadata only".into(),
+            );
         }
         let analysis = self.output.analysis.unwrap_or(members <= ANALYSIS_MEMBERS_MAX);
         if !analysis && self.output.analysis.is_none() {
@@ -412,8 +448,11 @@ impl RawScenario {
         let mut faults = Faults::default();
         for (i, f) in self.fault.into_iter().enumerate() {
             let span = f.span();
-            let located =
-                |message: String| SpanError { key: format!("fault[{i}]"), span: Some(span.clone()), message };
+            let located = |message: String| SpanError {
+                key: keyed(&format!("fault[{i}]"), &message),
+                span: Some(span.clone()),
+                message: unkeyed(message),
+            };
             match f.into_inner().check(members, epochs).map_err(located)? {
                 Fault::Crash(c) => faults.crashes.push(c),
                 Fault::Partition(p) => faults.partitions.push(p),
@@ -531,6 +570,10 @@ impl RawAdversary {
                         let mut ms = ms?;
                         ms.sort();
                         ms.dedup();
+                        ms.retain(|&m| m != member);
+                        if ms.is_empty() {
+                            return Err("to: the leak reaches nobody; allowed: \"group\", \"outsider\" or ids of other members".into());
+                        }
                         LeakTo::Members(ms)
                     }
                 };
@@ -542,7 +585,13 @@ impl RawAdversary {
                 ms.sort();
                 ms.dedup();
                 if ms.len() < 2 {
-                    return Err("a coalition needs at least two distinct members".into());
+                    return Err("members: a coalition needs at least two distinct members".into());
+                }
+                if ms.len() == n as usize {
+                    return Err(format!(
+                        "members: a coalition of all {n} members has no one outside it to learn about; allowed: at most {} members",
+                        n - 1
+                    ));
                 }
                 Ok(Adversary::Coalition { members: ms })
             }
@@ -572,6 +621,9 @@ impl RawAdversary {
                         })
                         .collect::<Result<_, _>>()?,
                 };
+                if modes.is_empty() {
+                    return Err("modes: an eavesdropper tapping no mode sees nothing; allowed: some of \"I\", \"G\", \"R\" (or leave modes out for all)".into());
+                }
                 Ok(Adversary::Eavesdropper { modes })
             }
             RawAdversary::Cheat(_) => later("cheat"),

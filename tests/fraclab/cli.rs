@@ -145,6 +145,12 @@ fn atlas_reproduces_the_corollary() {
     assert!(ring.starts_with("members,init,target,compromised\n"));
     assert_eq!(ring.lines().count(), 1 + (3..=6).map(|n| 2 * n).sum::<usize>());
     assert!(ring.contains("\n5,ring,3,1\n") && ring.contains("\n5,ring-hardened,3,0\n"), "{ring}");
+    let late = fraclab(&["atlas", "--members", "5..6", "--out", "late"], tmp.path());
+    assert!(
+        stdout(&late).contains("leaked pads 1: smallest safe n ≤ 5 (the range starts at 5)"),
+        "{}",
+        stdout(&late)
+    );
     let bad = fraclab(&["atlas", "--members", "6..2"], tmp.path());
     assert_eq!(bad.status.code(), Some(2));
 }

@@ -117,7 +117,7 @@ fn not_yet_implemented_features_are_refused_clearly() {
     assert!(e.contains("protocol.channel: \"sealed\" is not implemented"), "{e}");
     assert!(e.contains("allowed: \"plain\", \"ideal\""), "{e}");
     let e = rejected(&format!("{GOOD}\n[[adversary]]\nkind = \"cheat\"\nmember = 1\n"));
-    assert!(e.contains("adversary[0]: kind = \"cheat\" is not implemented"), "{e}");
+    assert!(e.contains("adversary[0].kind: kind = \"cheat\" is not implemented"), "{e}");
     let e = rejected(&with("keys_agreed = true", "detected = [1]"));
     assert!(e.contains("expect.detected"), "{e}");
     let e = rejected(&with("keygen = \"additive\"", "keygen = \"elgamal\""));
@@ -166,4 +166,80 @@ fn out_on_a_file_and_an_empty_check_folder_are_usage_errors() {
     let o = fraclab(&["check", "empty"], tmp.path());
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no scenarios (*.toml) found in empty"), "{}", stderr(&o));
+}
+
+/// Adversary tables: each error names the table and the field, and says
+/// what is allowed; settings that cannot mean anything are refused.
+#[test]
+fn adversary_errors_name_the_field_and_refuse_empty_settings() {
+    let adv = |body: &str| format!("{GOOD}\n[[adversary]]\n{body}\n");
+    let cases = [
+        (
+            "kind = \"leak\"\nmember = 9\nsecret = \"alpha\"\nepoch = 2",
+            "adversary[0].member: member = 9 is not a member; allowed: 1..=4",
+        ),
+        ("kind = \"leak\"\nmember = 1\nsecret = \"alpha\"\nepoch = 9", "adversary[0].epoch: epoch = 9"),
+        (
+            "kind = \"leak\"\nmember = 1\nsecret = \"pad\"\nepoch = 2",
+            "adversary[0].secret: secret = \"pad\" is unknown",
+        ),
+        (
+            "kind = \"leak\"\nmember = 1\nsecret = \"alpha\"\nepoch = 2\nto = 5",
+            "to: allowed: \"group\", \"outsider\" or a list of member ids",
+        ),
+        (
+            "kind = \"leak\"\nmember = 1\nsecret = \"alpha\"\nepoch = 2\nto = [1]",
+            "adversary[0].to: the leak reaches nobody",
+        ),
+        (
+            "kind = \"eavesdropper\"\nmodes = []",
+            "adversary[0].modes: an eavesdropper tapping no mode sees nothing",
+        ),
+        (
+            "kind = \"coalition\"\nmembers = [1, 2, 3, 4]",
+            "adversary[0].members: a coalition of all 4 members",
+        ),
+        (
+            "kind = \"coalition\"\nmembers = [2, 2]",
+            "adversary[0].members: a coalition needs at least two distinct members",
+        ),
+        ("kind = \"ring-collusion\"\ntarget = 2", "ring-collusion attacks the ring initialisation"),
+        ("kind = \"nonsense\"", "adversary[0].kind: unknown variant `nonsense`"),
+    ];
+    for (body, want) in cases {
+        let e = rejected(&adv(body));
+        assert!(e.contains(want), "{body}\n→ {e}");
+    }
+}
+
+/// Fault tables: the same care.
+#[test]
+fn fault_errors_name_the_field() {
+    let fault = |body: &str| format!("{GOOD}\n[[fault]]\n{body}\n");
+    let cases = [
+        (
+            "kind = \"crash\"\nmember = 2",
+            "fault[0]: a crash needs exactly one of at = { epoch, when } and at_ms",
+        ),
+        (
+            "kind = \"crash\"\nmember = 2\nat = { epoch = 9, when = \"before-send\" }",
+            "fault[0].at.epoch: at.epoch = 9",
+        ),
+        (
+            "kind = \"crash\"\nmember = 2\nat = { epoch = 1, when = \"during\" }",
+            "fault[0].at.when: at.when = \"during\" is unknown",
+        ),
+        (
+            "kind = \"partition\"\ngroups = [[1, 2], [2, 3]]\nfrom_ms = 10",
+            "fault[0]: member 2 is in two groups",
+        ),
+        (
+            "kind = \"partition\"\ngroups = [[1, 2]]\nfrom_ms = 10\nuntil_ms = 5",
+            "from_ms must be before until_ms",
+        ),
+    ];
+    for (body, want) in cases {
+        let e = rejected(&fault(body));
+        assert!(e.contains(want), "{body}\n→ {e}");
+    }
 }

@@ -212,3 +212,14 @@ fn rejects_a_missing_epoch_and_content_after_the_footer() {
     let extra = render(&good) + "{\"type\":\"key\"}\n";
     assert!(matches!(verify(BufReader::new(extra.as_bytes())), Err(VerifyError::Malformed { .. })));
 }
+
+/// A `learn` event states a derived value; a wrong one is rejected.
+#[test]
+fn rejects_a_wrong_derived_value() {
+    let g = fraclab::group::by_name("toy-64").unwrap();
+    let mut ev = trace_of("fractional-attack-n3.toml");
+    let i = ev.iter().position(|e| e["type"] == "learn" && e["name"] == "fk").unwrap();
+    let seq = ev[i]["seq"].as_u64().unwrap();
+    ev[i]["value"] = bump(g, ev[i]["value"].as_str().unwrap(), 1).into();
+    assert_eq!(rejected_at(&ev), Ok(seq));
+}
