@@ -163,6 +163,9 @@ pub fn explain(
     }
 }
 
+/// The basis rows (and coefficients) a derivation used.
+type Used<F> = Vec<(usize, <F as Field>::E)>;
+
 struct Engine<'a, F: Field> {
     f: &'a F,
     c: &'a Collector,
@@ -318,7 +321,7 @@ impl<'a, F: Field> Engine<'a, F> {
         for view in views(self.c, coalitions) {
             let obs = self.observations(&view);
             let mut b = self.basis(&obs, &mut out.errors, &view);
-            let mut found: Vec<(Learn, Vec<(usize, F::E)>)> = Vec::new();
+            let mut found: Vec<(Learn, Used<F>)> = Vec::new();
             for target in self.targets(&view) {
                 let r = b.reduce(&self.layout.unit(target.0));
                 if !r.residual.is_empty() {
