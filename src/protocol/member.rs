@@ -103,8 +103,8 @@ pub struct Member {
     /// Completed iterations: own FK and every HFK (process 700 needs
     /// FK_{l,r} and HFK_{ī,r} of the last one). The last two are kept.
     past: BTreeMap<u64, (Scalar, BTreeMap<MemberId, Scalar>)>,
-    /// (member, iteration) pairs already declared failed.
-    declared: BTreeSet<(MemberId, u64)>,
+    /// (iteration, member) pairs already declared failed.
+    declared: BTreeSet<(u64, MemberId)>,
     halted: bool,
     /// The HFK sends to watch for the after-send crash point.
     halt_watch: Vec<(Party, u64)>,
@@ -302,6 +302,9 @@ impl Member {
         self.keys.insert(epoch, sk);
         self.held = Some(Held { epoch, theta, alpha });
         self.held_since = Some(now);
+        // Silence detection looks at the epoch held; older confirmations
+        // only need their counts (kept in `matched`).
+        self.confirmed_by.retain(|&e, _| e + 1 >= epoch);
         let (mode, iter) = if epoch == 1 { (Mode::Init, 1) } else { (Mode::Generation, epoch - 1) };
         self.broadcast(now, mode, iter, Body::Confirm(confirm_tag(&sk)), out);
         if let Some(pending) = self.confirms.remove(&epoch) {

@@ -167,9 +167,11 @@ pub struct Outcome {
 }
 
 enum Event {
+    /// The envelope is boxed: the heap moves events on every push and pop,
+    /// and a small event keeps that cheap.
     Deliver {
         msg: u64,
-        env: Envelope,
+        env: Box<Envelope>,
         duplicate: bool,
     },
     Timer {
@@ -363,7 +365,7 @@ impl<'r> Sim<'r> {
                 return Err(SimError::EventLimit { limit: self.cfg.max_events, at_us: at.0 });
             }
             match event {
-                Event::Deliver { msg, env, duplicate } => self.deliver(msg, env, duplicate)?,
+                Event::Deliver { msg, env, duplicate } => self.deliver(msg, *env, duplicate)?,
                 Event::Timer { slot, .. } => {
                     self.armed[slot].0 = None;
                     let now = self.local(slot);
@@ -541,12 +543,13 @@ impl<'r> Sim<'r> {
                 self.record_message(|| Record::Drop { msg, reason: "loss" })?;
             }
             Fate::Delivered { latency_us } => {
-                let ev = Event::Deliver { msg, env, duplicate: false };
+                let ev = Event::Deliver { msg, env: Box::new(env), duplicate: false };
                 self.queue.push(SimTime(now + latency_us), ev);
             }
             Fate::Duplicated { latency_us, copy_latency_us } => {
-                let copy = Event::Deliver { msg, env: env.clone(), duplicate: true };
-                self.queue.push(SimTime(now + latency_us), Event::Deliver { msg, env, duplicate: false });
+                let copy = Event::Deliver { msg, env: Box::new(env.clone()), duplicate: true };
+                let first = Event::Deliver { msg, env: Box::new(env), duplicate: false };
+                self.queue.push(SimTime(now + latency_us), first);
                 self.queue.push(SimTime(now + copy_latency_us), copy);
             }
         }

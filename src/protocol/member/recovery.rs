@@ -84,10 +84,19 @@ impl Member {
         Some((missing, self.held_since?, held.epoch))
     }
 
+    /// Called after every event, so it counts instead of listing: who is
+    /// missing versus how many were declared failed in this iteration.
     pub(super) fn silence_deadline(&self) -> Option<LocalTime> {
-        let (missing, since, j) = self.waiting_on()?;
-        let all_declared = missing.iter().all(|&m| self.declared.contains(&(m, j)));
-        (!all_declared).then(|| since.plus_us(self.cfg.round_timeout_us))
+        let n = self.cfg.members as usize;
+        let (missing, since, j) = if let Some(round) = &self.round {
+            (n - round.hfks.len(), round.started, round.j)
+        } else {
+            let held = self.held.as_ref()?;
+            let confirmed = self.confirmed_by.get(&held.epoch).map_or(0, |c| c.len());
+            (n - 1 - confirmed, self.held_since?, held.epoch)
+        };
+        let declared = self.declared.range((j, MemberId(0))..=(j, MemberId(u32::MAX))).count();
+        (missing > declared).then(|| since.plus_us(self.cfg.round_timeout_us))
     }
 
     /// Declares every member still silent a round timeout after it was due.
@@ -98,7 +107,7 @@ impl Member {
         }
         let ri = (1..=self.cfg.members).map(MemberId).find(|m| !missing.contains(m));
         for &failed in &missing {
-            if !self.declared.insert((failed, j)) {
+            if !self.declared.insert((j, failed)) {
                 continue;
             }
             out.notes.push(Note::Declared { member: self.cfg.id, failed, iter: j });
