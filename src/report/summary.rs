@@ -267,16 +267,7 @@ mod tests {
         );
         let sc = crate::scenario::parse(&toml, "s.toml").unwrap();
         let verdict = Verdict { epochs_completed: 1, keys_agreed, ..Verdict::default() };
-        let outcome = Outcome {
-            verdict,
-            events: 0,
-            records: 0,
-            messages_sent: 0,
-            messages_delivered: 0,
-            messages_dropped: 0,
-            retransmissions: 0,
-            sim_time_us: 0,
-        };
+        let outcome = Outcome { verdict, ..Outcome::default() };
         Summary::new(&sc, "none", &outcome, None, None)
     }
 

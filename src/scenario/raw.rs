@@ -36,6 +36,22 @@ pub fn deserialize(src: &str) -> Result<RawScenario, SpanError> {
     })
 }
 
+/// A sorted set of member ids from an `[expect]` list, each in 1..=n.
+fn member_set(ids: Spanned<Vec<u32>>, key: &str, n: u32) -> Result<Vec<MemberId>, SpanError> {
+    let span = ids.span();
+    let mut ids = ids.into_inner();
+    ids.sort_unstable();
+    ids.dedup();
+    match ids.iter().find(|&&m| m == 0 || m > n) {
+        Some(bad) => Err(SpanError {
+            key: key.into(),
+            span: Some(span),
+            message: format!("member {bad} does not exist; allowed: ids in 1..={n}"),
+        }),
+        None => Ok(ids.into_iter().map(MemberId).collect()),
+    }
+}
+
 /// `table[i].field` when `message` starts with `field = …` or `field: …`
 /// (table-level checks know the field but only the table's position).
 fn keyed(table: &str, message: &str) -> String {
@@ -417,33 +433,11 @@ impl RawScenario {
         let needs_analysis =
             self.expect.compromised_span().or(self.expect.outsider_learns_key.as_ref().map(|b| b.span()));
         if let Some(c) = self.expect.compromised {
-            let span = c.span();
-            let mut ids = c.into_inner();
-            ids.sort_unstable();
-            ids.dedup();
-            if let Some(bad) = ids.iter().find(|&&m| m == 0 || m > members) {
-                return Err(SpanError {
-                    key: "expect.compromised".into(),
-                    span: Some(span),
-                    message: format!("member {bad} does not exist; allowed: ids in 1..={members}"),
-                });
-            }
-            expect.compromised = Some(ids.into_iter().map(MemberId).collect());
+            expect.compromised = Some(member_set(c, "expect.compromised", members)?);
         }
         expect.outsider_learns_key = self.expect.outsider_learns_key.as_ref().map(|b| *b.get_ref());
         if let Some(rec) = self.expect.recovered {
-            let span = rec.span();
-            let mut ids = rec.into_inner();
-            ids.sort_unstable();
-            ids.dedup();
-            if let Some(bad) = ids.iter().find(|&&m| m == 0 || m > members) {
-                return Err(SpanError {
-                    key: "expect.recovered".into(),
-                    span: Some(span),
-                    message: format!("member {bad} does not exist; allowed: ids in 1..={members}"),
-                });
-            }
-            expect.recovered = Some(ids.into_iter().map(MemberId).collect());
+            expect.recovered = Some(member_set(rec, "expect.recovered", members)?);
         }
         let mut faults = Faults::default();
         for (i, f) in self.fault.into_iter().enumerate() {

@@ -151,7 +151,7 @@ pub enum SimError {
 }
 
 /// Counters and the verdict of a finished run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Outcome {
     pub verdict: Verdict,
     /// Events the simulator processed: deliveries and timers that fired
@@ -284,16 +284,7 @@ impl<'r> Sim<'r> {
             now: SimTime(0),
             next_record: 0,
             next_msg: 0,
-            out: Outcome {
-                verdict: Verdict::default(),
-                events: 0,
-                records: 0,
-                messages_sent: 0,
-                messages_delivered: 0,
-                messages_dropped: 0,
-                retransmissions: 0,
-                sim_time_us: 0,
-            },
+            out: Outcome::default(),
             cfg,
         }
     }
