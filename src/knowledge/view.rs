@@ -215,6 +215,10 @@ impl Collector {
                 )],
                 None => Vec::new(),
             },
+            Body::HfkRelay { owner, hfk } => {
+                let label = format!("HFK[{owner},{}] relayed by member {from}", env.iter);
+                vec![(l.hfk(*owner, env.iter), hfk.clone(), label)]
+            }
             Body::Xi(x) => match self.recovery_of(from) {
                 Some(k) => vec![(l.xi(k, from), x.clone(), format!("ξ#{k} from the replacement"))],
                 None => Vec::new(),

@@ -52,9 +52,9 @@ pub struct Link {
     /// The next seq towards each recipient.
     next_seq: BTreeMap<Party, u64>,
     /// Unacknowledged payloads by (recipient, seq).
-    pending: BTreeMap<(Party, u64), Pending>,
+    pending: BTreeMap<(Party, u32, u64), Pending>,
     /// The same entries ordered by deadline.
-    deadlines: BTreeSet<(LocalTime, Party, u64)>,
+    deadlines: BTreeSet<(LocalTime, Party, u32, u64)>,
     /// What has been passed up, per sender and per the incarnation of this
     /// node the sender addressed: each such pair numbers from 1.
     seen: BTreeMap<(Party, u32), Window>,
@@ -104,8 +104,8 @@ impl Link {
         let (from_inc, to_inc) = (self.incarnation, self.peer_inc(to));
         let env = Envelope { from: self.me, to, mode, iter, seq, attempt: 0, from_inc, to_inc, body };
         let deadline = now.plus_us(self.rto_us);
-        self.deadlines.insert((deadline, to, seq));
-        self.pending.insert((to, seq), Pending { env: env.clone(), deadline });
+        self.deadlines.insert((deadline, to, to_inc, seq));
+        self.pending.insert((to, to_inc, seq), Pending { env: env.clone(), deadline });
         env
     }
 
@@ -117,11 +117,17 @@ impl Link {
     fn forget(&mut self, peer: Party) {
         self.next_seq.remove(&peer);
         self.seen.retain(|(p, _), _| *p != peer);
-        let stale: Vec<u64> =
-            self.pending.range((peer, 0)..=(peer, u64::MAX)).map(|(&(_, s), _)| s).collect();
-        for seq in stale {
-            if let Some(p) = self.pending.remove(&(peer, seq)) {
-                self.deadlines.remove(&(p.deadline, peer, seq));
+        // Recovery messages (mode R) were meant for the replacement all along:
+        // they stay pending, keyed by the old incarnation they addressed.
+        let stale: Vec<(u32, u64)> = self
+            .pending
+            .range((peer, 0, 0)..=(peer, u32::MAX, u64::MAX))
+            .filter(|(_, p)| p.env.mode != Mode::Recovery)
+            .map(|(&(_, inc, s), _)| (inc, s))
+            .collect();
+        for (inc, seq) in stale {
+            if let Some(p) = self.pending.remove(&(peer, inc, seq)) {
+                self.deadlines.remove(&(p.deadline, peer, inc, seq));
             }
         }
     }
@@ -137,9 +143,9 @@ impl Link {
             self.peer_inc.insert(env.from, env.from_inc);
             env.from
         });
-        if let Body::Ack { seq } = env.body {
-            if let Some(p) = self.pending.remove(&(env.from, seq)) {
-                self.deadlines.remove(&(p.deadline, env.from, seq));
+        if let Body::Ack { seq, inc } = env.body {
+            if let Some(p) = self.pending.remove(&(env.from, inc, seq)) {
+                self.deadlines.remove(&(p.deadline, env.from, inc, seq));
             }
             return Received { ack: None, fresh: None, restarted };
         }
@@ -152,7 +158,7 @@ impl Link {
             attempt: 0,
             from_inc: self.incarnation,
             to_inc: env.from_inc,
-            body: Body::Ack { seq: env.seq },
+            body: Body::Ack { seq: env.seq, inc: env.to_inc },
         };
         if env.to_inc < self.incarnation && env.mode != Mode::Recovery {
             // Addressed to this node's dead predecessor: acknowledged, so the
@@ -171,22 +177,22 @@ impl Link {
     /// Every payload whose retransmission deadline has passed, re-framed.
     pub fn due(&mut self, now: LocalTime) -> Vec<Envelope> {
         let mut out = Vec::new();
-        while let Some(&(deadline, to, seq)) = self.deadlines.first() {
+        while let Some(&(deadline, to, inc, seq)) = self.deadlines.first() {
             if deadline > now {
                 break;
             }
             self.deadlines.pop_first();
-            let p = self.pending.get_mut(&(to, seq)).expect("deadline without pending entry");
+            let p = self.pending.get_mut(&(to, inc, seq)).expect("deadline without pending entry");
             p.env.attempt += 1;
             p.deadline = now.plus_us(self.rto_us);
-            self.deadlines.insert((p.deadline, to, seq));
+            self.deadlines.insert((p.deadline, to, inc, seq));
             out.push(p.env.clone());
         }
         out
     }
 
     pub fn next_deadline(&self) -> Option<LocalTime> {
-        self.deadlines.first().map(|&(d, _, _)| d)
+        self.deadlines.first().map(|&(d, ..)| d)
     }
 
     /// Whether every payload sent has been acknowledged.
@@ -195,8 +201,8 @@ impl Link {
     }
 
     /// Whether the payload `seq` to `to` is still unacknowledged.
-    pub fn is_pending(&self, to: Party, seq: u64) -> bool {
-        self.pending.contains_key(&(to, seq))
+    pub fn is_pending(&self, to: Party, inc: u32, seq: u64) -> bool {
+        self.pending.contains_key(&(to, inc, seq))
     }
 }
 
@@ -222,7 +228,7 @@ mod tests {
         let (a, b) = (Party::Member(MemberId(1)), Party::Member(MemberId(2)));
         let mut sender = Link::new(a, 10);
         let mut receiver = Link::new(b, 10);
-        let env = sender.send(LocalTime(0), b, Mode::Generation, 1, Body::Ack { seq: 0 });
+        let env = sender.send(LocalTime(0), b, Mode::Generation, 1, Body::Ack { seq: 0, inc: 0 });
         let env = Envelope { body: Body::Confirm(crate::group::KeyTag([0; 32])), ..env };
         let first = receiver.receive(env.clone());
         assert!(first.fresh.is_some() && first.ack.is_some());

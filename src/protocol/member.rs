@@ -107,7 +107,7 @@ pub struct Member {
     declared: BTreeSet<(u64, MemberId)>,
     halted: bool,
     /// The HFK sends to watch for the after-send crash point.
-    halt_watch: Vec<(Party, u64)>,
+    halt_watch: Vec<(Party, u32, u64)>,
     recovery: recovery::State,
 }
 
@@ -371,7 +371,7 @@ impl Member {
         let first = out.sends.len();
         self.broadcast(now, Mode::Generation, j, Body::Hfk(hfk.clone()), out);
         if self.cfg.halt == Some(Halt { iteration: j, after_send: true }) {
-            self.halt_watch = out.sends[first..].iter().map(|e| (e.to, e.seq)).collect();
+            self.halt_watch = out.sends[first..].iter().map(|e| (e.to, e.to_inc, e.seq)).collect();
         }
         let mut hfks = self.early_hfks.remove(&j).unwrap_or_default();
         hfks.insert(self.cfg.id, hfk.clone());
@@ -475,7 +475,7 @@ impl Node for Member {
         }
         self.maybe_start_round(now, rng, &mut out);
         let watched = !self.halt_watch.is_empty();
-        if watched && self.halt_watch.iter().all(|&(to, seq)| !self.link.is_pending(to, seq)) {
+        if watched && self.halt_watch.iter().all(|&(to, inc, seq)| !self.link.is_pending(to, inc, seq)) {
             // The after-send crash point: every member has our HFK.
             self.halt_watch.clear();
             self.halt(&mut out);

@@ -45,14 +45,18 @@ pub enum Body {
     /// Process 700, RI → replacement: HFK_{ī,r} (none when r = 0), θ_{r+1}
     /// and SK_{r+1}.
     Recover { hfk: Option<Scalar>, theta: Scalar, sk: SharedKey },
+    /// Process 700, RI → survivor: HFK_{owner,r} of the failed member, for a
+    /// survivor that lost its copy and is a round behind.
+    HfkRelay { owner: MemberId, hfk: Scalar },
     /// Process 700, the recovery ring: δ' for recovering member `failed`.
     RecoveryDelta { failed: MemberId, delta: Scalar },
     /// Process 700, replacement → survivor: ξ = Σ w_l.
     Xi(Scalar),
     /// Process 700, survivor → replacement: ĤFK_l = β_l + FK_{l,r}.
     HfkHat(Scalar),
-    /// Link acknowledgement of the sender's message number `seq`.
-    Ack { seq: u64 },
+    /// Link acknowledgement of message `seq`, which addressed this node's
+    /// incarnation `inc`.
+    Ack { seq: u64, inc: u32 },
 }
 
 impl Body {
@@ -68,6 +72,7 @@ impl Body {
             Body::Recover { .. } => "recover",
             Body::RecoveryDelta { .. } => "delta",
             Body::Xi(_) => "xi",
+            Body::HfkRelay { .. } => "hfk_relay",
             Body::HfkHat(_) => "hfk_hat",
             Body::Ack { .. } => "ack",
         }

@@ -109,10 +109,13 @@ impl<'l, W: Write> TraceWriter<'l, W> {
                 g.scalar_hex(theta),
                 sk.to_hex()
             ),
+            Body::HfkRelay { owner, hfk } => {
+                format!("{{\"owner\":{owner},\"hfk\":\"{}\"}}", g.scalar_hex(hfk))
+            }
             Body::RecoveryDelta { delta: s, .. } | Body::Xi(s) | Body::HfkHat(s) => {
                 format!("\"{}\"", g.scalar_hex(s))
             }
-            Body::Ack { seq } => seq.to_string(),
+            Body::Ack { seq, .. } => seq.to_string(),
         }
     }
 }

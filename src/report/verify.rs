@@ -265,6 +265,17 @@ impl Verifier {
             }
             // The recovery ring's δ' (mode R) is checked through ξ and ĤFK.
             "delta" => return Ok(()),
+            "hfk_relay" => {
+                let owner = uint(value, "owner", line)?;
+                let relayed = self.scalar(value, "hfk", line)?;
+                match (self.secret("alpha", owner, iter), self.secret("fk", owner, iter)) {
+                    (Some(a), Some(f)) if g.add(a, f) == relayed => {
+                        self.checked.other_messages += 1;
+                        return Ok(());
+                    }
+                    _ => return violation(seq, format!("the relayed HFK_{{{owner},{iter}}} ≠ α + FK")),
+                }
+            }
             "xi" => self
                 .secret("xi", from, iter)
                 .cloned()

@@ -170,3 +170,23 @@ fn faults_are_deterministic() {
         }
     }
 }
+
+/// A crash in the middle of a broadcast, under loss: one survivor lost the
+/// dying member's last HFK and is a round behind. The RI relays that HFK
+/// with its handover, the survivor catches up, and recovery completes.
+#[test]
+fn a_survivor_behind_catches_up_through_the_relay() {
+    let net =
+        "[network]\nlatency_ms = { dist = \"uniform\", min = 2, max = 20 }\nloss = 0.2\nclock_skew_ms = 30\n";
+    let fault = "[[fault]]\nkind = \"crash\"\nmember = 3\nat_ms = 3008\nreplace = true\n";
+    let sc = build(5, "ring", 5, &format!("{net}{fault}"), 3008);
+    let tmp = tempfile::tempdir().unwrap();
+    let report = execute(&sc, TraceLevel::Full, Some(tmp.path())).unwrap();
+    let v = &report.outcome.verdict;
+    assert!(v.keys_agreed && v.epochs_completed == 5, "{v:?}");
+    assert_eq!(report.summary.recovered, [3]);
+    let trace = std::fs::read_to_string(tmp.path().join("trace.jsonl")).unwrap();
+    assert!(trace.contains("\"kind\":\"hfk_relay\""), "the RI relayed HFK[3,r]");
+    let f = std::fs::File::open(tmp.path().join("trace.jsonl")).unwrap();
+    fraclab::report::verify::verify(std::io::BufReader::new(f)).unwrap();
+}

@@ -105,7 +105,12 @@ impl Member {
         if since.plus_us(self.cfg.round_timeout_us) > now {
             return;
         }
-        let ri = (1..=self.cfg.members).map(MemberId).find(|m| !missing.contains(m));
+        // A member already holding HFKs of the next round is behind: it lost
+        // the failed member's last HFK. Others are current and one of them
+        // initiates (and relays that HFK); a lagging RI would hand over the
+        // wrong r.
+        let behind = self.early_hfks.get(&(j + 1)).is_some_and(|m| !m.is_empty());
+        let ri = (1..=self.cfg.members).map(MemberId).find(|m| !missing.contains(m)).filter(|_| !behind);
         for &failed in &missing {
             if !self.declared.insert((j, failed)) {
                 continue;
@@ -129,8 +134,17 @@ impl Member {
             }
         };
         let (Some(held), Some(sk)) = (&self.held, self.keys.get(&j)) else { return };
-        let body = Body::Recover { hfk, theta: held.theta.clone(), sk: *sk };
+        let body = Body::Recover { hfk: hfk.clone(), theta: held.theta.clone(), sk: *sk };
         out.sends.push(self.link.send(now, Party::Member(failed), Mode::Recovery, r, body));
+        // A survivor that lost its copy of HFK_{ī,r} (the failed member died
+        // before retransmitting it) is a round behind and could not answer
+        // the recovery ring: the RI relays it to every survivor.
+        if let Some(hfk) = hfk {
+            for l in self.survivors(failed).into_iter().filter(|&l| l != self.cfg.id) {
+                let body = Body::HfkRelay { owner: failed, hfk: hfk.clone() };
+                out.sends.push(self.link.send(now, Party::Member(l), Mode::Recovery, r, body));
+            }
+        }
     }
 
     pub(super) fn on_recovery_message(
@@ -151,6 +165,7 @@ impl Member {
             }
             Body::RecoveryDelta { failed, delta } => self.on_ring_step(now, from, failed, r, delta, rng, out),
             Body::Xi(xi) => self.on_xi(now, from, r, xi, out),
+            Body::HfkRelay { owner, hfk } => self.on_hfk(now, r, owner, hfk, out),
             Body::HfkHat(hat) => self.on_hat(now, from, hat, out),
             _ => {}
         }
