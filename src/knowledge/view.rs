@@ -93,6 +93,8 @@ impl ViewId {
 struct Pending {
     to: MemberId,
     items: Vec<(Form, Scalar, String)>,
+    /// For a recovery δ': the failed member it is for.
+    ring_failed: Option<MemberId>,
 }
 
 pub struct Collector {
@@ -105,6 +107,8 @@ pub struct Collector {
     pub replacements: Vec<Replacement>,
     /// The replacement now at each index, by position in `replacements`.
     active: BTreeMap<MemberId, usize>,
+    /// Per survivor: the failed member of the last recovery δ' it received.
+    ring_of: BTreeMap<MemberId, MemberId>,
     /// Per view slot (members, outsider, then replacements): forms held.
     seen: Vec<BTreeSet<Form>>,
     /// Ground truth of every draw and every recorded α and θ.
@@ -126,6 +130,7 @@ impl Collector {
             outsider: Vec::new(),
             replacements: Vec::new(),
             active: BTreeMap::new(),
+            ring_of: BTreeMap::new(),
             seen: vec![BTreeSet::new(); n + 1],
             truth: BTreeMap::new(),
             outsider_sks: Vec::new(),
@@ -196,7 +201,7 @@ impl Collector {
                 }
                 Party::Sm => Vec::new(),
             },
-            Body::Pad { .. } | Body::Confirm(_) | Body::Ack { .. } => Vec::new(),
+            Body::Pad { .. } | Body::Confirm(_) | Body::Ack { .. } | Body::Joined => Vec::new(),
             Body::Recover { hfk, theta, .. } => {
                 let Party::Member(to) = env.to else { return Vec::new() };
                 let r = env.iter;
@@ -269,18 +274,21 @@ impl Collector {
                 return;
             }
         }
-        let latest = self.replacements.len() as u32;
         let var = match name {
             SecretName::V => Some(Var::V(owner.0)),
             SecretName::Gamma => match by_replacement {
                 Some((i, _)) => Some(Var::GammaR(i as u32 + 1)),
                 None => Some(Var::Gamma),
             },
-            SecretName::W if latest > 0 => Some(Var::W(latest, owner.0)),
+            // A survivor draws w on receiving δ' for some failed member: the
+            // recovery is the one that member's replacement runs.
+            SecretName::W => {
+                self.ring_of.get(&owner).and_then(|f| self.recovery_of(*f)).map(|k| Var::W(k, owner.0))
+            }
             SecretName::Fk => Some(Var::Fk(owner.0, index)),
             SecretName::Share if index != u64::from(owner.0) => Some(Var::Share(owner.0, index as u32)),
             SecretName::Alpha => Some(Var::Alpha(owner.0, index)),
-            SecretName::Delta | SecretName::Share | SecretName::W | SecretName::Xi | SecretName::Beta => None,
+            SecretName::Delta | SecretName::Share | SecretName::Xi | SecretName::Beta => None,
         };
         let Some(var) = var else { return };
         self.truth.insert(var, value.clone());
@@ -355,11 +363,18 @@ impl Recorder for Collector {
                     }
                 }
                 if let Party::Member(to) = env.to {
-                    self.in_flight.insert(*msg, Pending { to, items });
+                    let ring_failed = match env.body {
+                        Body::RecoveryDelta { failed, .. } => Some(failed),
+                        _ => None,
+                    };
+                    self.in_flight.insert(*msg, Pending { to, items, ring_failed });
                 }
             }
             Record::Deliver { msg, .. } => {
                 if let Some(p) = self.in_flight.remove(msg) {
+                    if let Some(failed) = p.ring_failed {
+                        self.ring_of.insert(p.to, failed);
+                    }
                     let slot = self.slot_of(p.to);
                     for (form, value, label) in p.items {
                         self.hold(slot, rec, form, value, label);

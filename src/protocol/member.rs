@@ -450,7 +450,11 @@ impl Node for Member {
         self.started_at = Some(now);
         let mut out = Output::default();
         if self.cfg.incarnation > 0 {
-            return out; // a replacement waits for the RI (process 700)
+            // A replacement announces itself and waits for the RI (process 700).
+            for m in self.others() {
+                out.sends.push(self.link.send(now, Party::Member(m), Mode::Recovery, 0, Body::Joined));
+            }
+            return out;
         }
         match self.cfg.init {
             InitKind::Sm => {}
@@ -470,6 +474,9 @@ impl Node for Member {
         }
         let received = self.link.receive(env);
         out.sends.extend(received.ack);
+        if let Some(Party::Member(m)) = received.restarted {
+            self.on_peer_restarted(now, m, &mut out);
+        }
         if let Some(env) = received.fresh {
             self.dispatch(now, env, rng, &mut out);
         }

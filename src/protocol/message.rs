@@ -54,6 +54,9 @@ pub enum Body {
     Xi(Scalar),
     /// Process 700, survivor → replacement: ĤFK_l = β_l + FK_{l,r}.
     HfkHat(Scalar),
+    /// Process 700: a replacement announces itself to every member, so each
+    /// learns the new incarnation (and the RI hands over again if needed).
+    Joined,
     /// Link acknowledgement of message `seq`, which addressed this node's
     /// incarnation `inc`.
     Ack { seq: u64, inc: u32 },
@@ -74,6 +77,7 @@ impl Body {
             Body::Xi(_) => "xi",
             Body::HfkRelay { .. } => "hfk_relay",
             Body::HfkHat(_) => "hfk_hat",
+            Body::Joined => "joined",
             Body::Ack { .. } => "ack",
         }
     }

@@ -82,7 +82,7 @@ impl Summary {
                     "detail": if r.withheld_by.is_empty() {
                         "the recovered values or key did not check out".to_string()
                     } else {
-                        format!("survivor(s) {:?} never sent their ĤFK", ids(&r.withheld_by))
+                        format!("no ĤFK from survivor(s) {:?}: they withheld it or could not answer", ids(&r.withheld_by))
                     },
                 })
             });

@@ -116,6 +116,7 @@ impl<'l, W: Write> TraceWriter<'l, W> {
                 format!("\"{}\"", g.scalar_hex(s))
             }
             Body::Ack { seq, .. } => seq.to_string(),
+            Body::Joined => "null".to_string(),
         }
     }
 }

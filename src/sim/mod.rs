@@ -239,6 +239,8 @@ struct Sim<'r> {
     incarnation: Vec<u32>,
     /// Indices taken by a replacement that has not recovered (yet).
     unrecovered: std::collections::BTreeSet<MemberId>,
+    /// Members some survivor has declared failed (a crash may come later).
+    suspected: std::collections::BTreeSet<MemberId>,
     last_progress: SimTime,
 }
 
@@ -273,6 +275,7 @@ impl<'r> Sim<'r> {
             crashed: vec![false; n as usize + 1],
             incarnation: vec![0; n as usize + 1],
             unrecovered: std::collections::BTreeSet::new(),
+            suspected: std::collections::BTreeSet::new(),
             last_progress: SimTime(0),
             sm,
             members,
@@ -366,6 +369,7 @@ impl<'r> Sim<'r> {
                 Event::Crash { slot, incarnation } => {
                     if self.incarnation[slot] == incarnation && !self.crashed[slot] {
                         self.crash(slot)?;
+                        self.maybe_replace(MemberId(slot as u32))?;
                     }
                 }
             }
@@ -458,18 +462,31 @@ impl<'r> Sim<'r> {
             self.leak_if_due(note)?;
         }
         if self.crashed[slot] {
-            return Ok(()); // a crashed node's last words are lost with it
+            // A crashed node's last words are lost with it; if it was already
+            // suspected, its replacement comes now.
+            return self.maybe_replace(MemberId(slot as u32));
+        }
+        // Replacements first, so that the RI's handover (sent in this same
+        // step) is addressed to a node that exists.
+        for failed in replace {
+            self.suspected.insert(failed);
+            self.maybe_replace(failed)?;
         }
         for env in out.sends {
             self.transmit(env)?;
         }
         self.arm(slot);
-        for failed in replace {
-            let slot = failed.0 as usize;
-            let crash = self.cfg.faults.crash(failed, self.incarnation[slot]);
-            if self.crashed[slot] && crash.is_some_and(|c| c.replace) {
-                self.spawn_replacement(failed)?;
-            }
+        Ok(())
+    }
+
+    /// Spawns a replacement for `member` once it is both crashed (with
+    /// `replace = true`) and declared failed by someone.
+    fn maybe_replace(&mut self, member: MemberId) -> Result<(), SimError> {
+        let slot = member.0 as usize;
+        let crash = self.cfg.faults.crash(member, self.incarnation[slot]);
+        if self.crashed[slot] && self.suspected.contains(&member) && crash.is_some_and(|c| c.replace) {
+            self.suspected.remove(&member);
+            self.spawn_replacement(member)?;
         }
         Ok(())
     }

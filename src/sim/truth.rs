@@ -203,8 +203,12 @@ impl Truth {
             let keys = self.keys.get(&e);
             let one_key =
                 keys.is_some_and(|k| k.len() == n && k.values().all(|sk| Some(sk) == k.values().next()));
+            // With a member down, a survivor may never hear its confirmation
+            // (lost with it): then one key, derived by every member up, and no
+            // divergence (checked below) is what agreement can mean.
             let up = (1..=self.members).map(MemberId).filter(|m| !down.contains(m));
-            one_key && self.confirmed.get(&e).is_some_and(|c| up.clone().all(|m| c.contains(&m)))
+            let confirmed = self.confirmed.get(&e).is_some_and(|c| up.clone().all(|m| c.contains(&m)));
+            one_key && (confirmed || !down.is_empty())
         };
         let keys_agreed = last.is_some_and(|last| (1..=last).all(agreed_at))
             && !self.findings.iter().any(|f| matches!(f, Finding::Divergence { .. }));

@@ -71,8 +71,10 @@ fn every_crash_position_recovers_exactly() {
 /// or α; nobody is compromised by the recovery.
 #[test]
 fn the_replacement_learns_its_index_and_nothing_about_survivors() {
+    // (5, 1, …): member 1 fails, so member 2 is RI and declares first — the
+    // replacement must exist before the handover is recorded.
     for (n, member, epoch, when) in
-        [(5, 3, 3, "after-send"), (4, 2, 2, "before-send"), (6, 6, 1, "before-send")]
+        [(5, 3, 3, "after-send"), (4, 2, 2, "before-send"), (6, 6, 1, "before-send"), (5, 1, 2, "after-send")]
     {
         let sc = build(n, "ring", 4, &crash(member, epoch, when, true), 7);
         let (outcome, _, a) = analyse(&sc).unwrap();
@@ -189,4 +191,16 @@ fn a_survivor_behind_catches_up_through_the_relay() {
     assert!(trace.contains("\"kind\":\"hfk_relay\""), "the RI relayed HFK[3,r]");
     let f = std::fs::File::open(tmp.path().join("trace.jsonl")).unwrap();
     fraclab::report::verify::verify(std::io::BufReader::new(f)).unwrap();
+}
+
+/// A member suspected (here: skewed clocks make a round look silent) before
+/// it really crashes is still replaced and recovered once it does.
+#[test]
+fn a_member_suspected_before_it_crashes_is_still_replaced() {
+    let net = "[network]\nclock_skew_ms = 300\n";
+    let sc = build(5, "ring", 4, &format!("{net}{}", crash(3, 2, "before-send", true)), 11);
+    let report = execute(&sc, TraceLevel::None, None).unwrap();
+    let v = &report.outcome.verdict;
+    assert_eq!(report.summary.recovered, [3], "{:?}", v.stall);
+    assert!(v.keys_agreed && v.epochs_completed == 4 && report.summary.invariants_held);
 }

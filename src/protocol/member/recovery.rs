@@ -42,10 +42,16 @@ pub(super) struct Replacing {
     handover: Handover,
     gamma: Scalar,
     xi: Option<Scalar>,
-    xi_sent_at: Option<LocalTime>,
+    started_at: LocalTime,
     hats: BTreeMap<MemberId, Scalar>,
-    done: bool,
+    completed: bool,
+    /// The replacement gave up waiting (late ĤFKs still complete it).
+    gave_up: bool,
 }
+
+/// How many round timeouts a replacement waits, from the handover, before
+/// it reports the survivors it has not heard from.
+const RECOVERY_PATIENCE: i64 = 4;
 
 #[derive(Default)]
 pub(super) struct State {
@@ -122,6 +128,16 @@ impl Member {
         }
     }
 
+    /// A declared-failed member came back as a new incarnation: if this
+    /// member is its RI, it hands over (again) to the replacement.
+    pub(super) fn on_peer_restarted(&mut self, now: LocalTime, m: MemberId, out: &mut Output) {
+        let Some((missing, _, j)) = self.waiting_on() else { return };
+        let ri = (1..=self.cfg.members).map(MemberId).find(|x| !missing.contains(x));
+        if self.declared.contains(&(j, m)) && ri == Some(self.cfg.id) {
+            self.send_handover(now, m, j, out);
+        }
+    }
+
     /// The RI's step 710: HFK_{ī,r}, θ_{r+1} and SK_{r+1} to the replacement.
     fn send_handover(&mut self, now: LocalTime, failed: MemberId, j: u64, out: &mut Output) {
         let r = j - 1;
@@ -185,9 +201,10 @@ impl Member {
             handover: h,
             gamma,
             xi: None,
-            xi_sent_at: None,
+            started_at: now,
             hats: BTreeMap::new(),
-            done: false,
+            completed: false,
+            gave_up: false,
         });
     }
 
@@ -232,7 +249,6 @@ impl Member {
         };
         let xi = g.sub(&delta, &rep.gamma);
         rep.xi = Some(xi.clone());
-        rep.xi_sent_at = Some(now);
         self.note_secret(out, SecretName::Xi, r, &xi);
         for l in self.survivors(self.cfg.id) {
             out.sends.push(self.link.send(now, Party::Member(l), Mode::Recovery, r, Body::Xi(xi.clone())));
@@ -271,14 +287,15 @@ impl Member {
     /// The replacement collects ĤFKs; with all n − 1 it recovers.
     fn on_hat(&mut self, now: LocalTime, from: MemberId, hat: Scalar, out: &mut Output) {
         let (n, g) = (self.cfg.members, self.cfg.group);
-        let Some(rep) = self.recovery.replacing.as_mut().filter(|rep| !rep.done && rep.xi.is_some()) else {
+        let Some(rep) = self.recovery.replacing.as_mut().filter(|rep| !rep.completed && rep.xi.is_some())
+        else {
             return;
         };
         rep.hats.insert(from, hat);
         if rep.hats.len() + 1 < n as usize {
             return;
         }
-        rep.done = true;
+        rep.completed = true;
         let h = &rep.handover;
         let xi = rep.xi.clone().expect("checked above");
         let s = g.sub(&g.sum(rep.hats.values()), &g.mul_i64(&xi, i64::from(n) - 2));
@@ -298,8 +315,8 @@ impl Member {
     }
 
     pub(super) fn recovery_deadline(&self) -> Option<LocalTime> {
-        let rep = self.recovery.replacing.as_ref().filter(|rep| !rep.done)?;
-        rep.xi_sent_at.map(|t| t.plus_us(self.cfg.round_timeout_us))
+        let rep = self.recovery.replacing.as_ref().filter(|rep| !rep.completed && !rep.gave_up)?;
+        Some(rep.started_at.plus_us(RECOVERY_PATIENCE * self.cfg.round_timeout_us))
     }
 
     /// The replacement gives up on survivors that never answered.
@@ -311,7 +328,7 @@ impl Member {
         let me = self.cfg.id;
         let survivors = self.survivors(me);
         let rep = self.recovery.replacing.as_mut().expect("a deadline implies a recovery");
-        rep.done = true;
+        rep.gave_up = true;
         let missing = survivors.into_iter().filter(|l| !rep.hats.contains_key(l)).collect();
         out.notes.push(Note::RecoveryFailed { member: me, iter: rep.handover.r, missing });
     }
