@@ -109,6 +109,8 @@ pub struct Collector {
     active: BTreeMap<MemberId, usize>,
     /// Per survivor: the failed member of the last recovery δ' it received.
     ring_of: BTreeMap<MemberId, MemberId>,
+    /// Recovery rings by (failed member, r), numbered k = 1, 2, … in order.
+    rings: BTreeMap<(MemberId, u64), u32>,
     /// Per view slot (members, outsider, then replacements): forms held.
     seen: Vec<BTreeSet<Form>>,
     /// Ground truth of every draw and every recorded α and θ.
@@ -131,6 +133,7 @@ impl Collector {
             replacements: Vec::new(),
             active: BTreeMap::new(),
             ring_of: BTreeMap::new(),
+            rings: BTreeMap::new(),
             seen: vec![BTreeSet::new(); n + 1],
             truth: BTreeMap::new(),
             outsider_sks: Vec::new(),
@@ -164,8 +167,10 @@ impl Collector {
     }
 
     /// The recovery number k of `failed`'s current replacement.
-    fn recovery_of(&self, failed: MemberId) -> Option<u32> {
-        self.active.get(&failed).map(|&i| i as u32 + 1)
+    /// The number k of the recovery ring run for `failed` at iteration `r`
+    /// (a replacement restarts its ring when a survivor is further on).
+    fn recovery_of(&self, failed: MemberId, r: u64) -> Option<u32> {
+        self.rings.get(&(failed, r)).copied()
     }
 
     fn outsider_slot(&self) -> usize {
@@ -212,7 +217,7 @@ impl Collector {
                 }
                 out
             }
-            Body::RecoveryDelta { failed, delta } => match self.recovery_of(*failed) {
+            Body::RecoveryDelta { failed, delta } => match self.recovery_of(*failed, env.iter) {
                 Some(k) => vec![(
                     l.recovery_delta(k, *failed, from),
                     delta.clone(),
@@ -224,16 +229,19 @@ impl Collector {
                 let label = format!("HFK[{owner},{}] relayed by member {from}", env.iter);
                 vec![(l.hfk(*owner, env.iter), hfk.clone(), label)]
             }
-            Body::Xi(x) => match self.recovery_of(from) {
+            Body::Xi(x) => match self.recovery_of(from, env.iter) {
                 Some(k) => vec![(l.xi(k, from), x.clone(), format!("ξ#{k} from the replacement"))],
                 None => Vec::new(),
             },
             Body::HfkHat(h) => match (
                 env.to,
-                self.recovery_of(match env.to {
-                    Party::Member(t) => t,
-                    Party::Sm => from,
-                }),
+                self.recovery_of(
+                    match env.to {
+                        Party::Member(t) => t,
+                        Party::Sm => from,
+                    },
+                    env.iter,
+                ),
             ) {
                 (Party::Member(to), Some(k)) => {
                     vec![(
@@ -276,14 +284,20 @@ impl Collector {
         }
         let var = match name {
             SecretName::V => Some(Var::V(owner.0)),
-            SecretName::Gamma => match by_replacement {
-                Some((i, _)) => Some(Var::GammaR(i as u32 + 1)),
-                None => Some(Var::Gamma),
+            SecretName::Gamma => match by {
+                // A replacement's γ' starts a recovery ring for iteration `index`.
+                Party::Member(m) if by_replacement.is_some() => {
+                    let k = self.rings.len() as u32 + 1;
+                    let k = *self.rings.entry((m, index)).or_insert(k);
+                    // More rings than the layout holds: beyond what is modelled.
+                    (k <= self.layout.recoveries).then_some(Var::GammaR(k))
+                }
+                _ => Some(Var::Gamma),
             },
             // A survivor draws w on receiving δ' for some failed member: the
             // recovery is the one that member's replacement runs.
             SecretName::W => {
-                self.ring_of.get(&owner).and_then(|f| self.recovery_of(*f)).map(|k| Var::W(k, owner.0))
+                self.ring_of.get(&owner).and_then(|f| self.recovery_of(*f, index)).map(|k| Var::W(k, owner.0))
             }
             SecretName::Fk => Some(Var::Fk(owner.0, index)),
             SecretName::Share if index != u64::from(owner.0) => Some(Var::Share(owner.0, index as u32)),
@@ -350,7 +364,8 @@ impl Recorder for Collector {
                 if let (Body::Recover { .. }, Party::Member(to)) = (&env.body, env.to)
                     && let Some(&i) = self.active.get(&to)
                 {
-                    self.replacements[i].r.get_or_insert(env.iter);
+                    let r = &mut self.replacements[i].r;
+                    *r = Some(r.map_or(env.iter, |x| x.max(env.iter)));
                 }
                 let items = self.payload(env);
                 if items.is_empty() {

@@ -407,6 +407,7 @@ impl Member {
         let theta = g.add(&g.mul_i64(&held.theta, lambda), &g.sum(round.hfks.values()));
         let alpha = g.sub(&theta, &round.fk);
         self.past.insert(round.j, (round.fk.clone(), round.hfks));
+        self.answer_pending_xi(now, round.j, out);
         while self.past.len() > 2 {
             self.past.pop_first();
         }

@@ -55,7 +55,8 @@ pub fn analyse(sc: &Scenario) -> Result<(sim::Outcome, Collector, Analysis), Run
 /// (what `--explain` needs for one question).
 pub fn collect(sc: &Scenario) -> Result<(sim::Outcome, Collector), RunError> {
     let cfg = sc.sim_config();
-    let recoveries = sc.faults.crashes.iter().filter(|c| c.replace).count() as u32;
+    // Each replacement may restart its ring once (a survivor further on).
+    let recoveries = 2 * sc.faults.crashes.iter().filter(|c| c.replace).count() as u32;
     let layout = Layout { members: sc.members, epochs: sc.epochs, init: sc.init, recoveries };
     let tapped = match (sc.channel, sc.adversaries.tapped_modes()) {
         (Channel::Plain, Some(modes)) => modes,

@@ -57,6 +57,8 @@ const RECOVERY_PATIENCE: i64 = 4;
 pub(super) struct State {
     /// A survivor's draw w_l per (failed member, r).
     w: BTreeMap<(MemberId, u64), Scalar>,
+    /// ξ received before this survivor completed round r.
+    pending_xi: BTreeMap<(MemberId, u64), Scalar>,
     replacing: Option<Replacing>,
 }
 
@@ -182,15 +184,20 @@ impl Member {
             Body::RecoveryDelta { failed, delta } => self.on_ring_step(now, from, failed, r, delta, rng, out),
             Body::Xi(xi) => self.on_xi(now, from, r, xi, out),
             Body::HfkRelay { owner, hfk } => self.on_hfk(now, r, owner, hfk, out),
-            Body::HfkHat(hat) => self.on_hat(now, from, hat, out),
+            Body::HfkHat(hat) => self.on_hat(now, from, r, hat, out),
             _ => {}
         }
     }
 
     /// The replacement starts the recovery ring with its blinding γ'.
     fn on_handover(&mut self, now: LocalTime, h: Handover, rng: &mut dyn Rng, out: &mut Output) {
-        if self.cfg.incarnation == 0 || self.recovery.replacing.is_some() {
-            return; // only a fresh replacement recovers, once
+        if self.cfg.incarnation == 0 {
+            return; // only a replacement recovers
+        }
+        // A later handover with a larger r comes from a survivor that is
+        // ahead of the first RI: the group is further on, so start again.
+        if self.recovery.replacing.as_ref().is_some_and(|rep| rep.completed || h.r <= rep.handover.r) {
+            return;
         }
         let gamma = self.group().random_scalar(rng);
         self.note_secret(out, SecretName::Gamma, h.r, &gamma);
@@ -258,19 +265,15 @@ impl Member {
     /// A survivor: β_l = ξ − w_l, ĤFK_l = β_l + FK_{l,r}; and what the old
     /// node lost of the current iteration.
     fn on_xi(&mut self, now: LocalTime, failed: MemberId, r: u64, xi: Scalar, out: &mut Output) {
-        let g = self.group();
-        let Some(w) = self.recovery.w.get(&(failed, r)).cloned() else { return };
-        let beta = g.sub(&xi, &w);
-        self.note_secret(out, SecretName::Beta, r, &beta);
-        let own = if r == 0 {
-            // FK_{l,0} is the init draw: v_l = θ_1 − α_{l,1}.
-            self.held.as_ref().filter(|h| h.epoch == 1).map(|h| g.sub(&h.theta, &h.alpha))
-        } else {
-            self.past.get(&r).map(|(fk, _)| fk.clone())
-        };
         let to = Party::Member(failed);
-        if let (Some(own), false) = (own, self.cfg.withhold) {
-            out.sends.push(self.link.send(now, to, Mode::Recovery, r, Body::HfkHat(g.add(&beta, &own))));
+        // Ahead of this recovery's r (the first RI was a round behind): hand
+        // over the later iteration instead, and relay its HFK to the others.
+        let latest = self.held.as_ref().map_or(0, |h| h.epoch - 1);
+        if latest > r && self.past.get(&latest).is_some_and(|(_, hfks)| hfks.contains_key(&failed)) {
+            self.send_handover(now, failed, latest + 1, out);
+        } else if !self.answer_xi(now, failed, r, &xi, out) {
+            // Behind: answer once round r completes (a relay brings its HFK).
+            self.recovery.pending_xi.insert((failed, r), xi);
         }
         if let Some(round) = &self.round {
             let body = Body::Hfk(round.hfk.clone());
@@ -284,11 +287,42 @@ impl Member {
         }
     }
 
+    /// ĤFK_l = β_l + FK_{l,r}; false if this survivor has not completed
+    /// round r yet.
+    fn answer_xi(&mut self, now: LocalTime, failed: MemberId, r: u64, xi: &Scalar, out: &mut Output) -> bool {
+        let g = self.group();
+        let Some(w) = self.recovery.w.get(&(failed, r)).cloned() else { return true };
+        let own = if r == 0 {
+            // FK_{l,0} is the init draw: v_l = θ_1 − α_{l,1}.
+            self.held.as_ref().filter(|h| h.epoch == 1).map(|h| g.sub(&h.theta, &h.alpha))
+        } else {
+            self.past.get(&r).map(|(fk, _)| fk.clone())
+        };
+        let Some(own) = own else { return false };
+        let beta = g.sub(xi, &w);
+        self.note_secret(out, SecretName::Beta, r, &beta);
+        if !self.cfg.withhold {
+            let body = Body::HfkHat(g.add(&beta, &own));
+            out.sends.push(self.link.send(now, Party::Member(failed), Mode::Recovery, r, body));
+        }
+        true
+    }
+
+    /// Answers the ξ that waited for round `j` to complete.
+    pub(super) fn answer_pending_xi(&mut self, now: LocalTime, j: u64, out: &mut Output) {
+        let due: Vec<(MemberId, u64)> =
+            self.recovery.pending_xi.keys().filter(|(_, r)| *r == j).copied().collect();
+        for (failed, r) in due {
+            let xi = self.recovery.pending_xi.remove(&(failed, r)).expect("listed above");
+            self.answer_xi(now, failed, r, &xi, out);
+        }
+    }
+
     /// The replacement collects ĤFKs; with all n − 1 it recovers.
-    fn on_hat(&mut self, now: LocalTime, from: MemberId, hat: Scalar, out: &mut Output) {
+    fn on_hat(&mut self, now: LocalTime, from: MemberId, r: u64, hat: Scalar, out: &mut Output) {
         let (n, g) = (self.cfg.members, self.cfg.group);
-        let Some(rep) = self.recovery.replacing.as_mut().filter(|rep| !rep.completed && rep.xi.is_some())
-        else {
+        let current = |rep: &&mut Replacing| !rep.completed && rep.xi.is_some() && rep.handover.r == r;
+        let Some(rep) = self.recovery.replacing.as_mut().filter(current) else {
             return;
         };
         rep.hats.insert(from, hat);
