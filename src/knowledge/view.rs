@@ -305,6 +305,14 @@ impl Collector {
             SecretName::Delta | SecretName::Share | SecretName::Xi | SecretName::Beta => None,
         };
         let Some(var) = var else { return };
+        if let (Some((_, _)), Party::Member(m)) = (by_replacement, by)
+            && self.truth.get(&var).is_some_and(|old| old != value)
+        {
+            // A fresh draw replacing one the dead predecessor never got out:
+            // that old draw leaves the dead node's (frozen) view.
+            let form = self.layout.unit(var);
+            self.members[m.0 as usize - 1].retain(|o| o.form != form);
+        }
         self.truth.insert(var, value.clone());
         if let (true, Party::Member(m)) = (var.is_draw(), by) {
             let label = format!("{} (own)", var.label());

@@ -422,6 +422,7 @@ impl<'r> Sim<'r> {
     fn apply(&mut self, slot: usize, out: Output) -> Result<(), SimError> {
         let by = if slot == 0 { Party::Sm } else { Party::Member(MemberId(slot as u32)) };
         let mut replace = Vec::new();
+        self.truth.set_recovering(out.notes.iter().any(|n| matches!(n, Note::Recovered { .. })));
         for note in &out.notes {
             self.truth.observe(note);
             if matches!(

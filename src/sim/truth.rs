@@ -52,6 +52,10 @@ pub struct Truth {
     /// A re-recorded secret differed from its original since the last
     /// recovery was reported.
     mismatch: bool,
+    /// The notes being observed complete a recovery: re-derived values must
+    /// equal the originals. (Outside a recovery, a replacement's fresh draw
+    /// may replace a draw its dead predecessor never got out.)
+    recovering: bool,
     secrets: BTreeMap<(MemberId, SecretName, u64), Scalar>,
     thetas: BTreeMap<u64, BTreeMap<MemberId, Scalar>>,
     keys: BTreeMap<u64, BTreeMap<MemberId, SharedKey>>,
@@ -82,6 +86,7 @@ impl Truth {
             members,
             recoveries: Vec::new(),
             mismatch: false,
+            recovering: false,
             secrets: BTreeMap::new(),
             thetas: BTreeMap::new(),
             keys: BTreeMap::new(),
@@ -95,7 +100,9 @@ impl Truth {
             Note::Secret { owner, name, index, value } => {
                 let key = (*owner, *name, *index);
                 let recovered = matches!(name, SecretName::Fk | SecretName::Alpha | SecretName::V);
-                if let Some(old) = self.secrets.get(&key).filter(|old| recovered && *old != value) {
+                if let Some(old) =
+                    self.secrets.get(&key).filter(|old| self.recovering && recovered && *old != value)
+                {
                     let _ = old;
                     self.mismatch = true;
                     let detail =
@@ -125,6 +132,11 @@ impl Truth {
             | Note::Recovered { .. }
             | Note::RecoveryFailed { .. } => {}
         }
+    }
+
+    /// Marks the notes about to be observed as (not) completing a recovery.
+    pub fn set_recovering(&mut self, recovering: bool) {
+        self.recovering = recovering;
     }
 
     /// Whether a recovered value differed from the original since the last call.

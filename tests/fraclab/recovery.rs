@@ -211,9 +211,14 @@ fn a_member_suspected_before_it_crashes_is_still_replaced() {
 /// once stalled or handed over a stale r.
 #[test]
 fn crashes_mid_broadcast_under_loss_recover() {
-    for (at_ms, loss, member) in [(1010, 0.3, 1), (1010, 0.3, 3), (2004, 0.3, 1), (3006, 0.3, 1), (3008, 0.1, 1), (4005, 0.3, 3)] {
-        let net = format!("[network]\nlatency_ms = {{ dist = \"uniform\", min = 2, max = 20 }}\nloss = {loss}\nclock_skew_ms = 30\n");
-        let fault = format!("[[fault]]\nkind = \"crash\"\nmember = {member}\nat_ms = {at_ms}\nreplace = true\n");
+    for (at_ms, loss, member) in
+        [(1010, 0.3, 1), (1010, 0.3, 3), (2004, 0.3, 1), (3006, 0.3, 1), (3008, 0.1, 1), (4005, 0.3, 3)]
+    {
+        let net = format!(
+            "[network]\nlatency_ms = {{ dist = \"uniform\", min = 2, max = 20 }}\nloss = {loss}\nclock_skew_ms = 30\n"
+        );
+        let fault =
+            format!("[[fault]]\nkind = \"crash\"\nmember = {member}\nat_ms = {at_ms}\nreplace = true\n");
         let sc = build(5, "ring", 5, &format!("{net}{fault}"), at_ms + u64::from(member));
         let tmp = tempfile::tempdir().unwrap();
         let report = execute(&sc, TraceLevel::Full, Some(tmp.path())).unwrap();
