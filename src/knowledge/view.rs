@@ -94,7 +94,7 @@ struct Pending {
     to: MemberId,
     items: Vec<(Form, Scalar, String)>,
     /// For a recovery δ': the failed member it is for.
-    ring_failed: Option<MemberId>,
+    ring_failed: Option<(MemberId, u32)>,
 }
 
 pub struct Collector {
@@ -108,9 +108,9 @@ pub struct Collector {
     /// The replacement now at each index, by position in `replacements`.
     active: BTreeMap<MemberId, usize>,
     /// Per survivor: the failed member of the last recovery δ' it received.
-    ring_of: BTreeMap<MemberId, MemberId>,
+    ring_of: BTreeMap<MemberId, (MemberId, u32)>,
     /// Recovery rings by (failed member, r), numbered k = 1, 2, … in order.
-    rings: BTreeMap<(MemberId, u64), u32>,
+    rings: BTreeMap<(MemberId, u32, u64), u32>,
     /// Per view slot (members, outsider, then replacements): forms held.
     seen: Vec<BTreeSet<Form>>,
     /// Ground truth of every draw and every recorded α and θ.
@@ -169,8 +169,8 @@ impl Collector {
     /// The recovery number k of `failed`'s current replacement.
     /// The number k of the recovery ring run for `failed` at iteration `r`
     /// (a replacement restarts its ring when a survivor is further on).
-    fn recovery_of(&self, failed: MemberId, r: u64) -> Option<u32> {
-        self.rings.get(&(failed, r)).copied()
+    fn recovery_of(&self, failed: MemberId, inc: u32, r: u64) -> Option<u32> {
+        self.rings.get(&(failed, inc, r)).copied()
     }
 
     fn outsider_slot(&self) -> usize {
@@ -217,7 +217,7 @@ impl Collector {
                 }
                 out
             }
-            Body::RecoveryDelta { failed, delta } => match self.recovery_of(*failed, env.iter) {
+            Body::RecoveryDelta { failed, inc, delta } => match self.recovery_of(*failed, *inc, env.iter) {
                 Some(k) => vec![(
                     l.recovery_delta(k, *failed, from),
                     delta.clone(),
@@ -229,7 +229,7 @@ impl Collector {
                 let label = format!("HFK[{owner},{}] relayed by member {from}", env.iter);
                 vec![(l.hfk(*owner, env.iter), hfk.clone(), label)]
             }
-            Body::Xi(x) => match self.recovery_of(from, env.iter) {
+            Body::Xi(x) => match self.recovery_of(from, env.from_inc, env.iter) {
                 Some(k) => vec![(l.xi(k, from), x.clone(), format!("ξ#{k} from the replacement"))],
                 None => Vec::new(),
             },
@@ -240,6 +240,7 @@ impl Collector {
                         Party::Member(t) => t,
                         Party::Sm => from,
                     },
+                    env.to_inc,
                     env.iter,
                 ),
             ) {
@@ -288,7 +289,8 @@ impl Collector {
                 // A replacement's γ' starts a recovery ring for iteration `index`.
                 Party::Member(m) if by_replacement.is_some() => {
                     let k = self.rings.len() as u32 + 1;
-                    let k = *self.rings.entry((m, index)).or_insert(k);
+                    let nth = by_replacement.map_or(0, |(i, _)| self.replacements[i].nth);
+                    let k = *self.rings.entry((m, nth, index)).or_insert(k);
                     // More rings than the layout holds: beyond what is modelled.
                     (k <= self.layout.recoveries).then_some(Var::GammaR(k))
                 }
@@ -296,9 +298,11 @@ impl Collector {
             },
             // A survivor draws w on receiving δ' for some failed member: the
             // recovery is the one that member's replacement runs.
-            SecretName::W => {
-                self.ring_of.get(&owner).and_then(|f| self.recovery_of(*f, index)).map(|k| Var::W(k, owner.0))
-            }
+            SecretName::W => self
+                .ring_of
+                .get(&owner)
+                .and_then(|&(f, inc)| self.recovery_of(f, inc, index))
+                .map(|k| Var::W(k, owner.0)),
             SecretName::Fk => Some(Var::Fk(owner.0, index)),
             SecretName::Share if index != u64::from(owner.0) => Some(Var::Share(owner.0, index as u32)),
             SecretName::Alpha => Some(Var::Alpha(owner.0, index)),
@@ -387,7 +391,7 @@ impl Recorder for Collector {
                 }
                 if let Party::Member(to) = env.to {
                     let ring_failed = match env.body {
-                        Body::RecoveryDelta { failed, .. } => Some(failed),
+                        Body::RecoveryDelta { failed, inc, .. } => Some((failed, inc)),
                         _ => None,
                     };
                     self.in_flight.insert(*msg, Pending { to, items, ring_failed });

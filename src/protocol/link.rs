@@ -109,7 +109,8 @@ impl Link {
         env
     }
 
-    fn peer_inc(&self, p: Party) -> u32 {
+    /// The incarnation of `p` last heard from (0 until a replacement speaks).
+    pub fn peer_inc(&self, p: Party) -> u32 {
         self.peer_inc.get(&p).copied().unwrap_or(0)
     }
 

@@ -103,8 +103,8 @@ pub struct Member {
     /// Completed iterations: own FK and every HFK (process 700 needs
     /// FK_{l,r} and HFK_{ī,r} of the last one). The last two are kept.
     past: BTreeMap<u64, (Scalar, BTreeMap<MemberId, Scalar>)>,
-    /// (iteration, member) pairs already declared failed.
-    declared: BTreeSet<(u64, MemberId)>,
+    /// (iteration, member, its incarnation) already declared failed.
+    declared: BTreeSet<(u64, MemberId, u32)>,
     halted: bool,
     /// The HFK sends to watch for the after-send crash point.
     halt_watch: Vec<(Party, u32, u64)>,
@@ -434,7 +434,9 @@ impl Member {
             }
             (Mode::Init, Body::Theta(t)) if self.held.is_none() => self.adopt_theta1(now, t, out),
             (Mode::Generation, Body::Hfk(h)) => self.on_hfk(now, env.iter, from, h, out),
-            (Mode::Recovery, body) => self.on_recovery_message(now, from, env.iter, body, rng, out),
+            (Mode::Recovery, body) => {
+                self.on_recovery_message(now, from, env.from_inc, env.iter, body, rng, out)
+            }
             (Mode::Init, Body::Confirm(tag)) => self.on_confirm(1, from, tag, out),
             (Mode::Generation, Body::Confirm(tag)) => self.on_confirm(env.iter + 1, from, tag, out),
             _ => {}

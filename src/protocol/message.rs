@@ -49,7 +49,7 @@ pub enum Body {
     /// survivor that lost its copy and is a round behind.
     HfkRelay { owner: MemberId, hfk: Scalar },
     /// Process 700, the recovery ring: δ' for recovering member `failed`.
-    RecoveryDelta { failed: MemberId, delta: Scalar },
+    RecoveryDelta { failed: MemberId, inc: u32, delta: Scalar },
     /// Process 700, replacement → survivor: ξ = Σ w_l.
     Xi(Scalar),
     /// Process 700, survivor → replacement: ĤFK_l = β_l + FK_{l,r}.

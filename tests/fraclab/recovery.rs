@@ -231,3 +231,19 @@ fn crashes_mid_broadcast_under_loss_recover() {
         fraclab::report::verify::verify(std::io::BufReader::new(f)).unwrap_or_else(|e| panic!("{case}: {e}"));
     }
 }
+
+/// A replacement that crashes in the very iteration it resumes is replaced
+/// in turn: declarations, the recovery ring and the analysis are keyed by
+/// the failed member's incarnation, so the second recovery at the same r is
+/// a new one.
+#[test]
+fn a_replacement_crashing_at_once_is_replaced_again() {
+    let twice = format!("{}{}", crash(3, 2, "before-send", true), crash(3, 2, "before-send", true));
+    let sc = build(5, "sm", 5, &twice, 1);
+    let (outcome, _, a) = analyse(&sc).unwrap();
+    let v = &outcome.verdict;
+    assert!(v.keys_agreed && v.epochs_completed == 5, "{:?}", v.stall);
+    assert_eq!(v.recoveries.iter().filter(|r| r.ok).count(), 2, "{:?}", v.recoveries);
+    assert!(a.errors.is_empty(), "{:?}", a.errors);
+    assert!(a.compromised.is_empty());
+}

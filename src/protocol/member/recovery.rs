@@ -29,6 +29,9 @@ use super::Member;
 use crate::group::{Scalar, SharedKey};
 use crate::protocol::{Body, LocalTime, MemberId, Mode, Note, Output, Party, SecretName};
 
+/// A recovery ring: (failed member, the replacement's incarnation, r).
+type Ring = (MemberId, u32, u64);
+
 /// What the RI sent a replacement.
 pub(super) struct Handover {
     r: u64,
@@ -56,9 +59,9 @@ const RECOVERY_PATIENCE: i64 = 4;
 #[derive(Default)]
 pub(super) struct State {
     /// A survivor's draw w_l per (failed member, r).
-    w: BTreeMap<(MemberId, u64), Scalar>,
+    w: BTreeMap<Ring, Scalar>,
     /// ξ received before this survivor completed round r.
-    pending_xi: BTreeMap<(MemberId, u64), Scalar>,
+    pending_xi: BTreeMap<Ring, Scalar>,
     replacing: Option<Replacing>,
 }
 
@@ -103,7 +106,7 @@ impl Member {
             let confirmed = self.confirmed_by.get(&held.epoch).map_or(0, |c| c.len());
             (n - 1 - confirmed, self.held_since?, held.epoch)
         };
-        let declared = self.declared.range((j, MemberId(0))..=(j, MemberId(u32::MAX))).count();
+        let declared = self.declared.range((j, MemberId(0), 0)..=(j, MemberId(u32::MAX), u32::MAX)).count();
         (missing > declared).then(|| since.plus_us(self.cfg.round_timeout_us))
     }
 
@@ -120,7 +123,8 @@ impl Member {
         let behind = self.early_hfks.get(&(j + 1)).is_some_and(|m| !m.is_empty());
         let ri = (1..=self.cfg.members).map(MemberId).find(|m| !missing.contains(m)).filter(|_| !behind);
         for &failed in &missing {
-            if !self.declared.insert((j, failed)) {
+            let inc = self.link.peer_inc(Party::Member(failed));
+            if !self.declared.insert((j, failed, inc)) {
                 continue;
             }
             out.notes.push(Note::Declared { member: self.cfg.id, failed, iter: j });
@@ -135,7 +139,8 @@ impl Member {
     pub(super) fn on_peer_restarted(&mut self, now: LocalTime, m: MemberId, out: &mut Output) {
         let Some((missing, _, j)) = self.waiting_on() else { return };
         let ri = (1..=self.cfg.members).map(MemberId).find(|x| !missing.contains(x));
-        if self.declared.contains(&(j, m)) && ri == Some(self.cfg.id) {
+        let declared = self.declared.range((j, m, 0)..=(j, m, u32::MAX)).next().is_some();
+        if declared && ri == Some(self.cfg.id) {
             self.send_handover(now, m, j, out);
         }
     }
@@ -169,6 +174,7 @@ impl Member {
         &mut self,
         now: LocalTime,
         from: MemberId,
+        from_inc: u32,
         r: u64,
         body: Body,
         rng: &mut dyn Rng,
@@ -178,11 +184,15 @@ impl Member {
             Body::Recover { hfk, theta, sk } => {
                 self.on_handover(now, Handover { r, hfk, theta, sk }, rng, out)
             }
-            Body::RecoveryDelta { failed, delta } if failed == self.cfg.id => {
-                self.on_ring_closed(now, r, delta, out)
+            Body::RecoveryDelta { failed, inc, delta } if failed == self.cfg.id => {
+                if inc == self.cfg.incarnation {
+                    self.on_ring_closed(now, r, delta, out)
+                }
             }
-            Body::RecoveryDelta { failed, delta } => self.on_ring_step(now, from, failed, r, delta, rng, out),
-            Body::Xi(xi) => self.on_xi(now, from, r, xi, out),
+            Body::RecoveryDelta { failed, inc, delta } => {
+                self.on_ring_step(now, from, (failed, inc, r), delta, rng, out)
+            }
+            Body::Xi(xi) => self.on_xi(now, (from, from_inc, r), xi, out),
             Body::HfkRelay { owner, hfk } => self.on_hfk(now, r, owner, hfk, out),
             Body::HfkHat(hat) => self.on_hat(now, from, r, hat, out),
             _ => {}
@@ -202,7 +212,8 @@ impl Member {
         let gamma = self.group().random_scalar(rng);
         self.note_secret(out, SecretName::Gamma, h.r, &gamma);
         let first = self.survivors(self.cfg.id)[0];
-        let body = Body::RecoveryDelta { failed: self.cfg.id, delta: gamma.clone() };
+        let body =
+            Body::RecoveryDelta { failed: self.cfg.id, inc: self.cfg.incarnation, delta: gamma.clone() };
         out.sends.push(self.link.send(now, Party::Member(first), Mode::Recovery, h.r, body));
         self.recovery.replacing = Some(Replacing {
             handover: h,
@@ -221,29 +232,29 @@ impl Member {
         &mut self,
         now: LocalTime,
         from: MemberId,
-        failed: MemberId,
-        r: u64,
+        ring: Ring,
         delta: Scalar,
         rng: &mut dyn Rng,
         out: &mut Output,
     ) {
-        let ring = self.survivors(failed);
-        let at = ring.iter().position(|&m| m == self.cfg.id);
+        let (failed, inc, r) = ring;
+        let survivors = self.survivors(failed);
+        let at = survivors.iter().position(|&m| m == self.cfg.id);
         let expected_from = match at {
             Some(0) => failed,
-            Some(i) => ring[i - 1],
+            Some(i) => survivors[i - 1],
             None => return,
         };
-        if from != expected_from || self.recovery.w.contains_key(&(failed, r)) {
+        if from != expected_from || self.recovery.w.contains_key(&ring) {
             return;
         }
         let g = self.group();
         let w = g.random_scalar(rng);
         self.note_secret(out, SecretName::W, r, &w);
         let next = self.ring_next(failed);
-        let body = Body::RecoveryDelta { failed, delta: g.add(&delta, &w) };
+        let body = Body::RecoveryDelta { failed, inc, delta: g.add(&delta, &w) };
         out.sends.push(self.link.send(now, Party::Member(next), Mode::Recovery, r, body));
-        self.recovery.w.insert((failed, r), w);
+        self.recovery.w.insert(ring, w);
     }
 
     /// The replacement: ξ = δ'_last − γ', sent to every survivor.
@@ -264,16 +275,17 @@ impl Member {
 
     /// A survivor: β_l = ξ − w_l, ĤFK_l = β_l + FK_{l,r}; and what the old
     /// node lost of the current iteration.
-    fn on_xi(&mut self, now: LocalTime, failed: MemberId, r: u64, xi: Scalar, out: &mut Output) {
+    fn on_xi(&mut self, now: LocalTime, ring: Ring, xi: Scalar, out: &mut Output) {
+        let (failed, _, r) = ring;
         let to = Party::Member(failed);
         // Ahead of this recovery's r (the first RI was a round behind): hand
         // over the later iteration instead, and relay its HFK to the others.
         let latest = self.held.as_ref().map_or(0, |h| h.epoch - 1);
         if latest > r && self.past.get(&latest).is_some_and(|(_, hfks)| hfks.contains_key(&failed)) {
             self.send_handover(now, failed, latest + 1, out);
-        } else if !self.answer_xi(now, failed, r, &xi, out) {
+        } else if !self.answer_xi(now, ring, &xi, out) {
             // Behind: answer once round r completes (a relay brings its HFK).
-            self.recovery.pending_xi.insert((failed, r), xi);
+            self.recovery.pending_xi.insert(ring, xi);
         }
         if let Some(round) = &self.round {
             let body = Body::Hfk(round.hfk.clone());
@@ -289,9 +301,10 @@ impl Member {
 
     /// ĤFK_l = β_l + FK_{l,r}; false if this survivor has not completed
     /// round r yet.
-    fn answer_xi(&mut self, now: LocalTime, failed: MemberId, r: u64, xi: &Scalar, out: &mut Output) -> bool {
+    fn answer_xi(&mut self, now: LocalTime, ring: Ring, xi: &Scalar, out: &mut Output) -> bool {
+        let (failed, _, r) = ring;
         let g = self.group();
-        let Some(w) = self.recovery.w.get(&(failed, r)).cloned() else { return true };
+        let Some(w) = self.recovery.w.get(&ring).cloned() else { return true };
         let own = if r == 0 {
             // FK_{l,0} is the init draw: v_l = θ_1 − α_{l,1}.
             self.held.as_ref().filter(|h| h.epoch == 1).map(|h| g.sub(&h.theta, &h.alpha))
@@ -310,11 +323,10 @@ impl Member {
 
     /// Answers the ξ that waited for round `j` to complete.
     pub(super) fn answer_pending_xi(&mut self, now: LocalTime, j: u64, out: &mut Output) {
-        let due: Vec<(MemberId, u64)> =
-            self.recovery.pending_xi.keys().filter(|(_, r)| *r == j).copied().collect();
-        for (failed, r) in due {
-            let xi = self.recovery.pending_xi.remove(&(failed, r)).expect("listed above");
-            self.answer_xi(now, failed, r, &xi, out);
+        let due: Vec<Ring> = self.recovery.pending_xi.keys().filter(|(_, _, r)| *r == j).copied().collect();
+        for ring in due {
+            let xi = self.recovery.pending_xi.remove(&ring).expect("listed above");
+            self.answer_xi(now, ring, &xi, out);
         }
     }
 
