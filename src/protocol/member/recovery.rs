@@ -170,6 +170,7 @@ impl Member {
         }
     }
 
+    #[allow(clippy::too_many_arguments, reason = "the envelope's header fields, unpacked")]
     pub(super) fn on_recovery_message(
         &mut self,
         now: LocalTime,
@@ -184,10 +185,12 @@ impl Member {
             Body::Recover { hfk, theta, sk } => {
                 self.on_handover(now, Handover { r, hfk, theta, sk }, rng, out)
             }
-            Body::RecoveryDelta { failed, inc, delta } if failed == self.cfg.id => {
-                if inc == self.cfg.incarnation {
-                    self.on_ring_closed(now, r, delta, out)
-                }
+            // The ring closing on this replacement (a δ' for an earlier
+            // incarnation of this index falls through and is ignored).
+            Body::RecoveryDelta { failed, inc, delta }
+                if failed == self.cfg.id && inc == self.cfg.incarnation =>
+            {
+                self.on_ring_closed(now, r, delta, out)
             }
             Body::RecoveryDelta { failed, inc, delta } => {
                 self.on_ring_step(now, from, (failed, inc, r), delta, rng, out)
