@@ -98,13 +98,7 @@ pub enum Adversary {
     },
 }
 
-/// The ring neighbours (t−1, t+1) of `target` in a group of n.
-pub fn ring_neighbours(target: MemberId, members: u32) -> (MemberId, MemberId) {
-    let t = target.0;
-    let before = if t == 1 { members } else { t - 1 };
-    let after = if t == members { 1 } else { t + 1 };
-    (MemberId(before), MemberId(after))
-}
+pub use crate::protocol::ring_neighbours;
 
 /// Everything the adversaries of a scenario amount to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -71,6 +71,9 @@ pub fn run(
     if s.passed() {
         0
     } else {
+        for problem in s.problems() {
+            eprintln!("problem: {problem}");
+        }
         eprintln!("FAILED; reproduce: {}", reproduce_command(path, sc.seed));
         EXIT_FAILED
     }

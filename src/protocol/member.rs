@@ -161,7 +161,7 @@ impl Member {
     }
 
     fn next_in_ring(&self) -> MemberId {
-        MemberId(self.cfg.id.0 % self.cfg.members + 1)
+        super::ring_neighbours(self.cfg.id, self.cfg.members).1
     }
 
     fn others(&self) -> impl Iterator<Item = MemberId> + use<> {
@@ -181,8 +181,7 @@ impl Member {
     }
 
     fn ring_predecessor(&self) -> MemberId {
-        let i = self.cfg.id.0;
-        MemberId(if i == 1 { self.cfg.members } else { i - 1 })
+        super::ring_neighbours(self.cfg.id, self.cfg.members).0
     }
 
     /// Hardened ring, first step: split v_i into n additive shares, keep

@@ -31,6 +31,15 @@ impl fmt::Display for MemberId {
     }
 }
 
+/// The ring neighbours (t−1, t+1) of `target` in a group of n (process 400's
+/// order, wrapping round).
+pub fn ring_neighbours(target: MemberId, members: u32) -> (MemberId, MemberId) {
+    let t = target.0;
+    let before = if t == 1 { members } else { t - 1 };
+    let after = if t == members { 1 } else { t + 1 };
+    (MemberId(before), MemberId(after))
+}
+
 /// A protocol party: the security manager (numbered 0 in traces) or a member.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub enum Party {

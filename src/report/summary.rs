@@ -153,16 +153,33 @@ impl Summary {
     /// and the keys agreed — unless the scenario expects them not to (an
     /// attack on the keys is then the point of the run).
     pub fn passed(&self) -> bool {
+        self.problems().is_empty() && self.expectations.iter().all(|e| e.held)
+    }
+
+    /// What makes the run fail besides its expectations: broken invariants,
+    /// analysis errors, keys that diverged or a stall that no expectation
+    /// announced. One line each, for `run` and `check` to print.
+    pub fn problems(&self) -> Vec<String> {
         let divergence_expected =
             self.expectations.iter().any(|e| e.key == "keys_agreed" && e.expected == false);
         let stall_expected = self
             .expectations
             .iter()
             .any(|e| e.key == "epochs_completed" && e.expected.as_u64().is_some_and(|x| x < self.epochs));
-        self.invariants_held
-            && (self.keys_agreed || divergence_expected)
-            && (self.stalled.is_none() || stall_expected)
-            && self.expectations.iter().all(|e| e.held)
+        let mut out: Vec<String> = self
+            .findings
+            .iter()
+            .filter(|f| f["kind"] == "invariant" || f["kind"] == "analysis-error")
+            .map(|f| f.to_string())
+            .collect();
+        if !self.keys_agreed && !divergence_expected {
+            let n = self.findings.iter().filter(|f| f["kind"] == "divergence").count();
+            out.push(format!("keys did not agree ({n} divergence findings)"));
+        }
+        if let Some(stall) = self.stalled.as_ref().filter(|_| !stall_expected) {
+            out.push(format!("stalled: {}", stall["detail"].as_str().unwrap_or("")));
+        }
+        out
     }
 
     pub fn to_json(&self) -> String {

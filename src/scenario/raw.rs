@@ -52,26 +52,19 @@ fn member_set(ids: Spanned<Vec<u32>>, key: &str, n: u32) -> Result<Vec<MemberId>
     }
 }
 
-/// `table[i].field` when `message` starts with `field = …` or `field: …`
-/// (table-level checks know the field but only the table's position).
-fn keyed(table: &str, message: &str) -> String {
-    let field: String =
-        message.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_' || *c == '.').collect();
-    let rest = &message[field.len()..];
-    if !field.is_empty() && (rest.starts_with(" = ") || rest.starts_with(':')) {
-        format!("{table}.{field}")
-    } else {
-        table.to_string()
-    }
-}
-
-/// `message` without a leading `field: ` once the key names the field.
-fn unkeyed(message: String) -> String {
-    let field_len = message.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_' || *c == '.').count();
-    match message[field_len..].strip_prefix(": ") {
-        Some(rest) if field_len > 0 => rest.to_string(),
-        _ => message,
-    }
+/// An error from a table-level check, located: `table[i].field` when the
+/// message starts with `field = …` (kept, it shows the value) or `field: …`
+/// (dropped from the message, the key says it). Table-level checks know the
+/// field but only the table's position.
+fn field_error(table: &str, span: std::ops::Range<usize>, message: String) -> SpanError {
+    let len = message.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_' || *c == '.').count();
+    let (field, rest) = message.split_at(len);
+    let (key, message) = match (len > 0, rest.strip_prefix(": ")) {
+        (true, Some(tail)) => (format!("{table}.{field}"), tail.to_string()),
+        (true, None) if rest.starts_with(" = ") => (format!("{table}.{field}"), message.clone()),
+        _ => (table.to_string(), message.clone()),
+    };
+    SpanError { key, span: Some(span), message }
 }
 
 /// Allowed values of a string enum, quoted, for error messages.
@@ -406,11 +399,10 @@ impl RawScenario {
         let mut adversaries = Vec::new();
         for (i, a) in self.adversary.into_iter().enumerate() {
             let span = a.span();
-            let checked = a.into_inner().check(members, epochs, init).map_err(|message| SpanError {
-                key: keyed(&format!("adversary[{i}]"), &message),
-                span: Some(span),
-                message: unkeyed(message),
-            })?;
+            let checked = a
+                .into_inner()
+                .check(members, epochs, init)
+                .map_err(|message| field_error(&format!("adversary[{i}]"), span, message))?;
             adversaries.push(checked);
         }
         let tapped = adversaries.iter().any(|a| matches!(a, Adversary::Eavesdropper { .. }));
@@ -442,11 +434,7 @@ impl RawScenario {
         let mut faults = Faults::default();
         for (i, f) in self.fault.into_iter().enumerate() {
             let span = f.span();
-            let located = |message: String| SpanError {
-                key: keyed(&format!("fault[{i}]"), &message),
-                span: Some(span.clone()),
-                message: unkeyed(message),
-            };
+            let located = |message: String| field_error(&format!("fault[{i}]"), span.clone(), message);
             match f.into_inner().check(members, epochs).map_err(located)? {
                 Fault::Crash(c) => faults.crashes.push(c),
                 Fault::Partition(p) => faults.partitions.push(p),

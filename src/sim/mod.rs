@@ -157,8 +157,6 @@ pub struct Outcome {
     /// Events the simulator processed: deliveries and timers that fired
     /// (not the trace's line count, which the footer gives).
     pub events: u64,
-    /// Records produced (trace lines at level `full`, header and footer aside).
-    pub records: u64,
     pub messages_sent: u64,
     pub messages_delivered: u64,
     pub messages_dropped: u64,
@@ -384,7 +382,6 @@ impl<'r> Sim<'r> {
         if self.out.verdict.epochs_completed < self.cfg.epochs {
             self.out.verdict.stall = Some(self.truth.stall(self.cfg.epochs, down));
         }
-        self.out.records = self.next_record;
         self.out.sim_time_us = self.now.0;
         Ok(self.out)
     }
