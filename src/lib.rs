@@ -10,6 +10,7 @@
 //!   invariants checked after every epoch;
 //! - [`scenario`]: TOML scenarios, validated with file:line:column errors;
 //! - [`report`]: trace (JSONL), summary, `verify-trace`;
+//! - [`sweep`]: parameter sweeps over seeds, sharded and resumable;
 //! - [`cli`]: the `fraclab` command line.
 
 pub mod adversary;
@@ -20,3 +21,4 @@ pub mod protocol;
 pub mod report;
 pub mod scenario;
 pub mod sim;
+pub mod sweep;

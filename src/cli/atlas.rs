@@ -98,6 +98,19 @@ pub fn atlas(members: &str, params: &str, out: Option<PathBuf>) -> u8 {
             }
         );
     }
-    println!("wrote atlas-leaks.csv, atlas-ring.csv to {}", out.display());
-    0
+    match crate::report::plot::atlas(&out) {
+        Ok(files) => {
+            let names: Vec<String> = files
+                .iter()
+                .filter_map(|f| f.file_name())
+                .map(|f| f.to_string_lossy().into_owned())
+                .collect();
+            println!("wrote atlas-leaks.csv, atlas-ring.csv, {} to {}", names.join(", "), out.display());
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_FAILED
+        }
+    }
 }

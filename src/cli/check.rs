@@ -12,7 +12,7 @@ use crate::scenario::TraceLevel;
 
 /// The scenario files named by `paths`: files as given, folders' `*.toml`
 /// sorted by name.
-fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let defaults = [PathBuf::from("scenarios")];
     let paths = if paths.is_empty() { &defaults[..] } else { paths };
     let mut files = Vec::new();

@@ -5,7 +5,9 @@
 mod atlas;
 mod check;
 mod params;
+mod plot;
 mod run;
+mod sweep;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,6 +72,63 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Run one scenario over a grid of varied keys × seeds, in parallel; write sweep.csv and plots.
+    Sweep(SweepArgs),
+    /// Redraw the plots of a run, sweep or atlas folder from its files alone.
+    Plot { dir: PathBuf },
+    /// Regenerate the gallery: every scenario in a folder, plus the atlas, into results/.
+    Gallery {
+        /// Scenario folder.
+        #[arg(default_value = "scenarios")]
+        scenarios: PathBuf,
+        /// Output folder.
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct SweepArgs {
+    #[command(subcommand)]
+    merge: Option<SweepCommand>,
+    #[arg(required = true)]
+    scenario: Option<PathBuf>,
+    /// A scenario key and its values: protocol.members=3..10, protocol.init=sm,ring,
+    /// adversary.0.member=1,2 (ranges are inclusive; repeat --vary for a grid).
+    #[arg(long, value_name = "KEY=VALUES")]
+    vary: Vec<String>,
+    /// Seeds per grid point: the scenario's seed and the N−1 after it.
+    #[arg(long, value_name = "N", required = true)]
+    seeds: Option<u64>,
+    /// Parallel runs (default: all cores).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Run only the K-th of N deterministic slices (combine with `sweep merge`).
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+    /// Output folder (default results/<name>-sweep/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue an interrupted sweep in --out, skipping the runs it finished.
+    #[arg(long)]
+    resume: bool,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum SweepCommand {
+    /// Combine shard outputs into the sweep.csv an unsharded run writes.
+    Merge {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        #[arg(long)]
+        quiet: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -103,6 +162,21 @@ pub fn main() -> ExitCode {
         Command::Params { name, json } => params::params(name.as_deref(), json),
         Command::VerifyTrace { trace } => verify_trace(&trace),
         Command::Atlas { members, params, out } => atlas::atlas(&members, &params, out),
+        Command::Sweep(a) => match a.merge {
+            Some(SweepCommand::Merge { out, shards, quiet }) => sweep::merge(&out, &shards, quiet),
+            None => sweep::sweep(
+                &a.scenario.expect("clap requires the scenario"),
+                &a.vary,
+                a.seeds.expect("clap requires --seeds"),
+                a.jobs,
+                a.shard.as_deref(),
+                a.out,
+                a.resume,
+                a.quiet,
+            ),
+        },
+        Command::Plot { dir } => plot::plot(&dir),
+        Command::Gallery { scenarios, out } => plot::gallery(&scenarios, &out),
     };
     ExitCode::from(code)
 }

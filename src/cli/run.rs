@@ -62,8 +62,15 @@ pub fn run(
         }
     };
     let s = &report.summary;
+    let plots = match super::plot::run_plots(&out) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_FAILED;
+        }
+    };
     if !quiet {
-        print_account(s, &out, level);
+        print_account(s, &out, level, &plots);
         if let Some(a) = &report.analysis {
             narrate(a);
         }
@@ -79,7 +86,7 @@ pub fn run(
     }
 }
 
-fn print_account(s: &Summary, out: &Path, level: TraceLevel) {
+fn print_account(s: &Summary, out: &Path, level: TraceLevel, plots: &str) {
     println!(
         "{} · seed {} · {} · n = {} · init {} · keygen {} · channel {}",
         s.scenario, s.seed, s.params, s.members, s.init, s.keygen, s.channel
@@ -110,7 +117,8 @@ fn print_account(s: &Summary, out: &Path, level: TraceLevel) {
         println!("expect {} = {} (observed {}): {verdict}", e.key, e.expected, e.observed);
     }
     let trace = if level == TraceLevel::None { String::new() } else { "trace.jsonl, ".to_string() };
-    println!("wrote {trace}summary.json to {}", out.display());
+    let plots = if plots.is_empty() { String::new() } else { format!(", {plots}") };
+    println!("wrote {trace}summary.json{plots} to {}", out.display());
 }
 
 /// How many derivations `run` narrates before summarising the rest.

@@ -4,6 +4,7 @@
 //! Outputs are written to temporary names and renamed into place only when
 //! the run has finished, so a failed run never leaves half a trace behind.
 
+pub mod plot;
 pub mod summary;
 pub mod trace;
 pub mod verify;

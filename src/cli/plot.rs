@@ -1,0 +1,92 @@
+//! `fraclab plot DIR` and `fraclab gallery [SCENARIOS] [--out results]`.
+
+use std::path::Path;
+
+use super::{EXIT_BAD_INPUT, EXIT_FAILED};
+use crate::report::plot::{self, PlotError};
+
+fn names(files: &[std::path::PathBuf]) -> String {
+    let names: Vec<String> =
+        files.iter().filter_map(|f| f.file_name()).map(|f| f.to_string_lossy().into_owned()).collect();
+    names.join(", ")
+}
+
+pub fn plot(dir: &Path) -> u8 {
+    match plot::any(dir) {
+        Ok(files) if files.is_empty() => {
+            println!("nothing to draw in {}: no analysis and no full trace", dir.display());
+            0
+        }
+        Ok(files) => {
+            println!("wrote {} to {}", names(&files), dir.display());
+            0
+        }
+        Err(e @ PlotError::Nothing(_)) => {
+            eprintln!("error: {e}");
+            EXIT_BAD_INPUT
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_FAILED
+        }
+    }
+}
+
+/// Draws a finished run's plots into its folder; used by `run` and `gallery`.
+pub fn run_plots(dir: &Path) -> Result<String, PlotError> {
+    plot::run(dir).map(|files| names(&files))
+}
+
+/// Regenerates the README's gallery: every scenario of `scenarios` into
+/// `out/<name>/` with its plots, the atlas for n = 3..8 into `out/atlas/`,
+/// and a sweep of baseline-ring over n and the initialisation into
+/// `out/baseline-ring-sweep/`.
+pub fn gallery(scenarios: &Path, out: &Path) -> u8 {
+    let files = match super::check::scenario_files(&[scenarios.to_path_buf()]) {
+        Ok(f) if !f.is_empty() => f,
+        Ok(_) => {
+            eprintln!("error: no scenarios (*.toml) in {}", scenarios.display());
+            return EXIT_BAD_INPUT;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let mut failed = 0;
+    for file in &files {
+        let sc = match super::run::load_with_seed(file, None) {
+            Ok(sc) => sc,
+            Err(code) => return code,
+        };
+        let dir = out.join(&sc.name);
+        println!("== {} → {}", file.display(), dir.display());
+        let code = super::run::run(file, None, Some(dir), None, true, None);
+        if code != 0 {
+            failed += 1;
+        }
+    }
+    println!("== atlas → {}", out.join("atlas").display());
+    if super::atlas::atlas("3..8", "toy-64", Some(out.join("atlas"))) != 0 {
+        failed += 1;
+    }
+    let sweep_dir = out.join("baseline-ring-sweep");
+    println!("== sweep → {}", sweep_dir.display());
+    if let Err(e) = std::fs::remove_dir_all(&sweep_dir)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        eprintln!("error: {}: {e}", sweep_dir.display());
+        return EXIT_FAILED;
+    }
+    let vary = ["protocol.members=3..10".to_string(), "protocol.init=sm,ring,ring-hardened".to_string()];
+    let ring = scenarios.join("baseline-ring.toml");
+    if super::sweep::sweep(&ring, &vary, 3, None, None, Some(sweep_dir), false, false) != 0 {
+        failed += 1;
+    }
+    if failed > 0 {
+        eprintln!("{failed} gallery step(s) failed");
+        return EXIT_FAILED;
+    }
+    println!("gallery written to {}", out.display());
+    0
+}

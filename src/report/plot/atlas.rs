@@ -1,0 +1,257 @@
+//! Atlas plots: heatmaps of compromised members by group size and leaked
+//! pads (or ring-collusion target), and the leaked-pad curves.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::PlotError;
+use super::canvas::{self, Chart, de};
+use super::sweep::PALETTE;
+
+/// A heatmap cell: (compromised, members, safe).
+type Cell = (u32, u32, bool);
+
+/// One heatmap row: members n → cell.
+type Row = BTreeMap<u32, Cell>;
+
+/// One heatmap panel: labelled rows.
+struct Panel {
+    title: String,
+    y_desc: String,
+    rows: Vec<(String, Row)>,
+}
+
+struct Heatmap {
+    title: String,
+    subtitle: String,
+    columns: Vec<u32>,
+    panels: Vec<Panel>,
+}
+
+const CELL: i32 = 44;
+const LEFT: i32 = 110;
+const TOP: i32 = 100;
+
+impl Heatmap {
+    fn panel_h(p: &Panel) -> i32 {
+        p.rows.len() as i32 * CELL + 70
+    }
+}
+
+impl Chart for Heatmap {
+    fn size(&self) -> (u32, u32) {
+        let w = LEFT + self.columns.len() as i32 * CELL + 40;
+        let h = TOP + self.panels.iter().map(Self::panel_h).sum::<i32>() + 40;
+        (w.max(720) as u32, h as u32)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        area.draw(&Text::new(self.title.clone(), (12, 10), canvas::bold(19.0))).map_err(de)?;
+        area.draw(&Text::new(self.subtitle.clone(), (12, 38), canvas::text(12.0).color(&canvas::GREY)))
+            .map_err(de)?;
+        let mut y0 = TOP;
+        for p in &self.panels {
+            area.draw(&Text::new(p.title.clone(), (LEFT, y0 - 24), canvas::left(canvas::bold(14.0))))
+                .map_err(de)?;
+            area.draw(&Text::new(
+                p.y_desc.clone(),
+                (12, y0 - 6),
+                canvas::left(canvas::text(11.0).color(&canvas::GREY)),
+            ))
+            .map_err(de)?;
+            for (r, (label, cells)) in p.rows.iter().enumerate() {
+                let y = y0 + r as i32 * CELL;
+                area.draw(&Text::new(
+                    label.clone(),
+                    (LEFT - 10, y + CELL / 2),
+                    canvas::right(canvas::text(12.0)),
+                ))
+                .map_err(de)?;
+                for (c, n) in self.columns.iter().enumerate() {
+                    let x = LEFT + c as i32 * CELL;
+                    let Some(&(compromised, members, safe)) = cells.get(n) else { continue };
+                    let f = f64::from(compromised) / f64::from(members.max(1));
+                    let fill = if safe {
+                        canvas::shade(canvas::MODE_G, 0.25 + 0.5 * f)
+                    } else {
+                        canvas::shade(canvas::DANGER, 0.2 + 0.8 * f)
+                    };
+                    area.draw(&Rectangle::new([(x + 1, y + 1), (x + CELL - 1, y + CELL - 1)], fill.filled()))
+                        .map_err(de)?;
+                    let color = if !safe && f > 0.6 { WHITE } else { BLACK };
+                    area.draw(&Text::new(
+                        compromised.to_string(),
+                        (x + CELL / 2, y + CELL / 2),
+                        canvas::centred(canvas::bold(13.0).color(&color)),
+                    ))
+                    .map_err(de)?;
+                }
+            }
+            let yb = y0 + p.rows.len() as i32 * CELL;
+            for (c, n) in self.columns.iter().enumerate() {
+                let x = LEFT + c as i32 * CELL + CELL / 2;
+                area.draw(&Text::new(n.to_string(), (x, yb + 12), canvas::centred(canvas::text(12.0))))
+                    .map_err(de)?;
+            }
+            area.draw(&Text::new(
+                "members n",
+                (LEFT + self.columns.len() as i32 * CELL / 2, yb + 30),
+                canvas::centred(canvas::text(12.0).color(&canvas::GREY)),
+            ))
+            .map_err(de)?;
+            y0 += Self::panel_h(p);
+        }
+        Ok(())
+    }
+}
+
+struct LeakLines {
+    title: String,
+    /// r → (n, compromised)
+    lines: BTreeMap<u32, Vec<(u32, u32)>>,
+}
+
+impl Chart for LeakLines {
+    fn size(&self) -> (u32, u32) {
+        (960, 600)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let ns = self.lines.values().flatten().map(|p| p.0);
+        let (n0, n1) = ns.fold((u32::MAX, 0), |(a, b), n| (a.min(n), b.max(n)));
+        let (n0, n1) = if n0 > n1 { (2, 3) } else { (n0, n1) };
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, canvas::bold(17.0))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(60)
+            .build_cartesian_2d(f64::from(n0) - 0.5..f64::from(n1) + 0.5, 0f64..f64::from(n1) + 0.5)
+            .map_err(de)?;
+        chart
+            .configure_mesh()
+            .x_desc("members n")
+            .y_desc("compromised members")
+            .x_labels((n1 - n0 + 1).clamp(2, 30) as usize)
+            .x_label_formatter(&|x| format!("{}", x.round()))
+            .label_style(canvas::text(12.0))
+            .axis_desc_style(canvas::text(13.0))
+            .draw()
+            .map_err(de)?;
+        let everyone: Vec<(f64, f64)> = (n0..=n1).map(|n| (f64::from(n), f64::from(n))).collect();
+        chart
+            .draw_series(LineSeries::new(everyone, canvas::GREY.stroke_width(1)))
+            .map_err(de)?
+            .label("everyone (y = n)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], canvas::GREY.stroke_width(1)));
+        for (i, (r, pts)) in self.lines.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            let pts: Vec<(f64, f64)> = pts.iter().map(|&(n, c)| (f64::from(n), f64::from(c))).collect();
+            chart
+                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+                .map_err(de)?
+                .label(format!("{r} leaked pad{}", if *r == 1 { "" } else { "s" }))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled()))).map_err(de)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(canvas::GREY)
+            .label_font(canvas::text(12.0))
+            .draw()
+            .map_err(de)
+    }
+}
+
+fn read_csv(path: &Path) -> Result<Option<Vec<BTreeMap<String, String>>>, PlotError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let bad = |e: csv::Error| PlotError::Data { path: path.to_path_buf(), message: e.to_string() };
+    let mut r = csv::Reader::from_path(path).map_err(bad)?;
+    let rows = r.deserialize::<BTreeMap<String, String>>().collect::<Result<Vec<_>, _>>().map_err(bad)?;
+    Ok(Some(rows))
+}
+
+fn num(path: &Path, row: &BTreeMap<String, String>, key: &str) -> Result<u32, PlotError> {
+    row.get(key).and_then(|v| v.parse().ok()).ok_or_else(|| PlotError::Data {
+        path: path.to_path_buf(),
+        message: format!("a row without a number in column {key}"),
+    })
+}
+
+pub fn draw(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
+    let mut written = Vec::new();
+    let leaks_path = dir.join("atlas-leaks.csv");
+    if let Some(rows) = read_csv(&leaks_path)? {
+        let mut by_r: BTreeMap<u32, Row> = BTreeMap::new();
+        let mut lines: BTreeMap<u32, Vec<(u32, u32)>> = BTreeMap::new();
+        for row in &rows {
+            let (n, r, c) = (
+                num(&leaks_path, row, "members")?,
+                num(&leaks_path, row, "leaked_pads")?,
+                num(&leaks_path, row, "compromised")?,
+            );
+            by_r.entry(r).or_default().insert(n, (c, n, c <= r));
+            if r <= 3 {
+                lines.entry(r).or_default().push((n, c));
+            }
+        }
+        let columns: Vec<u32> = by_r
+            .values()
+            .flat_map(|c| c.keys().copied())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let heat = Heatmap {
+            title: "Atlas · members 1..r leak their pad α (every member curious)".into(),
+            subtitle: "cell: compromised members; green: safe (only the leakers), red: others fall".into(),
+            columns,
+            panels: vec![Panel {
+                title: "leaked pads r".into(),
+                y_desc: "r".into(),
+                rows: by_r.into_iter().map(|(r, cells)| (format!("r = {r}"), cells)).collect(),
+            }],
+        };
+        written.push(canvas::write_svg(&dir.join("atlas-leaks.svg"), &heat)?);
+        written.push(canvas::write_png(&dir.join("atlas-leaks.png"), &heat)?);
+        let curves = LeakLines { title: "Compromised members vs n for 0..3 leaked pads".into(), lines };
+        written.push(canvas::write_svg(&dir.join("atlas-leaks-lines.svg"), &curves)?);
+    }
+    let ring_path = dir.join("atlas-ring.csv");
+    if let Some(rows) = read_csv(&ring_path)? {
+        let mut panels: BTreeMap<String, BTreeMap<u32, Row>> = BTreeMap::new();
+        let mut columns = std::collections::BTreeSet::new();
+        for row in &rows {
+            let (n, t, c) = (
+                num(&ring_path, row, "members")?,
+                num(&ring_path, row, "target")?,
+                num(&ring_path, row, "compromised")?,
+            );
+            let init = row.get("init").cloned().unwrap_or_default();
+            columns.insert(n);
+            // Safe: the colluders' pooled view exposes nobody but themselves.
+            panels.entry(init).or_default().entry(t).or_default().insert(n, (c, n, c == 0));
+        }
+        let heat = Heatmap {
+            title: "Atlas · members t−1 and t+1 collude against t".into(),
+            subtitle: "cell: members compromised by the pair's pooled view; green: none".into(),
+            columns: columns.into_iter().collect(),
+            panels: panels
+                .into_iter()
+                .map(|(init, by_t)| Panel {
+                    title: format!("init = {init}"),
+                    y_desc: "target t".into(),
+                    rows: by_t.into_iter().map(|(t, cells)| (format!("t = {t}"), cells)).collect(),
+                })
+                .collect(),
+        };
+        written.push(canvas::write_svg(&dir.join("atlas-ring.svg"), &heat)?);
+        written.push(canvas::write_png(&dir.join("atlas-ring.png"), &heat)?);
+    }
+    Ok(written)
+}

@@ -1,0 +1,134 @@
+//! Drawing helpers shared by every chart: the embedded font, SVG and PNG
+//! output, the palette and text styles.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::{FontStyle, register_font};
+
+use super::PlotError;
+
+/// A chart that can draw itself on any plotters backend.
+pub trait Chart {
+    /// Width and height in pixels.
+    fn size(&self) -> (u32, u32);
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String>;
+}
+
+/// Turns a plotters error into the message a `PlotError` carries.
+pub fn de<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+fn fonts() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // DejaVu Sans parses; a failure here is a broken build, not user input.
+        register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
+            .unwrap_or_else(|_| panic!("the embedded DejaVu Sans font does not parse"));
+        register_font("sans-serif", FontStyle::Bold, dejavu::sans::bold())
+            .unwrap_or_else(|_| panic!("the embedded DejaVu Sans Bold font does not parse"));
+    });
+}
+
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.partial"));
+    std::fs::write(&tmp, bytes).map_err(PlotError::io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(PlotError::io(path))
+}
+
+fn draw_err(path: &Path) -> impl FnOnce(String) -> PlotError + '_ {
+    move |message| PlotError::Draw { path: path.to_path_buf(), message }
+}
+
+pub fn write_svg<C: Chart>(path: &Path, chart: &C) -> Result<PathBuf, PlotError> {
+    fonts();
+    let mut svg = String::new();
+    {
+        let area = SVGBackend::with_string(&mut svg, chart.size()).into_drawing_area();
+        area.fill(&WHITE).map_err(de).map_err(draw_err(path))?;
+        chart.draw(&area).map_err(draw_err(path))?;
+        area.present().map_err(de).map_err(draw_err(path))?;
+    }
+    write_atomic(path, svg.as_bytes())?;
+    Ok(path.to_path_buf())
+}
+
+pub fn write_png<C: Chart>(path: &Path, chart: &C) -> Result<PathBuf, PlotError> {
+    fonts();
+    let (w, h) = chart.size();
+    let mut rgb = vec![0u8; w as usize * h as usize * 3];
+    {
+        let area = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        area.fill(&WHITE).map_err(de).map_err(draw_err(path))?;
+        chart.draw(&area).map_err(draw_err(path))?;
+        area.present().map_err(de).map_err(draw_err(path))?;
+    }
+    let mut bytes = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut bytes, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().map_err(de).map_err(draw_err(path))?;
+        writer.write_image_data(&rgb).map_err(de).map_err(draw_err(path))?;
+    }
+    write_atomic(path, &bytes)?;
+    Ok(path.to_path_buf())
+}
+
+/// Message modes and severity colours, chosen to stay apart for the
+/// colour-blind (Okabe–Ito).
+pub const MODE_I: RGBColor = RGBColor(0, 114, 178);
+pub const MODE_G: RGBColor = RGBColor(0, 158, 115);
+pub const MODE_R: RGBColor = RGBColor(204, 121, 167);
+pub const CONFIRM: RGBColor = RGBColor(190, 190, 190);
+pub const DANGER: RGBColor = RGBColor(200, 30, 45);
+pub const WARN: RGBColor = RGBColor(230, 159, 0);
+pub const KEY: RGBColor = RGBColor(86, 60, 160);
+pub const MILD: RGBColor = RGBColor(240, 228, 66);
+pub const GREY: RGBColor = RGBColor(120, 120, 120);
+pub const LIGHT: RGBColor = RGBColor(238, 238, 238);
+
+pub fn mode_color(mode: &str) -> RGBColor {
+    match mode {
+        "I" => MODE_I,
+        "G" => MODE_G,
+        "R" => MODE_R,
+        _ => GREY,
+    }
+}
+
+/// Text in the embedded font.
+pub fn text(size: f64) -> TextStyle<'static> {
+    ("sans-serif", size).into_font().color(&BLACK)
+}
+
+pub fn bold(size: f64) -> TextStyle<'static> {
+    ("sans-serif", size).into_font().style(FontStyle::Bold).color(&BLACK)
+}
+
+/// `style` anchored at its horizontal and vertical centre.
+pub fn centred<'a>(style: TextStyle<'a>) -> TextStyle<'a> {
+    style.pos(Pos::new(HPos::Center, VPos::Center))
+}
+
+/// `style` anchored at its right edge, vertically centred.
+pub fn right<'a>(style: TextStyle<'a>) -> TextStyle<'a> {
+    style.pos(Pos::new(HPos::Right, VPos::Center))
+}
+
+/// `style` anchored at its left edge, vertically centred.
+pub fn left<'a>(style: TextStyle<'a>) -> TextStyle<'a> {
+    style.pos(Pos::new(HPos::Left, VPos::Center))
+}
+
+/// A colour between white and `to` at fraction `f` in [0, 1].
+pub fn shade(to: RGBColor, f: f64) -> RGBColor {
+    let f = f.clamp(0.0, 1.0);
+    let mix = |c: u8| (255.0 - (255.0 - f64::from(c)) * f).round() as u8;
+    RGBColor(mix(to.0), mix(to.1), mix(to.2))
+}

@@ -1,0 +1,112 @@
+//! Plots (SPEC §7), drawn with plotters from a run's, sweep's or atlas's
+//! files alone, so `fraclab plot DIR` redraws what `run`, `sweep` and
+//! `atlas` drew, byte for byte.
+//!
+//! SVG text is SVG `<text>`; text is measured, and PNGs are rasterised,
+//! with DejaVu Sans compiled into the binary (the `dejavu` crate), so no
+//! system font library is needed.
+//!
+//! - run: `knowledge.svg`/`.png` (analysis on), `sequence.svg` (full
+//!   trace; a lifeline chart for n ≤ 8, message counts per epoch above),
+//!   `sequence.mmd` (Mermaid, n ≤ 8);
+//! - sweep: `sweep-<metric>.svg`, one line per group of the other varied keys;
+//! - atlas: `atlas-leaks.svg`/`.png` and `atlas-ring.svg`/`.png` heatmaps,
+//!   `atlas-leaks-lines.svg`.
+
+mod atlas;
+mod canvas;
+pub mod data;
+mod knowledge;
+mod mermaid;
+mod sequence;
+mod sweep;
+
+use std::path::{Path, PathBuf};
+
+pub use canvas::Chart;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
+    #[error("{path}: {message}")]
+    Data { path: PathBuf, message: String },
+    #[error("{path}: drawing failed: {message}")]
+    Draw { path: PathBuf, message: String },
+    #[error("{0}: no summary.json, sweep.json or atlas-*.csv to plot")]
+    Nothing(PathBuf),
+}
+
+impl PlotError {
+    pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PlotError + '_ {
+        move |error| PlotError::Io { path: path.to_path_buf(), error }
+    }
+}
+
+/// Mermaid is written for runs up to this many members.
+pub const SEQUENCE_MEMBERS_MAX: u32 = 8;
+
+/// Draws a run's plots from `dir/summary.json` and, if present,
+/// `dir/trace.jsonl`. Returns the files written.
+pub fn run(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
+    let summary = data::Summary::read(&dir.join("summary.json"))?;
+    let trace_path = dir.join("trace.jsonl");
+    let trace = if trace_path.exists() { Some(data::Trace::read(&trace_path)?) } else { None };
+    let mut written = Vec::new();
+    // Plots of an earlier run in the same folder would no longer match.
+    for stale in ["knowledge.svg", "knowledge.png", "sequence.svg", "sequence.mmd"] {
+        match std::fs::remove_file(dir.join(stale)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(PlotError::io(&dir.join(stale))(e));
+            }
+            _ => {}
+        }
+    }
+    if summary.compromised.is_some() {
+        let chart = knowledge::Timeline::new(&summary, trace.as_ref());
+        written.push(canvas::write_svg(&dir.join("knowledge.svg"), &chart)?);
+        written.push(canvas::write_png(&dir.join("knowledge.png"), &chart)?);
+    }
+    if let Some(t) = trace.as_ref().filter(|t| t.level == "full") {
+        if t.members <= SEQUENCE_MEMBERS_MAX {
+            written
+                .push(canvas::write_svg(&dir.join("sequence.svg"), &sequence::Lifelines::new(&summary, t))?);
+            let mmd = dir.join("sequence.mmd");
+            canvas::write_atomic(&mmd, mermaid::render(&summary, t).as_bytes())?;
+            written.push(mmd);
+        } else {
+            written
+                .push(canvas::write_svg(&dir.join("sequence.svg"), &sequence::PerEpoch::new(&summary, t))?);
+        }
+    }
+    Ok(written)
+}
+
+/// Draws a sweep's plots from `dir/sweep.json` and `dir/sweep.csv`.
+pub fn sweep(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
+    sweep::draw(dir)
+}
+
+/// Draws the atlas plots from `dir/atlas-leaks.csv` and `dir/atlas-ring.csv`.
+pub fn atlas(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
+    atlas::draw(dir)
+}
+
+/// `fraclab plot DIR`: whatever `dir` holds (a run, a sweep, an atlas).
+pub fn any(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
+    let mut written = Vec::new();
+    let mut found = false;
+    if dir.join("summary.json").exists() {
+        found = true;
+        written.extend(run(dir)?);
+    }
+    if dir.join("sweep.json").exists() {
+        found = true;
+        written.extend(sweep(dir)?);
+    }
+    if dir.join("atlas-leaks.csv").exists() || dir.join("atlas-ring.csv").exists() {
+        found = true;
+        written.extend(atlas(dir)?);
+    }
+    if found { Ok(written) } else { Err(PlotError::Nothing(dir.to_path_buf())) }
+}

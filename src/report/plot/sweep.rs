@@ -1,0 +1,202 @@
+//! Sweep curves: a metric (mean over seeds) against the first varied key,
+//! one line per combination of the other varied keys.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::PlotError;
+use super::canvas::{self, Chart, de};
+use crate::sweep::Manifest;
+
+/// The metrics drawn, with their axis titles and a scale applied to values.
+const PLOTTED: [(&str, &str, f64); 5] = [
+    ("compromised_count", "compromised members", 1.0),
+    ("messages_per_epoch", "messages sent per epoch", 1.0),
+    ("sim_time_us_per_epoch", "virtual time per epoch (ms)", 1e-3),
+    ("keys_agreed", "share of runs whose keys agreed", 1.0),
+    ("retransmissions", "retransmissions per run", 1.0),
+];
+
+pub const PALETTE: [RGBColor; 8] = [
+    canvas::MODE_I,
+    canvas::DANGER,
+    canvas::MODE_G,
+    canvas::KEY,
+    canvas::WARN,
+    canvas::MODE_R,
+    canvas::GREY,
+    RGBColor(0, 0, 0),
+];
+
+struct Curves {
+    title: String,
+    x_desc: String,
+    y_desc: String,
+    /// x tick labels when the varied values are not numbers.
+    categories: Option<Vec<String>>,
+    /// (legend, points (x, mean)).
+    lines: Vec<(String, Vec<(f64, f64)>)>,
+}
+
+pub fn draw(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
+    let m = Manifest::read(dir)
+        .map_err(|e| PlotError::Data { path: dir.join("sweep.json"), message: e.to_string() })?;
+    let path = dir.join("sweep.csv");
+    let bad = |message: String| PlotError::Data { path: path.clone(), message };
+    let mut reader = csv::Reader::from_path(&path).map_err(|e| bad(e.to_string()))?;
+    let header: Vec<String> =
+        reader.headers().map_err(|e| bad(e.to_string()))?.iter().map(str::to_string).collect();
+    if header != m.columns {
+        return Err(bad("the columns are not those of sweep.json".into()));
+    }
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.map(|r| r.iter().map(str::to_string).collect()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad(e.to_string()))?;
+    let k = m.vary.len();
+    // x: the first varied key, or the seed when nothing is varied.
+    let (x_desc, x_values): (String, Vec<String>) = match m.vary.first() {
+        Some(v) => (v.key.clone(), v.values.clone()),
+        None => ("seed".into(), m.seeds.iter().map(u64::to_string).collect()),
+    };
+    let numeric: Option<Vec<f64>> = x_values.iter().map(|v| v.parse::<f64>().ok()).collect();
+    let x_of = |cell: &str| -> Option<f64> {
+        let i = x_values.iter().position(|v| v == cell)?;
+        Some(numeric.as_ref().map_or(i as f64, |n| n[i]))
+    };
+    let mut written = Vec::new();
+    for (metric, y_desc, scale) in PLOTTED {
+        let col =
+            m.columns.iter().position(|c| c == metric).ok_or_else(|| bad(format!("no column {metric}")))?;
+        // group (other varied values) → x → values
+        let mut groups: BTreeMap<Vec<usize>, BTreeMap<usize, Vec<f64>>> = BTreeMap::new();
+        for row in &rows {
+            let value = match row[col].as_str() {
+                "" => continue,
+                "true" => 1.0,
+                "false" => 0.0,
+                v => match v.parse::<f64>() {
+                    Ok(f) => f * scale,
+                    Err(_) => continue,
+                },
+            };
+            let group: Vec<usize> = (1..k)
+                .map(|j| m.vary[j].values.iter().position(|v| *v == row[j]).unwrap_or(usize::MAX))
+                .collect();
+            // Column 0 is the first varied key, or the seed when nothing is varied.
+            let Some(xi) = x_values.iter().position(|v| *v == row[0]) else { continue };
+            groups.entry(group).or_default().entry(xi).or_default().push(value);
+        }
+        if groups.is_empty() {
+            continue;
+        }
+        let lines = groups
+            .into_iter()
+            .map(|(g, per_x)| {
+                let legend = g
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &vi)| {
+                        format!("{} = {}", m.vary[j + 1].key, m.vary[j + 1].values.get(vi).map_or("?", |s| s))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let pts = per_x
+                    .into_iter()
+                    .filter_map(|(xi, vs)| {
+                        Some((x_of(&x_values[xi])?, vs.iter().sum::<f64>() / vs.len() as f64))
+                    })
+                    .collect();
+                (legend, pts)
+            })
+            .collect();
+        let seeds = m.seeds.len();
+        let chart = Curves {
+            title: format!(
+                "{y_desc} vs {x_desc} · {} · {}",
+                m.scenario,
+                if k == 0 { "one run per seed".to_string() } else { format!("mean of {seeds} seed(s)") }
+            ),
+            x_desc: x_desc.clone(),
+            y_desc: y_desc.to_string(),
+            categories: if numeric.is_some() { None } else { Some(x_values.clone()) },
+            lines,
+        };
+        written.push(canvas::write_svg(&dir.join(format!("sweep-{metric}.svg")), &chart)?);
+    }
+    Ok(written)
+}
+
+impl Chart for Curves {
+    fn size(&self) -> (u32, u32) {
+        (960, 600)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let xs = self.lines.iter().flat_map(|(_, p)| p.iter().map(|q| q.0));
+        let (x0, x1) = xs.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
+        let (x0, x1) = if x0 > x1 { (0.0, 1.0) } else { (x0 - 0.5, x1 + 0.5) };
+        let top = self.lines.iter().flat_map(|(_, p)| p.iter().map(|q| q.1)).fold(0.0f64, f64::max);
+        let top = if top <= 0.0 { 1.0 } else { top * 1.12 };
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, canvas::bold(17.0))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(72)
+            .build_cartesian_2d(x0..x1, 0f64..top)
+            .map_err(de)?;
+        let cats = self.categories.clone();
+        let fmt = move |x: &f64| match &cats {
+            Some(c) => {
+                let i = x.round();
+                if (x - i).abs() < 1e-9 && i >= 0.0 {
+                    c.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            }
+            None if (x - x.round()).abs() < 1e-9 => format!("{}", x.round()),
+            None => format!("{x:.2}"),
+        };
+        let ticks = match &self.categories {
+            Some(c) => c.len().max(2) * 2 + 1,
+            None => ((x1 - x0).round() as usize + 1).clamp(2, 12),
+        };
+        chart
+            .configure_mesh()
+            .x_desc(&self.x_desc)
+            .y_desc(&self.y_desc)
+            .x_labels(ticks)
+            .x_label_formatter(&fmt)
+            .label_style(canvas::text(12.0))
+            .axis_desc_style(canvas::text(13.0))
+            .draw()
+            .map_err(de)?;
+        for (i, (legend, pts)) in self.lines.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            let series =
+                chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2))).map_err(de)?;
+            if !legend.is_empty() {
+                series
+                    .label(legend.clone())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            }
+            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled()))).map_err(de)?;
+        }
+        if self.lines.iter().any(|(l, _)| !l.is_empty()) {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.9))
+                .border_style(canvas::GREY)
+                .label_font(canvas::text(12.0))
+                .draw()
+                .map_err(de)?;
+        }
+        Ok(())
+    }
+}

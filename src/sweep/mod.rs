@@ -1,0 +1,495 @@
+//! `fraclab sweep` (SPEC §6): one scenario over a grid of varied keys and
+//! seeds. Runs go in parallel (rayon); each finished run is appended to
+//! `sweep.csv` at once, so an interrupted sweep keeps its work and
+//! `--resume` skips it. When every run is in, the file is rewritten in run
+//! order: the varied values (first key slowest), then the seed. That order
+//! does not depend on `--jobs` or on sharding, so `sweep merge` of the
+//! shards writes the same bytes as an unsharded sweep.
+//!
+//! `sweep.json` (format `fraclab-sweep/1`) records the grid; `--resume` and
+//! `merge` refuse outputs of a different sweep.
+
+pub mod grid;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use grid::{Grid, Shard, Vary};
+
+use crate::report::{self, Summary};
+use crate::scenario::{self, LoadError, TraceLevel};
+
+pub const SWEEP_FORMAT: &str = "fraclab-sweep/1";
+
+/// The summary metrics a sweep writes per run, after the varied keys and
+/// `seed`. Per-epoch figures divide by the epochs completed plus one (the
+/// initialisation is epoch 1). Knowledge columns are empty when the run's
+/// analysis is off; `error` is empty unless the run could not be made.
+pub const METRICS: [&str; 18] = [
+    "passed",
+    "keys_agreed",
+    "epochs_completed",
+    "compromised_count",
+    "secure_count",
+    "outsider_learns_key",
+    "recovered_count",
+    "stalled",
+    "invariants_held",
+    "events",
+    "messages_sent",
+    "messages_delivered",
+    "messages_dropped",
+    "retransmissions",
+    "sim_time_us",
+    "messages_per_epoch",
+    "sim_time_us_per_epoch",
+    "error",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// Bad arguments, a scenario that does not load, or outputs of another sweep.
+    #[error("{0}")]
+    BadInput(String),
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SweepError + '_ {
+    move |error| SweepError::Io { path: path.to_path_buf(), error }
+}
+
+/// What `sweep.json` records: enough to tell two sweeps apart, nothing that
+/// differs between machines (no paths, no times).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub scenario: String,
+    pub scenario_sha256: String,
+    pub vary: Vec<Vary>,
+    /// The seeds, in order: the scenario's seed and the N−1 after it.
+    pub seeds: Vec<u64>,
+    pub runs: u64,
+    pub columns: Vec<String>,
+    /// Set for the output of `--shard K/N`.
+    pub shard: Option<Shard>,
+    pub fraclab: String,
+}
+
+impl Manifest {
+    pub fn grid(&self) -> Grid {
+        Grid { sizes: self.vary.iter().map(|v| v.values.len()).collect(), seeds: self.seeds.len() as u64 }
+    }
+
+    /// The run index of a CSV row, from its varied values and seed.
+    fn run_of(&self, row: &[String]) -> Option<u64> {
+        let k = self.vary.len();
+        let idx: Option<Vec<usize>> =
+            self.vary.iter().zip(row).map(|(v, cell)| v.values.iter().position(|x| x == cell)).collect();
+        let seed: u64 = row.get(k)?.parse().ok()?;
+        let s = self.seeds.iter().position(|&x| x == seed)? as u64;
+        Some(self.grid().index(&idx?, s))
+    }
+
+    /// Whether this sweep's output (sharded or not) holds run `i`.
+    pub fn holds(&self, i: u64) -> bool {
+        self.shard.is_none_or(|s| s.holds(i))
+    }
+
+    pub fn read(dir: &Path) -> Result<Manifest, SweepError> {
+        let path = dir.join("sweep.json");
+        let text = fs::read_to_string(&path).map_err(io_err(&path))?;
+        let m: Manifest = serde_json::from_str(&text).map_err(|e| {
+            SweepError::BadInput(format!("{}: not a fraclab sweep manifest: {e}", path.display()))
+        })?;
+        if m.format != SWEEP_FORMAT {
+            return Err(SweepError::BadInput(format!(
+                "{}: format \"{}\"; this fraclab reads {SWEEP_FORMAT}",
+                path.display(),
+                m.format
+            )));
+        }
+        Ok(m)
+    }
+
+    fn write(&self, dir: &Path) -> Result<(), SweepError> {
+        let mut text = serde_json::to_string_pretty(self).expect("a manifest serialises");
+        text.push('\n');
+        write_atomic(&dir.join("sweep.json"), text.as_bytes())
+    }
+
+    /// How `other` differs from this manifest, ignoring the shard.
+    fn difference(&self, other: &Manifest) -> Option<&'static str> {
+        if self.scenario_sha256 != other.scenario_sha256 || self.scenario != other.scenario {
+            Some("the scenario")
+        } else if self.vary != other.vary {
+            Some("the varied keys or values")
+        } else if self.seeds != other.seeds {
+            Some("the seeds")
+        } else if self.columns != other.columns {
+            Some("the columns")
+        } else if self.fraclab != other.fraclab {
+            Some("the fraclab version")
+        } else {
+            None
+        }
+    }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SweepError> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.partial"));
+    fs::write(&tmp, bytes).map_err(io_err(&tmp))?;
+    fs::rename(&tmp, path).map_err(io_err(path))
+}
+
+/// A sweep ready to run: the base scenario's TOML and the grid.
+#[derive(Debug)]
+pub struct Plan {
+    pub manifest: Manifest,
+    base: toml::Table,
+    file: String,
+}
+
+impl Plan {
+    /// Reads the scenario and checks every varied value on its own against
+    /// it, so a typo fails before anything runs. Combinations that only fail
+    /// together (a member id beyond a smaller n) become rows with an `error`.
+    pub fn new(path: &Path, vary: &[String], seeds: u64) -> Result<Plan, SweepError> {
+        let file = path.display().to_string();
+        let src = fs::read_to_string(path).map_err(io_err(path))?;
+        let sc = scenario::parse(&src, &file).map_err(|e| SweepError::BadInput(e.to_string()))?;
+        let base: toml::Table = toml::from_str(&src).expect("a scenario that loads is a TOML table");
+        let vary: Vec<Vary> =
+            vary.iter().map(|s| Vary::parse(s)).collect::<Result<_, _>>().map_err(SweepError::BadInput)?;
+        let mut keys = std::collections::BTreeSet::new();
+        if let Some(v) = vary.iter().find(|v| !keys.insert(v.key.as_str())) {
+            return Err(SweepError::BadInput(format!("--vary {}: the key is varied twice", v.key)));
+        }
+        if !(1..=1_000_000).contains(&seeds) {
+            return Err(SweepError::BadInput(format!("--seeds {seeds}: expected 1..=1000000")));
+        }
+        let seeds: Vec<u64> = (0..seeds)
+            .map(|k| sc.seed.checked_add(k))
+            .collect::<Option<_>>()
+            .ok_or_else(|| SweepError::BadInput(format!("seed {} + {seeds} overflows a u64", sc.seed)))?;
+        let mut columns: Vec<String> = vary.iter().map(|v| v.key.clone()).collect();
+        columns.push("seed".into());
+        columns.extend(METRICS.iter().map(|m| m.to_string()));
+        let grid = Grid { sizes: vary.iter().map(|v| v.values.len()).collect(), seeds: seeds.len() as u64 };
+        let runs = grid.sizes.iter().try_fold(grid.seeds, |acc, &s| acc.checked_mul(s as u64));
+        let runs = runs
+            .filter(|&r| r <= 100_000_000)
+            .ok_or_else(|| SweepError::BadInput("the sweep has more than 10^8 runs".into()))?;
+        let manifest = Manifest {
+            format: SWEEP_FORMAT.into(),
+            scenario: sc.name.clone(),
+            scenario_sha256: hex::encode(Sha256::digest(src.as_bytes())),
+            vary,
+            seeds,
+            runs,
+            columns,
+            shard: None,
+            fraclab: env!("CARGO_PKG_VERSION").into(),
+        };
+        let plan = Plan { manifest, base, file };
+        for v in &plan.manifest.vary {
+            for value in &v.values {
+                plan.scenario(&[(&v.key, value)], None).map_err(|e| {
+                    SweepError::BadInput(format!("--vary {}={value}: {}", v.key, without_location(&e)))
+                })?;
+            }
+        }
+        Ok(plan)
+    }
+
+    /// The base scenario with `sets` applied, loaded and validated.
+    fn scenario(&self, sets: &[(&str, &str)], seed: Option<u64>) -> Result<scenario::Scenario, LoadError> {
+        let mut table = self.base.clone();
+        for (key, value) in sets {
+            grid::set(&mut table, key, grid::toml_value(value)).map_err(|message| LoadError::Invalid {
+                file: self.file.clone(),
+                line: 0,
+                col: 0,
+                key: key.to_string(),
+                message,
+            })?;
+        }
+        let text = toml::to_string(&table).expect("a TOML table serialises");
+        let mut sc = scenario::parse(&text, &self.file)?;
+        if let Some(s) = seed {
+            sc.seed = s;
+        }
+        Ok(sc)
+    }
+
+    /// Runs number `i` and returns its CSV row.
+    pub fn run(&self, i: u64) -> Vec<String> {
+        let m = &self.manifest;
+        let (idx, s) = m.grid().point(i);
+        let sets: Vec<(&str, &str)> =
+            m.vary.iter().zip(&idx).map(|(v, &k)| (v.key.as_str(), v.values[k].as_str())).collect();
+        let seed = m.seeds[s as usize];
+        let mut row: Vec<String> = sets.iter().map(|(_, v)| v.to_string()).collect();
+        row.push(seed.to_string());
+        let result = self
+            .scenario(&sets, Some(seed))
+            .map_err(|e| format!("invalid scenario: {}", without_location(&e)))
+            .and_then(|sc| report::execute(&sc, TraceLevel::None, None).map_err(|e| e.to_string()));
+        match result {
+            Ok(r) => row.extend(metrics(&r.summary)),
+            Err(e) => {
+                row.extend(std::iter::repeat_n(String::new(), METRICS.len() - 1));
+                row.push(e);
+            }
+        }
+        row
+    }
+}
+
+/// A load error without its line:column, which would point into the
+/// generated TOML rather than the user's file.
+fn without_location(e: &LoadError) -> String {
+    match e {
+        LoadError::Invalid { key, message, .. } => format!("{key}: {message}"),
+        LoadError::Io { .. } => e.to_string(),
+    }
+}
+
+fn metrics(s: &Summary) -> Vec<String> {
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    let per_epoch = |x: u64| format!("{:.1}", x as f64 / (s.epochs_completed + 1) as f64);
+    let row = vec![
+        s.passed().to_string(),
+        s.keys_agreed.to_string(),
+        s.epochs_completed.to_string(),
+        opt(s.compromised.as_ref().map(|c| c.len().to_string())),
+        opt(s.secure.as_ref().map(|c| c.len().to_string())),
+        opt(s.outsider_learns_key.map(|b| b.to_string())),
+        s.recovered.len().to_string(),
+        s.stalled.is_some().to_string(),
+        s.invariants_held.to_string(),
+        s.events.to_string(),
+        s.messages_sent.to_string(),
+        s.messages_delivered.to_string(),
+        s.messages_dropped.to_string(),
+        s.retransmissions.to_string(),
+        s.sim_time_us.to_string(),
+        per_epoch(s.messages_sent),
+        per_epoch(s.sim_time_us),
+        String::new(),
+    ];
+    debug_assert_eq!(row.len(), METRICS.len());
+    row
+}
+
+/// One CSV record's bytes, as every writer of `sweep.csv` formats it.
+fn csv_line(cells: &[String]) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    w.write_record(cells).expect("writing CSV to memory cannot fail");
+    w.into_inner().expect("writing CSV to memory cannot fail")
+}
+
+/// `sweep.csv`'s bytes: the header, then the rows in run order.
+fn csv_file(m: &Manifest, rows: &BTreeMap<u64, Vec<String>>) -> Vec<u8> {
+    let mut out = csv_line(&m.columns);
+    for row in rows.values() {
+        out.extend(csv_line(row));
+    }
+    out
+}
+
+/// The complete rows of a `sweep.csv`, by run index. A last line cut off
+/// mid-write (no newline) is dropped; a row of another sweep is an error.
+fn read_rows(dir: &Path, m: &Manifest) -> Result<(BTreeMap<u64, Vec<String>>, usize), SweepError> {
+    let path = dir.join("sweep.csv");
+    let mut bytes = match fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((BTreeMap::new(), 0)),
+        Err(e) => return Err(io_err(&path)(e)),
+    };
+    let mut dropped = 0;
+    if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+        let cut = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        bytes.truncate(cut);
+        dropped += 1;
+    }
+    let bad = |what: String| SweepError::BadInput(format!("{}: {what}", path.display()));
+    let mut r = csv::ReaderBuilder::new().flexible(true).has_headers(false).from_reader(&bytes[..]);
+    let mut rows = BTreeMap::new();
+    for (line, record) in r.records().enumerate() {
+        let record = record.map_err(|e| bad(e.to_string()))?;
+        let cells: Vec<String> = record.iter().map(str::to_string).collect();
+        if line == 0 {
+            if cells != m.columns {
+                return Err(bad("its columns are not this sweep's; it was written by another sweep".into()));
+            }
+            continue;
+        }
+        if cells.len() != m.columns.len() {
+            dropped += 1;
+            continue;
+        }
+        let i = m
+            .run_of(&cells)
+            .filter(|&i| m.holds(i))
+            .ok_or_else(|| bad(format!("line {}: a run that is not part of this sweep", line + 1)))?;
+        if rows.insert(i, cells).is_some() {
+            return Err(bad(format!("line {}: the run is listed twice", line + 1)));
+        }
+    }
+    Ok((rows, dropped))
+}
+
+/// What a finished (or resumed) sweep did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Done {
+    /// Runs found finished in `sweep.csv` and kept (with `--resume`).
+    pub kept: u64,
+    /// Runs computed now.
+    pub ran: u64,
+    /// Rows whose `error` column is set.
+    pub errors: u64,
+    /// Rows that ran but failed an expectation or invariant.
+    pub failed: u64,
+}
+
+/// Options of one `fraclab sweep` invocation.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub jobs: usize,
+    pub shard: Option<Shard>,
+    pub resume: bool,
+}
+
+/// Runs the sweep (or its shard) into `out`. `progress` is called once per
+/// finished run with (done, total) for this invocation.
+pub fn execute(
+    plan: &Plan,
+    out: &Path,
+    opts: &Options,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Done, SweepError> {
+    let manifest = Manifest { shard: opts.shard, ..plan.manifest.clone() };
+    let has_manifest = out.join("sweep.json").exists();
+    if has_manifest && !opts.resume {
+        return Err(SweepError::BadInput(format!(
+            "{} already holds a sweep; pass --resume to continue it, or choose another --out",
+            out.display()
+        )));
+    }
+    if has_manifest {
+        let old = Manifest::read(out)?;
+        if let Some(what) = old.difference(&manifest).or((old.shard != manifest.shard).then_some("the shard"))
+        {
+            return Err(SweepError::BadInput(format!(
+                "{}: --resume: the sweep there differs in {what}; choose another --out",
+                out.display()
+            )));
+        }
+    }
+    fs::create_dir_all(out).map_err(io_err(out))?;
+    let (mut rows, _) = if has_manifest { read_rows(out, &manifest)? } else { (BTreeMap::new(), 0) };
+    let kept = rows.len() as u64;
+    manifest.write(out)?;
+    let csv_path = out.join("sweep.csv");
+    write_atomic(&csv_path, &csv_file(&manifest, &rows))?;
+    let todo: Vec<u64> =
+        (0..manifest.runs).filter(|&i| manifest.holds(i) && !rows.contains_key(&i)).collect();
+    let total = todo.len() as u64;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.max(1))
+        .build()
+        .map_err(|e| SweepError::BadInput(format!("--jobs {}: {e}", opts.jobs)))?;
+    let mut file = fs::OpenOptions::new().append(true).open(&csv_path).map_err(io_err(&csv_path))?;
+    let (tx, rx) = mpsc::channel::<(u64, Vec<String>)>();
+    let written: Result<(), SweepError> = std::thread::scope(|s| {
+        s.spawn(|| {
+            pool.install(|| todo.par_iter().for_each_with(tx, |tx, &i| drop(tx.send((i, plan.run(i))))))
+        });
+        let mut done = 0;
+        for (i, row) in rx {
+            file.write_all(&csv_line(&row)).and_then(|_| file.flush()).map_err(io_err(&csv_path))?;
+            rows.insert(i, row);
+            done += 1;
+            progress(done, total);
+        }
+        Ok(())
+    });
+    written?;
+    write_atomic(&csv_path, &csv_file(&manifest, &rows))?;
+    Ok(tally(kept, total, &rows))
+}
+
+fn tally(kept: u64, ran: u64, rows: &BTreeMap<u64, Vec<String>>) -> Done {
+    let col = |name: &str| METRICS.iter().position(|m| *m == name).expect("a metric column");
+    let (err, passed) = (col("error"), col("passed"));
+    let metric = |row: &Vec<String>, k: usize| row[row.len() - METRICS.len() + k].clone();
+    let errors = rows.values().filter(|r| !metric(r, err).is_empty()).count() as u64;
+    let failed =
+        rows.values().filter(|r| metric(r, err).is_empty() && metric(r, passed) == "false").count() as u64;
+    Done { kept, ran, errors, failed }
+}
+
+/// `fraclab sweep merge`: combines the outputs of `--shard 1/N … N/N` into
+/// the `sweep.json` and `sweep.csv` an unsharded sweep writes.
+pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<Done, SweepError> {
+    let bad = |s: String| SweepError::BadInput(s);
+    let mut first: Option<Manifest> = None;
+    let mut seen: BTreeMap<u64, PathBuf> = BTreeMap::new();
+    let mut rows = BTreeMap::new();
+    for dir in shards {
+        let m = Manifest::read(dir)?;
+        let shard =
+            m.shard.ok_or_else(|| bad(format!("{}: not a shard (run with --shard K/N)", dir.display())))?;
+        if let Some(f) = &first {
+            if let Some(what) = f.difference(&m) {
+                return Err(bad(format!(
+                    "{}: a shard of another sweep (it differs in {what})",
+                    dir.display()
+                )));
+            }
+            let n = f.shard.expect("first is a shard").count;
+            if shard.count != n {
+                return Err(bad(format!("{}: shard {shard}, but the first shard is of {n}", dir.display())));
+            }
+        }
+        if let Some(other) = seen.insert(shard.index, dir.clone()) {
+            return Err(bad(format!(
+                "shard {shard} is given twice: {} and {}",
+                other.display(),
+                dir.display()
+            )));
+        }
+        let (shard_rows, _) = read_rows(dir, &m)?;
+        let expected = (0..m.runs).filter(|&i| shard.holds(i)).count();
+        if shard_rows.len() != expected {
+            return Err(bad(format!(
+                "{}: shard {shard} is incomplete ({} of {expected} runs); finish it with --resume",
+                dir.display(),
+                shard_rows.len()
+            )));
+        }
+        rows.extend(shard_rows);
+        first.get_or_insert(m);
+    }
+    let mut m = first.ok_or_else(|| bad("no shard folders given".into()))?;
+    let n = m.shard.expect("a shard").count;
+    let missing: Vec<String> =
+        (1..=n).filter(|k| !seen.contains_key(k)).map(|k| format!("{k}/{n}")).collect();
+    if !missing.is_empty() {
+        return Err(bad(format!("missing shard(s) {}", missing.join(", "))));
+    }
+    m.shard = None;
+    fs::create_dir_all(out).map_err(io_err(out))?;
+    m.write(out)?;
+    write_atomic(&out.join("sweep.csv"), &csv_file(&m, &rows))?;
+    Ok(tally(0, 0, &rows))
+}

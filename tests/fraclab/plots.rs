@@ -1,0 +1,164 @@
+//! Plots and the Mermaid export: every file is produced, parses, carries
+//! the marks it promises, and `fraclab plot DIR` redraws it byte for byte.
+
+use std::fs;
+use std::path::Path;
+
+use crate::harness::{fraclab, repo_root, stderr, stdout};
+
+/// (text, x, y) of every `<text>` element of an SVG, which must parse.
+pub fn svg_texts(path: &Path) -> Vec<(String, f64, f64)> {
+    let src = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let doc =
+        roxmltree::Document::parse(&src).unwrap_or_else(|e| panic!("{} is not XML: {e}", path.display()));
+    assert_eq!(doc.root_element().tag_name().name(), "svg", "{}", path.display());
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| {
+            let num = |a: &str| n.attribute(a).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+            (n.text().unwrap_or("").trim().to_string(), num("x"), num("y"))
+        })
+        .collect()
+}
+
+fn find<'a>(texts: &'a [(String, f64, f64)], what: &str) -> &'a (String, f64, f64) {
+    texts.iter().find(|(t, _, _)| t == what).unwrap_or_else(|| {
+        panic!("no text \"{what}\" in {:?}", texts.iter().map(|t| &t.0).collect::<Vec<_>>())
+    })
+}
+
+/// A PNG that decodes, with its size.
+pub fn png_size(path: &Path) -> (u32, u32) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(fs::File::open(path).unwrap()));
+    let reader = decoder.read_info().unwrap_or_else(|e| panic!("{} is not a PNG: {e}", path.display()));
+    let info = reader.info();
+    (info.width, info.height)
+}
+
+fn run_into(scenario: &str, dir: &Path) {
+    let o = fraclab(&["run", scenario, "--out", dir.to_str().unwrap(), "--quiet"], repo_root());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// The knowledge timeline of fractional-attack-n3 has, in the row "member 2
+/// → member 3" and the column of the leak epoch (2), a cell naming FK[3,1]:
+/// the moment the fractional attack lands. Epoch 1 of that row is empty.
+#[test]
+fn knowledge_timeline_marks_the_fractional_attack_at_the_leak_epoch() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_into("scenarios/fractional-attack-n3.toml", tmp.path());
+    let texts = svg_texts(&tmp.path().join("knowledge.svg"));
+    let row = find(&texts, "member 2 → member 3");
+    let epoch2 = find(&texts, "epoch 2");
+    let epoch1 = find(&texts, "epoch 1 · init");
+    let in_row: Vec<_> = texts.iter().filter(|(_, _, y)| (*y - row.2).abs() < 0.5).collect();
+    let fk = in_row
+        .iter()
+        .find(|(t, _, _)| t.starts_with("FK[3,1]"))
+        .unwrap_or_else(|| panic!("no FK[3,1] mark in the row: {in_row:?}"));
+    assert!((fk.1 - epoch2.1).abs() < 0.5, "FK[3,1] at x {} but epoch 2 is at x {}", fk.1, epoch2.1);
+    assert!(!in_row.iter().any(|(_, x, _)| (*x - epoch1.1).abs() < 0.5), "nothing is derived at init");
+    assert!(texts.iter().any(|(t, _, _)| t == "1 leaks α[1,2]"), "the leak is marked over its epoch");
+    assert!(texts.iter().any(|(t, _, _)| t == "compromised: members 1, 2, 3"));
+    let (w, h) = png_size(&tmp.path().join("knowledge.png"));
+    assert!(w >= 640 && h >= 200, "{w}×{h}");
+}
+
+/// The sequence chart has a lifeline per member, the leak and the
+/// derivation it causes; the Mermaid export says the same in order.
+#[test]
+fn sequence_chart_and_mermaid_show_where_the_secret_falls() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_into("scenarios/fractional-attack-n3.toml", tmp.path());
+    let texts = svg_texts(&tmp.path().join("sequence.svg"));
+    for m in 1..=3 {
+        find(&texts, &format!("member {m}"));
+    }
+    find(&texts, "leaks α[1,2] to group");
+    assert!(texts.iter().any(|(t, _, _)| t.starts_with("learns FK[3,1]")), "member 2's derivation is marked");
+    find(&texts, "epoch 1 · init");
+    find(&texts, "epoch 5");
+    let mmd = fs::read_to_string(tmp.path().join("sequence.mmd")).unwrap();
+    assert!(mmd.lines().nth(1) == Some("sequenceDiagram"), "{mmd}");
+    assert!(mmd.contains("    M1->>M2: δ\n"), "{mmd}");
+    assert!(mmd.contains("    M1->>M2: HFK\n"), "{mmd}");
+    let leak = mmd.find("Note over M1: member 1 leaks α[1,2] to group").expect("the leak note");
+    let learn = mmd.find("Note over M2: member 2 learns FK[3,1]").expect("the derivation note");
+    let epoch3 = mmd.find("epoch 3 · key generation j = 2").expect("epoch 3 starts");
+    assert!(leak < learn && learn < epoch3, "leak, then derivation, both in epoch 2:\n{mmd}");
+}
+
+/// `fraclab plot DIR` redraws a run's plots from its trace and summary
+/// alone, byte for byte; a crash and replacement are marked.
+#[test]
+fn plot_redraws_the_same_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    run_into("scenarios/crash-recover.toml", &dir);
+    let names = ["knowledge.svg", "knowledge.png", "sequence.svg", "sequence.mmd"];
+    let before: Vec<Vec<u8>> = names.iter().map(|n| fs::read(dir.join(n)).unwrap()).collect();
+    for n in names {
+        fs::remove_file(dir.join(n)).unwrap();
+    }
+    let o = fraclab(&["plot", dir.to_str().unwrap()], repo_root());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for (n, b) in names.iter().zip(&before) {
+        assert_eq!(&fs::read(dir.join(n)).unwrap(), b, "{n} differs when redrawn");
+    }
+    let texts = svg_texts(&dir.join("sequence.svg"));
+    find(&texts, "crash");
+    find(&texts, "replacement joins");
+    find(&texts, "recovered FK, α");
+    let mmd = fs::read_to_string(dir.join("sequence.mmd")).unwrap();
+    assert!(mmd.contains("Note over M3: member 3 crashes"), "{mmd}");
+    assert!(mmd.contains("-->>"), "recovery messages (mode R) are dotted: {mmd}");
+}
+
+/// Above 8 members the sequence chart is a per-epoch summary and no
+/// Mermaid file is written; with the trace off only the knowledge plot is
+/// drawn; a folder with nothing to plot is an input error.
+#[test]
+fn large_runs_get_a_summary_chart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let toml = "name = \"ten\"\n[group]\nparams = \"toy-64\"\n[protocol]\nmembers = 10\ninit = \"sm\"\nkeygen = \"additive\"\nepochs = 2\n[output]\ntrace = \"full\"\n[expect]\nkeys_agreed = true\n";
+    fs::write(tmp.path().join("ten.toml"), toml).unwrap();
+    let o = fraclab(&["run", "ten.toml", "--out", "ten", "--quiet"], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let texts = svg_texts(&tmp.path().join("ten/sequence.svg"));
+    assert!(texts.iter().any(|(t, _, _)| t.starts_with("Messages per epoch · ten · n = 10")), "{texts:?}");
+    find(&texts, "mode G");
+    find(&texts, "mode I");
+    assert!(!tmp.path().join("ten/sequence.mmd").exists());
+    let o = fraclab(&["run", "ten.toml", "--out", "none", "--trace", "none", "--quiet"], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(tmp.path().join("none/knowledge.svg").exists());
+    assert!(!tmp.path().join("none/sequence.svg").exists());
+    fs::create_dir(tmp.path().join("empty")).unwrap();
+    let o = fraclab(&["plot", "empty"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no summary.json, sweep.json or atlas-*.csv"), "{}", stderr(&o));
+}
+
+/// The atlas writes its heatmaps (SVG and PNG) and the leaked-pad curves,
+/// labelled by r, by initialisation, and with the counts in the cells.
+#[test]
+fn atlas_heatmaps_and_curves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = fraclab(&["atlas", "--members", "3..5", "--out", "a"], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("atlas-leaks.svg"), "{}", stdout(&o));
+    let a = tmp.path().join("a");
+    let leaks = svg_texts(&a.join("atlas-leaks.svg"));
+    for r in 0..=4 {
+        find(&leaks, &format!("r = {r}"));
+    }
+    let ring = svg_texts(&a.join("atlas-ring.svg"));
+    find(&ring, "init = ring");
+    find(&ring, "init = ring-hardened");
+    let lines = svg_texts(&a.join("atlas-leaks-lines.svg"));
+    for label in ["0 leaked pads", "1 leaked pad", "2 leaked pads", "3 leaked pads", "members n"] {
+        find(&lines, label);
+    }
+    png_size(&a.join("atlas-leaks.png"));
+    png_size(&a.join("atlas-ring.png"));
+}
