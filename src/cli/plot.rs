@@ -19,6 +19,9 @@ pub fn plot(dir: &Path) -> u8 {
         }
         Ok(files) => {
             println!("wrote {} to {}", names(&files), dir.display());
+            if dir.join("summary.json").exists() && !dir.join("trace.jsonl").exists() {
+                println!("no trace.jsonl: the sequence chart and sequence.mmd were not redrawn");
+            }
             0
         }
         Err(e @ PlotError::Nothing(_)) => {
@@ -34,6 +37,7 @@ pub fn plot(dir: &Path) -> u8 {
 
 /// Draws a finished run's plots into its folder; used by `run` and `gallery`.
 pub fn run_plots(dir: &Path) -> Result<String, PlotError> {
+    plot::remove_run_plots(dir)?;
     plot::run(dir).map(|files| names(&files))
 }
 

@@ -162,3 +162,47 @@ fn atlas_heatmaps_and_curves() {
     png_size(&a.join("atlas-leaks.png"));
     png_size(&a.join("atlas-ring.png"));
 }
+
+/// The committed gallery (results/, which the README shows) is what
+/// `fraclab gallery` writes now: every summary, CSV, plot and Mermaid file,
+/// byte for byte, and every bundled scenario has its folder.
+#[test]
+fn the_committed_gallery_is_current() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = fraclab(&["gallery", "scenarios", "--out", tmp.path().to_str().unwrap()], repo_root());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let results = repo_root().join("results");
+    let mut compared = 0;
+    for entry in fs::read_dir(tmp.path()).unwrap() {
+        let dir = entry.unwrap().path();
+        let name = dir.file_name().unwrap().to_owned();
+        for file in fs::read_dir(&dir).unwrap() {
+            let file = file.unwrap().path();
+            let fname = file.file_name().unwrap().to_owned();
+            if fname == "trace.jsonl" {
+                continue;
+            }
+            let committed = results.join(&name).join(&fname);
+            let fresh = fs::read(&file).unwrap();
+            let old = fs::read(&committed).unwrap_or_else(|_| {
+                panic!(
+                    "{} is missing; regenerate the gallery (cargo run --release -- gallery)",
+                    committed.display()
+                )
+            });
+            assert!(
+                old == fresh,
+                "{} is stale; regenerate the gallery (cargo run --release -- gallery)",
+                committed.display()
+            );
+            compared += 1;
+        }
+    }
+    for s in fs::read_dir(repo_root().join("scenarios")).unwrap() {
+        let s = s.unwrap().path();
+        let text = fs::read_to_string(&s).unwrap();
+        let name = text.lines().find_map(|l| l.strip_prefix("name = \"")).unwrap().split('"').next().unwrap();
+        assert!(results.join(name).join("summary.json").exists(), "results/{name}/ is missing");
+    }
+    assert!(compared > 60, "{compared} files compared");
+}

@@ -20,7 +20,6 @@ type Row = BTreeMap<u32, Cell>;
 /// One heatmap panel: labelled rows.
 struct Panel {
     title: String,
-    y_desc: String,
     rows: Vec<(String, Row)>,
 }
 
@@ -44,7 +43,7 @@ impl Heatmap {
 impl Chart for Heatmap {
     fn size(&self) -> (u32, u32) {
         let w = LEFT + self.columns.len() as i32 * CELL + 40;
-        let h = TOP + self.panels.iter().map(Self::panel_h).sum::<i32>() + 40;
+        let h = TOP + self.panels.iter().map(Self::panel_h).sum::<i32>() - 20;
         (w.max(720) as u32, h as u32)
     }
 
@@ -56,12 +55,6 @@ impl Chart for Heatmap {
         for p in &self.panels {
             area.draw(&Text::new(p.title.clone(), (LEFT, y0 - 24), canvas::left(canvas::bold(14.0))))
                 .map_err(de)?;
-            area.draw(&Text::new(
-                p.y_desc.clone(),
-                (12, y0 - 6),
-                canvas::left(canvas::text(11.0).color(&canvas::GREY)),
-            ))
-            .map_err(de)?;
             for (r, (label, cells)) in p.rows.iter().enumerate() {
                 let y = y0 + r as i32 * CELL;
                 area.draw(&Text::new(
@@ -213,7 +206,6 @@ pub fn draw(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
             columns,
             panels: vec![Panel {
                 title: "leaked pads r".into(),
-                y_desc: "r".into(),
                 rows: by_r.into_iter().map(|(r, cells)| (format!("r = {r}"), cells)).collect(),
             }],
         };
@@ -245,7 +237,6 @@ pub fn draw(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
                 .into_iter()
                 .map(|(init, by_t)| Panel {
                     title: format!("init = {init}"),
-                    y_desc: "target t".into(),
                     rows: by_t.into_iter().map(|(t, cells)| (format!("t = {t}"), cells)).collect(),
                 })
                 .collect(),

@@ -53,15 +53,6 @@ pub fn run(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
     let trace_path = dir.join("trace.jsonl");
     let trace = if trace_path.exists() { Some(data::Trace::read(&trace_path)?) } else { None };
     let mut written = Vec::new();
-    // Plots of an earlier run in the same folder would no longer match.
-    for stale in ["knowledge.svg", "knowledge.png", "sequence.svg", "sequence.mmd"] {
-        match std::fs::remove_file(dir.join(stale)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(PlotError::io(&dir.join(stale))(e));
-            }
-            _ => {}
-        }
-    }
     if summary.compromised.is_some() {
         let chart = knowledge::Timeline::new(&summary, trace.as_ref());
         written.push(canvas::write_svg(&dir.join("knowledge.svg"), &chart)?);
@@ -80,6 +71,22 @@ pub fn run(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
         }
     }
     Ok(written)
+}
+
+/// The plot files a run may have; `fraclab run` removes them before
+/// drawing, since those of an earlier run in the folder would not match.
+pub const RUN_PLOTS: [&str; 4] = ["knowledge.svg", "knowledge.png", "sequence.svg", "sequence.mmd"];
+
+pub fn remove_run_plots(dir: &Path) -> Result<(), PlotError> {
+    for stale in RUN_PLOTS {
+        match std::fs::remove_file(dir.join(stale)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(PlotError::io(&dir.join(stale))(e));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Draws a sweep's plots from `dir/sweep.json` and `dir/sweep.csv`.
