@@ -63,7 +63,8 @@ pub fn write_png<C: Chart>(path: &Path, chart: &C) -> Result<PathBuf, PlotError>
     let (w, h) = chart.size();
     let mut rgb = vec![0u8; w as usize * h as usize * 3];
     {
-        let area = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        let backend = super::raster::Raster { inner: BitMapBackend::with_buffer(&mut rgb, (w, h)) };
+        let area = backend.into_drawing_area();
         area.fill(&WHITE).map_err(de).map_err(draw_err(path))?;
         chart.draw(&area).map_err(draw_err(path))?;
         area.present().map_err(de).map_err(draw_err(path))?;

@@ -18,6 +18,7 @@ mod canvas;
 pub mod data;
 mod knowledge;
 mod mermaid;
+mod raster;
 mod sequence;
 mod sweep;
 
