@@ -58,7 +58,7 @@ fn expand(values: &str) -> Result<Vec<String>, String> {
         let (b, step) = rest.split_once(':').unwrap_or((rest, "1"));
         let b = b.strip_prefix('=').unwrap_or(b);
         let err = || format!("\"{values}\" is not an integer range A..B[:STEP] with A ≤ B and STEP ≥ 1");
-        let (a, b, step): (i64, i64, i64) = (
+        let (a, b, step): (i128, i128, i128) = (
             a.trim().parse().map_err(|_| err())?,
             b.trim().parse().map_err(|_| err())?,
             step.trim().parse().map_err(|_| err())?,
@@ -66,13 +66,18 @@ fn expand(values: &str) -> Result<Vec<String>, String> {
         if a > b || step < 1 {
             return Err(err());
         }
+        if a < i128::from(i64::MIN) || b > i128::from(i64::MAX) {
+            return Err(err());
+        }
         let count = (b - a) / step + 1;
-        if count as u128 > VALUES_MAX as u128 {
+        if count > VALUES_MAX as i128 {
             return Err(format!("\"{values}\" has {count} values; at most {VALUES_MAX}"));
         }
         return Ok((0..count).map(|k| (a + k * step).to_string()).collect());
     }
-    let list: Vec<String> = values.split(',').map(|v| v.trim().to_string()).collect();
+    // Integers are written canonically, so 3 and 03 are the same value.
+    let canonical = |v: &str| v.parse::<i64>().map_or_else(|_| v.to_string(), |i| i.to_string());
+    let list: Vec<String> = values.split(',').map(|v| canonical(v.trim())).collect();
     if list.iter().any(String::is_empty) {
         return Err(format!("\"{values}\" has an empty value; write A..B or a,b,c"));
     }
@@ -80,8 +85,8 @@ fn expand(values: &str) -> Result<Vec<String>, String> {
         return Err(format!("{} values; at most {VALUES_MAX}", list.len()));
     }
     let mut seen = std::collections::BTreeSet::new();
-    if let Some(dup) = list.iter().find(|v| !seen.insert(v.as_str())) {
-        return Err(format!("\"{dup}\" is listed twice"));
+    if let Some(dup) = list.iter().find(|v| !seen.insert(toml_value(v).to_string())) {
+        return Err(format!("\"{dup}\" is listed twice (as the same value)"));
     }
     Ok(list)
 }
@@ -272,6 +277,9 @@ mod tests {
         assert!(Vary::parse("seed=1,2").is_err());
         assert!(Vary::parse("a..b=1").is_err());
         assert!(Vary::parse("protocol.init=sm,sm").is_err());
+        assert!(Vary::parse("protocol.members=3,03").is_err());
+        assert!(Vary::parse("protocol.members=-9223372036854775808..9223372036854775807").is_err());
+        assert!(Vary::parse("network.loss=0.1,0.10").is_err());
         assert_eq!(toml_value("0.25"), toml::Value::Float(0.25));
         assert_eq!(toml_value("true"), toml::Value::Boolean(true));
         assert_eq!(toml_value("ring"), toml::Value::String("ring".into()));

@@ -105,7 +105,15 @@ impl Manifest {
 
     pub fn read(dir: &Path) -> Result<Manifest, SweepError> {
         let path = dir.join("sweep.json");
-        let text = fs::read_to_string(&path).map_err(io_err(&path))?;
+        let text = match fs::read_to_string(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(SweepError::BadInput(format!(
+                    "{}: not a sweep folder (no sweep.json)",
+                    dir.display()
+                )));
+            }
+            r => r.map_err(io_err(&path))?,
+        };
         let m: Manifest = serde_json::from_str(&text).map_err(|e| {
             SweepError::BadInput(format!("{}: not a fraclab sweep manifest: {e}", path.display()))
         })?;
@@ -164,7 +172,8 @@ impl Plan {
     /// together (a member id beyond a smaller n) become rows with an `error`.
     pub fn new(path: &Path, vary: &[String], seeds: u64) -> Result<Plan, SweepError> {
         let file = path.display().to_string();
-        let src = fs::read_to_string(path).map_err(io_err(path))?;
+        let src = fs::read_to_string(path)
+            .map_err(|e| SweepError::BadInput(format!("{file}: cannot read the scenario: {e}")))?;
         let sc = scenario::parse(&src, &file).map_err(|e| SweepError::BadInput(e.to_string()))?;
         let base: toml::Table = toml::from_str(&src).expect("a scenario that loads is a TOML table");
         let vary: Vec<Vary> =
@@ -200,14 +209,45 @@ impl Plan {
             fraclab: env!("CARGO_PKG_VERSION").into(),
         };
         let plan = Plan { manifest, base, file };
-        for v in &plan.manifest.vary {
-            for value in &v.values {
-                plan.scenario(&[(&v.key, value)], None).map_err(|e| {
-                    SweepError::BadInput(format!("--vary {}={value}: {}", v.key, without_location(&e)))
-                })?;
+        plan.check_values()?;
+        Ok(plan)
+    }
+
+    /// Every varied value must make a valid scenario together with some
+    /// values of the other keys (a typo or an out-of-range value never
+    /// does). At most `TRIES` combinations are tried per value.
+    fn check_values(&self) -> Result<(), SweepError> {
+        const TRIES: u64 = 1000;
+        let vary = &self.manifest.vary;
+        for (k, v) in vary.iter().enumerate() {
+            let mut others = Grid { sizes: vary.iter().map(|v| v.values.len()).collect(), seeds: 1 };
+            others.sizes[k] = 1;
+            for (vi, value) in v.values.iter().enumerate() {
+                let mut first_err = None;
+                let loads = (0..others.runs().min(TRIES)).any(|i| {
+                    let (mut idx, _) = others.point(i);
+                    idx[k] = vi;
+                    let sets: Vec<(&str, &str)> =
+                        vary.iter().zip(&idx).map(|(v, &j)| (v.key.as_str(), v.values[j].as_str())).collect();
+                    match self.scenario(&sets, None) {
+                        Ok(_) => true,
+                        Err(e) => {
+                            first_err.get_or_insert(e);
+                            false
+                        }
+                    }
+                });
+                if let (false, Some(e)) = (loads, first_err) {
+                    let with = if vary.len() > 1 { " (with any value of the other varied keys)" } else { "" };
+                    return Err(SweepError::BadInput(format!(
+                        "--vary {}={value}: {}{with}",
+                        v.key,
+                        without_location(&e)
+                    )));
+                }
             }
         }
-        Ok(plan)
+        Ok(())
     }
 
     /// The base scenario with `sets` applied, loaded and validated.
@@ -378,6 +418,7 @@ pub fn execute(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Done, SweepError> {
     let manifest = Manifest { shard: opts.shard, ..plan.manifest.clone() };
+    out_is_folder(out)?;
     let has_manifest = out.join("sweep.json").exists();
     if has_manifest && !opts.resume {
         return Err(SweepError::BadInput(format!(
@@ -440,6 +481,14 @@ fn tally(kept: u64, ran: u64, rows: &BTreeMap<u64, Vec<String>>) -> Done {
 
 /// `fraclab sweep merge`: combines the outputs of `--shard 1/N … N/N` into
 /// the `sweep.json` and `sweep.csv` an unsharded sweep writes.
+/// `--out` may be missing (it is created) or a folder, not a file.
+fn out_is_folder(out: &Path) -> Result<(), SweepError> {
+    if out.exists() && !out.is_dir() {
+        return Err(SweepError::BadInput(format!("--out {}: exists and is not a folder", out.display())));
+    }
+    Ok(())
+}
+
 pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<Done, SweepError> {
     let bad = |s: String| SweepError::BadInput(s);
     let mut first: Option<Manifest> = None;
@@ -481,6 +530,7 @@ pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<Done, SweepError> {
         first.get_or_insert(m);
     }
     let mut m = first.ok_or_else(|| bad("no shard folders given".into()))?;
+    out_is_folder(out)?;
     let n = m.shard.expect("a shard").count;
     let missing: Vec<String> =
         (1..=n).filter(|k| !seen.contains_key(k)).map(|k| format!("{k}/{n}")).collect();

@@ -35,6 +35,39 @@ pub fn png_size(path: &Path) -> (u32, u32) {
     (info.width, info.height)
 }
 
+/// Checks a Mermaid sequence diagram against the grammar it uses: declared
+/// participants, messages `A->>B`, `A-->>B`, `A-xB`, notes over one or two
+/// participants, and no `;` or `#` (statement end, entity) in any text.
+pub fn assert_mermaid(mmd: &str) {
+    let mut lines = mmd.lines();
+    assert!(lines.next().is_some_and(|l| l.starts_with("%% ")), "a comment first");
+    assert_eq!(lines.next(), Some("sequenceDiagram"));
+    let mut parties = std::collections::BTreeSet::new();
+    for line in lines {
+        let body = line.strip_prefix("    ").unwrap_or_else(|| panic!("not indented: {line}"));
+        if let Some(p) = body.strip_prefix("participant ") {
+            let (id, _) = p.split_once(" as ").unwrap_or_else(|| panic!("{line}"));
+            parties.insert(id.to_string());
+            continue;
+        }
+        let (head, text) = body.split_once(": ").unwrap_or_else(|| panic!("no text: {line}"));
+        assert!(!text.contains(';') && !text.contains('#'), "Mermaid would cut this text: {line}");
+        let names: Vec<&str> = if let Some(over) = head.strip_prefix("Note over ") {
+            over.split(',').collect()
+        } else {
+            let arrow = ["-->>", "->>", "-x"]
+                .into_iter()
+                .find(|a| head.contains(a))
+                .unwrap_or_else(|| panic!("{line}"));
+            head.splitn(2, arrow).collect()
+        };
+        assert!((1..=2).contains(&names.len()), "{line}");
+        for n in names {
+            assert!(parties.contains(n), "undeclared participant {n}: {line}");
+        }
+    }
+}
+
 fn run_into(scenario: &str, dir: &Path) {
     let o = fraclab(&["run", scenario, "--out", dir.to_str().unwrap(), "--quiet"], repo_root());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -85,6 +118,7 @@ fn sequence_chart_and_mermaid_show_where_the_secret_falls() {
     let leak = mmd.find("Note over M1: member 1 leaks α[1,2] to group").expect("the leak note");
     let learn = mmd.find("Note over M2: member 2 learns FK[3,1]").expect("the derivation note");
     let epoch3 = mmd.find("epoch 3 · key generation j = 2").expect("epoch 3 starts");
+    assert_mermaid(&mmd);
     assert!(leak < learn && learn < epoch3, "leak, then derivation, both in epoch 2:\n{mmd}");
 }
 
@@ -110,7 +144,8 @@ fn plot_redraws_the_same_bytes() {
     find(&texts, "replacement joins");
     find(&texts, "recovered FK, α");
     let mmd = fs::read_to_string(dir.join("sequence.mmd")).unwrap();
-    assert!(mmd.contains("Note over M3: member 3 crashes"), "{mmd}");
+    assert!(mmd.contains("Note over M3: member 3 crashes ("), "{mmd}");
+    assert_mermaid(&mmd);
     assert!(mmd.contains("-->>"), "recovery messages (mode R) are dotted: {mmd}");
 }
 
@@ -182,6 +217,9 @@ fn the_committed_gallery_is_current() {
             if fname == "trace.jsonl" {
                 continue;
             }
+            if fname == "sequence.mmd" {
+                assert_mermaid(&fs::read_to_string(&file).unwrap());
+            }
             let committed = results.join(&name).join(&fname);
             let fresh = fs::read(&file).unwrap();
             let old = fs::read(&committed).unwrap_or_else(|_| {
@@ -205,4 +243,30 @@ fn the_committed_gallery_is_current() {
         assert!(results.join(name).join("summary.json").exists(), "results/{name}/ is missing");
     }
     assert!(compared > 60, "{compared} files compared");
+}
+
+/// A coalition of three is one row of the timeline and one Mermaid note
+/// over its first and last member; replacements of the same index get
+/// distinct rows (churn replaces member 2 twice).
+#[test]
+fn coalitions_and_replacements_are_labelled_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let toml = "name = \"trio\"\nseed = 3\n[group]\nparams = \"toy-64\"\n[protocol]\nmembers = 5\ninit = \"ring\"\nkeygen = \"additive\"\nepochs = 3\n[[adversary]]\nkind = \"leak\"\nmember = 1\nsecret = \"alpha\"\nepoch = 2\nto = \"group\"\n[[adversary]]\nkind = \"coalition\"\nmembers = [2, 3, 4]\n[expect]\nkeys_agreed = true\n";
+    fs::write(tmp.path().join("trio.toml"), toml).unwrap();
+    let o = fraclab(&["run", "trio.toml", "--out", "trio", "--quiet"], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mmd = fs::read_to_string(tmp.path().join("trio/sequence.mmd")).unwrap();
+    assert_mermaid(&mmd);
+    assert!(mmd.contains("Note over M2,M4: {2,3,4} learns"), "{mmd}");
+    let texts = svg_texts(&tmp.path().join("trio/knowledge.svg"));
+    assert!(texts.iter().any(|(t, _, _)| t == "coalition {2,3,4} → member 1"), "{texts:?}");
+    run_into("scenarios/churn.toml", &tmp.path().join("churn"));
+    let rows: Vec<String> = svg_texts(&tmp.path().join("churn/knowledge.svg"))
+        .into_iter()
+        .map(|t| t.0)
+        .filter(|t| t.starts_with("replacement "))
+        .collect();
+    let distinct: std::collections::BTreeSet<&String> = rows.iter().collect();
+    assert!(rows.len() >= 2 && distinct.len() == rows.len(), "{rows:?}");
+    assert_mermaid(&fs::read_to_string(tmp.path().join("churn/sequence.mmd")).unwrap());
 }

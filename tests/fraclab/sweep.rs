@@ -78,11 +78,19 @@ fn a_sweep_writes_one_row_per_run() {
             .sum::<f64>()
     };
     assert!(mean(3) < mean(4) && mean(4) < mean(5) && mean(5) < mean(6));
-    let plot = svg_texts(&tmp.path().join("s/sweep-messages_per_epoch.svg"));
-    assert!(
-        plot.iter().any(|(t, _, _)| t.starts_with("messages sent per epoch vs protocol.members")),
-        "{plot:?}"
-    );
+    for (file, title) in [
+        ("compromised_count", "compromised members vs protocol.members"),
+        ("messages_per_epoch", "messages sent per epoch vs protocol.members"),
+        ("sim_time_us_per_epoch", "virtual time per epoch (ms) vs protocol.members"),
+        ("keys_agreed", "share of runs whose keys agreed vs protocol.members"),
+        ("retransmissions", "retransmissions per run vs protocol.members"),
+    ] {
+        let plot = svg_texts(&tmp.path().join(format!("s/sweep-{file}.svg")));
+        assert!(plot.iter().any(|(t, _, _)| t.starts_with(title)), "{file}: {plot:?}");
+        for n in ["3", "4", "5", "6"] {
+            assert!(plot.iter().any(|(t, _, _)| t == n), "{file}: tick {n}");
+        }
+    }
 }
 
 /// Shards 1/2 and 2/2 merged equal the unsharded sweep byte for byte
@@ -202,5 +210,82 @@ fn two_keys_and_bad_input() {
         assert_eq!(o.status.code(), Some(2), "{vary}");
         assert!(stderr(&o).contains(says), "{vary}: {}", stderr(&o));
         assert!(!tmp.path().join("bad").exists(), "nothing is written for {vary}");
+    }
+}
+
+/// A value valid only together with another varied value is accepted; a
+/// grid whose corners are invalid runs, with an `error` row for each
+/// invalid pair, and exits 1.
+#[test]
+fn values_are_checked_together() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = repo_root().join("scenarios/fractional-attack-n3.toml");
+    let s = s.to_str().unwrap();
+    let o = fraclab(
+        &[
+            "sweep",
+            s,
+            "--vary",
+            "adversary.0.member=1..5",
+            "--vary",
+            "protocol.members=5",
+            "--seeds",
+            "1",
+            "--out",
+            "a",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = fraclab(
+        &[
+            "sweep",
+            s,
+            "--vary",
+            "protocol.members=3..5",
+            "--vary",
+            "adversary.0.member=1..5",
+            "--seeds",
+            "1",
+            "--out",
+            "t",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("3 runs did not complete"), "{}", stderr(&o));
+    let all = rows(&tmp.path().join("t/sweep.csv"));
+    let errors: Vec<(&str, &str)> = all[1..]
+        .iter()
+        .filter(|r| !r.last().unwrap().is_empty())
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
+    assert_eq!(errors, [("3", "4"), ("3", "5"), ("4", "5")]);
+    assert!(all[4].last().unwrap().contains("member = 4 is not a member; allowed: 1..=3"), "{:?}", all[4]);
+}
+
+/// Input errors exit 2 and say what is wrong: a missing scenario, an --out
+/// that is a file, a merge of a folder that holds no sweep.
+#[test]
+fn sweep_input_errors_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("afile"), "x").unwrap();
+    let scenario = repo_root().join("scenarios/baseline-sm.toml");
+    let cases: [(&[&str], &str); 4] = [
+        (&["sweep", "nosuch.toml", "--seeds", "2"], "nosuch.toml: cannot read the scenario"),
+        (
+            &["sweep", scenario.to_str().unwrap(), "--seeds", "2", "--out", "afile"],
+            "exists and is not a folder",
+        ),
+        (&["sweep", "merge", "--out", "m", "nosuch"], "nosuch: not a sweep folder (no sweep.json)"),
+        (
+            &["sweep", scenario.to_str().unwrap(), "--seeds", "2", "--shard", "3/2"],
+            "expected K/N with 1 ≤ K ≤ N",
+        ),
+    ];
+    for (args, says) in cases {
+        let o = fraclab(args, tmp.path());
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
     }
 }

@@ -69,8 +69,9 @@ impl Message {
         self.attempt > 0 && self.dropped.as_ref().is_some_and(|(_, why)| why == "crashed")
     }
 
-    /// The epoch the message belongs to: 1 for initialisation, j + 1 for
-    /// key-generation iteration j, and r + 1 for recovery iteration r.
+    /// The epoch of an initialisation (1) or key-generation message (j + 1
+    /// for iteration j). A recovery message's `iter` is not an epoch: place
+    /// those by time with [`Trace::epoch_at`].
     pub fn epoch(&self) -> u64 {
         if self.mode == "I" { 1 } else { self.iter + 1 }
     }
@@ -301,6 +302,12 @@ impl Trace {
             return Err(bad(1, "no header line".into()));
         }
         Ok(t)
+    }
+
+    /// The epoch under way at time `t`: the last one whose first message
+    /// was sent by then.
+    pub fn epoch_at(&self, t: u64) -> u64 {
+        self.epoch_starts.iter().rev().find(|(_, start)| **start <= t).map_or(1, |(e, _)| *e)
     }
 
     /// Whether the SM sends (SM initialisation).

@@ -121,9 +121,7 @@ impl Timeline {
         let who = match view {
             View::Members(ms) if ms.len() == 1 => format!("member {}", ms[0]),
             View::Members(_) => format!("coalition {}", view.short()),
-            View::Replacement(m, _) => {
-                format!("replacement {}", View::Replacement(*m, String::new()).short())
-            }
+            View::Replacement(..) => format!("replacement {}", view.short()),
             View::Outsider => "outsider".to_string(),
         };
         format!("{who} → {whose}")

@@ -19,12 +19,20 @@ fn party(p: u32) -> String {
     }
 }
 
+/// Mermaid notes span at most two participants: the first and the last.
 fn over(view: &View) -> String {
     match view {
-        View::Members(ms) => ms.iter().map(|&m| party(m)).collect::<Vec<_>>().join(","),
+        View::Members(ms) if ms.len() > 1 => format!("{},{}", party(ms[0]), party(ms[ms.len() - 1])),
+        View::Members(ms) => party(ms[0]),
         View::Replacement(m, _) => party(*m),
         View::Outsider => party(u32::MAX),
     }
+}
+
+/// Text Mermaid takes literally: `;` ends a statement and `#` starts an
+/// entity, so neither may appear in a label.
+fn clean(text: &str) -> String {
+    text.replace(';', ",").replace('#', " no. ")
 }
 
 enum Item<'a> {
@@ -110,7 +118,7 @@ pub fn render(s: &Summary, t: &Trace) -> String {
                     if let (None, Some((_, why))) = (m.t_deliver_us, &m.dropped) {
                         let _ = write!(label, " (dropped: {why})");
                     }
-                    let _ = writeln!(out, "    {}{arrow}{}: {label}", party(m.from), party(m.to));
+                    let _ = writeln!(out, "    {}{arrow}{}: {}", party(m.from), party(m.to), clean(&label));
                     drawn += 1;
                 }
             }
@@ -130,10 +138,18 @@ pub fn render(s: &Summary, t: &Trace) -> String {
                     if labels.len() > 4 { format!(" and {} more", labels.len() - 4) } else { String::new() };
                 let who = match view {
                     View::Members(ms) if ms.len() == 1 => format!("member {}", ms[0]),
-                    View::Replacement(m, _) => format!("the replacement of {m}"),
+                    View::Replacement(m, name) => match name.rsplit_once('#') {
+                        Some((_, nth)) if nth != "1" => format!("replacement {nth} of member {m}"),
+                        _ => format!("the replacement of member {m}"),
+                    },
                     _ => view.short(),
                 };
-                let _ = writeln!(out, "    Note over {}: {who} learns {shown}{more}", over(view));
+                let _ = writeln!(
+                    out,
+                    "    Note over {}: {}",
+                    over(view),
+                    clean(&format!("{who} learns {shown}{more}"))
+                );
                 continue;
             }
             Item::Mark(mark) => {
@@ -141,7 +157,7 @@ pub fn render(s: &Summary, t: &Trace) -> String {
                     Mark::Crash { member } => {
                         let resends = t.messages.iter().filter(|m| m.futile() && m.to == *member).count();
                         let more = if resends > 0 {
-                            format!("; {resends} resends to it are not shown")
+                            format!(" ({resends} resends to it are not shown)")
                         } else {
                             String::new()
                         };
@@ -167,7 +183,7 @@ pub fn render(s: &Summary, t: &Trace) -> String {
                     }
                     Mark::Learn { .. } => unreachable!("handled above"),
                 };
-                let _ = writeln!(out, "    Note over {at}: {text}");
+                let _ = writeln!(out, "    Note over {at}: {}", clean(&text));
             }
         }
         k += 1;

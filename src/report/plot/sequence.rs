@@ -238,7 +238,8 @@ impl Chart for Lifelines {
                 None => {
                     let t = m.dropped.as_ref().map_or(m.t_send_us, |d| d.0);
                     let end_x = from.0 + (self.x(m.to) - from.0) * 6 / 10;
-                    let end = (end_x, self.axis.y(t).max(from.1));
+                    // Slanted, so that the sender and receiver stay apparent.
+                    let end = (end_x, self.axis.y(t).max(from.1 + 12));
                     area.draw(&PathElement::new(vec![from, end], style)).map_err(de)?;
                     area.draw(&Cross::new(end, 5, canvas::DANGER.stroke_width(2))).map_err(de)?;
                 }
@@ -335,19 +336,17 @@ impl PerEpoch {
         let mut dropped: BTreeMap<u64, u64> = BTreeMap::new();
         for m in &t.messages {
             let mode = if m.kind == "confirm" { "confirm".to_string() } else { m.mode.clone() };
-            *counts.entry(mode).or_default().entry(m.epoch()).or_default() += 1;
+            let epoch = if m.mode == "R" { t.epoch_at(m.t_send_us) } else { m.epoch() };
+            *counts.entry(mode).or_default().entry(epoch).or_default() += 1;
             if m.t_deliver_us.is_none() {
-                *dropped.entry(m.epoch()).or_default() += 1;
+                *dropped.entry(epoch).or_default() += 1;
             }
         }
-        let epoch_at = |time: u64| {
-            t.epoch_starts.iter().filter(|(_, s)| **s <= time).map(|(e, _)| *e).max().unwrap_or(1)
-        };
         let crashes = t
             .marks
             .iter()
             .filter_map(|(time, _, m)| match m {
-                Mark::Crash { member } => Some((epoch_at(*time), *member)),
+                Mark::Crash { member } => Some((t.epoch_at(*time), *member)),
                 _ => None,
             })
             .collect();

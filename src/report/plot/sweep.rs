@@ -105,12 +105,14 @@ pub fn draw(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
                     })
                     .collect::<Vec<_>>()
                     .join(", ");
-                let pts = per_x
+                let mut pts: Vec<(f64, f64)> = per_x
                     .into_iter()
                     .filter_map(|(xi, vs)| {
                         Some((x_of(&x_values[xi])?, vs.iter().sum::<f64>() / vs.len() as f64))
                     })
                     .collect();
+                // Numeric values may be listed in any order; lines run left to right.
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
                 (legend, pts)
             })
             .collect();
