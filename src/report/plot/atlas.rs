@@ -140,23 +140,11 @@ impl Chart for LeakLines {
             .label("everyone (y = n)")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], canvas::GREY.stroke_width(1)));
         for (i, (r, pts)) in self.lines.iter().enumerate() {
-            let color = PALETTE[i % PALETTE.len()];
             let pts: Vec<(f64, f64)> = pts.iter().map(|&(n, c)| (f64::from(n), f64::from(c))).collect();
-            chart
-                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
-                .map_err(de)?
-                .label(format!("{r} leaked pad{}", if *r == 1 { "" } else { "s" }))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-            chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled()))).map_err(de)?;
+            let label = format!("{r} leaked pad{}", if *r == 1 { "" } else { "s" });
+            canvas::line(&mut chart, &pts, PALETTE[i % PALETTE.len()], &label)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(canvas::GREY)
-            .label_font(canvas::text(12.0))
-            .draw()
-            .map_err(de)
+        canvas::legend(&mut chart)
     }
 }
 

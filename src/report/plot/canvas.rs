@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
@@ -132,4 +133,36 @@ pub fn shade(to: RGBColor, f: f64) -> RGBColor {
     let f = f.clamp(0.0, 1.0);
     let mix = |c: u8| (255.0 - (255.0 - f64::from(c)) * f).round() as u8;
     RGBColor(mix(to.0), mix(to.1), mix(to.2))
+}
+
+/// The charts with axes: f64 by f64.
+pub type Axes<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Draws `pts` as a line with dots; a non-empty `label` goes in the legend.
+pub fn line<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Axes<'a, DB>,
+    pts: &[(f64, f64)],
+    color: RGBColor,
+    label: &str,
+) -> Result<(), String> {
+    let series = chart.draw_series(LineSeries::new(pts.to_vec(), color.stroke_width(2))).map_err(de)?;
+    if !label.is_empty() {
+        series
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled()))).map_err(de)?;
+    Ok(())
+}
+
+/// The legend box, at the upper left of the plotting area.
+pub fn legend<'a, DB: DrawingBackend + 'a>(chart: &mut Axes<'a, DB>) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(GREY)
+        .label_font(text(12.0))
+        .draw()
+        .map_err(de)
 }

@@ -387,20 +387,11 @@ impl Chart for PerEpoch {
                 m => (canvas::mode_color(m), format!("mode {m}")),
             };
             let pts: Vec<(f64, f64)> = per.iter().map(|(e, c)| (*e as f64, *c as f64)).collect();
-            chart
-                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
-                .map_err(de)?
-                .label(name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-            chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled()))).map_err(de)?;
+            canvas::line(&mut chart, &pts, color, &name)?;
         }
         if !self.dropped.is_empty() {
             let pts: Vec<(f64, f64)> = self.dropped.iter().map(|(e, c)| (*e as f64, *c as f64)).collect();
-            chart
-                .draw_series(LineSeries::new(pts, canvas::DANGER.stroke_width(2)))
-                .map_err(de)?
-                .label("never delivered")
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], canvas::DANGER.stroke_width(2)));
+            canvas::line(&mut chart, &pts, canvas::DANGER, "never delivered")?;
         }
         for (e, m) in &self.crashes {
             chart
@@ -411,13 +402,7 @@ impl Chart for PerEpoch {
                 )))
                 .map_err(de)?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.9))
-            .border_style(canvas::GREY)
-            .label_font(canvas::text(12.0))
-            .draw()
-            .map_err(de)?;
+        canvas::legend(&mut chart)?;
         Ok(())
     }
 }

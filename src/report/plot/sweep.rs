@@ -179,25 +179,10 @@ impl Chart for Curves {
             .draw()
             .map_err(de)?;
         for (i, (legend, pts)) in self.lines.iter().enumerate() {
-            let color = PALETTE[i % PALETTE.len()];
-            let series =
-                chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2))).map_err(de)?;
-            if !legend.is_empty() {
-                series
-                    .label(legend.clone())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-            }
-            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled()))).map_err(de)?;
+            canvas::line(&mut chart, pts, PALETTE[i % PALETTE.len()], legend)?;
         }
         if self.lines.iter().any(|(l, _)| !l.is_empty()) {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.9))
-                .border_style(canvas::GREY)
-                .label_font(canvas::text(12.0))
-                .draw()
-                .map_err(de)?;
+            canvas::legend(&mut chart)?;
         }
         Ok(())
     }
