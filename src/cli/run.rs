@@ -72,7 +72,7 @@ pub fn run(
     if !quiet {
         print_account(s, &out, level, &plots);
         if let Some(a) = &report.analysis {
-            narrate(a);
+            narrate(a, sc.keygen == crate::scenario::Keygen::Elgamal);
         }
     }
     if s.passed() {
@@ -126,7 +126,7 @@ const NARRATED_MAX: usize = 12;
 
 /// The knowledge account: who learned what, when and how; the first
 /// derivation of each (view, owner) pair, the rest counted.
-fn narrate(a: &Analysis) {
+fn narrate(a: &Analysis, elgamal: bool) {
     let views = a.views.len();
     if a.learns.is_empty() {
         println!("knowledge: {views} views analysed; no view derives a secret of a party outside it");
@@ -143,7 +143,7 @@ fn narrate(a: &Analysis) {
             .map(|(label, _)| label.as_str())
             .collect();
         let from = if sources.is_empty() { String::new() } else { format!(" ({})", sources.join("; ")) };
-        let expression = l.expression.clone().unwrap_or_else(|| l.target.label());
+        let expression = l.expression.clone().unwrap_or_else(|| l.target.label_as(elgamal));
         let (lhs, rhs) = expression.split_once(" = ").unwrap_or((&expression, ""));
         if lhs == rhs {
             println!("  epoch {}: {} is handed {lhs}{from}", l.epoch, l.view.describe());
@@ -192,7 +192,7 @@ fn explain_one(sc: &Scenario, spec: &str) -> u8 {
             println!(
                 "{} derives {} (first at t = {:.3} s, epoch {}):",
                 view.describe(),
-                target.label(),
+                target.label_as(sc.keygen == crate::scenario::Keygen::Elgamal),
                 l.t_us as f64 / 1e6,
                 l.epoch
             );
@@ -204,13 +204,17 @@ fn explain_one(sc: &Scenario, spec: &str) -> u8 {
             0
         }
         Ok(Explanation::Hidden { differing, target_a, target_b, checked }) => {
-            println!("{} cannot derive {}.", view.describe(), target.label());
+            println!(
+                "{} cannot derive {}.",
+                view.describe(),
+                target.label_as(sc.keygen == crate::scenario::Keygen::Elgamal)
+            );
             println!(
                 "Two assignments of the hidden values agree on all {checked} values and relations the view holds,"
             );
             println!(
                 "and differ on {}. A is this run; B = A + z for a vector z the view cannot see:",
-                target.label()
+                target.label_as(sc.keygen == crate::scenario::Keygen::Elgamal)
             );
             let w = g.q_bytes() * 2;
             println!("  {:<14} {:<w$}  {:<w$}", "value", "A", "B");
@@ -219,7 +223,7 @@ fn explain_one(sc: &Scenario, spec: &str) -> u8 {
             }
             println!(
                 "  {:<14} {:<w$}  {:<w$}",
-                target.label(),
+                target.label_as(sc.keygen == crate::scenario::Keygen::Elgamal),
                 g.scalar_hex(&target_a),
                 g.scalar_hex(&target_b)
             );

@@ -168,6 +168,11 @@ impl GroupParams {
         Element((&a.0 * &b.0) % &self.p)
     }
 
+    /// Π items mod P (1 for none).
+    pub fn product<'a>(&self, items: impl IntoIterator<Item = &'a Element>) -> Element {
+        Element(items.into_iter().fold(BigUint::from(1u32), |acc, e| (acc * &e.0) % &self.p))
+    }
+
     pub fn generator(&self) -> Element {
         Element(self.g.clone())
     }

@@ -40,9 +40,15 @@ impl Var {
     }
 
     pub fn label(self) -> String {
+        self.label_as(false)
+    }
+
+    /// The label, with FK written x (the private exponent) under ElGamal.
+    pub fn label_as(self, elgamal: bool) -> String {
         match self {
             Var::Alpha(k, e) => format!("α[{k},{e}]"),
             Var::Theta(e) => format!("θ_{e}"),
+            Var::Fk(k, j) if elgamal => format!("x[{k},{j}]"),
             Var::Fk(k, j) => format!("FK[{k},{j}]"),
             Var::V(k) => format!("v[{k}]"),
             Var::Gamma => "γ".to_string(),
@@ -65,6 +71,9 @@ pub struct Layout {
     pub init: InitKind,
     /// How many process-700 recoveries the run may hold.
     pub recoveries: u32,
+    /// ElGamal key generation: the FK columns hold the private exponents x,
+    /// and labels say so.
+    pub elgamal: bool,
 }
 
 impl Layout {
@@ -255,7 +264,7 @@ mod tests {
     #[test]
     fn indices_round_trip_and_are_dense() {
         for init in [InitKind::Sm, InitKind::Ring, InitKind::RingHardened] {
-            let l = Layout { members: 4, epochs: 3, init, recoveries: 2 };
+            let l = Layout { members: 4, epochs: 3, init, recoveries: 2, elgamal: false };
             let mut seen = vec![false; l.len()];
             for idx in 0..l.len() as u32 {
                 let v = l.var(idx);
@@ -268,7 +277,7 @@ mod tests {
 
     #[test]
     fn constraint_rows_start_on_distinct_columns() {
-        let l = Layout { members: 5, epochs: 4, init: InitKind::Ring, recoveries: 0 };
+        let l = Layout { members: 5, epochs: 4, init: InitKind::Ring, recoveries: 0, elgamal: false };
         let mut firsts: Vec<u32> = l.constraints().iter().map(|f| f[0].0).collect();
         let before = firsts.len();
         firsts.sort();

@@ -57,9 +57,27 @@ impl Target {
         self.0.label()
     }
 
+    /// The label under the run's key generation (x for FK under ElGamal).
+    pub fn label_as(self, elgamal: bool) -> String {
+        self.0.label_as(elgamal)
+    }
+
+    /// (name, index) as trace events write them, under the run's key
+    /// generation (`x` for FK under ElGamal).
+    pub fn name_index_as(self, elgamal: bool) -> (&'static str, u64) {
+        match (self.0, elgamal) {
+            (Var::Fk(_, j), true) => ("x", j),
+            _ => self.name_index(),
+        }
+    }
+
     /// Parses `fk[3,1]`, `alpha[3,2]`, `v[3]`, `theta[2]` (as `--explain` takes them).
     pub fn parse(s: &str) -> Result<Target, String> {
-        let err = || format!("\"{s}\" is not a secret; allowed: fk[i,j], alpha[i,e], v[i], theta[e]");
+        let err = || {
+            format!(
+                "\"{s}\" is not a secret; allowed: fk[i,j] (x[i,j] under ElGamal), alpha[i,e], v[i], theta[e]"
+            )
+        };
         let (name, rest) = s.split_once('[').ok_or_else(err)?;
         let inner = rest.strip_suffix(']').ok_or_else(err)?;
         let nums: Vec<u64> =
@@ -68,7 +86,7 @@ impl Target {
             return Err(err());
         }
         let var = match (name, nums.as_slice()) {
-            ("fk", [i, j]) => Var::Fk(*i as u32, *j),
+            ("fk" | "x", [i, j]) => Var::Fk(*i as u32, *j),
             ("alpha", [i, e]) => Var::Alpha(*i as u32, *e),
             ("v", [i]) => Var::V(*i as u32),
             ("theta", [e]) => Var::Theta(*e),
@@ -155,7 +173,7 @@ pub fn explain(
     target: Target,
 ) -> Result<Explanation, String> {
     if !c.layout.has(target.0) || !c.truth.contains_key(&target.0) {
-        return Err(format!("{} does not exist in this run", target.label()));
+        return Err(format!("{} does not exist in this run", target.label_as(c.layout.elgamal)));
     }
     match U64Field::new(group) {
         Some(f) => Engine::new(&f, c).explain(view, target),
@@ -311,8 +329,11 @@ impl<'a, F: Field> Engine<'a, F> {
             expr.push_str(&term(f, &coeff, short, expr.is_empty()));
         }
         learn.witness = Some(witness);
-        learn.expression =
-            Some(format!("{} = {}", learn.target.label(), if expr.is_empty() { "0".into() } else { expr }));
+        learn.expression = Some(format!(
+            "{} = {}",
+            learn.target.label_as(self.layout.elgamal),
+            if expr.is_empty() { "0".into() } else { expr }
+        ));
     }
 
     fn analyse(&self, coalitions: &[Vec<MemberId>]) -> Analysis {
@@ -333,7 +354,7 @@ impl<'a, F: Field> Engine<'a, F> {
                     out.errors.push(format!(
                         "{} derives {} = {} but the ground truth differs",
                         view.describe(),
-                        target.label(),
+                        target.label_as(self.layout.elgamal),
                         f.group().scalar_hex(&learn.value)
                     ));
                 }
@@ -384,7 +405,7 @@ impl<'a, F: Field> Engine<'a, F> {
             if f.elem_of(&learn.value) != self.truth[self.layout.index(target.0) as usize] {
                 return Err(format!(
                     "internal error: the derived {} differs from the ground truth",
-                    target.label()
+                    target.label_as(self.layout.elgamal)
                 ));
             }
             return Ok(Explanation::Derivable(learn));
@@ -405,7 +426,13 @@ impl<'a, F: Field> Engine<'a, F> {
         }
         let differing = (0..z.len())
             .filter(|&i| !f.is_zero(&z[i]))
-            .map(|i| (self.layout.var(i as u32).label(), f.to_scalar(&a[i]), f.to_scalar(&bb[i])))
+            .map(|i| {
+                (
+                    self.layout.var(i as u32).label_as(self.layout.elgamal),
+                    f.to_scalar(&a[i]),
+                    f.to_scalar(&bb[i]),
+                )
+            })
             .collect();
         Ok(Explanation::Hidden {
             differing,

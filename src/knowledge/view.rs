@@ -206,7 +206,11 @@ impl Collector {
                 }
                 Party::Sm => Vec::new(),
             },
-            Body::Pad { .. } | Body::Confirm(_) | Body::Ack { .. } | Body::Joined => Vec::new(),
+            // g^x (ElGamal) is public but not linear in the draws: the engine
+            // does not invert it (the dlog adversary is what would).
+            Body::Pad { .. } | Body::Confirm(_) | Body::Ack { .. } | Body::Joined | Body::FkPub(_) => {
+                Vec::new()
+            }
             Body::Recover { hfk, theta, .. } => {
                 let Party::Member(to) = env.to else { return Vec::new() };
                 let r = env.iter;
@@ -276,7 +280,7 @@ impl Collector {
             let r = by_replacement.and_then(|(_, r)| r);
             let recovered = match name {
                 SecretName::V | SecretName::Alpha => true,
-                SecretName::Fk => r.is_some_and(|r| index <= r),
+                SecretName::Fk | SecretName::X => r.is_some_and(|r| index <= r),
                 _ => false,
             };
             if recovered {
@@ -303,7 +307,8 @@ impl Collector {
                 .get(&owner)
                 .and_then(|&(f, inc)| self.recovery_of(f, inc, index))
                 .map(|k| Var::W(k, owner.0)),
-            SecretName::Fk => Some(Var::Fk(owner.0, index)),
+            // x (ElGamal) is linear exactly as FK is; its public g^x is not.
+            SecretName::Fk | SecretName::X => Some(Var::Fk(owner.0, index)),
             SecretName::Share if index != u64::from(owner.0) => Some(Var::Share(owner.0, index as u32)),
             SecretName::Alpha => Some(Var::Alpha(owner.0, index)),
             SecretName::Delta | SecretName::Share | SecretName::Xi | SecretName::Beta => None,
@@ -319,7 +324,7 @@ impl Collector {
         }
         self.truth.insert(var, value.clone());
         if let (true, Party::Member(m)) = (var.is_draw(), by) {
-            let label = format!("{} (own)", var.label());
+            let label = format!("{} (own)", var.label_as(self.layout.elgamal));
             self.hold(self.slot_of(m), rec, self.layout.unit(var), value.clone(), label);
         }
     }
@@ -345,7 +350,7 @@ impl Collector {
             }
         };
         let value = value.expect("a leaked scalar has a value").clone();
-        let label = format!("{} leaked by member {member}", var.label());
+        let label = format!("{} leaked by member {member}", var.label_as(self.layout.elgamal));
         let form = self.layout.unit(var);
         if *to == LeakTo::Outsider {
             self.hold(self.outsider_slot(), rec, form, value, label);

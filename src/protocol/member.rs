@@ -19,8 +19,10 @@ use rand_core::Rng;
 mod recovery;
 
 use super::link::Link;
-use super::{Body, Envelope, InitKind, LocalTime, MemberId, Mode, Node, Note, Output, Party, SecretName};
-use crate::group::{GroupParams, KeyTag, Scalar, SharedKey, confirm_tag, derive_sk};
+use super::{
+    Body, Envelope, InitKind, KeygenKind, LocalTime, MemberId, Mode, Node, Note, Output, Party, SecretName,
+};
+use crate::group::{Element, GroupParams, KeyTag, Scalar, SharedKey, confirm_tag, derive_sk};
 
 /// Everything a member is configured with before the run.
 #[derive(Clone, Debug)]
@@ -29,6 +31,7 @@ pub struct MemberConfig {
     pub members: u32,
     pub group: &'static GroupParams,
     pub init: InitKind,
+    pub keygen: KeygenKind,
     /// Key-generation iterations to run after initialisation.
     pub epochs: u64,
     pub rekey_interval_us: i64,
@@ -62,12 +65,16 @@ struct Held {
     alpha: Scalar,
 }
 
-/// An iteration in progress: the member's own FK and the HFKs collected.
+/// An iteration in progress: the member's own FK (x under ElGamal) and
+/// the HFKs collected; under ElGamal also its public FK = g^x and the
+/// public FKs collected.
 struct Round {
     j: u64,
     fk: Scalar,
     hfk: Scalar,
     hfks: BTreeMap<MemberId, Scalar>,
+    fk_pub: Option<Element>,
+    pubs: BTreeMap<MemberId, Element>,
     started: LocalTime,
 }
 
@@ -90,6 +97,7 @@ pub struct Member {
     held: Option<Held>,
     round: Option<Round>,
     early_hfks: BTreeMap<u64, BTreeMap<MemberId, Scalar>>,
+    early_pubs: BTreeMap<u64, BTreeMap<MemberId, Element>>,
     keys: BTreeMap<u64, SharedKey>,
     /// Confirmation tags received, by epoch, until they have been compared.
     confirms: BTreeMap<u64, BTreeMap<MemberId, KeyTag>>,
@@ -128,6 +136,7 @@ impl Member {
             held: None,
             round: None,
             early_hfks: BTreeMap::new(),
+            early_pubs: BTreeMap::new(),
             keys: BTreeMap::new(),
             confirms: BTreeMap::new(),
             matched: BTreeMap::new(),
@@ -353,7 +362,8 @@ impl Member {
         (self.round.is_none() && held.epoch <= self.cfg.epochs && !self.halted).then_some(held.epoch)
     }
 
-    /// Steps 515–525: draw FK_{i,j} and broadcast HFK_{i,j} once due.
+    /// Steps 515–525 (process 600: 615–625): draw FK_{i,j} (x_{i,j}) and
+    /// broadcast HFK_{i,j} once due; under ElGamal also FK_{i,j} = g^x.
     fn maybe_start_round(&mut self, now: LocalTime, rng: &mut dyn Rng, out: &mut Output) {
         let Some(j) = self.next_iteration() else { return };
         if self.rekey_due(j).is_none_or(|due| due > now) {
@@ -366,15 +376,23 @@ impl Member {
         let alpha = &self.held.as_ref().expect("next_iteration implies held").alpha;
         let fk = g.random_scalar(rng);
         let hfk = g.add(alpha, &fk);
-        self.note_secret(out, SecretName::Fk, j, &fk);
+        self.note_secret(out, self.cfg.keygen.key_part(), j, &fk);
+        let fk_pub = (self.cfg.keygen == KeygenKind::Elgamal).then(|| g.pow_g(&fk));
         let first = out.sends.len();
         self.broadcast(now, Mode::Generation, j, Body::Hfk(hfk.clone()), out);
+        if let Some(p) = &fk_pub {
+            self.broadcast(now, Mode::Generation, j, Body::FkPub(p.clone()), out);
+        }
         if self.cfg.halt == Some(Halt { iteration: j, after_send: true }) {
             self.halt_watch = out.sends[first..].iter().map(|e| (e.to, e.to_inc, e.seq)).collect();
         }
         let mut hfks = self.early_hfks.remove(&j).unwrap_or_default();
         hfks.insert(self.cfg.id, hfk.clone());
-        self.round = Some(Round { j, fk, hfk, hfks, started: now });
+        let mut pubs = self.early_pubs.remove(&j).unwrap_or_default();
+        if let Some(p) = &fk_pub {
+            pubs.insert(self.cfg.id, p.clone());
+        }
+        self.round = Some(Round { j, fk, hfk, hfks, fk_pub, pubs, started: now });
         self.maybe_finish_round(now, out);
     }
 
@@ -393,18 +411,44 @@ impl Member {
         }
     }
 
+    /// Process 600: the public FK_{from,j}, kept like an HFK.
+    fn on_fk_pub(&mut self, now: LocalTime, j: u64, from: MemberId, fk_pub: Element, out: &mut Output) {
+        if self.cfg.keygen != KeygenKind::Elgamal {
+            return;
+        }
+        match &mut self.round {
+            Some(round) if round.j == j => {
+                round.pubs.insert(from, fk_pub);
+                self.maybe_finish_round(now, out);
+            }
+            _ => {
+                let current = self.held.as_ref().map_or(1, |h| h.epoch);
+                if j >= current && j <= self.cfg.epochs {
+                    self.early_pubs.entry(j).or_default().insert(from, fk_pub);
+                }
+            }
+        }
+    }
+
     /// Steps 545–550: θ_{j+1} = (1−n)·θ_j + Σ HFK, α_{i,j+1} = θ_{j+1} − FK_{i,j}.
+    /// Under ElGamal (steps 645–655) the round also waits for every public
+    /// FK and checks g^{θ_{j+1}} = Π FK_{i,j}, the group public key.
     fn maybe_finish_round(&mut self, now: LocalTime, out: &mut Output) {
-        let n = self.cfg.members;
-        if self.round.as_ref().is_none_or(|r| r.hfks.len() < n as usize) {
+        let n = self.cfg.members as usize;
+        let elgamal = self.cfg.keygen == KeygenKind::Elgamal;
+        if self.round.as_ref().is_none_or(|r| r.hfks.len() < n || (elgamal && r.pubs.len() < n)) {
             return;
         }
         let round = self.round.take().expect("checked above");
         let held = self.held.as_ref().expect("a round runs on a held epoch");
         let g = self.group();
-        let lambda = 1 - i64::from(n);
+        let lambda = 1 - n as i64;
         let theta = g.add(&g.mul_i64(&held.theta, lambda), &g.sum(round.hfks.values()));
         let alpha = g.sub(&theta, &round.fk);
+        if elgamal && g.pow_g(&theta) != g.product(round.pubs.values()) {
+            let (member, iter) = (self.cfg.id, round.j);
+            out.notes.push(Note::Verification { member, check: "group-key", culprit: None, iter });
+        }
         self.past.insert(round.j, (round.fk.clone(), round.hfks));
         self.answer_pending_xi(now, round.j, out);
         while self.past.len() > 2 {
@@ -433,6 +477,7 @@ impl Member {
             }
             (Mode::Init, Body::Theta(t)) if self.held.is_none() => self.adopt_theta1(now, t, out),
             (Mode::Generation, Body::Hfk(h)) => self.on_hfk(now, env.iter, from, h, out),
+            (Mode::Generation, Body::FkPub(p)) => self.on_fk_pub(now, env.iter, from, p, out),
             (Mode::Recovery, body) => {
                 self.on_recovery_message(now, from, env.from_inc, env.iter, body, rng, out)
             }

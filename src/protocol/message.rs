@@ -2,7 +2,7 @@
 //! mode M (I, G, R) and iteration j — plus the sender's link sequence number;
 //! timestamps and signatures belong to the sealed channel (a later issue).
 
-use crate::group::{KeyTag, Scalar, SharedKey};
+use crate::group::{Element, KeyTag, Scalar, SharedKey};
 
 use super::{MemberId, Party};
 
@@ -40,6 +40,8 @@ pub enum Body {
     Theta(Scalar),
     /// Process 500: i → m: HFK_{i,j}.
     Hfk(Scalar),
+    /// Process 600: i → m: the public FK_{i,j} = g^{x_{i,j}}.
+    FkPub(Element),
     /// Key confirmation: H("fraclab/confirm/v1" ‖ SK_e).
     Confirm(KeyTag),
     /// Process 700, RI → replacement: HFK_{ī,r} (none when r = 0), θ_{r+1}
@@ -71,6 +73,7 @@ impl Body {
             Body::Theta(_) => "theta",
             Body::Share(_) => "share",
             Body::Hfk(_) => "hfk",
+            Body::FkPub(_) => "fk_pub",
             Body::Confirm(_) => "confirm",
             Body::Recover { .. } => "recover",
             Body::RecoveryDelta { .. } => "delta",

@@ -92,6 +92,26 @@ impl InitKind {
     }
 }
 
+/// How key generation draws each member's key part (SPEC §1).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum KeygenKind {
+    /// Process 500: FK_{i,j} is a scalar, HFK = α + FK.
+    Additive,
+    /// Process 600: a private exponent x_{i,j}, the public FK_{i,j} = g^x
+    /// broadcast, HFK = α + x, and g^{θ_{j+1}} = Π FK checked.
+    Elgamal,
+}
+
+impl KeygenKind {
+    /// The secret each iteration draws: FK (additive) or x (ElGamal).
+    pub fn key_part(self) -> SecretName {
+        match self {
+            KeygenKind::Additive => SecretName::Fk,
+            KeygenKind::Elgamal => SecretName::X,
+        }
+    }
+}
+
 /// The secrets a `secret` trace event can name (SPEC §5).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub enum SecretName {
@@ -100,6 +120,8 @@ pub enum SecretName {
     Delta,
     Alpha,
     Fk,
+    /// Process 600: the private exponent x_{i,j} (the patent's FK⁻¹).
+    X,
     /// A share s_{i,k} of v_i (hardened ring); its index is the recipient k.
     Share,
     /// Process 700: a survivor's recovery draw w_l, index r.
@@ -118,6 +140,7 @@ impl SecretName {
             SecretName::Delta => "delta",
             SecretName::Alpha => "alpha",
             SecretName::Fk => "fk",
+            SecretName::X => "x",
             SecretName::Share => "share",
             SecretName::W => "w",
             SecretName::Xi => "xi",
@@ -150,6 +173,10 @@ pub enum Note {
     /// A replacement finished process 700 for iteration `iter`; `key_ok`
     /// says whether KDF(θ_{iter+1}) matched the SK the RI sent.
     Recovered { member: MemberId, iter: u64, key_ok: bool },
+    /// A verification check failed: `check` names it ("group-key": g^θ
+    /// differs from Π FK in iteration `iter`); `culprit` is the party the
+    /// check blames, if it can name one.
+    Verification { member: MemberId, check: &'static str, culprit: Option<Party>, iter: u64 },
     /// A replacement gave up: the survivors in `missing` never sent ĤFK.
     RecoveryFailed { member: MemberId, iter: u64, missing: Vec<MemberId> },
 }

@@ -58,7 +58,8 @@ pub fn collect(sc: &Scenario) -> Result<(sim::Outcome, Collector), RunError> {
     let cfg = sc.sim_config();
     // Each replacement may restart its ring once (a survivor further on).
     let recoveries = 2 * sc.faults.crashes.iter().filter(|c| c.replace).count() as u32;
-    let layout = Layout { members: sc.members, epochs: sc.epochs, init: sc.init, recoveries };
+    let elgamal = sc.keygen == crate::scenario::Keygen::Elgamal;
+    let layout = Layout { members: sc.members, epochs: sc.epochs, init: sc.init, recoveries, elgamal };
     let tapped = match (sc.channel, sc.adversaries.tapped_modes()) {
         (Channel::Plain, Some(modes)) => modes,
         _ => Vec::new(),

@@ -45,6 +45,8 @@ pub struct Summary {
     /// Indices whose replacement recovered (process 700) with every value
     /// equal to the ground truth and the key confirmed.
     pub recovered: Vec<u32>,
+    /// Culprits named by a failed verification check (0 is the SM), sorted.
+    pub detected: Vec<u32>,
     /// Set when the run ended short of its epochs: which iteration did not
     /// complete, who never completed it, and who was down.
     pub stalled: Option<serde_json::Value>,
@@ -104,6 +106,13 @@ impl Summary {
             f["kind"] = "stalled".into();
             findings.push(f);
         }
+        for d in &v.detections {
+            findings.push(serde_json::json!({
+                "kind": "detect", "member": d.member.0, "check": d.check,
+                "culprit": d.culprit.map(|c| c.trace_id()), "iter": d.iter,
+            }));
+        }
+        let detected = culprits(v);
         let mut recovered: Vec<u32> = v.recoveries.iter().filter(|r| r.ok).map(|r| r.member.0).collect();
         recovered.sort_unstable();
         recovered.dedup();
@@ -134,6 +143,7 @@ impl Summary {
             secure: analysis.map(|a| ids(&a.secure)),
             outsider_learns_key: analysis.map(|a| a.outsider_learns_key),
             recovered,
+            detected,
             stalled,
             events: outcome.events,
             messages_sent: outcome.messages_sent,
@@ -179,6 +189,16 @@ impl Summary {
         if let Some(stall) = self.stalled.as_ref().filter(|_| !stall_expected) {
             out.push(format!("stalled: {}", stall["detail"].as_str().unwrap_or("")));
         }
+        // A failed verification check is a problem unless the scenario says
+        // who it expects to be caught (an `[expect] detected`).
+        if !self.expectations.iter().any(|e| e.key == "detected") {
+            out.extend(
+                self.findings
+                    .iter()
+                    .filter(|f| f["kind"] == "detect")
+                    .map(|f| format!("verification failed: {f}")),
+            );
+        }
         out
     }
 
@@ -187,6 +207,14 @@ impl Summary {
         s.push('\n');
         s
     }
+}
+
+/// The culprits verification named, sorted (0 is the SM).
+fn culprits(v: &crate::sim::Verdict) -> Vec<u32> {
+    let mut ids: Vec<u32> = v.detections.iter().filter_map(|d| d.culprit.map(|c| c.trace_id())).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 fn finding_json(f: &Finding) -> serde_json::Value {
@@ -201,7 +229,8 @@ fn finding_json(f: &Finding) -> serde_json::Value {
 }
 
 fn learn_json(sc: &Scenario, learns: &[Learn], i: usize, l: &Learn) -> serde_json::Value {
-    let (name, index) = l.target.name_index();
+    let elgamal = sc.keygen == crate::scenario::Keygen::Elgamal;
+    let (name, index) = l.target.name_index_as(elgamal);
     let witness: Option<Vec<serde_json::Value>> = l.witness.as_ref().map(|w| {
         w.iter().map(|(value, coeff)| serde_json::json!({"value": value, "coeff": coeff})).collect()
     });
@@ -209,7 +238,7 @@ fn learn_json(sc: &Scenario, learns: &[Learn], i: usize, l: &Learn) -> serde_jso
         "kind": "learn",
         "view": l.view.to_json(),
         "target": l.target.owner().map(|m| m.0),
-        "secret": l.target.label(),
+        "secret": l.target.label_as(elgamal),
         "name": name,
         "index": index,
         "epoch": l.epoch,
@@ -260,6 +289,15 @@ fn expectations(sc: &Scenario, outcome: &Outcome, analysis: Option<&Analysis>) -
             expected: want.clone().into(),
             observed: got.clone().into(),
             held: want == got,
+        });
+    }
+    if let Some(want) = &sc.expect.detected {
+        let got = culprits(v);
+        out.push(Expectation {
+            key: "detected",
+            expected: want.clone().into(),
+            observed: got.clone().into(),
+            held: *want == got,
         });
     }
     if let (Some(want), Some(a)) = (sc.expect.outsider_learns_key, analysis) {

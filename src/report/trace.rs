@@ -36,6 +36,8 @@ impl<W: Write> Write for HashingWriter<W> {
 pub struct TraceWriter<'l, W: Write> {
     out: BufWriter<HashingWriter<W>>,
     group: &'static GroupParams,
+    /// ElGamal key generation: learn events name x, not fk.
+    elgamal: bool,
     level: TraceLevel,
     lines: u64,
     /// Learn events to interleave, sorted by the record they follow.
@@ -57,6 +59,7 @@ impl<'l, W: Write> TraceWriter<'l, W> {
         let mut w = TraceWriter {
             out: BufWriter::with_capacity(1 << 16, hashing),
             group: scenario.group,
+            elgamal: scenario.keygen == crate::scenario::Keygen::Elgamal,
             level,
             lines: 0,
             learns,
@@ -103,6 +106,7 @@ impl<'l, W: Write> TraceWriter<'l, W> {
                 format!("\"{}\"", g.scalar_hex(s))
             }
             Body::Confirm(tag) => format!("\"{}\"", tag.to_hex()),
+            Body::FkPub(e) => format!("\"{}\"", g.element_hex(e)),
             Body::Recover { hfk, theta, sk } => format!(
                 "{{\"hfk\":{},\"theta\":\"{}\",\"sk\":\"{}\"}}",
                 hfk.as_ref().map_or("null".to_string(), |h| format!("\"{}\"", g.scalar_hex(h))),
@@ -127,7 +131,7 @@ impl<W: Write> TraceWriter<'_, W> {
         while self.next_learn < self.learns.len() && self.learns[self.next_learn].rec < rec {
             let i = self.next_learn;
             let l = &self.learns[i];
-            let (name, index) = l.target.name_index();
+            let (name, index) = l.target.name_index_as(self.elgamal);
             let target = l.target.owner().map_or("null".to_string(), |m| m.0.to_string());
             let line = format!(
                 "{{\"type\":\"learn\",\"t_us\":{},\"seq\":{},\"view\":{},\"target\":{target},\"name\":\"{name}\",\"index\":{index},\"value\":\"{}\"}}\n",
@@ -191,9 +195,10 @@ impl<W: Write> Recorder for TraceWriter<'_, W> {
             ),
             Record::Crash { member } => format!("{},\"member\":{member}}}", head("crash")),
             Record::Replace { member } => format!("{},\"member\":{member}}}", head("replace")),
-            Record::Detect { member, culprit, iter } => format!(
-                "{},\"member\":{member},\"check\":\"silence\",\"culprit\":{culprit},\"iter\":{iter}}}",
-                head("detect")
+            Record::Detect { member, check, culprit, iter } => format!(
+                "{},\"member\":{member},\"check\":\"{check}\",\"culprit\":{},\"iter\":{iter}}}",
+                head("detect"),
+                culprit.map_or("null".to_string(), |c| c.trace_id().to_string())
             ),
             Record::Recovered { member, iter, ok } => {
                 format!("{},\"member\":{member},\"iter\":{iter},\"ok\":{ok}}}", head("recovered"))

@@ -179,7 +179,10 @@ impl Verifier {
                 Ok(())
             }
             "learn" => {
-                let name = text(ev, "name", line)?.to_string();
+                let name = match text(ev, "name", line)? {
+                    "x" => "fk".to_string(),
+                    other => other.to_string(),
+                };
                 let target = field(ev, "target", line)?.as_u64();
                 let index = uint(ev, "index", line)?;
                 let value = self.scalar(ev, "value", line)?;
@@ -192,7 +195,11 @@ impl Verifier {
 
     fn on_secret(&mut self, ev: &Value, seq: u64, line: usize) -> Step {
         let (member, index) = (uint(ev, "member", line)?, uint(ev, "index", line)?);
-        let name = text(ev, "name", line)?.to_string();
+        // Under ElGamal the private exponent x plays FK's part everywhere.
+        let name = match text(ev, "name", line)? {
+            "x" => "fk".to_string(),
+            other => other.to_string(),
+        };
         let value = self.scalar(ev, "value", line)?;
         if name == "delta" && self.init != "sm" {
             // Process 400: δ_1 = γ + contribution_1, δ_i = δ_(i−1) + contribution_i.
@@ -331,6 +338,23 @@ impl Verifier {
                     (Some(d), Some(gm)) => Some((g.sub(d, gm), "θ_1 = δ_n − γ".to_string())),
                     _ => None,
                 }
+            }
+            "fk_pub" => {
+                let Some(x) = self.secret("fk", from, iter) else {
+                    return violation(
+                        seq,
+                        format!("FK_{{{from},{iter}}} = g^x published before x was recorded"),
+                    );
+                };
+                let published = value.as_str().and_then(|s| g.element_from_hex(s).ok());
+                if published.as_ref() != Some(&g.pow_g(x)) {
+                    return violation(
+                        seq,
+                        format!("the public FK_{{{from},{iter}}} sent by member {from} ≠ g^x"),
+                    );
+                }
+                self.checked.other_messages += 1;
+                return Ok(());
             }
             "confirm" => {
                 let epoch = if text(ev, "mode", line)? == "I" { 1 } else { iter + 1 };

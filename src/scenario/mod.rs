@@ -44,6 +44,8 @@ pub struct Expect {
     pub outsider_learns_key: Option<bool>,
     /// The exact set of indices recovered by process 700.
     pub recovered: Option<Vec<MemberId>>,
+    /// The exact set of culprits verification names (0 is the SM).
+    pub detected: Option<Vec<u32>>,
 }
 
 /// A validated scenario.
@@ -98,6 +100,10 @@ impl Scenario {
             group: self.group,
             members: self.members,
             init: self.init,
+            keygen: match self.keygen {
+                Keygen::Additive => crate::protocol::KeygenKind::Additive,
+                Keygen::Elgamal => crate::protocol::KeygenKind::Elgamal,
+            },
             epochs: self.epochs,
             rekey_interval_us: self.rekey_interval_ms as i64 * 1_000,
             network: self.network,

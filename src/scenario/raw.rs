@@ -105,7 +105,7 @@ macro_rules! string_enum {
 }
 
 string_enum!(Init, ["sm" => Sm, "ring" => Ring, "ring-hardened" => RingHardened], later: []);
-string_enum!(Keygen, ["additive" => Additive], later: ["elgamal"]);
+string_enum!(Keygen, ["additive" => Additive, "elgamal" => Elgamal], later: []);
 string_enum!(Verify, ["none" => None], later: ["commitments"]);
 string_enum!(Channel, ["plain" => Plain, "ideal" => Ideal], later: ["sealed"]);
 string_enum!(TraceLevel, ["full" => Full, "protocol" => Protocol, "none" => None], later: []);
@@ -259,19 +259,6 @@ impl TryFrom<RawLatency> for LatencyMs {
     }
 }
 
-/// A key SPEC §4 defines that a later version of fraclab implements.
-fn later<'de, D: serde::Deserializer<'de>, T>(de: D, what: &str) -> Result<Option<T>, D::Error> {
-    let _ = serde::de::IgnoredAny::deserialize(de)?;
-    Err(serde::de::Error::custom(format!(
-        "{what} are not implemented in fraclab {} yet; remove this key",
-        env!("CARGO_PKG_VERSION")
-    )))
-}
-
-fn later_expectation<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<()>, D::Error> {
-    later(de, "expectations on compromise, detection and recovery")
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
@@ -346,8 +333,7 @@ struct RawExpect {
     epochs_completed: Option<u64>,
     compromised: Option<Spanned<Vec<u32>>>,
     outsider_learns_key: Option<Spanned<bool>>,
-    #[serde(rename = "detected", default, deserialize_with = "later_expectation")]
-    _detected: Option<()>,
+    detected: Option<Spanned<Vec<u32>>>,
     recovered: Option<Spanned<Vec<u32>>>,
 }
 
@@ -430,6 +416,22 @@ impl RawScenario {
         expect.outsider_learns_key = self.expect.outsider_learns_key.as_ref().map(|b| *b.get_ref());
         if let Some(rec) = self.expect.recovered {
             expect.recovered = Some(member_set(rec, "expect.recovered", members)?);
+        }
+        if let Some(d) = self.expect.detected {
+            let span = d.span();
+            let mut ids = d.into_inner();
+            ids.sort_unstable();
+            ids.dedup();
+            let least = if p.init == Init::Sm { 0 } else { 1 };
+            if let Some(bad) = ids.iter().find(|&&m| m < least || m > members) {
+                let sm = if least == 0 { " (0 is the SM)" } else { " (0, the SM, only with init = \"sm\")" };
+                return Err(SpanError {
+                    key: "expect.detected".into(),
+                    span: Some(span),
+                    message: format!("{bad} is not a party; allowed: ids in {least}..={members}{sm}"),
+                });
+            }
+            expect.detected = Some(ids);
         }
         let mut faults = Faults::default();
         for (i, f) in self.fault.into_iter().enumerate() {

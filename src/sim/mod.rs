@@ -27,11 +27,13 @@ use crate::adversary::{Adversaries, Leak, LeakSecret};
 use crate::group::{GroupParams, Scalar, SharedKey};
 use crate::protocol::member::{Member, MemberConfig};
 use crate::protocol::sm::SecurityManager;
-use crate::protocol::{Envelope, InitKind, LocalTime, MemberId, Node, Note, Output, Party, SecretName};
+use crate::protocol::{
+    Envelope, InitKind, KeygenKind, LocalTime, MemberId, Node, Note, Output, Party, SecretName,
+};
 use fault::{CrashAt, Faults};
 use network::{Fate, NetworkModel};
 use queue::EventQueue;
-pub use truth::{Finding, Recovery, Stall, Verdict};
+pub use truth::{Detection, Finding, Recovery, Stall, Verdict};
 
 /// Virtual time in µs since the start of the run.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
@@ -44,6 +46,7 @@ pub struct Config {
     pub group: &'static GroupParams,
     pub members: u32,
     pub init: InitKind,
+    pub keygen: KeygenKind,
     pub epochs: u64,
     pub rekey_interval_us: i64,
     pub network: NetworkModel,
@@ -105,10 +108,13 @@ pub enum Record<'a> {
     Crash {
         member: MemberId,
     },
-    /// `member` declared `culprit` failed in iteration `iter` (silence).
+    /// `member` found `check` failing in iteration `iter`: "silence" (it
+    /// declares `culprit` failed) or a verification check, which names a
+    /// culprit when it can.
     Detect {
         member: MemberId,
-        culprit: MemberId,
+        check: &'static str,
+        culprit: Option<Party>,
         iter: u64,
     },
     Replace {
@@ -199,6 +205,7 @@ fn member_config(
         members: cfg.members,
         group: cfg.group,
         init: cfg.init,
+        keygen: cfg.keygen,
         epochs: cfg.epochs,
         rekey_interval_us: cfg.rekey_interval_us,
         rto_us: cfg.network.retransmit_timeout_us(),
@@ -439,9 +446,13 @@ impl<'r> Sim<'r> {
                     self.record(&Record::Key { member: *member, epoch: *epoch, sk })?
                 }
                 Note::Confirmed { .. } | Note::Divergence { .. } => {}
+                Note::Verification { member, check, culprit, iter } => {
+                    self.record(&Record::Detect { member: *member, check, culprit: *culprit, iter: *iter })?
+                }
                 Note::Halted { .. } => self.crash(slot)?,
                 Note::Declared { member, failed, iter } => {
-                    self.record(&Record::Detect { member: *member, culprit: *failed, iter: *iter })?;
+                    let culprit = Some(Party::Member(*failed));
+                    self.record(&Record::Detect { member: *member, check: "silence", culprit, iter: *iter })?;
                     replace.push(*failed);
                 }
                 Note::Recovered { member, iter, key_ok } => {
@@ -505,7 +516,7 @@ impl<'r> Sim<'r> {
             Note::Secret { owner, name: SecretName::Alpha, index, value } => {
                 (*owner, LeakSecret::Alpha, *index, Some(value))
             }
-            Note::Secret { owner, name: SecretName::Fk, index, value } => {
+            Note::Secret { owner, name: SecretName::Fk | SecretName::X, index, value } => {
                 (*owner, LeakSecret::Fk, *index, Some(value))
             }
             Note::Theta { member, epoch, value } => (*member, LeakSecret::Theta, *epoch, Some(value)),

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::group::{GroupParams, Scalar, SharedKey};
-use crate::protocol::{MemberId, Note, SecretName};
+use crate::protocol::{MemberId, Note, Party, SecretName};
 
 /// Something the run found wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,6 +21,17 @@ pub enum Finding {
     /// `member` received a confirmation of SK_epoch from `with` that did not
     /// match its own key.
     Divergence { member: MemberId, epoch: u64, with: MemberId },
+}
+
+/// A verification check that failed at a member (SPEC §1, processes
+/// 600, 800, 900 and verified key generation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Detection {
+    pub member: MemberId,
+    pub check: &'static str,
+    /// The party the check names, if it can name one.
+    pub culprit: Option<Party>,
+    pub iter: u64,
 }
 
 /// The outcome of one process-700 recovery.
@@ -61,6 +72,7 @@ pub struct Truth {
     keys: BTreeMap<u64, BTreeMap<MemberId, SharedKey>>,
     confirmed: BTreeMap<u64, BTreeSet<MemberId>>,
     findings: Vec<Finding>,
+    detections: Vec<Detection>,
 }
 
 /// The verdict on a finished run.
@@ -75,6 +87,8 @@ pub struct Verdict {
     pub final_sk: Option<SharedKey>,
     pub findings: Vec<Finding>,
     pub recoveries: Vec<Recovery>,
+    /// Verification checks that failed, in the order they failed.
+    pub detections: Vec<Detection>,
     /// Set when the run ended short of its epochs.
     pub stall: Option<Stall>,
 }
@@ -92,12 +106,15 @@ impl Truth {
             keys: BTreeMap::new(),
             confirmed: BTreeMap::new(),
             findings: Vec::new(),
+            detections: Vec::new(),
         }
     }
 
     pub fn observe(&mut self, note: &Note) {
         match note {
             Note::Secret { owner, name, index, value } => {
+                // x (ElGamal) plays FK's part in every invariant.
+                let name = if *name == SecretName::X { &SecretName::Fk } else { name };
                 let key = (*owner, *name, *index);
                 let recovered = matches!(name, SecretName::Fk | SecretName::Alpha | SecretName::V);
                 if let Some(old) =
@@ -126,6 +143,9 @@ impl Truth {
             }
             Note::Divergence { member, epoch, with } => {
                 self.findings.push(Finding::Divergence { member: *member, epoch: *epoch, with: *with });
+            }
+            Note::Verification { member, check, culprit, iter } => {
+                self.detections.push(Detection { member: *member, check, culprit: *culprit, iter: *iter })
             }
             Note::Halted { .. }
             | Note::Declared { .. }
@@ -231,6 +251,7 @@ impl Truth {
             final_sk,
             findings: self.findings.clone(),
             recoveries: self.recoveries.clone(),
+            detections: self.detections.clone(),
             stall: None,
         }
     }

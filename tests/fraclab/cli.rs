@@ -184,5 +184,9 @@ fn explain_from_the_command_line() {
     assert!(stdout(&o).contains("member 3 derives α[1,2]"), "{}", stdout(&o));
     let o = fraclab(&["run", s, "--explain", "2:fk[3"], repo_root());
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("allowed: fk[i,j], alpha[i,e], v[i], theta[e]"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("allowed: fk[i,j] (x[i,j] under ElGamal), alpha[i,e], v[i], theta[e]"),
+        "{}",
+        stderr(&o)
+    );
 }

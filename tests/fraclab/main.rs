@@ -4,6 +4,7 @@
 mod attacks;
 mod cli;
 mod determinism;
+mod elgamal;
 mod group;
 mod harness;
 mod network;

@@ -118,10 +118,13 @@ fn not_yet_implemented_features_are_refused_clearly() {
     assert!(e.contains("allowed: \"plain\", \"ideal\""), "{e}");
     let e = rejected(&format!("{GOOD}\n[[adversary]]\nkind = \"cheat\"\nmember = 1\n"));
     assert!(e.contains("adversary[0].kind: kind = \"cheat\" is not implemented"), "{e}");
-    let e = rejected(&with("keys_agreed = true", "detected = [1]"));
-    assert!(e.contains("expect.detected"), "{e}");
-    let e = rejected(&with("keygen = \"additive\"", "keygen = \"elgamal\""));
-    assert!(e.contains("protocol.keygen: \"elgamal\" is not implemented"), "{e}");
+    let e = rejected(&with("keys_agreed = true", "detected = [5]"));
+    assert!(e.contains("expect.detected: 5 is not a party; allowed: ids in 0..=4 (0 is the SM)"), "{e}");
+    let e =
+        rejected(&with("init = \"sm\"", "init = \"ring\"").replace("keys_agreed = true", "detected = [0]"));
+    assert!(e.contains("allowed: ids in 1..=4 (0, the SM, only with init = \"sm\")"), "{e}");
+    let e = rejected(&with("epochs = 2", "epochs = 2\nverify = \"commitments\""));
+    assert!(e.contains("protocol.verify: \"commitments\" is not implemented"), "{e}");
 }
 
 #[test]

@@ -293,6 +293,10 @@ impl Member {
         if let Some(round) = &self.round {
             let body = Body::Hfk(round.hfk.clone());
             out.sends.push(self.link.send(now, to, Mode::Generation, round.j, body));
+            if let Some(p) = &round.fk_pub {
+                let body = Body::FkPub(p.clone());
+                out.sends.push(self.link.send(now, to, Mode::Generation, round.j, body));
+            }
         }
         if let Some(held) = &self.held {
             let (mode, iter) =
@@ -354,7 +358,7 @@ impl Member {
         if r == 0 {
             self.note_secret(out, SecretName::V, 1, &own);
         } else {
-            self.note_secret(out, SecretName::Fk, r, &own);
+            self.note_secret(out, self.cfg.keygen.key_part(), r, &own);
             self.note_secret(out, SecretName::Alpha, r, alpha_r.as_ref().expect("r ≥ 1 carries HFK_{ī,r}"));
         }
         let alpha_next = g.sub(&theta, &own);
