@@ -5,6 +5,7 @@
 //! protocol secret — v, γ, δ, α, θ, FK, HFK — is a [`Scalar`]; exponentiations
 //! (commitments, ElGamal key pairs) are mod P and yield [`Element`]s.
 
+mod fixed;
 mod kdf;
 mod params;
 mod scalar;

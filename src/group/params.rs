@@ -19,6 +19,14 @@ pub struct GroupParams {
     pub g: BigUint,
     /// Where the set comes from, shown by `fraclab params`.
     pub source: &'static str,
+    /// Fixed-base table for g, built on first use.
+    pub(crate) fixed: OnceLock<super::fixed::FixedBase>,
+}
+
+impl std::fmt::Debug for super::fixed::FixedBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FixedBase")
+    }
 }
 
 impl GroupParams {
@@ -59,7 +67,7 @@ fn hex(s: &str) -> BigUint {
 /// A safe-prime group: q = (P−1)/2.
 fn safe(name: &'static str, p: BigUint, g: u32, source: &'static str) -> GroupParams {
     let q = (&p - BigUint::one()) >> 1;
-    GroupParams { name, p, q, g: BigUint::from(g), source }
+    GroupParams { name, p, q, g: BigUint::from(g), source, fixed: OnceLock::new() }
 }
 
 /// 2^bits − offset.
@@ -83,6 +91,7 @@ fn build() -> Vec<GroupParams> {
             q: hex(RFC5114_2048_256_Q),
             g: hex(RFC5114_2048_256_G),
             source: "RFC 5114 §2.3 (256-bit prime-order subgroup)",
+            fixed: OnceLock::new(),
         },
     ]
 }

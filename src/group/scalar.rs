@@ -159,9 +159,20 @@ impl GroupParams {
         if !v.is_zero() && v < self.p { Ok(Element(v)) } else { Err(DecodeError::OutOfRange) }
     }
 
-    /// g^a mod P.
+    /// g^a mod P, by the fixed-base table (built on first use).
     pub fn pow_g(&self, a: &Scalar) -> Element {
-        Element(self.g.modpow(&a.0, &self.p))
+        let table = self.fixed.get_or_init(|| super::fixed::FixedBase::new(&self.g, &self.p, self.q.bits()));
+        Element(table.pow(&a.0))
+    }
+
+    /// e^k mod P for any element e (not a fixed base).
+    pub fn pow_element(&self, e: &Element, k: &BigUint) -> Element {
+        Element(e.0.modpow(k, &self.p))
+    }
+
+    /// e⁻¹ mod P (P is prime: e^(P−2)).
+    pub fn inverse(&self, e: &Element) -> Element {
+        Element(e.0.modpow(&(&self.p - 2u32), &self.p))
     }
 
     pub fn mul_elements(&self, a: &Element, b: &Element) -> Element {
