@@ -96,6 +96,25 @@ pub enum Adversary {
     Withhold {
         member: MemberId,
     },
+    /// A member sends a value inconsistent with what it commits to.
+    Cheat {
+        member: MemberId,
+        phase: CheatPhase,
+    },
+    /// The SM hands `member` a pad inconsistent with its commitments.
+    SmCheat {
+        member: MemberId,
+    },
+}
+
+/// Where a cheating member lies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheatPhase {
+    /// Its ring δ (process 400): δ_i + 1 goes to the next member.
+    Init,
+    /// Its HFK of key-generation iteration j: α + FK + 1 goes to everyone
+    /// (and into its own sum, so the keys still agree).
+    Keygen(u64),
 }
 
 pub use crate::protocol::ring_neighbours;
@@ -148,6 +167,22 @@ impl Adversaries {
         out.sort();
         out.dedup();
         out
+    }
+
+    /// How member `m` cheats, if it does.
+    pub fn cheat(&self, m: MemberId) -> Option<CheatPhase> {
+        self.list.iter().find_map(|a| match a {
+            Adversary::Cheat { member, phase } if *member == m => Some(*phase),
+            _ => None,
+        })
+    }
+
+    /// The member the SM hands an inconsistent pad, if any.
+    pub fn sm_cheat(&self) -> Option<MemberId> {
+        self.list.iter().find_map(|a| match a {
+            Adversary::SmCheat { member } => Some(*member),
+            _ => None,
+        })
     }
 
     pub fn withholds(&self, m: MemberId) -> bool {

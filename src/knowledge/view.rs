@@ -206,11 +206,14 @@ impl Collector {
                 }
                 Party::Sm => Vec::new(),
             },
-            // g^x (ElGamal) is public but not linear in the draws: the engine
-            // does not invert it (the dlog adversary is what would).
-            Body::Pad { .. } | Body::Confirm(_) | Body::Ack { .. } | Body::Joined | Body::FkPub(_) => {
-                Vec::new()
-            }
+            // g^x (ElGamal) and the commitments are public but not linear in the
+            // draws: the engine does not invert them (the dlog adversary would).
+            Body::Pad { .. }
+            | Body::Confirm(_)
+            | Body::Ack { .. }
+            | Body::Joined
+            | Body::FkPub(_)
+            | Body::Commit(_) => Vec::new(),
             Body::Recover { hfk, theta, .. } => {
                 let Party::Member(to) = env.to else { return Vec::new() };
                 let r = env.iter;

@@ -17,11 +17,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand_core::Rng;
 
 mod recovery;
+mod verify;
 
 use super::link::Link;
 use super::{
     Body, Envelope, InitKind, KeygenKind, LocalTime, MemberId, Mode, Node, Note, Output, Party, SecretName,
 };
+use crate::adversary::CheatPhase;
 use crate::group::{Element, GroupParams, KeyTag, Scalar, SharedKey, confirm_tag, derive_sk};
 
 /// Everything a member is configured with before the run.
@@ -32,6 +34,10 @@ pub struct MemberConfig {
     pub group: &'static GroupParams,
     pub init: InitKind,
     pub keygen: KeygenKind,
+    /// Commitments: processes 800 and 900 and verified key generation.
+    pub verify: bool,
+    /// A member that sends values inconsistent with its commitments.
+    pub cheat: Option<CheatPhase>,
     /// Key-generation iterations to run after initialisation.
     pub epochs: u64,
     pub rekey_interval_us: i64,
@@ -117,6 +123,7 @@ pub struct Member {
     /// The HFK sends to watch for the after-send crash point.
     halt_watch: Vec<(Party, u32, u64)>,
     recovery: recovery::State,
+    verif: verify::Verif,
 }
 
 impl Member {
@@ -148,6 +155,7 @@ impl Member {
             halted: false,
             halt_watch: Vec::new(),
             recovery: recovery::State::default(),
+            verif: verify::Verif::default(),
         }
     }
 
@@ -268,14 +276,25 @@ impl Member {
         let delta = g.add(&base, &contribution);
         self.note_secret(out, SecretName::Delta, 1, &delta);
         self.delta_sent = true;
+        // A cheater commits to δ_i but sends δ_i + 1.
+        let wire = match self.cfg.cheat {
+            Some(CheatPhase::Init) => g.add(&delta, &g.scalar_from_u64(1)),
+            _ => delta.clone(),
+        };
         let next = self.next_in_ring();
-        out.sends.push(self.link.send(now, Party::Member(next), Mode::Init, 1, Body::Delta(delta.clone())));
+        out.sends.push(self.link.send(now, Party::Member(next), Mode::Init, 1, Body::Delta(wire.clone())));
         if let Some(accomplice) = self.cfg.forward_delta_to {
-            out.sends.push(self.link.send(now, Party::Member(accomplice), Mode::Init, 1, Body::Delta(delta)));
+            out.sends.push(self.link.send(now, Party::Member(accomplice), Mode::Init, 1, Body::Delta(wire)));
+        }
+        if self.cfg.verify {
+            let gamma = self.gamma.clone();
+            let c = self.own_ring_commitment(&contribution, &delta, gamma.as_ref());
+            self.broadcast(now, Mode::Init, 1, Body::Commit(c), out);
         }
     }
 
     fn on_delta(&mut self, now: LocalTime, prev: Scalar, rng: &mut dyn Rng, out: &mut Output) {
+        self.note_delta_in(&prev);
         if let Some(gamma) = &self.gamma {
             // Step 475: δ_n came back to the GI; θ_1 = δ_n − γ.
             if self.held.is_some() {
@@ -298,6 +317,15 @@ impl Member {
         };
         let alpha = self.group().sub(&theta, v);
         self.enter_epoch(now, 1, theta, alpha, out);
+        self.held_epoch1(out);
+    }
+
+    /// Epoch 1 is held (from the SM's pad or the ring): verify it.
+    fn held_epoch1(&mut self, out: &mut Output) {
+        if let Some(h) = self.held.as_ref().filter(|h| h.epoch == 1) {
+            let (theta, alpha) = (h.theta.clone(), h.alpha.clone());
+            self.note_epoch1(&theta, &alpha, out);
+        }
     }
 
     /// The member now holds θ_e and α_{i,e}: derive SK_e and confirm it.
@@ -375,9 +403,15 @@ impl Member {
         let g = self.group();
         let alpha = &self.held.as_ref().expect("next_iteration implies held").alpha;
         let fk = g.random_scalar(rng);
-        let hfk = g.add(alpha, &fk);
+        let mut hfk = g.add(alpha, &fk);
+        if self.cfg.cheat == Some(CheatPhase::Keygen(j)) {
+            // Inconsistent with E = g^FK; used in its own sum too, so the
+            // keys still agree and only verification can tell.
+            hfk = g.add(&hfk, &g.scalar_from_u64(1));
+        }
         self.note_secret(out, self.cfg.keygen.key_part(), j, &fk);
-        let fk_pub = (self.cfg.keygen == KeygenKind::Elgamal).then(|| g.pow_g(&fk));
+        let publishes = self.cfg.keygen == KeygenKind::Elgamal || self.cfg.verify;
+        let fk_pub = publishes.then(|| g.pow_g(&fk));
         let first = out.sends.len();
         self.broadcast(now, Mode::Generation, j, Body::Hfk(hfk.clone()), out);
         if let Some(p) = &fk_pub {
@@ -413,7 +447,7 @@ impl Member {
 
     /// Process 600: the public FK_{from,j}, kept like an HFK.
     fn on_fk_pub(&mut self, now: LocalTime, j: u64, from: MemberId, fk_pub: Element, out: &mut Output) {
-        if self.cfg.keygen != KeygenKind::Elgamal {
+        if self.cfg.keygen != KeygenKind::Elgamal && !self.cfg.verify {
             return;
         }
         match &mut self.round {
@@ -436,7 +470,8 @@ impl Member {
     fn maybe_finish_round(&mut self, now: LocalTime, out: &mut Output) {
         let n = self.cfg.members as usize;
         let elgamal = self.cfg.keygen == KeygenKind::Elgamal;
-        if self.round.as_ref().is_none_or(|r| r.hfks.len() < n || (elgamal && r.pubs.len() < n)) {
+        let publishes = elgamal || self.cfg.verify;
+        if self.round.as_ref().is_none_or(|r| r.hfks.len() < n || (publishes && r.pubs.len() < n)) {
             return;
         }
         let round = self.round.take().expect("checked above");
@@ -445,6 +480,8 @@ impl Member {
         let lambda = 1 - n as i64;
         let theta = g.add(&g.mul_i64(&held.theta, lambda), &g.sum(round.hfks.values()));
         let alpha = g.sub(&theta, &round.fk);
+        let theta_j = held.theta.clone();
+        self.check_round(round.j, &theta_j, &round.hfks, &round.pubs, out);
         if elgamal && g.pow_g(&theta) != g.product(round.pubs.values()) {
             let (member, iter) = (self.cfg.id, round.j);
             out.notes.push(Note::Verification { member, check: "group-key", culprit: None, iter });
@@ -459,8 +496,13 @@ impl Member {
 
     fn dispatch(&mut self, now: LocalTime, env: Envelope, rng: &mut dyn Rng, out: &mut Output) {
         let Party::Member(from) = env.from else {
-            if let (Body::Pad { alpha, theta }, InitKind::Sm, None) = (env.body, self.cfg.init, &self.held) {
-                self.enter_epoch(now, 1, theta, alpha, out);
+            match (env.body, self.cfg.init, &self.held) {
+                (Body::Pad { alpha, theta }, InitKind::Sm, None) => {
+                    self.enter_epoch(now, 1, theta, alpha, out);
+                    self.held_epoch1(out);
+                }
+                (Body::Commit(c), InitKind::Sm, _) => self.on_commit(Party::Sm, c, out),
+                _ => {}
             }
             return;
         };
@@ -476,6 +518,7 @@ impl Member {
                 self.maybe_send_delta(now, rng, out);
             }
             (Mode::Init, Body::Theta(t)) if self.held.is_none() => self.adopt_theta1(now, t, out),
+            (Mode::Init, Body::Commit(c)) => self.on_commit(Party::Member(from), c, out),
             (Mode::Generation, Body::Hfk(h)) => self.on_hfk(now, env.iter, from, h, out),
             (Mode::Generation, Body::FkPub(p)) => self.on_fk_pub(now, env.iter, from, p, out),
             (Mode::Recovery, body) => {

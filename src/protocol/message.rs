@@ -27,6 +27,19 @@ impl Mode {
     }
 }
 
+/// Commitments g^value that let members verify initialisation (SPEC §1,
+/// processes 800 and 900). They are public and non-linear: the knowledge
+/// engine does not invert them.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Commitment {
+    /// Process 800, SM → every member: C_i = g^{α_{i,1}} for i = 1..n and
+    /// C_θ = g^{θ_1}.
+    Pads { alphas: Vec<Element>, theta: Element },
+    /// Process 900, member i → every member: V_i = g^{v_i}, D_i = g^{δ_i}
+    /// and, from the GI, Γ = g^γ.
+    Ring { v: Element, delta: Element, gamma: Option<Element> },
+}
+
 /// The payload of a message.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Body {
@@ -40,8 +53,11 @@ pub enum Body {
     Theta(Scalar),
     /// Process 500: i → m: HFK_{i,j}.
     Hfk(Scalar),
-    /// Process 600: i → m: the public FK_{i,j} = g^{x_{i,j}}.
+    /// Process 600: i → m: the public FK_{i,j} = g^{x_{i,j}}. With
+    /// commitments it is also E_{i,j} = g^{FK_{i,j}} (additive key generation).
     FkPub(Element),
+    /// Initialisation commitments (processes 800 and 900).
+    Commit(Commitment),
     /// Key confirmation: H("fraclab/confirm/v1" ‖ SK_e).
     Confirm(KeyTag),
     /// Process 700, RI → replacement: HFK_{ī,r} (none when r = 0), θ_{r+1}
@@ -74,6 +90,7 @@ impl Body {
             Body::Share(_) => "share",
             Body::Hfk(_) => "hfk",
             Body::FkPub(_) => "fk_pub",
+            Body::Commit(_) => "commit",
             Body::Confirm(_) => "confirm",
             Body::Recover { .. } => "recover",
             Body::RecoveryDelta { .. } => "delta",

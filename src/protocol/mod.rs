@@ -19,7 +19,7 @@ use std::fmt;
 use rand_core::Rng;
 
 use crate::group::{Scalar, SharedKey};
-pub use message::{Body, Envelope, Mode};
+pub use message::{Body, Commitment, Envelope, Mode};
 
 /// A member index, 1..=n as in the patent.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]

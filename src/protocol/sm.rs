@@ -1,23 +1,35 @@
 //! Process 300: the security manager, a third party that is not a member.
 //! It draws v_i uniformly from Z_q, sets θ_1 = Σ v_i and α_{i,1} = θ_1 − v_i
 //! (SPEC §1, ambiguity 2: this keeps invariant I1) and sends (α_{i,1}, θ_1)
-//! to each member i.
+//! to each member i. With verification (process 800) it also sends every
+//! member the commitments C_i = g^{α_{i,1}} and C_θ = g^{θ_1}.
+//!
+//! A cheating SM (the `sm-cheat` adversary) hands one member α + 1 and
+//! commits to what it handed, so Π C_i ≠ C_θ^{n−1} gives it away.
 
 use rand_core::Rng;
 
 use super::link::Link;
-use super::{Body, Envelope, LocalTime, MemberId, Mode, Node, Note, Output, Party, SecretName};
+use super::{Body, Commitment, Envelope, LocalTime, MemberId, Mode, Node, Note, Output, Party, SecretName};
 use crate::group::GroupParams;
 
 pub struct SecurityManager {
     group: &'static GroupParams,
     members: u32,
     link: Link,
+    verify: bool,
+    cheat_on: Option<MemberId>,
 }
 
 impl SecurityManager {
-    pub fn new(group: &'static GroupParams, members: u32, rto_us: i64) -> SecurityManager {
-        SecurityManager { group, members, link: Link::new(Party::Sm, rto_us) }
+    pub fn new(
+        group: &'static GroupParams,
+        members: u32,
+        rto_us: i64,
+        verify: bool,
+        cheat_on: Option<MemberId>,
+    ) -> SecurityManager {
+        SecurityManager { group, members, link: Link::new(Party::Sm, rto_us), verify, cheat_on }
     }
 }
 
@@ -31,12 +43,27 @@ impl Node for SecurityManager {
         let mut out = Output::default();
         let vs: Vec<_> = (1..=self.members).map(|_| g.random_scalar(rng)).collect();
         let theta = g.sum(&vs);
+        let mut alphas = Vec::with_capacity(vs.len());
         for (i, v) in (1..=self.members).zip(vs) {
             let owner = MemberId(i);
-            let alpha = g.sub(&theta, &v);
+            let mut alpha = g.sub(&theta, &v);
+            if self.cheat_on == Some(owner) {
+                alpha = g.add(&alpha, &g.scalar_from_u64(1));
+            }
             out.notes.push(Note::Secret { owner, name: SecretName::V, index: 1, value: v });
-            let body = Body::Pad { alpha, theta: theta.clone() };
+            let body = Body::Pad { alpha: alpha.clone(), theta: theta.clone() };
             out.sends.push(self.link.send(now, Party::Member(owner), Mode::Init, 1, body));
+            alphas.push(alpha);
+        }
+        if self.verify {
+            let commitment = Commitment::Pads {
+                alphas: alphas.iter().map(|a| g.pow_g(a)).collect(),
+                theta: g.pow_g(&theta),
+            };
+            for i in 1..=self.members {
+                let body = Body::Commit(commitment.clone());
+                out.sends.push(self.link.send(now, Party::Member(MemberId(i)), Mode::Init, 1, body));
+            }
         }
         out
     }

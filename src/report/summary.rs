@@ -61,6 +61,10 @@ pub struct Summary {
     pub warnings: Vec<String>,
     pub trace: &'static str,
     pub trace_sha256: Option<String>,
+    /// A cheater is declared: broken invariants and failed checks are its
+    /// effects (reported in `cheat` findings), not failures of the run.
+    #[serde(skip)]
+    pub cheated: bool,
 }
 
 impl Summary {
@@ -113,6 +117,9 @@ impl Summary {
             }));
         }
         let detected = culprits(v);
+        let cheats = cheat_findings(sc, v, &detected);
+        let cheated = !cheats.is_empty();
+        findings.extend(cheats);
         let mut recovered: Vec<u32> = v.recoveries.iter().filter(|r| r.ok).map(|r| r.member.0).collect();
         recovered.sort_unstable();
         recovered.dedup();
@@ -156,6 +163,7 @@ impl Summary {
             warnings: sc.warnings.clone(),
             trace,
             trace_sha256,
+            cheated,
         }
     }
 
@@ -179,7 +187,7 @@ impl Summary {
         let mut out: Vec<String> = self
             .findings
             .iter()
-            .filter(|f| f["kind"] == "invariant" || f["kind"] == "analysis-error")
+            .filter(|f| (f["kind"] == "invariant" && !self.cheated) || f["kind"] == "analysis-error")
             .map(|f| f.to_string())
             .collect();
         if !self.keys_agreed && !divergence_expected {
@@ -191,7 +199,7 @@ impl Summary {
         }
         // A failed verification check is a problem unless the scenario says
         // who it expects to be caught (an `[expect] detected`).
-        if !self.expectations.iter().any(|e| e.key == "detected") {
+        if !self.cheated && !self.expectations.iter().any(|e| e.key == "detected") {
             out.extend(
                 self.findings
                     .iter()
@@ -207,6 +215,65 @@ impl Summary {
         s.push('\n');
         s
     }
+}
+
+/// One finding per declared cheater: what it forged, whether verification
+/// named it, and what the ground truth says the cheat did (SPEC: without
+/// verification the run says what broke, silently).
+fn cheat_findings(sc: &Scenario, v: &crate::sim::Verdict, detected: &[u32]) -> Vec<serde_json::Value> {
+    use crate::adversary::{Adversary, CheatPhase};
+    let broken = |check: &str| -> Vec<u64> {
+        let mut epochs: Vec<u64> = v
+            .findings
+            .iter()
+            .filter_map(|f| match f {
+                Finding::Invariant { check: c, epoch, .. } if *c == check => Some(*epoch),
+                _ => None,
+            })
+            .collect();
+        epochs.dedup();
+        epochs
+    };
+    let list = |es: &[u64]| es.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    let mut effects = Vec::new();
+    for (check, what) in
+        [("I1", "I1 (Σα = (n−1)θ)"), ("theta_sum", "θ = Σ FK"), ("theta_agree", "agreement on θ")]
+    {
+        let es = broken(check);
+        if !es.is_empty() {
+            effects.push(format!("{what} broken at epoch(s) {}", list(&es)));
+        }
+    }
+    if effects.is_empty() {
+        effects.push("no invariant broken".into());
+    }
+    effects.push(if v.keys_agreed { "the keys still agree".into() } else { "the keys diverge".into() });
+    let effect = effects.join("; ");
+    sc.adversaries
+        .list
+        .iter()
+        .filter_map(|a| match a {
+            Adversary::Cheat { member, phase } => Some((
+                member.0,
+                match phase {
+                    CheatPhase::Init => "its ring δ (initialisation) differs from its commitment".to_string(),
+                    CheatPhase::Keygen(j) => format!("its HFK of iteration {j} differs from α + FK"),
+                },
+            )),
+            Adversary::SmCheat { member } => {
+                Some((0, format!("the SM's pad for member {member} is off by one")))
+            }
+            _ => None,
+        })
+        .map(|(culprit, what)| {
+            let caught = detected.contains(&culprit);
+            let verdict = if caught { "detected: verification names it" } else { "undetected" };
+            serde_json::json!({
+                "kind": "cheat", "culprit": culprit, "what": what, "detected": caught,
+                "effect": format!("{verdict}; {effect}"),
+            })
+        })
+        .collect()
 }
 
 /// The culprits verification named, sorted (0 is the SM).

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::group::GroupParams;
 use crate::knowledge::Learn;
-use crate::protocol::Body;
+use crate::protocol::{Body, Commitment};
 use crate::scenario::{Scenario, TraceLevel};
 use crate::sim::{Record, Recorder, SimTime};
 
@@ -107,6 +107,16 @@ impl<'l, W: Write> TraceWriter<'l, W> {
             }
             Body::Confirm(tag) => format!("\"{}\"", tag.to_hex()),
             Body::FkPub(e) => format!("\"{}\"", g.element_hex(e)),
+            Body::Commit(Commitment::Pads { alphas, theta }) => {
+                let cs: Vec<String> = alphas.iter().map(|a| format!("\"{}\"", g.element_hex(a))).collect();
+                format!("{{\"alphas\":[{}],\"theta\":\"{}\"}}", cs.join(","), g.element_hex(theta))
+            }
+            Body::Commit(Commitment::Ring { v, delta, gamma }) => format!(
+                "{{\"v\":\"{}\",\"delta\":\"{}\",\"gamma\":{}}}",
+                g.element_hex(v),
+                g.element_hex(delta),
+                gamma.as_ref().map_or("null".to_string(), |x| format!("\"{}\"", g.element_hex(x)))
+            ),
             Body::Recover { hfk, theta, sk } => format!(
                 "{{\"hfk\":{},\"theta\":\"{}\",\"sk\":\"{}\"}}",
                 hfk.as_ref().map_or("null".to_string(), |h| format!("\"{}\"", g.scalar_hex(h))),

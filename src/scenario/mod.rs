@@ -104,6 +104,7 @@ impl Scenario {
                 Keygen::Additive => crate::protocol::KeygenKind::Additive,
                 Keygen::Elgamal => crate::protocol::KeygenKind::Elgamal,
             },
+            verify: self.verify == Verify::Commitments,
             epochs: self.epochs,
             rekey_interval_us: self.rekey_interval_ms as i64 * 1_000,
             network: self.network,

@@ -7,7 +7,7 @@ use toml::Spanned;
 
 use super::error::SpanError;
 use super::{ANALYSIS_MEMBERS_MAX, Expect, FULL_TRACE_MEMBERS_MAX, MAX_EVENTS, Scenario};
-use crate::adversary::{Adversaries, Adversary, Leak, LeakSecret, LeakTo};
+use crate::adversary::{Adversaries, Adversary, CheatPhase, Leak, LeakSecret, LeakTo};
 use crate::group::{GroupParams, PARAMS_NAMES, by_name};
 use crate::protocol::member::Halt;
 use crate::protocol::{InitKind, MemberId, Mode};
@@ -106,7 +106,7 @@ macro_rules! string_enum {
 
 string_enum!(Init, ["sm" => Sm, "ring" => Ring, "ring-hardened" => RingHardened], later: []);
 string_enum!(Keygen, ["additive" => Additive, "elgamal" => Elgamal], later: []);
-string_enum!(Verify, ["none" => None], later: ["commitments"]);
+string_enum!(Verify, ["none" => None, "commitments" => Commitments], later: []);
 string_enum!(Channel, ["plain" => Plain, "ideal" => Ideal], later: ["sealed"]);
 string_enum!(TraceLevel, ["full" => Full, "protocol" => Protocol, "none" => None], later: []);
 
@@ -391,14 +391,32 @@ impl RawScenario {
                 .map_err(|message| field_error(&format!("adversary[{i}]"), span, message))?;
             adversaries.push(checked);
         }
+        if p.verify == Some(Verify::Commitments) && init == InitKind::RingHardened {
+            return Err(SpanError {
+                key: "protocol.verify".into(),
+                span: None,
+                message: "commitments verify the SM's pads (process 800) and the plain ring (process 900); allowed with init = \"sm\" or \"ring\"".into(),
+            });
+        }
         let tapped = adversaries.iter().any(|a| matches!(a, Adversary::Eavesdropper { .. }));
         if tapped && p.channel != Some(Channel::Plain) {
             warnings.push(
                 "an eavesdropper on a channel other than \"plain\" reads no payloads: the outsider taps metadata only".into(),
             );
         }
-        let analysis = self.output.analysis.unwrap_or(members <= ANALYSIS_MEMBERS_MAX);
-        if !analysis && self.output.analysis.is_none() {
+        let cheats =
+            adversaries.iter().any(|a| matches!(a, Adversary::Cheat { .. } | Adversary::SmCheat { .. }));
+        if cheats && self.output.analysis == Some(true) {
+            return Err(SpanError {
+                key: "output.analysis".into(),
+                span: None,
+                message: "the knowledge analysis models honest-but-curious members; a cheater's values are off the protocol's algebra; allowed: analysis = false (or leave it out)".into(),
+            });
+        }
+        let analysis = !cheats && self.output.analysis.unwrap_or(members <= ANALYSIS_MEMBERS_MAX);
+        if cheats {
+            warnings.push("a cheater breaks the protocol's algebra: the knowledge analysis is off".into());
+        } else if !analysis && self.output.analysis.is_none() {
             warnings.push(format!(
                 "n = {members} > {ANALYSIS_MEMBERS_MAX}: the knowledge analysis is off; set [output] analysis = true to run it"
             ));
@@ -488,8 +506,8 @@ enum RawAdversary {
     Coalition { members: Vec<u32> },
     RingCollusion { target: u32 },
     Eavesdropper { modes: Option<Vec<String>> },
-    Cheat(serde::de::IgnoredAny),
-    SmCheat(serde::de::IgnoredAny),
+    Cheat { member: u32, phase: String, epoch: Option<u64> },
+    SmCheat { member: u32 },
     Tamper(serde::de::IgnoredAny),
     Replay(serde::de::IgnoredAny),
     Forge(serde::de::IgnoredAny),
@@ -515,7 +533,7 @@ impl RawAdversary {
         };
         let later = |kind: &str| {
             Err(format!(
-                "kind = \"{kind}\" is not implemented in fraclab {} yet; allowed: \"leak\", \"coalition\", \"ring-collusion\", \"eavesdropper\", \"withhold\"",
+                "kind = \"{kind}\" is not implemented in fraclab {} yet; allowed: \"leak\", \"coalition\", \"ring-collusion\", \"eavesdropper\", \"withhold\", \"cheat\", \"sm-cheat\"",
                 env!("CARGO_PKG_VERSION")
             ))
         };
@@ -610,8 +628,39 @@ impl RawAdversary {
                 }
                 Ok(Adversary::Eavesdropper { modes })
             }
-            RawAdversary::Cheat(_) => later("cheat"),
-            RawAdversary::SmCheat(_) => later("sm-cheat"),
+            RawAdversary::Cheat { member, phase, epoch } => {
+                let member = in_range(member, "member")?;
+                let phase = match (phase.as_str(), epoch) {
+                    ("init", _) if init != InitKind::Ring => {
+                        return Err("phase: a member cheats in initialisation by its ring δ; allowed with init = \"ring\" (use sm-cheat for the SM, or phase = \"keygen\")".into());
+                    }
+                    ("init", None | Some(1)) => CheatPhase::Init,
+                    ("init", Some(e)) => {
+                        return Err(format!(
+                            "epoch = {e}: initialisation is epoch 1; allowed: 1 or leave it out"
+                        ));
+                    }
+                    ("keygen", Some(j)) if (1..=epochs).contains(&j) => CheatPhase::Keygen(j),
+                    ("keygen", Some(j)) => {
+                        return Err(format!(
+                            "epoch = {j}: the HFK of key-generation iteration j; allowed: 1..={epochs}"
+                        ));
+                    }
+                    ("keygen", None) => {
+                        return Err(format!("epoch: which iteration's HFK is forged; allowed: 1..={epochs}"));
+                    }
+                    (other, _) => {
+                        return Err(format!("phase = \"{other}\" is unknown; allowed: \"init\", \"keygen\""));
+                    }
+                };
+                Ok(Adversary::Cheat { member, phase })
+            }
+            RawAdversary::SmCheat { member } => {
+                if init != InitKind::Sm {
+                    return Err("sm-cheat needs a security manager; allowed with init = \"sm\"".into());
+                }
+                Ok(Adversary::SmCheat { member: in_range(member, "member")? })
+            }
             RawAdversary::Tamper(_) => later("tamper"),
             RawAdversary::Replay(_) => later("replay"),
             RawAdversary::Forge(_) => later("forge"),

@@ -47,6 +47,8 @@ pub struct Config {
     pub members: u32,
     pub init: InitKind,
     pub keygen: KeygenKind,
+    /// Commitments (processes 800, 900 and verified key generation).
+    pub verify: bool,
     pub epochs: u64,
     pub rekey_interval_us: i64,
     pub network: NetworkModel,
@@ -206,6 +208,8 @@ fn member_config(
         group: cfg.group,
         init: cfg.init,
         keygen: cfg.keygen,
+        verify: cfg.verify,
+        cheat: cfg.adversaries.cheat(id).filter(|_| incarnation == 0),
         epochs: cfg.epochs,
         rekey_interval_us: cfg.rekey_interval_us,
         rto_us: cfg.network.retransmit_timeout_us(),
@@ -258,7 +262,8 @@ impl<'r> Sim<'r> {
         let n = cfg.members;
         let rto_us = cfg.network.retransmit_timeout_us();
         let forwards = cfg.adversaries.delta_forwards(n);
-        let sm = (cfg.init == InitKind::Sm).then(|| SecurityManager::new(cfg.group, n, rto_us));
+        let sm = (cfg.init == InitKind::Sm)
+            .then(|| SecurityManager::new(cfg.group, n, rto_us, cfg.verify, cfg.adversaries.sm_cheat()));
         let members = (1..=n).map(|i| Member::new(member_config(&cfg, MemberId(i), 0, &forwards))).collect();
         let mut queue = EventQueue::new();
         for c in &cfg.faults.crashes {

@@ -13,4 +13,5 @@ mod protocol;
 mod recovery;
 mod scenario_errors;
 mod sweep;
+mod verification;
 mod verify_trace;

@@ -116,15 +116,28 @@ fn not_yet_implemented_features_are_refused_clearly() {
     let e = rejected(&with("epochs = 2", "epochs = 2\nchannel = \"sealed\""));
     assert!(e.contains("protocol.channel: \"sealed\" is not implemented"), "{e}");
     assert!(e.contains("allowed: \"plain\", \"ideal\""), "{e}");
-    let e = rejected(&format!("{GOOD}\n[[adversary]]\nkind = \"cheat\"\nmember = 1\n"));
-    assert!(e.contains("adversary[0].kind: kind = \"cheat\" is not implemented"), "{e}");
+    let e = rejected(&format!("{GOOD}\n[[adversary]]\nkind = \"tamper\"\nprobability = 0.1\n"));
+    assert!(e.contains("adversary[0].kind: kind = \"tamper\" is not implemented"), "{e}");
     let e = rejected(&with("keys_agreed = true", "detected = [5]"));
     assert!(e.contains("expect.detected: 5 is not a party; allowed: ids in 0..=4 (0 is the SM)"), "{e}");
     let e =
         rejected(&with("init = \"sm\"", "init = \"ring\"").replace("keys_agreed = true", "detected = [0]"));
     assert!(e.contains("allowed: ids in 1..=4 (0, the SM, only with init = \"sm\")"), "{e}");
-    let e = rejected(&with("epochs = 2", "epochs = 2\nverify = \"commitments\""));
-    assert!(e.contains("protocol.verify: \"commitments\" is not implemented"), "{e}");
+    let e = rejected(
+        &with("init = \"sm\"", "init = \"ring-hardened\"")
+            .replace("epochs = 2", "epochs = 2\nverify = \"commitments\""),
+    );
+    assert!(e.contains("protocol.verify: commitments verify the SM's pads"), "{e}");
+    let cheat = "\n[[adversary]]\nkind = \"cheat\"\nmember = 1\nphase = \"init\"\n";
+    let e = rejected(&format!("{GOOD}{cheat}"));
+    assert!(e.contains("adversary[0].phase: a member cheats in initialisation by its ring δ"), "{e}");
+    let cheat = "\n[[adversary]]\nkind = \"cheat\"\nmember = 1\nphase = \"keygen\"\nepoch = 3\n";
+    let e = rejected(&format!("{GOOD}{cheat}"));
+    assert!(e.contains("adversary[0].epoch: epoch = 3"), "{e}");
+    let e = rejected(&format!(
+        "{GOOD}\n[[adversary]]\nkind = \"sm-cheat\"\nmember = 2\n[output]\nanalysis = true\n"
+    ));
+    assert!(e.contains("output.analysis: the knowledge analysis models honest-but-curious members"), "{e}");
 }
 
 #[test]

@@ -95,12 +95,35 @@ impl Message {
 /// A point event on a lifeline.
 #[derive(Clone, Debug)]
 pub enum Mark {
-    Crash { member: u32 },
-    Replace { member: u32 },
-    Recovered { member: u32, iter: u64, ok: bool },
-    Leak { member: u32, secret: String, epoch: u64, to: String },
-    Learn { view: View, target: Option<u32>, label: String },
-    Detect { member: u32, culprit: u32, check: String },
+    Crash {
+        member: u32,
+    },
+    Replace {
+        member: u32,
+    },
+    Recovered {
+        member: u32,
+        iter: u64,
+        ok: bool,
+    },
+    Leak {
+        member: u32,
+        secret: String,
+        epoch: u64,
+        to: String,
+    },
+    Learn {
+        view: View,
+        target: Option<u32>,
+        label: String,
+    },
+    /// A failed check at `member`: "silence" (declares `culprit` failed) or
+    /// a verification check, which may name no one.
+    Detect {
+        member: u32,
+        culprit: Option<u32>,
+        check: String,
+    },
 }
 
 /// Who learned: the `view` of a `learn` event.
@@ -145,6 +168,17 @@ impl View {
                 Some((_, nth)) => format!("{m}′#{nth}"),
             },
         }
+    }
+}
+
+/// What a detect mark says: "detects 3 (silence)", "names the SM (pad-sum)",
+/// "check theta fails".
+pub fn detect_text(culprit: Option<u32>, check: &str) -> String {
+    match (culprit, check) {
+        (Some(c), "silence") => format!("detects {c} (silence)"),
+        (Some(0), _) => format!("names the SM ({check})"),
+        (Some(c), _) => format!("names {c} ({check})"),
+        (None, _) => format!("check {check} fails"),
     }
 }
 
@@ -291,7 +325,7 @@ impl Trace {
                     l.seq,
                     Mark::Detect {
                         member: need(l.member, "member")?,
-                        culprit: l.culprit.unwrap_or(0),
+                        culprit: l.culprit,
                         check: l.check.clone().unwrap_or_default(),
                     },
                 )),

@@ -178,9 +178,10 @@ pub fn render(s: &Summary, t: &Trace) -> String {
                         let label = super::data::secret_label(secret, Some(*member), *epoch);
                         (party(*member), format!("member {member} leaks {label} to {to}"))
                     }
-                    Mark::Detect { member, culprit, check } => {
-                        (party(*member), format!("member {member} detects {culprit} ({check})"))
-                    }
+                    Mark::Detect { member, culprit, check } => (
+                        party(*member),
+                        format!("member {member} {}", super::data::detect_text(*culprit, check)),
+                    ),
                     Mark::Learn { .. } => unreachable!("handled above"),
                 };
                 let _ = writeln!(out, "    Note over {at}: {}", clean(&text));

@@ -224,7 +224,7 @@ impl Chart for Lifelines {
                 Some(t) => {
                     let to = (self.x(m.to), self.axis.y(t));
                     arrow(area, from, to, style)?;
-                    if !matches!(m.kind.as_str(), "hfk" | "confirm") {
+                    if !matches!(m.kind.as_str(), "hfk" | "fk_pub" | "confirm") {
                         let mid = ((from.0 + to.0) / 2, (from.1 + to.1) / 2 - 7);
                         let label = if m.attempt > 0 {
                             format!("{} (resent)", m.symbol())
@@ -285,7 +285,8 @@ impl Chart for Lifelines {
                     (x, format!("leaks {label} to {to}"), canvas::WARN)
                 }
                 Mark::Detect { member, culprit, check } => {
-                    (self.x(*member), format!("detects {culprit} ({check})"), canvas::GREY)
+                    let color = if check == "silence" { canvas::GREY } else { canvas::DANGER };
+                    (self.x(*member), super::data::detect_text(*culprit, check), color)
                 }
                 Mark::Learn { view, .. } => {
                     let Some(labels) = learns.remove(&(*t, view.clone())) else { continue };

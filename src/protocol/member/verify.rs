@@ -1,0 +1,187 @@
+//! Verification with commitments (SPEC §1): processes 800 (SM
+//! initialisation) and 900 (ring initialisation), and verified key
+//! generation. A failed check is a `Verification` note naming the culprit
+//! when the check can.
+//!
+//! - **800.** The SM sends C_i = g^{α_{i,1}} for every i and C_θ = g^{θ_1}.
+//!   Member i checks g^{α_{i,1}} = C_i, g^{θ_1} = C_θ and
+//!   Π C_i = C_θ^{n−1} (I1 in the exponent); any failure names the SM.
+//! - **900.** Member i publishes V_i = g^{v_i} and D_i = g^{δ_i}; the GI
+//!   also Γ = g^γ. Each member checks the δ it received against its
+//!   sender's D (naming the sender), the chain D_1 = Γ·V_1,
+//!   D_k = D_{k−1}·V_k (the first broken link k names member k−1, whose δ
+//!   made it break; link 1 names the GI), and g^{θ_1} = Π V_i (which names
+//!   no one: the GI or member n may have lied).
+//! - **Key generation.** With HFK_{i,j} each member publishes
+//!   E_{i,j} = g^{FK_{i,j}} (under ElGamal, the public FK = g^x is E).
+//!   Everyone checks g^{HFK_{i,j}} = g^{α_{i,j}}·E_{i,j}, with g^{α_{i,j}}
+//!   known publicly: C_i (800) or g^{θ_1}/V_i (900) for j = 1, and
+//!   g^{θ_j}/E_{i,j−1} after. Divisions are avoided by multiplying both
+//!   sides through. A mismatch names member i.
+//!
+//! A replacement (process 700) has not seen the earlier commitments: it
+//! skips the checks it lacks the values for, and says nothing.
+
+use std::collections::BTreeMap;
+
+use super::Member;
+use crate::group::{Element, Scalar};
+use crate::protocol::{Commitment, MemberId, Note, Output, Party};
+
+/// What a member holds for verification.
+#[derive(Default)]
+pub(super) struct Verif {
+    /// Process 800: (C_1..C_n, C_θ) from the SM.
+    pads: Option<(Vec<Element>, Element)>,
+    /// Process 900: (V_k, D_k, Γ from the GI) by member.
+    ring: BTreeMap<MemberId, (Element, Element, Option<Element>)>,
+    /// The δ this member received on the ring (δ_n for the GI).
+    delta_in: Option<Scalar>,
+    /// θ_1 and α_{i,1} once held.
+    epoch1: Option<(Scalar, Scalar)>,
+    init_checked: bool,
+    /// E_{k,j} (the public FKs) of the last two iterations.
+    pubs: BTreeMap<u64, BTreeMap<MemberId, Element>>,
+}
+
+impl Member {
+    fn fail(&self, out: &mut Output, check: &'static str, culprit: Option<Party>, iter: u64) {
+        out.notes.push(Note::Verification { member: self.cfg.id, check, culprit, iter });
+    }
+
+    pub(super) fn on_commit(&mut self, from: Party, c: Commitment, out: &mut Output) {
+        if !self.cfg.verify {
+            return;
+        }
+        match (from, c) {
+            (Party::Sm, Commitment::Pads { alphas, theta }) => {
+                self.verif.pads.get_or_insert((alphas, theta));
+            }
+            (Party::Member(m), Commitment::Ring { v, delta, gamma }) => {
+                self.verif.ring.entry(m).or_insert((v, delta, gamma));
+            }
+            _ => {}
+        }
+        self.maybe_check_init(out);
+    }
+
+    /// The member's own ring commitments, as it broadcasts them.
+    pub(super) fn own_ring_commitment(
+        &mut self,
+        v: &Scalar,
+        delta: &Scalar,
+        gamma: Option<&Scalar>,
+    ) -> Commitment {
+        let g = self.group();
+        let c = (g.pow_g(v), g.pow_g(delta), gamma.map(|x| g.pow_g(x)));
+        self.verif.ring.insert(self.cfg.id, c.clone());
+        Commitment::Ring { v: c.0, delta: c.1, gamma: c.2 }
+    }
+
+    pub(super) fn note_delta_in(&mut self, delta: &Scalar) {
+        self.verif.delta_in.get_or_insert_with(|| delta.clone());
+    }
+
+    pub(super) fn note_epoch1(&mut self, theta: &Scalar, alpha: &Scalar, out: &mut Output) {
+        if self.cfg.verify && self.cfg.incarnation == 0 {
+            self.verif.epoch1 = Some((theta.clone(), alpha.clone()));
+            self.maybe_check_init(out);
+        }
+    }
+
+    fn maybe_check_init(&mut self, out: &mut Output) {
+        let Some((theta, alpha)) = self.verif.epoch1.clone() else { return };
+        if self.verif.init_checked {
+            return;
+        }
+        let g = self.group();
+        let n = self.cfg.members as usize;
+        if let Some((cs, c_theta)) = &self.verif.pads {
+            self.verif.init_checked = true;
+            let sm = Some(Party::Sm);
+            let mine = cs.get(self.cfg.id.0 as usize - 1);
+            if cs.len() != n || mine != Some(&g.pow_g(&alpha)) {
+                self.fail(out, "pad", sm, 1);
+            }
+            if g.pow_g(&theta) != *c_theta {
+                self.fail(out, "theta", sm, 1);
+            }
+            if g.product(cs) != g.pow_element(c_theta, &num_bigint::BigUint::from(n as u64 - 1)) {
+                self.fail(out, "pad-sum", sm, 1);
+            }
+            return;
+        }
+        if self.verif.ring.len() < n {
+            return;
+        }
+        self.verif.init_checked = true;
+        let member = |k: u32| Some(Party::Member(MemberId(k)));
+        let pred = super::super::ring_neighbours(self.cfg.id, self.cfg.members).0;
+        let commits = &self.verif.ring;
+        if let Some(d) = &self.verif.delta_in
+            && g.pow_g(d) != commits[&pred].1
+        {
+            self.fail(out, "delta", member(pred.0), 1);
+        }
+        let gamma = commits[&MemberId(1)].2.clone();
+        let mut prev = gamma;
+        for k in 1..=self.cfg.members {
+            let (v, d, _) = &commits[&MemberId(k)];
+            let link_ok = prev.as_ref().is_some_and(|p| g.mul_elements(p, v) == *d);
+            if !link_ok {
+                self.fail(out, "ring-link", member(if k == 1 { 1 } else { k - 1 }), 1);
+                break;
+            }
+            prev = Some(d.clone());
+        }
+        if g.pow_g(&theta) != g.product(commits.values().map(|c| &c.0)) {
+            self.fail(out, "theta", None, 1);
+        }
+    }
+
+    /// Verified key generation: g^{HFK_{k,j}}·(what divides α) =
+    /// (g^θ_j or C_k)·E_{k,j} for every member k of round j.
+    pub(super) fn check_round(
+        &mut self,
+        j: u64,
+        theta_j: &Scalar,
+        hfks: &BTreeMap<MemberId, Scalar>,
+        pubs: &BTreeMap<MemberId, Element>,
+        out: &mut Output,
+    ) {
+        if !self.cfg.verify {
+            return;
+        }
+        let g = self.group();
+        let g_theta = g.pow_g(theta_j);
+        for (k, hfk) in hfks {
+            let Some(e) = pubs.get(k) else { continue };
+            let lhs_rhs = if j == 1 {
+                match (&self.verif.pads, self.verif.ring.get(k)) {
+                    (Some((cs, _)), _) => {
+                        cs.get(k.0 as usize - 1).map(|c| (g.pow_g(hfk), g.mul_elements(c, e)))
+                    }
+                    (None, Some((v, _, _))) => {
+                        Some((g.mul_elements(&g.pow_g(hfk), v), g.mul_elements(&g_theta, e)))
+                    }
+                    _ => None,
+                }
+            } else {
+                self.verif
+                    .pubs
+                    .get(&(j - 1))
+                    .and_then(|p| p.get(k))
+                    .map(|prev| (g.mul_elements(&g.pow_g(hfk), prev), g.mul_elements(&g_theta, e)))
+            };
+            if let Some((lhs, rhs)) = lhs_rhs
+                && lhs != rhs
+            {
+                self.fail(out, "hfk", Some(Party::Member(*k)), j);
+            }
+        }
+        self.verif.pubs.insert(j, pubs.clone());
+        while self.verif.pubs.len() > 2 {
+            self.verif.pubs.pop_first();
+        }
+    }
+}

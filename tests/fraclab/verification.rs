@@ -1,0 +1,150 @@
+//! Verification with commitments (processes 800, 900, verified key
+//! generation) and cheaters: every cheat is caught and names exactly its
+//! culprit; without verification the same cheats pass silently and the
+//! summary says what they broke.
+
+use std::fs;
+
+use fraclab::report::{Summary, execute};
+use fraclab::scenario::{self, TraceLevel};
+
+use crate::harness::repo_root;
+
+fn run(n: u32, init: &str, keygen: &str, verify: &str, adversary: &str, seed: u64) -> Summary {
+    let toml = format!(
+        "name = \"v\"\nseed = {seed}\n[group]\nparams = \"toy-64\"\n[protocol]\nmembers = {n}\ninit = \"{init}\"\nkeygen = \"{keygen}\"\nepochs = 3\nverify = \"{verify}\"\n[network]\nlatency_ms = {{ dist = \"uniform\", min = 2, max = 40 }}\nloss = 0.1\n{adversary}"
+    );
+    let sc = scenario::parse(&toml, "v.toml").unwrap_or_else(|e| panic!("{e}\n{toml}"));
+    execute(&sc, TraceLevel::None, None).unwrap().summary
+}
+
+fn cheat(member: u32, phase: &str, epoch: Option<u64>) -> String {
+    let epoch = epoch.map_or(String::new(), |e| format!("epoch = {e}\n"));
+    format!("[[adversary]]\nkind = \"cheat\"\nmember = {member}\nphase = \"{phase}\"\n{epoch}")
+}
+
+fn sm_cheat(member: u32) -> String {
+    format!("[[adversary]]\nkind = \"sm-cheat\"\nmember = {member}\n")
+}
+
+/// Every culprit any detect finding names.
+fn named(s: &Summary) -> Vec<Option<u64>> {
+    s.findings.iter().filter(|f| f["kind"] == "detect").map(|f| f["culprit"].as_u64()).collect()
+}
+
+/// The summary's verdict on a cheat: caught exactly, nobody honest named,
+/// the run completes with agreeing keys and says the cheat was detected.
+fn assert_caught(s: &Summary, culprit: u32, what: &str) {
+    assert_eq!(s.detected, [culprit], "{what}");
+    assert!(named(s).iter().all(|c| c.is_none() || *c == Some(u64::from(culprit))), "{what}: {:?}", named(s));
+    assert!(s.keys_agreed && s.epochs_completed == 3, "{what}");
+    let f = s.findings.iter().find(|f| f["kind"] == "cheat").expect("a cheat finding");
+    assert_eq!(f["detected"], true, "{what}");
+    assert!(s.passed(), "{what}: {:?}", s.problems());
+}
+
+/// Each ring position's δ cheat names that member, for n = 3..=6.
+#[test]
+fn each_ring_position_is_named() {
+    for n in 3..=6 {
+        for c in 1..=n {
+            let s = run(n, "ring", "additive", "commitments", &cheat(c, "init", None), u64::from(n * 10 + c));
+            assert_caught(&s, c, &format!("n = {n}, ring cheat by {c}"));
+        }
+    }
+}
+
+/// The SM's inconsistent pad, to any member, names the SM (0).
+#[test]
+fn the_sm_is_named() {
+    for n in [3, 5] {
+        for victim in 1..=n {
+            let s = run(n, "sm", "additive", "commitments", &sm_cheat(victim), u64::from(victim));
+            assert_caught(&s, 0, &format!("n = {n}, sm-cheat on {victim}"));
+        }
+    }
+}
+
+/// An HFK cheat in iteration 1, 2 or 3, after either initialisation and
+/// under either key generation, names exactly the cheater.
+#[test]
+fn keygen_cheats_are_named_at_every_iteration() {
+    for init in ["sm", "ring"] {
+        for keygen in ["additive", "elgamal"] {
+            for j in 1..=3 {
+                for c in [1, 4] {
+                    let s = run(
+                        4,
+                        init,
+                        keygen,
+                        "commitments",
+                        &cheat(c, "keygen", Some(j)),
+                        j * 7 + u64::from(c),
+                    );
+                    assert_caught(&s, c, &format!("{init}, {keygen}, HFK cheat by {c} in iteration {j}"));
+                }
+            }
+        }
+    }
+}
+
+/// Without commitments nobody is named. The ground truth says what broke,
+/// and says whether the keys still agree. Under ElGamal the group-key check
+/// still notices that something is wrong, but it can name no one.
+#[test]
+fn without_verification_cheats_pass_silently() {
+    let cases = [
+        ("ring", "additive", cheat(2, "init", None)),
+        ("sm", "additive", sm_cheat(3)),
+        ("ring", "additive", cheat(3, "keygen", Some(2))),
+        ("sm", "elgamal", cheat(1, "keygen", Some(1))),
+    ];
+    for (init, keygen, adversary) in cases {
+        let s = run(5, init, keygen, "none", &adversary, 3);
+        assert!(s.detected.is_empty(), "{init} {keygen}: {:?}", s.detected);
+        assert!(!s.invariants_held, "the ground truth sees the cheat");
+        let f = s.findings.iter().find(|f| f["kind"] == "cheat").expect("a cheat finding");
+        assert_eq!(f["detected"], false);
+        let effect = f["effect"].as_str().unwrap();
+        assert!(effect.starts_with("undetected; I1"), "{effect}");
+        assert!(effect.ends_with("the keys still agree"), "{effect}");
+        let unnamed = named(&s);
+        if keygen == "elgamal" {
+            assert!(
+                !unnamed.is_empty() && unnamed.iter().all(Option::is_none),
+                "group-key mismatches: {unnamed:?}"
+            );
+        } else {
+            assert!(unnamed.is_empty());
+        }
+    }
+}
+
+/// Honest runs with commitments never detect anything, lossy network and
+/// all, for n = 3..=8, both initialisations and both key generations.
+#[test]
+fn honest_runs_are_never_accused() {
+    for n in 3..=8 {
+        for init in ["sm", "ring"] {
+            for keygen in ["additive", "elgamal"] {
+                let s = run(n, init, keygen, "commitments", "", u64::from(n));
+                assert!(named(&s).is_empty(), "n = {n}, {init}, {keygen}: {:?}", named(&s));
+                assert!(s.passed() && s.keys_agreed, "n = {n}, {init}, {keygen}: {:?}", s.problems());
+            }
+        }
+    }
+}
+
+/// Verification and process 700 together: a replacement skips the checks it
+/// lacks commitments for, the survivors check it, and nobody is accused.
+#[test]
+fn verification_survives_recovery() {
+    for name in ["crash-recover", "crash-before-send"] {
+        let text = fs::read_to_string(repo_root().join(format!("scenarios/{name}.toml"))).unwrap();
+        let text = text.replace("keygen = \"additive\"", "keygen = \"additive\"\nverify = \"commitments\"");
+        let sc = scenario::parse(&text, name).unwrap();
+        let s = execute(&sc, TraceLevel::None, None).unwrap().summary;
+        assert!(named(&s).is_empty(), "{name}: {:?}", named(&s));
+        assert!(s.passed(), "{name}: {:?}", s.problems());
+    }
+}
