@@ -13,6 +13,8 @@
 //! and configures rogue members; coalitions and the eavesdropper only decide
 //! which views the knowledge engine analyses.
 
+pub mod dlog;
+
 use std::fmt;
 
 use crate::protocol::{MemberId, Mode};
@@ -105,6 +107,28 @@ pub enum Adversary {
     SmCheat {
         member: MemberId,
     },
+    /// Discrete logs of the commitments `view` sees, within `budget` group
+    /// operations (see [`dlog`]).
+    Dlog {
+        view: DlogView,
+        budget: u64,
+    },
+}
+
+/// Who runs the discrete-log attack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DlogView {
+    Outsider,
+    Member(MemberId),
+}
+
+impl DlogView {
+    pub fn to_json(self) -> serde_json::Value {
+        match self {
+            DlogView::Outsider => "outsider".into(),
+            DlogView::Member(m) => m.0.into(),
+        }
+    }
 }
 
 /// Where a cheating member lies.

@@ -87,6 +87,19 @@ pub fn gallery(scenarios: &Path, out: &Path) -> u8 {
     if super::sweep::sweep(&ring, &vary, 3, None, None, Some(sweep_dir), false, false) != 0 {
         failed += 1;
     }
+    let dlog_dir = out.join("dlog-sweep");
+    println!("== sweep → {}", dlog_dir.display());
+    if let Err(e) = std::fs::remove_dir_all(&dlog_dir)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        eprintln!("error: {}: {e}", dlog_dir.display());
+        return EXIT_FAILED;
+    }
+    let dlog = scenarios.join("dlog-toy-commitments.toml");
+    let vary = ["group.params=toy-16,toy-32".to_string()];
+    if super::sweep::sweep(&dlog, &vary, 5, None, None, Some(dlog_dir), false, false) != 0 {
+        failed += 1;
+    }
     if failed > 0 {
         eprintln!("{failed} gallery step(s) failed");
         return EXIT_FAILED;

@@ -109,7 +109,7 @@ fn print_account(s: &Summary, out: &Path, level: TraceLevel, plots: &str) {
         s.messages_dropped,
         s.sim_time_us as f64 / 1e6
     );
-    for f in s.findings.iter().filter(|f| f["kind"] != "learn") {
+    for f in s.findings.iter().filter(|f| f["kind"] != "learn" && f["kind"] != "dlog") {
         println!("finding: {f}");
     }
     for e in &s.expectations {

@@ -4,6 +4,7 @@
 //! Outputs are written to temporary names and renamed into place only when
 //! the run has finished, so a failed run never leaves half a trace behind.
 
+pub mod dlog;
 pub mod plot;
 pub mod summary;
 pub mod trace;
@@ -98,6 +99,8 @@ pub fn execute(sc: &Scenario, level: TraceLevel, out_dir: Option<&Path>) -> Resu
     } else {
         (None, None)
     };
+    // The dlog adversaries work on their own pass, before anything is written.
+    let dlog_findings = dlog::attacks(sc)?;
     let learns: &[Learn] = analysis.as_ref().map_or(&[], |a| &a.learns);
     let trace_tmp = out_dir.map(|d| d.join(".trace.jsonl.partial"));
     let created = out_dir.filter(|d| !d.exists());
@@ -139,7 +142,8 @@ pub fn execute(sc: &Scenario, level: TraceLevel, out_dir: Option<&Path>) -> Resu
             return Err(e);
         }
     };
-    let summary = Summary::new(sc, level.as_str(), &outcome, analysis.as_ref(), sha);
+    let mut summary = Summary::new(sc, level.as_str(), &outcome, analysis.as_ref(), sha);
+    summary.findings.extend(dlog_findings);
     if let Some(dir) = out_dir {
         commit_outputs(dir, level, &summary)?;
     }

@@ -7,7 +7,11 @@ use toml::Spanned;
 
 use super::error::SpanError;
 use super::{ANALYSIS_MEMBERS_MAX, Expect, FULL_TRACE_MEMBERS_MAX, MAX_EVENTS, Scenario};
-use crate::adversary::{Adversaries, Adversary, CheatPhase, Leak, LeakSecret, LeakTo};
+use crate::adversary::{Adversaries, Adversary, CheatPhase, DlogView, Leak, LeakSecret, LeakTo};
+
+/// The dlog adversary's default and largest work budget, in group operations.
+const DLOG_BUDGET_DEFAULT: u64 = 1_000_000_000;
+const DLOG_BUDGET_MAX: u64 = 1_000_000_000_000;
 use crate::group::{GroupParams, PARAMS_NAMES, by_name};
 use crate::protocol::member::Halt;
 use crate::protocol::{InitKind, MemberId, Mode};
@@ -512,7 +516,14 @@ enum RawAdversary {
     Replay(serde::de::IgnoredAny),
     Forge(serde::de::IgnoredAny),
     Withhold { member: u32, phase: Option<String> },
-    Dlog(serde::de::IgnoredAny),
+    Dlog { view: Option<RawDlogView>, budget: Option<u64> },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawDlogView {
+    Name(String),
+    Member(u32),
 }
 
 #[derive(Debug, Deserialize)]
@@ -670,7 +681,25 @@ impl RawAdversary {
                 }
                 Ok(Adversary::Withhold { member: in_range(member, "member")? })
             }
-            RawAdversary::Dlog(_) => later("dlog"),
+            RawAdversary::Dlog { view, budget } => {
+                let view = match view {
+                    None => DlogView::Outsider,
+                    Some(RawDlogView::Name(s)) if s == "outsider" => DlogView::Outsider,
+                    Some(RawDlogView::Member(m)) => DlogView::Member(in_range(m, "view")?),
+                    Some(RawDlogView::Name(s)) => {
+                        return Err(format!(
+                            "view = \"{s}\" is unknown; allowed: \"outsider\" or a member id"
+                        ));
+                    }
+                };
+                let budget = budget.unwrap_or(DLOG_BUDGET_DEFAULT);
+                if !(1..=DLOG_BUDGET_MAX).contains(&budget) {
+                    return Err(format!(
+                        "budget = {budget}: allowed: 1..={DLOG_BUDGET_MAX} group operations"
+                    ));
+                }
+                Ok(Adversary::Dlog { view, budget })
+            }
         }
     }
 }

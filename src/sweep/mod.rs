@@ -31,8 +31,9 @@ pub const SWEEP_FORMAT: &str = "fraclab-sweep/1";
 /// The summary metrics a sweep writes per run, after the varied keys and
 /// `seed`. Per-epoch figures divide by the epochs completed plus one (the
 /// initialisation is epoch 1). Knowledge columns are empty when the run's
-/// analysis is off; `error` is empty unless the run could not be made.
-pub const METRICS: [&str; 18] = [
+/// analysis is off, the dlog columns when no dlog adversary is declared;
+/// `error` is empty unless the run could not be made.
+pub const METRICS: [&str; 21] = [
     "passed",
     "keys_agreed",
     "epochs_completed",
@@ -50,6 +51,9 @@ pub const METRICS: [&str; 18] = [
     "sim_time_us",
     "messages_per_epoch",
     "sim_time_us_per_epoch",
+    "detected_count",
+    "dlog_recovered",
+    "dlog_work",
     "error",
 ];
 
@@ -324,10 +328,20 @@ fn metrics(s: &Summary) -> Vec<String> {
         s.sim_time_us.to_string(),
         per_epoch(s.messages_sent),
         per_epoch(s.sim_time_us),
+        s.detected.len().to_string(),
+        dlog_sum(s, "recovered"),
+        dlog_sum(s, "work"),
         String::new(),
     ];
     debug_assert_eq!(row.len(), METRICS.len());
     row
+}
+
+/// The sum of a field over the dlog attacks' summaries; empty without any.
+fn dlog_sum(s: &Summary, field: &str) -> String {
+    let attacks: Vec<u64> =
+        s.findings.iter().filter(|f| f["kind"] == "dlog-attack").filter_map(|f| f[field].as_u64()).collect();
+    if attacks.is_empty() { String::new() } else { attacks.iter().sum::<u64>().to_string() }
 }
 
 /// One CSV record's bytes, as every writer of `sweep.csv` formats it.

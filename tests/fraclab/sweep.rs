@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::harness::{fraclab, repo_root, stderr, stdout};
 use crate::plots::svg_texts;
 
-const METRICS: [&str; 18] = [
+const METRICS: [&str; 21] = [
     "passed",
     "keys_agreed",
     "epochs_completed",
@@ -25,6 +25,9 @@ const METRICS: [&str; 18] = [
     "sim_time_us",
     "messages_per_epoch",
     "sim_time_us_per_epoch",
+    "detected_count",
+    "dlog_recovered",
+    "dlog_work",
     "error",
 ];
 

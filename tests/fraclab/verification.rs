@@ -148,3 +148,49 @@ fn verification_survives_recovery() {
         assert!(s.passed(), "{name}: {:?}", s.problems());
     }
 }
+
+fn dlog_run(params: &str, budget: u64, view: &str) -> Summary {
+    let toml = format!(
+        "name = \"d\"\nseed = 4\n[group]\nparams = \"{params}\"\n[protocol]\nmembers = 3\ninit = \"ring\"\nkeygen = \"additive\"\nepochs = 1\nverify = \"commitments\"\n[[adversary]]\nkind = \"dlog\"\nview = {view}\nbudget = {budget}\n"
+    );
+    let sc = scenario::parse(&toml, "d.toml").unwrap_or_else(|e| panic!("{e}"));
+    execute(&sc, TraceLevel::None, None).unwrap().summary
+}
+
+fn attack(s: &Summary) -> &serde_json::Value {
+    s.findings.iter().find(|f| f["kind"] == "dlog-attack").expect("a dlog-attack finding")
+}
+
+/// Pollard's rho takes the discrete log of every commitment in toy-16 and
+/// toy-32 (v, δ, γ and E = g^FK), each value equal to the ground truth; it
+/// costs more in the larger group; published groups are refused with the
+/// bits of q; a small budget runs out and says so.
+#[test]
+fn dlog_recovers_commitments_in_toy_groups_and_refuses_big_ones() {
+    let mut work = Vec::new();
+    for params in ["toy-16", "toy-32"] {
+        for view in ["\"outsider\"", "2"] {
+            let s = dlog_run(params, 1_000_000_000, view);
+            let a = attack(&s);
+            assert_eq!(a["targets"], 3 * 2 + 1 + 3, "{params}: v, δ per member, γ, E per member");
+            assert_eq!(a["recovered"], a["targets"], "{params}: {a}");
+            let found: Vec<&serde_json::Value> = s.findings.iter().filter(|f| f["kind"] == "dlog").collect();
+            assert_eq!(found.len(), 10);
+            assert!(found.iter().all(|f| f["matches_truth"] == true), "{params}: {found:?}");
+            for secret in ["v[1]", "v[2]", "v[3]", "γ", "FK[3,1]"] {
+                assert!(found.iter().any(|f| f["secret"] == secret), "{params}: {secret}");
+            }
+            work.push(a["work"].as_u64().unwrap());
+        }
+    }
+    assert!(work[2] > 10 * work[0], "toy-32 costs far more than toy-16: {work:?}");
+    let s = dlog_run("modp-2048", 1_000_000_000, "\"outsider\"");
+    let a = attack(&s);
+    assert_eq!(a["detail"], "not attempted: q has 2047 bits");
+    assert_eq!((a["work"].as_u64(), a["recovered"].as_u64()), (Some(0), Some(0)));
+    assert!(!s.findings.iter().any(|f| f["kind"] == "dlog"));
+    let s = dlog_run("toy-32", 1000, "\"outsider\"");
+    let a = attack(&s);
+    assert!(a["detail"].as_str().unwrap().starts_with("budget exhausted"), "{a}");
+    assert!(a["work"].as_u64().unwrap() >= 1000);
+}

@@ -11,13 +11,16 @@ use super::PlotError;
 use super::canvas::{self, Chart, de};
 use crate::sweep::Manifest;
 
-/// The metrics drawn, with their axis titles and a scale applied to values.
-const PLOTTED: [(&str, &str, f64); 5] = [
+/// The metrics drawn, with their axis titles and a scale applied to values
+/// (0 means log10).
+const PLOTTED: [(&str, &str, f64); 6] = [
     ("compromised_count", "compromised members", 1.0),
     ("messages_per_epoch", "messages sent per epoch", 1.0),
     ("sim_time_us_per_epoch", "virtual time per epoch (ms)", 1e-3),
     ("keys_agreed", "share of runs whose keys agreed", 1.0),
     ("retransmissions", "retransmissions per run", 1.0),
+    // Work grows as √q: a log scale shows it as a line against bits.
+    ("dlog_work", "discrete-log work, log10(group operations)", 0.0),
 ];
 
 pub const PALETTE: [RGBColor; 8] = [
@@ -63,7 +66,14 @@ pub fn draw(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
         Some(v) => (v.key.clone(), v.values.clone()),
         None => ("seed".into(), m.seeds.iter().map(u64::to_string).collect()),
     };
-    let numeric: Option<Vec<f64>> = x_values.iter().map(|v| v.parse::<f64>().ok()).collect();
+    // A parameter set is placed by the bits of its q: cost against bits.
+    let by_bits = x_desc == "group.params";
+    let numeric: Option<Vec<f64>> = if by_bits {
+        x_values.iter().map(|v| crate::group::by_name(v).map(|g| g.q.bits() as f64)).collect()
+    } else {
+        x_values.iter().map(|v| v.parse::<f64>().ok()).collect()
+    };
+    let x_desc = if by_bits { "bits of q (group.params)".to_string() } else { x_desc };
     let x_of = |cell: &str| -> Option<f64> {
         let i = x_values.iter().position(|v| v == cell)?;
         Some(numeric.as_ref().map_or(i as f64, |n| n[i]))
@@ -80,6 +90,7 @@ pub fn draw(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
                 "true" => 1.0,
                 "false" => 0.0,
                 v => match v.parse::<f64>() {
+                    Ok(f) if scale == 0.0 => f.max(1.0).log10(),
                     Ok(f) => f * scale,
                     Err(_) => continue,
                 },
