@@ -232,7 +232,7 @@ impl Collector {
                 )],
                 None => Vec::new(),
             },
-            Body::HfkRelay { owner, hfk } => {
+            Body::HfkRelay { owner, hfk, .. } => {
                 let label = format!("HFK[{owner},{}] relayed by member {from}", env.iter);
                 vec![(l.hfk(*owner, env.iter), hfk.clone(), label)]
             }
@@ -324,6 +324,21 @@ impl Collector {
             // that old draw leaves the dead node's (frozen) view.
             let form = self.layout.unit(var);
             self.members[m.0 as usize - 1].retain(|o| o.form != form);
+            // An HFK it got out to some members before dying (no round with
+            // it completed, or the recovery would have restored it) masked
+            // the pad with a draw used nowhere else: it carried no
+            // information, and goes from every view.
+            let col = self.layout.index(var);
+            let uses = |o: &Obs| o.form.iter().any(|&(c, _)| c == col);
+            for obs in self.members.iter_mut().chain(std::iter::once(&mut self.outsider)) {
+                obs.retain(|o| !uses(o));
+            }
+            for r in &mut self.replacements {
+                r.obs.retain(|o| !uses(o));
+            }
+            for seen in &mut self.seen {
+                seen.retain(|f| !f.iter().any(|&(c, _)| c == col));
+            }
         }
         self.truth.insert(var, value.clone());
         if let (true, Party::Member(m)) = (var.is_draw(), by) {

@@ -64,6 +64,67 @@ pub struct Halt {
     pub after_send: bool,
 }
 
+/// A completed iteration: the member's own FK (or x), every HFK and, when
+/// they are published, every public FK.
+struct Past {
+    fk: Scalar,
+    hfks: BTreeMap<MemberId, Scalar>,
+    pubs: BTreeMap<MemberId, Element>,
+    /// The incarnation each member's parts came from.
+    incs: BTreeMap<MemberId, u32>,
+}
+
+/// Members' parts of one iteration: HFKs, public FKs and the incarnation
+/// they came from. A member's HFK and public FK count together only when
+/// one incarnation sent both: a replacement's fresh draw displaces what its
+/// dead predecessor got out, and a late part of the predecessor is ignored.
+#[derive(Default)]
+struct Parts {
+    hfks: BTreeMap<MemberId, Scalar>,
+    pubs: BTreeMap<MemberId, Element>,
+    incs: BTreeMap<MemberId, u32>,
+}
+
+impl Parts {
+    /// Whether a part from `m`'s incarnation `inc` is current; clears the
+    /// older incarnation's parts when it is newer.
+    fn admit(&mut self, m: MemberId, inc: u32) -> bool {
+        match self.incs.get(&m) {
+            Some(&held) if held > inc => false,
+            Some(&held) if held == inc => true,
+            _ => {
+                self.hfks.remove(&m);
+                self.pubs.remove(&m);
+                self.incs.insert(m, inc);
+                true
+            }
+        }
+    }
+
+    fn put_hfk(&mut self, m: MemberId, inc: u32, hfk: Scalar) {
+        if self.admit(m, inc) {
+            self.hfks.insert(m, hfk);
+        }
+    }
+
+    fn put_pub(&mut self, m: MemberId, inc: u32, fk_pub: Element) {
+        if self.admit(m, inc) {
+            self.pubs.insert(m, fk_pub);
+        }
+    }
+
+    /// Whether `m`'s part is in: its HFK and, when public FKs are
+    /// published, its FK too.
+    fn has(&self, m: MemberId, publishes: bool) -> bool {
+        self.hfks.contains_key(&m) && (!publishes || self.pubs.contains_key(&m))
+    }
+
+    /// How many members' parts are in.
+    fn complete(&self, publishes: bool) -> usize {
+        self.hfks.keys().filter(|&&m| self.has(m, publishes)).count()
+    }
+}
+
 /// θ_e and α_{i,e} for the epoch the member currently holds.
 struct Held {
     epoch: u64,
@@ -78,9 +139,8 @@ struct Round {
     j: u64,
     fk: Scalar,
     hfk: Scalar,
-    hfks: BTreeMap<MemberId, Scalar>,
     fk_pub: Option<Element>,
-    pubs: BTreeMap<MemberId, Element>,
+    parts: Parts,
     started: LocalTime,
 }
 
@@ -102,8 +162,8 @@ pub struct Member {
     delta_sent: bool,
     held: Option<Held>,
     round: Option<Round>,
-    early_hfks: BTreeMap<u64, BTreeMap<MemberId, Scalar>>,
-    early_pubs: BTreeMap<u64, BTreeMap<MemberId, Element>>,
+    /// Parts of iterations this member has not started yet.
+    early: BTreeMap<u64, Parts>,
     keys: BTreeMap<u64, SharedKey>,
     /// Confirmation tags received, by epoch, until they have been compared.
     confirms: BTreeMap<u64, BTreeMap<MemberId, KeyTag>>,
@@ -116,7 +176,7 @@ pub struct Member {
     diverged: BTreeSet<(u64, MemberId)>,
     /// Completed iterations: own FK and every HFK (process 700 needs
     /// FK_{l,r} and HFK_{ī,r} of the last one). The last two are kept.
-    past: BTreeMap<u64, (Scalar, BTreeMap<MemberId, Scalar>)>,
+    past: BTreeMap<u64, Past>,
     /// (iteration, member, its incarnation) already declared failed.
     declared: BTreeSet<(u64, MemberId, u32)>,
     halted: bool,
@@ -142,8 +202,7 @@ impl Member {
             delta_sent: false,
             held: None,
             round: None,
-            early_hfks: BTreeMap::new(),
-            early_pubs: BTreeMap::new(),
+            early: BTreeMap::new(),
             keys: BTreeMap::new(),
             confirms: BTreeMap::new(),
             matched: BTreeMap::new(),
@@ -278,7 +337,10 @@ impl Member {
         self.delta_sent = true;
         // A cheater commits to δ_i but sends δ_i + 1.
         let wire = match self.cfg.cheat {
-            Some(CheatPhase::Init) => g.add(&delta, &g.scalar_from_u64(1)),
+            Some(CheatPhase::Init) => {
+                out.notes.push(Note::Cheated { by: Party::Member(self.cfg.id) });
+                g.add(&delta, &g.scalar_from_u64(1))
+            }
             _ => delta.clone(),
         };
         let next = self.next_in_ring();
@@ -408,10 +470,10 @@ impl Member {
             // Inconsistent with E = g^FK; used in its own sum too, so the
             // keys still agree and only verification can tell.
             hfk = g.add(&hfk, &g.scalar_from_u64(1));
+            out.notes.push(Note::Cheated { by: Party::Member(self.cfg.id) });
         }
         self.note_secret(out, self.cfg.keygen.key_part(), j, &fk);
-        let publishes = self.cfg.keygen == KeygenKind::Elgamal || self.cfg.verify;
-        let fk_pub = publishes.then(|| g.pow_g(&fk));
+        let fk_pub = self.publishes().then(|| g.pow_g(&fk));
         let first = out.sends.len();
         self.broadcast(now, Mode::Generation, j, Body::Hfk(hfk.clone()), out);
         if let Some(p) = &fk_pub {
@@ -420,47 +482,54 @@ impl Member {
         if self.cfg.halt == Some(Halt { iteration: j, after_send: true }) {
             self.halt_watch = out.sends[first..].iter().map(|e| (e.to, e.to_inc, e.seq)).collect();
         }
-        let mut hfks = self.early_hfks.remove(&j).unwrap_or_default();
-        hfks.insert(self.cfg.id, hfk.clone());
-        let mut pubs = self.early_pubs.remove(&j).unwrap_or_default();
+        let mut parts = self.early.remove(&j).unwrap_or_default();
+        let (me, inc) = (self.cfg.id, self.cfg.incarnation);
+        parts.put_hfk(me, inc, hfk.clone());
         if let Some(p) = &fk_pub {
-            pubs.insert(self.cfg.id, p.clone());
+            parts.put_pub(me, inc, p.clone());
         }
-        self.round = Some(Round { j, fk, hfk, hfks, fk_pub, pubs, started: now });
+        self.round = Some(Round { j, fk, hfk, fk_pub, parts, started: now });
         self.maybe_finish_round(now, out);
     }
 
-    fn on_hfk(&mut self, now: LocalTime, j: u64, from: MemberId, hfk: Scalar, out: &mut Output) {
+    /// The parts of iteration j, if they are still wanted: the round in
+    /// progress, or a later one kept until it starts.
+    fn parts_of(&mut self, j: u64) -> Option<&mut Parts> {
+        let current = self.held.as_ref().map_or(1, |h| h.epoch);
         match &mut self.round {
-            Some(round) if round.j == j => {
-                round.hfks.insert(from, hfk);
-                self.maybe_finish_round(now, out);
-            }
-            _ => {
-                let current = self.held.as_ref().map_or(1, |h| h.epoch);
-                if j >= current && j <= self.cfg.epochs {
-                    self.early_hfks.entry(j).or_default().insert(from, hfk);
-                }
-            }
+            Some(round) if round.j == j => Some(&mut round.parts),
+            _ if j >= current && j <= self.cfg.epochs => Some(self.early.entry(j).or_default()),
+            _ => None,
+        }
+    }
+
+    fn on_hfk(&mut self, now: LocalTime, j: u64, from: (MemberId, u32), hfk: Scalar, out: &mut Output) {
+        if let Some(parts) = self.parts_of(j) {
+            parts.put_hfk(from.0, from.1, hfk);
+            self.maybe_finish_round(now, out);
         }
     }
 
     /// Process 600: the public FK_{from,j}, kept like an HFK.
-    fn on_fk_pub(&mut self, now: LocalTime, j: u64, from: MemberId, fk_pub: Element, out: &mut Output) {
-        if self.cfg.keygen != KeygenKind::Elgamal && !self.cfg.verify {
+    /// Whether members publish FK_{i,j} = g^FK (ElGamal, or commitments).
+    fn publishes(&self) -> bool {
+        self.cfg.keygen == KeygenKind::Elgamal || self.cfg.verify
+    }
+
+    fn on_fk_pub(
+        &mut self,
+        now: LocalTime,
+        j: u64,
+        from: (MemberId, u32),
+        fk_pub: Element,
+        out: &mut Output,
+    ) {
+        if !self.publishes() {
             return;
         }
-        match &mut self.round {
-            Some(round) if round.j == j => {
-                round.pubs.insert(from, fk_pub);
-                self.maybe_finish_round(now, out);
-            }
-            _ => {
-                let current = self.held.as_ref().map_or(1, |h| h.epoch);
-                if j >= current && j <= self.cfg.epochs {
-                    self.early_pubs.entry(j).or_default().insert(from, fk_pub);
-                }
-            }
+        if let Some(parts) = self.parts_of(j) {
+            parts.put_pub(from.0, from.1, fk_pub);
+            self.maybe_finish_round(now, out);
         }
     }
 
@@ -470,23 +539,24 @@ impl Member {
     fn maybe_finish_round(&mut self, now: LocalTime, out: &mut Output) {
         let n = self.cfg.members as usize;
         let elgamal = self.cfg.keygen == KeygenKind::Elgamal;
-        let publishes = elgamal || self.cfg.verify;
-        if self.round.as_ref().is_none_or(|r| r.hfks.len() < n || (publishes && r.pubs.len() < n)) {
+        let publishes = self.publishes();
+        if self.round.as_ref().is_none_or(|r| r.parts.complete(publishes) < n) {
             return;
         }
         let round = self.round.take().expect("checked above");
         let held = self.held.as_ref().expect("a round runs on a held epoch");
         let g = self.group();
         let lambda = 1 - n as i64;
-        let theta = g.add(&g.mul_i64(&held.theta, lambda), &g.sum(round.hfks.values()));
+        let Parts { hfks, pubs, incs } = round.parts;
+        let theta = g.add(&g.mul_i64(&held.theta, lambda), &g.sum(hfks.values()));
         let alpha = g.sub(&theta, &round.fk);
         let theta_j = held.theta.clone();
-        self.check_round(round.j, &theta_j, &round.hfks, &round.pubs, out);
-        if elgamal && g.pow_g(&theta) != g.product(round.pubs.values()) {
+        self.check_round(round.j, &theta_j, &hfks, &pubs, &incs, out);
+        if elgamal && g.pow_g(&theta) != g.product(pubs.values()) {
             let (member, iter) = (self.cfg.id, round.j);
             out.notes.push(Note::Verification { member, check: "group-key", culprit: None, iter });
         }
-        self.past.insert(round.j, (round.fk.clone(), round.hfks));
+        self.past.insert(round.j, Past { fk: round.fk.clone(), hfks, pubs, incs });
         self.answer_pending_xi(now, round.j, out);
         while self.past.len() > 2 {
             self.past.pop_first();
@@ -519,8 +589,8 @@ impl Member {
             }
             (Mode::Init, Body::Theta(t)) if self.held.is_none() => self.adopt_theta1(now, t, out),
             (Mode::Init, Body::Commit(c)) => self.on_commit(Party::Member(from), c, out),
-            (Mode::Generation, Body::Hfk(h)) => self.on_hfk(now, env.iter, from, h, out),
-            (Mode::Generation, Body::FkPub(p)) => self.on_fk_pub(now, env.iter, from, p, out),
+            (Mode::Generation, Body::Hfk(h)) => self.on_hfk(now, env.iter, (from, env.from_inc), h, out),
+            (Mode::Generation, Body::FkPub(p)) => self.on_fk_pub(now, env.iter, (from, env.from_inc), p, out),
             (Mode::Recovery, body) => {
                 self.on_recovery_message(now, from, env.from_inc, env.iter, body, rng, out)
             }

@@ -63,9 +63,10 @@ pub enum Body {
     /// Process 700, RI → replacement: HFK_{ī,r} (none when r = 0), θ_{r+1}
     /// and SK_{r+1}.
     Recover { hfk: Option<Scalar>, theta: Scalar, sk: SharedKey },
-    /// Process 700, RI → survivor: HFK_{owner,r} of the failed member, for a
-    /// survivor that lost its copy and is a round behind.
-    HfkRelay { owner: MemberId, hfk: Scalar },
+    /// Process 700, RI → survivor: HFK_{owner,r} of the failed member (and
+    /// its public FK, when those are published), for a survivor that lost
+    /// its copy and is a round behind.
+    HfkRelay { owner: MemberId, inc: u32, hfk: Scalar, fk_pub: Option<Element> },
     /// Process 700, the recovery ring: δ' for recovering member `failed`.
     RecoveryDelta { failed: MemberId, inc: u32, delta: Scalar },
     /// Process 700, replacement → survivor: ξ = Σ w_l.

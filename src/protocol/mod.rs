@@ -177,6 +177,9 @@ pub enum Note {
     /// differs from Π FK in iteration `iter`); `culprit` is the party the
     /// check blames, if it can name one.
     Verification { member: MemberId, check: &'static str, culprit: Option<Party>, iter: u64 },
+    /// A cheater (the SM or a member) sent a value inconsistent with its
+    /// commitments: the ground truth of a `cheat` adversary acting.
+    Cheated { by: Party },
     /// A replacement gave up: the survivors in `missing` never sent ĤFK.
     RecoveryFailed { member: MemberId, iter: u64, missing: Vec<MemberId> },
 }

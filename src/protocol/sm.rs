@@ -49,6 +49,7 @@ impl Node for SecurityManager {
             let mut alpha = g.sub(&theta, &v);
             if self.cheat_on == Some(owner) {
                 alpha = g.add(&alpha, &g.scalar_from_u64(1));
+                out.notes.push(Note::Cheated { by: Party::Sm });
             }
             out.notes.push(Note::Secret { owner, name: SecretName::V, index: 1, value: v });
             let body = Body::Pad { alpha: alpha.clone(), theta: theta.clone() };

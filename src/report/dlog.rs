@@ -114,9 +114,14 @@ pub fn attacks(sc: &Scenario) -> Result<Vec<Value>, RunError> {
     sim::run(&sc.sim_config(), &mut c)?;
     let mut out = Vec::new();
     for (view, budget) in attackers {
+        // A member attacks what reaches it, not its own secrets (nor θ_1,
+        // which it holds).
         let sees = |p: &Public| match view {
             DlogView::Outsider => true,
-            DlogView::Member(m) => p.to == Party::Member(m) || p.from == Party::Member(m),
+            DlogView::Member(m) => {
+                let own = p.secret.1 == m.0 || p.secret.0 == "theta";
+                (p.to == Party::Member(m) || p.from == Party::Member(m)) && !own
+            }
         };
         let mut targets: Vec<&Public> = Vec::new();
         for p in c.publics.iter().filter(|p| sees(p)) {

@@ -267,9 +267,16 @@ fn cheat_findings(sc: &Scenario, v: &crate::sim::Verdict, detected: &[u32]) -> V
         })
         .map(|(culprit, what)| {
             let caught = detected.contains(&culprit);
-            let verdict = if caught { "detected: verification names it" } else { "undetected" };
+            let carried_out = v.cheated.contains(&culprit);
+            let noticed = v.detections.iter().any(|d| d.culprit.is_none() && d.check == "group-key");
+            let verdict = match (carried_out, caught, noticed) {
+                (false, _, _) => "never carried out (the cheater was down when its turn came)",
+                (true, true, _) => "detected: verification names it",
+                (true, false, true) => "noticed by the group-key check, which names no one",
+                (true, false, false) => "undetected",
+            };
             serde_json::json!({
-                "kind": "cheat", "culprit": culprit, "what": what, "detected": caught,
+                "kind": "cheat", "culprit": culprit, "what": what, "carried_out": carried_out, "detected": caught,
                 "effect": format!("{verdict}; {effect}"),
             })
         })

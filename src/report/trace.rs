@@ -123,8 +123,11 @@ impl<'l, W: Write> TraceWriter<'l, W> {
                 g.scalar_hex(theta),
                 sk.to_hex()
             ),
-            Body::HfkRelay { owner, hfk } => {
-                format!("{{\"owner\":{owner},\"hfk\":\"{}\"}}", g.scalar_hex(hfk))
+            Body::HfkRelay { owner, hfk, fk_pub, .. } => {
+                let public = fk_pub
+                    .as_ref()
+                    .map_or(String::new(), |p| format!(",\"fk_pub\":\"{}\"", g.element_hex(p)));
+                format!("{{\"owner\":{owner},\"hfk\":\"{}\"{public}}}", g.scalar_hex(hfk))
             }
             Body::RecoveryDelta { delta: s, .. } | Body::Xi(s) | Body::HfkHat(s) => {
                 format!("\"{}\"", g.scalar_hex(s))

@@ -298,7 +298,7 @@ struct RawProtocol {
     epochs: Spanned<Epochs>,
     rekey_interval_ms: Option<IntervalMs>,
     round_timeout_ms: Option<IntervalMs>,
-    verify: Option<Verify>,
+    verify: Option<Spanned<Verify>>,
     channel: Option<Channel>,
 }
 
@@ -327,7 +327,7 @@ impl TryFrom<f64> for SkewMs {
 #[serde(deny_unknown_fields)]
 struct RawOutput {
     trace: Option<TraceLevel>,
-    analysis: Option<bool>,
+    analysis: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -386,19 +386,38 @@ impl RawScenario {
             Init::Ring => InitKind::Ring,
             Init::RingHardened => InitKind::RingHardened,
         };
-        let mut adversaries = Vec::new();
+        let mut adversaries: Vec<Adversary> = Vec::new();
         for (i, a) in self.adversary.into_iter().enumerate() {
             let span = a.span();
             let checked = a
                 .into_inner()
                 .check(members, epochs, init)
-                .map_err(|message| field_error(&format!("adversary[{i}]"), span, message))?;
+                .map_err(|message| field_error(&format!("adversary[{i}]"), span.clone(), message))?;
+            // One cheat per party: a second would silently not happen.
+            let twice = adversaries.iter().any(|b| match (b, &checked) {
+                (Adversary::Cheat { member: x, .. }, Adversary::Cheat { member: y, .. }) => x == y,
+                (Adversary::SmCheat { .. }, Adversary::SmCheat { .. }) => true,
+                _ => false,
+            });
+            if twice {
+                let who = match &checked {
+                    Adversary::SmCheat { .. } => "the SM already cheats".to_string(),
+                    Adversary::Cheat { member, .. } => format!("member {member} already cheats"),
+                    _ => unreachable!("only cheats are compared"),
+                };
+                return Err(SpanError {
+                    key: format!("adversary[{i}].kind"),
+                    span: Some(span),
+                    message: format!("{who} in an earlier [[adversary]]; allowed: one cheat per party"),
+                });
+            }
             adversaries.push(checked);
         }
-        if p.verify == Some(Verify::Commitments) && init == InitKind::RingHardened {
+        let verify = p.verify.as_ref().map(|v| (*v.get_ref(), v.span()));
+        if let (Some((Verify::Commitments, span)), InitKind::RingHardened) = (verify.clone(), init) {
             return Err(SpanError {
                 key: "protocol.verify".into(),
-                span: None,
+                span: Some(span),
                 message: "commitments verify the SM's pads (process 800) and the plain ring (process 900); allowed with init = \"sm\" or \"ring\"".into(),
             });
         }
@@ -410,14 +429,15 @@ impl RawScenario {
         }
         let cheats =
             adversaries.iter().any(|a| matches!(a, Adversary::Cheat { .. } | Adversary::SmCheat { .. }));
-        if cheats && self.output.analysis == Some(true) {
+        let asked = self.output.analysis.as_ref().map(|a| (*a.get_ref(), a.span()));
+        if let (true, Some((true, span))) = (cheats, asked.clone()) {
             return Err(SpanError {
                 key: "output.analysis".into(),
-                span: None,
+                span: Some(span),
                 message: "the knowledge analysis models honest-but-curious members; a cheater's values are off the protocol's algebra; allowed: analysis = false (or leave it out)".into(),
             });
         }
-        let analysis = !cheats && self.output.analysis.unwrap_or(members <= ANALYSIS_MEMBERS_MAX);
+        let analysis = !cheats && asked.as_ref().map_or(members <= ANALYSIS_MEMBERS_MAX, |a| a.0);
         if cheats {
             warnings.push("a cheater breaks the protocol's algebra: the knowledge analysis is off".into());
         } else if !analysis && self.output.analysis.is_none() {
@@ -483,7 +503,7 @@ impl RawScenario {
             epochs,
             rekey_interval_ms: p.rekey_interval_ms.map_or(1_000, |v| v.0),
             round_timeout_ms: p.round_timeout_ms.map_or(500, |v| v.0),
-            verify: p.verify.unwrap_or(Verify::None),
+            verify: verify.map_or(Verify::None, |v| v.0),
             channel: p.channel.unwrap_or(Channel::Ideal),
             network: NetworkModel {
                 latency: net.latency_ms.map_or(Latency::Fixed { value_us: 10_000 }, |l| l.0),

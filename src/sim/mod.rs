@@ -431,7 +431,10 @@ impl<'r> Sim<'r> {
     fn apply(&mut self, slot: usize, out: Output) -> Result<(), SimError> {
         let by = if slot == 0 { Party::Sm } else { Party::Member(MemberId(slot as u32)) };
         let mut replace = Vec::new();
-        self.truth.set_recovering(out.notes.iter().any(|n| matches!(n, Note::Recovered { .. })));
+        self.truth.set_recovering(out.notes.iter().find_map(|n| match n {
+            Note::Recovered { iter, .. } => Some(*iter),
+            _ => None,
+        }));
         for note in &out.notes {
             self.truth.observe(note);
             if matches!(
@@ -450,7 +453,7 @@ impl<'r> Sim<'r> {
                 Note::Key { member, epoch, sk } => {
                     self.record(&Record::Key { member: *member, epoch: *epoch, sk })?
                 }
-                Note::Confirmed { .. } | Note::Divergence { .. } => {}
+                Note::Confirmed { .. } | Note::Divergence { .. } | Note::Cheated { .. } => {}
                 Note::Verification { member, check, culprit, iter } => {
                     self.record(&Record::Detect { member: *member, check, culprit: *culprit, iter: *iter })?
                 }

@@ -66,13 +66,15 @@ pub struct Truth {
     /// The notes being observed complete a recovery: re-derived values must
     /// equal the originals. (Outside a recovery, a replacement's fresh draw
     /// may replace a draw its dead predecessor never got out.)
-    recovering: bool,
+    recovering: Option<u64>,
     secrets: BTreeMap<(MemberId, SecretName, u64), Scalar>,
     thetas: BTreeMap<u64, BTreeMap<MemberId, Scalar>>,
     keys: BTreeMap<u64, BTreeMap<MemberId, SharedKey>>,
     confirmed: BTreeMap<u64, BTreeSet<MemberId>>,
     findings: Vec<Finding>,
     detections: Vec<Detection>,
+    /// Parties (trace ids) whose cheat was carried out.
+    cheated: BTreeSet<u32>,
 }
 
 /// The verdict on a finished run.
@@ -89,6 +91,8 @@ pub struct Verdict {
     pub recoveries: Vec<Recovery>,
     /// Verification checks that failed, in the order they failed.
     pub detections: Vec<Detection>,
+    /// Parties (trace ids, 0 = SM) whose declared cheat was carried out.
+    pub cheated: Vec<u32>,
     /// Set when the run ended short of its epochs.
     pub stall: Option<Stall>,
 }
@@ -100,30 +104,37 @@ impl Truth {
             members,
             recoveries: Vec::new(),
             mismatch: false,
-            recovering: false,
+            recovering: None,
             secrets: BTreeMap::new(),
             thetas: BTreeMap::new(),
             keys: BTreeMap::new(),
             confirmed: BTreeMap::new(),
             findings: Vec::new(),
             detections: Vec::new(),
+            cheated: BTreeSet::new(),
         }
     }
 
     pub fn observe(&mut self, note: &Note) {
         match note {
-            Note::Secret { owner, name, index, value } => {
+            Note::Secret { owner, name: as_named, index, value } => {
                 // x (ElGamal) plays FK's part in every invariant.
-                let name = if *name == SecretName::X { &SecretName::Fk } else { name };
-                let key = (*owner, *name, *index);
-                let recovered = matches!(name, SecretName::Fk | SecretName::Alpha | SecretName::V);
-                if let Some(old) =
-                    self.secrets.get(&key).filter(|old| self.recovering && recovered && *old != value)
-                {
-                    let _ = old;
+                let name = if *as_named == SecretName::X { SecretName::Fk } else { *as_named };
+                let key = (*owner, name, *index);
+                // What a recovery of iteration r restores: v (r = 0), FK up to
+                // r and α up to r + 1. A fresh draw of a later FK is not one.
+                let recovered = self.recovering.is_some_and(|r| match name {
+                    SecretName::V => r == 0,
+                    SecretName::Fk => *index <= r,
+                    SecretName::Alpha => *index <= r + 1,
+                    _ => false,
+                });
+                if recovered && self.secrets.get(&key).is_some_and(|old| old != value) {
                     self.mismatch = true;
-                    let detail =
-                        format!("{}[{owner},{index}] was re-derived with a different value", name.as_str());
+                    let detail = format!(
+                        "{}[{owner},{index}] was re-derived with a different value",
+                        as_named.as_str()
+                    );
                     self.fail("recovery", *index, detail);
                 }
                 self.secrets.insert(key, value.clone());
@@ -147,6 +158,9 @@ impl Truth {
             Note::Verification { member, check, culprit, iter } => {
                 self.detections.push(Detection { member: *member, check, culprit: *culprit, iter: *iter })
             }
+            Note::Cheated { by } => {
+                self.cheated.insert(by.trace_id());
+            }
             Note::Halted { .. }
             | Note::Declared { .. }
             | Note::Recovered { .. }
@@ -155,7 +169,7 @@ impl Truth {
     }
 
     /// Marks the notes about to be observed as (not) completing a recovery.
-    pub fn set_recovering(&mut self, recovering: bool) {
+    pub fn set_recovering(&mut self, recovering: Option<u64>) {
         self.recovering = recovering;
     }
 
@@ -252,6 +266,7 @@ impl Truth {
             findings: self.findings.clone(),
             recoveries: self.recoveries.clone(),
             detections: self.detections.clone(),
+            cheated: self.cheated.iter().copied().collect(),
             stall: None,
         }
     }

@@ -137,7 +137,16 @@ fn not_yet_implemented_features_are_refused_clearly() {
     let e = rejected(&format!(
         "{GOOD}\n[[adversary]]\nkind = \"sm-cheat\"\nmember = 2\n[output]\nanalysis = true\n"
     ));
-    assert!(e.contains("output.analysis: the knowledge analysis models honest-but-curious members"), "{e}");
+    assert!(e.contains("bad.toml:23:12: output.analysis: the knowledge analysis models"), "{e}");
+    let twice =
+        "\n[[adversary]]\nkind = \"sm-cheat\"\nmember = 2\n[[adversary]]\nkind = \"sm-cheat\"\nmember = 4\n";
+    let e = rejected(&format!("{GOOD}{twice}"));
+    assert!(e.contains("adversary[1].kind: the SM already cheats in an earlier [[adversary]]; allowed: one cheat per party"), "{e}");
+    let e = rejected(
+        &with("init = \"sm\"", "init = \"ring-hardened\"")
+            .replace("epochs = 2", "epochs = 2\nverify = \"commitments\""),
+    );
+    assert!(e.contains("bad.toml:12:10: protocol.verify:"), "{e}");
 }
 
 #[test]

@@ -85,7 +85,8 @@ impl Member {
     fn waiting_on(&self) -> Option<(Vec<MemberId>, LocalTime, u64)> {
         let everyone = (1..=self.cfg.members).map(MemberId);
         if let Some(round) = &self.round {
-            let missing = everyone.filter(|m| !round.hfks.contains_key(m)).collect();
+            let publishes = self.publishes();
+            let missing = everyone.filter(|&m| !round.parts.has(m, publishes)).collect();
             return Some((missing, round.started, round.j));
         }
         let held = self.held.as_ref()?;
@@ -100,7 +101,7 @@ impl Member {
     pub(super) fn silence_deadline(&self) -> Option<LocalTime> {
         let n = self.cfg.members as usize;
         let (missing, since, j) = if let Some(round) = &self.round {
-            (n - round.hfks.len(), round.started, round.j)
+            (n - round.parts.complete(self.publishes()), round.started, round.j)
         } else {
             let held = self.held.as_ref()?;
             let confirmed = self.confirmed_by.get(&held.epoch).map_or(0, |c| c.len());
@@ -120,7 +121,7 @@ impl Member {
         // the failed member's last HFK. Others are current and one of them
         // initiates (and relays that HFK); a lagging RI would hand over the
         // wrong r.
-        let behind = self.early_hfks.get(&(j + 1)).is_some_and(|m| !m.is_empty());
+        let behind = self.early.get(&(j + 1)).is_some_and(|p| !p.hfks.is_empty());
         let ri = (1..=self.cfg.members).map(MemberId).find(|m| !missing.contains(m)).filter(|_| !behind);
         for &failed in &missing {
             let inc = self.link.peer_inc(Party::Member(failed));
@@ -151,7 +152,7 @@ impl Member {
         let hfk = if r == 0 {
             None
         } else {
-            match self.past.get(&r).and_then(|(_, hfks)| hfks.get(&failed)) {
+            match self.past.get(&r).and_then(|p| p.hfks.get(&failed)) {
                 Some(h) => Some(h.clone()),
                 None => return, // this RI never held HFK_{ī,r}: nothing to hand over
             }
@@ -163,8 +164,11 @@ impl Member {
         // before retransmitting it) is a round behind and could not answer
         // the recovery ring: the RI relays it to every survivor.
         if let Some(hfk) = hfk {
+            let past = self.past.get(&r);
+            let fk_pub = past.and_then(|p| p.pubs.get(&failed)).cloned();
+            let inc = past.and_then(|p| p.incs.get(&failed)).copied().unwrap_or(0);
             for l in self.survivors(failed).into_iter().filter(|&l| l != self.cfg.id) {
-                let body = Body::HfkRelay { owner: failed, hfk: hfk.clone() };
+                let body = Body::HfkRelay { owner: failed, inc, hfk: hfk.clone(), fk_pub: fk_pub.clone() };
                 out.sends.push(self.link.send(now, Party::Member(l), Mode::Recovery, r, body));
             }
         }
@@ -196,7 +200,12 @@ impl Member {
                 self.on_ring_step(now, from, (failed, inc, r), delta, rng, out)
             }
             Body::Xi(xi) => self.on_xi(now, (from, from_inc, r), xi, out),
-            Body::HfkRelay { owner, hfk } => self.on_hfk(now, r, owner, hfk, out),
+            Body::HfkRelay { owner, inc, hfk, fk_pub } => {
+                if let Some(p) = fk_pub {
+                    self.on_fk_pub(now, r, (owner, inc), p, out);
+                }
+                self.on_hfk(now, r, (owner, inc), hfk, out)
+            }
             Body::HfkHat(hat) => self.on_hat(now, from, r, hat, out),
             _ => {}
         }
@@ -284,7 +293,7 @@ impl Member {
         // Ahead of this recovery's r (the first RI was a round behind): hand
         // over the later iteration instead, and relay its HFK to the others.
         let latest = self.held.as_ref().map_or(0, |h| h.epoch - 1);
-        if latest > r && self.past.get(&latest).is_some_and(|(_, hfks)| hfks.contains_key(&failed)) {
+        if latest > r && self.past.get(&latest).is_some_and(|p| p.hfks.contains_key(&failed)) {
             self.send_handover(now, failed, latest + 1, out);
         } else if !self.answer_xi(now, ring, &xi, out) {
             // Behind: answer once round r completes (a relay brings its HFK).
@@ -316,7 +325,7 @@ impl Member {
             // FK_{l,0} is the init draw: v_l = θ_1 − α_{l,1}.
             self.held.as_ref().filter(|h| h.epoch == 1).map(|h| g.sub(&h.theta, &h.alpha))
         } else {
-            self.past.get(&r).map(|(fk, _)| fk.clone())
+            self.past.get(&r).map(|p| p.fk.clone())
         };
         let Some(own) = own else { return false };
         let beta = g.sub(xi, &w);

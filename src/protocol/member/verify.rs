@@ -40,8 +40,9 @@ pub(super) struct Verif {
     /// θ_1 and α_{i,1} once held.
     epoch1: Option<(Scalar, Scalar)>,
     init_checked: bool,
-    /// E_{k,j} (the public FKs) of the last two iterations.
-    pubs: BTreeMap<u64, BTreeMap<MemberId, Element>>,
+    /// E_{k,j} (the public FKs) of the last two iterations, with the
+    /// incarnation of k that published each.
+    pubs: BTreeMap<u64, BTreeMap<MemberId, (Element, u32)>>,
 }
 
 impl Member {
@@ -141,12 +142,19 @@ impl Member {
 
     /// Verified key generation: g^{HFK_{k,j}}·(what divides α) =
     /// (g^θ_j or C_k)·E_{k,j} for every member k of round j.
+    ///
+    /// When k's parts come from a replacement while the commitment to its
+    /// α came from its predecessor (init commitments are incarnation 0's),
+    /// the check spans a recovery: process 700 rebuilt α from θ, so a cheat
+    /// elsewhere that shifted θ shows up here without k having lied. Such a
+    /// mismatch names no one (check `hfk-after-recovery`).
     pub(super) fn check_round(
         &mut self,
         j: u64,
         theta_j: &Scalar,
         hfks: &BTreeMap<MemberId, Scalar>,
         pubs: &BTreeMap<MemberId, Element>,
+        incs: &BTreeMap<MemberId, u32>,
         out: &mut Output,
     ) {
         if !self.cfg.verify {
@@ -156,8 +164,9 @@ impl Member {
         let g_theta = g.pow_g(theta_j);
         for (k, hfk) in hfks {
             let Some(e) = pubs.get(k) else { continue };
-            let lhs_rhs = if j == 1 {
-                match (&self.verif.pads, self.verif.ring.get(k)) {
+            let inc = incs.get(k).copied().unwrap_or(0);
+            let (lhs_rhs, prev_inc) = if j == 1 {
+                let sides = match (&self.verif.pads, self.verif.ring.get(k)) {
                     (Some((cs, _)), _) => {
                         cs.get(k.0 as usize - 1).map(|c| (g.pow_g(hfk), g.mul_elements(c, e)))
                     }
@@ -165,21 +174,29 @@ impl Member {
                         Some((g.mul_elements(&g.pow_g(hfk), v), g.mul_elements(&g_theta, e)))
                     }
                     _ => None,
-                }
+                };
+                (sides, 0)
             } else {
-                self.verif
-                    .pubs
-                    .get(&(j - 1))
-                    .and_then(|p| p.get(k))
-                    .map(|prev| (g.mul_elements(&g.pow_g(hfk), prev), g.mul_elements(&g_theta, e)))
+                match self.verif.pubs.get(&(j - 1)).and_then(|p| p.get(k)) {
+                    Some((prev, prev_inc)) => {
+                        (Some((g.mul_elements(&g.pow_g(hfk), prev), g.mul_elements(&g_theta, e))), *prev_inc)
+                    }
+                    None => (None, inc),
+                }
             };
             if let Some((lhs, rhs)) = lhs_rhs
                 && lhs != rhs
             {
-                self.fail(out, "hfk", Some(Party::Member(*k)), j);
+                if inc == prev_inc {
+                    self.fail(out, "hfk", Some(Party::Member(*k)), j);
+                } else {
+                    self.fail(out, "hfk-after-recovery", None, j);
+                }
             }
         }
-        self.verif.pubs.insert(j, pubs.clone());
+        let with_incs =
+            pubs.iter().map(|(k, e)| (*k, (e.clone(), incs.get(k).copied().unwrap_or(0)))).collect();
+        self.verif.pubs.insert(j, with_incs);
         while self.verif.pubs.len() > 2 {
             self.verif.pubs.pop_first();
         }
