@@ -74,31 +74,31 @@ pub fn gallery(scenarios: &Path, out: &Path) -> u8 {
     if super::atlas::atlas("3..8", "toy-64", Some(out.join("atlas"))) != 0 {
         failed += 1;
     }
-    let sweep_dir = out.join("baseline-ring-sweep");
-    println!("== sweep → {}", sweep_dir.display());
-    if let Err(e) = std::fs::remove_dir_all(&sweep_dir)
-        && e.kind() != std::io::ErrorKind::NotFound
-    {
-        eprintln!("error: {}: {e}", sweep_dir.display());
-        return EXIT_FAILED;
-    }
-    let vary = ["protocol.members=3..10".to_string(), "protocol.init=sm,ring,ring-hardened".to_string()];
-    let ring = scenarios.join("baseline-ring.toml");
-    if super::sweep::sweep(&ring, &vary, 3, None, None, Some(sweep_dir), false, false) != 0 {
-        failed += 1;
-    }
-    let dlog_dir = out.join("dlog-sweep");
-    println!("== sweep → {}", dlog_dir.display());
-    if let Err(e) = std::fs::remove_dir_all(&dlog_dir)
-        && e.kind() != std::io::ErrorKind::NotFound
-    {
-        eprintln!("error: {}: {e}", dlog_dir.display());
-        return EXIT_FAILED;
-    }
-    let dlog = scenarios.join("dlog-toy-commitments.toml");
-    let vary = ["group.params=toy-16,toy-32".to_string()];
-    if super::sweep::sweep(&dlog, &vary, 5, None, None, Some(dlog_dir), false, false) != 0 {
-        failed += 1;
+    // The gallery's sweeps: (folder, scenario, --vary, seeds).
+    let sweeps: [(&str, &str, &[&str], u64); 2] = [
+        (
+            "baseline-ring-sweep",
+            "baseline-ring.toml",
+            &["protocol.members=3..10", "protocol.init=sm,ring,ring-hardened"],
+            3,
+        ),
+        ("dlog-sweep", "dlog-toy-commitments.toml", &["group.params=toy-16,toy-32"], 5),
+    ];
+    for (folder, scenario, vary, seeds) in sweeps {
+        let dir = out.join(folder);
+        println!("== sweep → {}", dir.display());
+        // A fresh sweep: the folder is regenerated, not resumed.
+        if let Err(e) = std::fs::remove_dir_all(&dir)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            eprintln!("error: {}: {e}", dir.display());
+            return EXIT_FAILED;
+        }
+        let vary: Vec<String> = vary.iter().map(|v| v.to_string()).collect();
+        let path = scenarios.join(scenario);
+        if super::sweep::sweep(&path, &vary, seeds, None, None, Some(dir), false, false) != 0 {
+            failed += 1;
+        }
     }
     if failed > 0 {
         eprintln!("{failed} gallery step(s) failed");

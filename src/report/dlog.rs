@@ -83,15 +83,7 @@ impl Recorder for Collect {
 }
 
 fn label((name, owner, index): (&str, u32, u64)) -> String {
-    match name {
-        "alpha" => format!("α[{owner},{index}]"),
-        "theta" => format!("θ_{index}"),
-        "v" => format!("v[{owner}]"),
-        "delta" => format!("δ[{owner}]"),
-        "gamma" => "γ".into(),
-        "x" => format!("x[{owner},{index}]"),
-        _ => format!("FK[{owner},{index}]"),
-    }
+    super::plot::data::secret_label(name, Some(owner), index)
 }
 
 /// The findings of every dlog adversary of `sc`: one `dlog` finding per
