@@ -264,3 +264,15 @@ fn recovery_under_loss_with_published_fks() {
         }
     }
 }
+
+/// Two cheaters in the same iteration: the batch check fails and the
+/// one-by-one checks name both, and only them.
+#[test]
+fn two_cheaters_in_one_iteration_are_both_named() {
+    for keygen in ["additive", "elgamal"] {
+        let adversaries = format!("{}{}", cheat(2, "keygen", Some(2)), cheat(4, "keygen", Some(2)));
+        let s = run(5, "ring", keygen, "commitments", &adversaries, 5);
+        assert_eq!(s.detected, [2, 4], "{keygen}");
+        assert!(named(&s).iter().all(|c| matches!(c, None | Some(2) | Some(4))));
+    }
+}
