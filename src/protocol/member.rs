@@ -166,7 +166,7 @@ pub struct Member {
     early: BTreeMap<u64, Parts>,
     keys: BTreeMap<u64, SharedKey>,
     /// Confirmation tags received, by epoch, until they have been compared.
-    confirms: BTreeMap<u64, BTreeMap<MemberId, KeyTag>>,
+    confirms: BTreeMap<u64, BTreeMap<MemberId, (u32, KeyTag)>>,
     /// Matching confirmations counted per epoch.
     matched: BTreeMap<u64, u32>,
     /// Who has confirmed (or contradicted) each epoch's key.
@@ -406,17 +406,25 @@ impl Member {
         let (mode, iter) = if epoch == 1 { (Mode::Init, 1) } else { (Mode::Generation, epoch - 1) };
         self.broadcast(now, mode, iter, Body::Confirm(confirm_tag(&sk)), out);
         if let Some(pending) = self.confirms.remove(&epoch) {
-            for (from, tag) in pending {
+            for (from, (inc, tag)) in pending {
+                // A dead incarnation's confirmation, superseded by its
+                // replacement (which may have redrawn that iteration).
+                if inc < self.link.peer_inc(Party::Member(from)) {
+                    continue;
+                }
                 self.compare_confirm(epoch, from, tag, out);
             }
         }
     }
 
-    fn on_confirm(&mut self, epoch: u64, from: MemberId, tag: KeyTag, out: &mut Output) {
+    fn on_confirm(&mut self, epoch: u64, from: (MemberId, u32), tag: KeyTag, out: &mut Output) {
         if self.keys.contains_key(&epoch) {
-            self.compare_confirm(epoch, from, tag, out);
+            self.compare_confirm(epoch, from.0, tag, out);
         } else {
-            self.confirms.entry(epoch).or_default().insert(from, tag);
+            let pending = self.confirms.entry(epoch).or_default();
+            if pending.get(&from.0).is_none_or(|(inc, _)| *inc <= from.1) {
+                pending.insert(from.0, (from.1, tag));
+            }
         }
     }
 
@@ -594,8 +602,10 @@ impl Member {
             (Mode::Recovery, body) => {
                 self.on_recovery_message(now, from, env.from_inc, env.iter, body, rng, out)
             }
-            (Mode::Init, Body::Confirm(tag)) => self.on_confirm(1, from, tag, out),
-            (Mode::Generation, Body::Confirm(tag)) => self.on_confirm(env.iter + 1, from, tag, out),
+            (Mode::Init, Body::Confirm(tag)) => self.on_confirm(1, (from, env.from_inc), tag, out),
+            (Mode::Generation, Body::Confirm(tag)) => {
+                self.on_confirm(env.iter + 1, (from, env.from_inc), tag, out)
+            }
             _ => {}
         }
     }

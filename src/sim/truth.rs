@@ -180,6 +180,19 @@ impl Truth {
 
     pub fn recovered(&mut self, member: MemberId, iter: u64, ok: bool, withheld_by: Vec<MemberId>) {
         self.recoveries.push(Recovery { member, iter, ok, withheld_by });
+        // A recovery of iteration r resumes at r + 1: what the dead
+        // incarnation held beyond epoch r + 1 (θ and SK from an FK the
+        // replacement redraws) is not this member's any more.
+        if ok {
+            for e in iter + 2.. {
+                let had_theta = self.thetas.get_mut(&e).is_some_and(|row| row.remove(&member).is_some());
+                let had_key = self.keys.get_mut(&e).is_some_and(|row| row.remove(&member).is_some());
+                self.confirmed.get_mut(&e).map(|c| c.remove(&member));
+                if !had_theta && !had_key {
+                    break;
+                }
+            }
+        }
     }
 
     /// Where a run that fell short of `epochs` iterations stopped.

@@ -247,3 +247,23 @@ fn a_replacement_crashing_at_once_is_replaced_again() {
     assert!(a.errors.is_empty(), "{:?}", a.errors);
     assert!(a.compromised.is_empty());
 }
+
+/// Review finding: a member completes an iteration, confirms its key and
+/// dies before its HFK reaches everyone, so the recovery redraws that
+/// iteration. Its stale confirmation and θ must not count against the
+/// replacement: the run completes with agreeing keys (it used to report a
+/// key divergence or a broken `theta_agree`).
+#[test]
+fn a_dead_incarnations_key_does_not_count() {
+    for (seed, verify, loss, at_ms) in
+        [(3, "commitments", 0.2, 3070), (1, "none", 0.3, 3110), (1, "none", 0.3, 3050)]
+    {
+        let toml = format!(
+            "name = \"d\"\nseed = {seed}\n[group]\nparams = \"toy-64\"\n[protocol]\nmembers = 3\ninit = \"ring\"\nkeygen = \"additive\"\nepochs = 6\nverify = \"{verify}\"\n[network]\nlatency_ms = {{ dist = \"uniform\", min = 5, max = 40 }}\nloss = {loss}\nduplicate = 0.1\nclock_skew_ms = 50\n[[fault]]\nkind = \"crash\"\nmember = 3\nat_ms = {at_ms}\nreplace = true\n"
+        );
+        let sc = fraclab::scenario::parse(&toml, "d.toml").unwrap();
+        let s = fraclab::report::execute(&sc, fraclab::scenario::TraceLevel::None, None).unwrap().summary;
+        assert!(s.passed() && s.keys_agreed, "seed {seed}, {verify}, crash at {at_ms}: {:?}", s.problems());
+        assert_eq!(s.recovered, [3]);
+    }
+}
