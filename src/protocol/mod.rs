@@ -12,6 +12,7 @@
 pub mod link;
 pub mod member;
 pub mod message;
+pub mod sealed;
 pub mod sm;
 
 use std::fmt;

@@ -1,0 +1,347 @@
+//! The sealed envelope (SPEC §1, ambiguity 8): the patent's
+//! {{T_i, M, j, Msg}_{K_i⁻¹}}_{K_R}, done so that a signed message cannot be
+//! re-encrypted to someone else (Davis, "Defective Sign & Encrypt", 2001).
+//!
+//! - The sender signs (Ed25519) a domain tag, the whole header (sender and
+//!   its incarnation, recipient and its incarnation, mode, iteration,
+//!   sequence number, attempt, timestamp T, the ephemeral key) and the
+//!   payload.
+//! - It encrypts signature ‖ payload to the recipient: ephemeral-static
+//!   X25519, HKDF-SHA256, ChaCha20-Poly1305, with the header as associated
+//!   data. A key is used for one message, so the nonce is zero.
+//! - The receiver rejects, each with its own reason: a header addressed to
+//!   someone else, a ciphertext it cannot open (or a non-contributory key
+//!   exchange), and a bad signature. Then, from its protocol state (see
+//!   [`Checks`]): a mode not allowed now, an iteration outside its window,
+//!   a replayed sequence number and a timestamp outside the window.
+//!
+//! Keys are derived from bytes the simulator draws from seeded streams, so
+//! runs stay reproducible. No primitive is written here: ed25519-dalek
+//! (`verify_strict`), x25519-dalek and chacha20poly1305 do the work.
+
+use chacha20poly1305::ChaCha20Poly1305;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use hkdf::Hkdf;
+use sha2::Sha256;
+use x25519_dalek::{PublicKey, StaticSecret};
+
+const SIGN_TAG: &[u8] = b"fraclab/sealed/v1/sign";
+const KDF_SALT: &[u8] = b"fraclab/sealed/v1/kdf";
+
+/// A party's long-term keys: Ed25519 to sign, X25519 to be encrypted to.
+pub struct Keys {
+    sign: SigningKey,
+    dh: StaticSecret,
+}
+
+/// What everyone knows of a party: its two public keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublicKeys {
+    pub verify: VerifyingKey,
+    pub dh: PublicKey,
+}
+
+impl Keys {
+    /// Keys from 64 seeded bytes (32 for each key).
+    pub fn from_seed(seed: [u8; 64]) -> Keys {
+        let (a, b) = seed.split_at(32);
+        let sign = SigningKey::from_bytes(&a.try_into().expect("32 bytes"));
+        let dh = StaticSecret::from(<[u8; 32]>::try_from(b).expect("32 bytes"));
+        Keys { sign, dh }
+    }
+
+    pub fn public(&self) -> PublicKeys {
+        PublicKeys { verify: self.sign.verifying_key(), dh: PublicKey::from(&self.dh) }
+    }
+}
+
+/// The cleartext header, authenticated twice: signed, and the AEAD's
+/// associated data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// Trace ids (0 = SM) and incarnations.
+    pub from: u32,
+    pub from_inc: u32,
+    pub to: u32,
+    pub to_inc: u32,
+    /// The patent's mode M: b'I', b'G' or b'R'.
+    pub mode: u8,
+    pub iter: u64,
+    pub seq: u64,
+    pub attempt: u32,
+    /// The sender's clock when it sealed, µs.
+    pub t_us: i64,
+    /// The ephemeral X25519 public key of this message.
+    pub eph: [u8; 32],
+}
+
+impl Header {
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(4 * 4 + 1 + 8 * 3 + 4 + 32);
+        b.extend(self.from.to_be_bytes());
+        b.extend(self.from_inc.to_be_bytes());
+        b.extend(self.to.to_be_bytes());
+        b.extend(self.to_inc.to_be_bytes());
+        b.push(self.mode);
+        b.extend(self.iter.to_be_bytes());
+        b.extend(self.seq.to_be_bytes());
+        b.extend(self.attempt.to_be_bytes());
+        b.extend(self.t_us.to_be_bytes());
+        b.extend(self.eph);
+        b
+    }
+}
+
+/// A sealed message on the wire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sealed {
+    pub header: Header,
+    pub ciphertext: Vec<u8>,
+}
+
+/// Why a receiver refused a sealed message. Nothing refused reaches
+/// protocol state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reject {
+    WrongRecipient,
+    Undecryptable,
+    BadSignature,
+    WrongMode,
+    StaleIteration,
+    Replayed,
+    Timestamp,
+}
+
+impl Reject {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reject::WrongRecipient => "wrong-recipient",
+            Reject::Undecryptable => "undecryptable",
+            Reject::BadSignature => "bad-signature",
+            Reject::WrongMode => "wrong-mode",
+            Reject::StaleIteration => "stale-iteration",
+            Reject::Replayed => "replayed",
+            Reject::Timestamp => "timestamp",
+        }
+    }
+}
+
+fn aead_key(shared: &[u8; 32], eph: &[u8; 32], recipient: &[u8; 32]) -> ChaCha20Poly1305 {
+    let hk = Hkdf::<Sha256>::new(Some(KDF_SALT), shared);
+    let mut info = Vec::with_capacity(64);
+    info.extend(eph);
+    info.extend(recipient);
+    let mut key = [0u8; 32];
+    hk.expand(&info, &mut key).expect("32 bytes is a valid HKDF length");
+    ChaCha20Poly1305::new_from_slice(&key).expect("a 32-byte key")
+}
+
+const NONCE: [u8; 12] = [0; 12];
+
+/// Signs and encrypts `payload` for the recipient whose X25519 key is
+/// `to_dh`. `eph_seed` (seeded bytes) makes the message's ephemeral key.
+/// `header.eph` is filled in here.
+pub fn seal(
+    keys: &Keys,
+    mut header: Header,
+    to_dh: &PublicKey,
+    payload: &[u8],
+    eph_seed: [u8; 32],
+) -> Sealed {
+    let eph = StaticSecret::from(eph_seed);
+    header.eph = PublicKey::from(&eph).to_bytes();
+    let hb = header.to_bytes();
+    let mut signed = Vec::with_capacity(SIGN_TAG.len() + hb.len() + payload.len());
+    signed.extend(SIGN_TAG);
+    signed.extend(&hb);
+    signed.extend(payload);
+    let sig = keys.sign.sign(&signed);
+    let mut plain = sig.to_bytes().to_vec();
+    plain.extend(payload);
+    let shared = eph.diffie_hellman(to_dh);
+    let cipher = aead_key(shared.as_bytes(), &header.eph, to_dh.as_bytes());
+    let ciphertext = cipher
+        .encrypt((&NONCE).into(), Payload { msg: &plain, aad: &hb })
+        .expect("ChaCha20-Poly1305 encrypts any length a simulation sends");
+    Sealed { header, ciphertext }
+}
+
+/// The receiver's protocol-state checks, applied after the cryptographic
+/// ones.
+pub struct Checks<'a> {
+    /// The modes this receiver accepts now.
+    pub modes: &'a [u8],
+    /// The iterations it accepts now, inclusive.
+    pub iters: std::ops::RangeInclusive<u64>,
+    /// Its clock now, and how far a timestamp may be from it.
+    pub now_us: i64,
+    pub window_us: i64,
+    /// Whether (sender, incarnation, seq, attempt) was already accepted.
+    pub seen: &'a dyn Fn(&Header) -> bool,
+}
+
+/// Opens a sealed message addressed to `me` = (trace id, incarnation):
+/// decrypts it, checks the sender's signature against `sender`'s public
+/// keys (`None` if the claimed sender is unknown), then the protocol-state
+/// checks. Returns the payload.
+pub fn open(
+    keys: &Keys,
+    me: (u32, u32),
+    sealed: &Sealed,
+    sender: Option<&PublicKeys>,
+    checks: &Checks,
+) -> Result<Vec<u8>, Reject> {
+    let h = &sealed.header;
+    if (h.to, h.to_inc) != me {
+        return Err(Reject::WrongRecipient);
+    }
+    let eph = PublicKey::from(h.eph);
+    let shared = keys.dh.diffie_hellman(&eph);
+    if !shared.was_contributory() {
+        return Err(Reject::Undecryptable);
+    }
+    let hb = h.to_bytes();
+    let own = PublicKey::from(&keys.dh);
+    let cipher = aead_key(shared.as_bytes(), &h.eph, own.as_bytes());
+    let plain = cipher
+        .decrypt((&NONCE).into(), Payload { msg: &sealed.ciphertext, aad: &hb })
+        .map_err(|_| Reject::Undecryptable)?;
+    if plain.len() < 64 {
+        return Err(Reject::Undecryptable);
+    }
+    let (sig, payload) = plain.split_at(64);
+    let sig = Signature::from_bytes(&sig.try_into().expect("64 bytes"));
+    let mut signed = Vec::with_capacity(SIGN_TAG.len() + hb.len() + payload.len());
+    signed.extend(SIGN_TAG);
+    signed.extend(&hb);
+    signed.extend(payload);
+    let sender = sender.ok_or(Reject::BadSignature)?;
+    sender.verify.verify_strict(&signed, &sig).map_err(|_| Reject::BadSignature)?;
+    if !checks.modes.contains(&h.mode) {
+        return Err(Reject::WrongMode);
+    }
+    if !checks.iters.contains(&h.iter) {
+        return Err(Reject::StaleIteration);
+    }
+    if (checks.seen)(h) {
+        return Err(Reject::Replayed);
+    }
+    if (checks.now_us - h.t_us).abs() > checks.window_us {
+        return Err(Reject::Timestamp);
+    }
+    Ok(payload.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(k: u8) -> Keys {
+        let mut seed = [0u8; 64];
+        for (i, b) in seed.iter_mut().enumerate() {
+            *b = k.wrapping_mul(31).wrapping_add(i as u8);
+        }
+        Keys::from_seed(seed)
+    }
+
+    fn header(from: u32, to: u32, mode: u8) -> Header {
+        Header {
+            from,
+            from_inc: 0,
+            to,
+            to_inc: 0,
+            mode,
+            iter: 3,
+            seq: 7,
+            attempt: 0,
+            t_us: 1_000,
+            eph: [0; 32],
+        }
+    }
+
+    fn never(_: &Header) -> bool {
+        false
+    }
+
+    fn checks() -> Checks<'static> {
+        Checks { modes: b"IGR", iters: 1..=5, now_us: 1_500, window_us: 1_000, seen: &never }
+    }
+
+    /// A sealed message opens to its payload in every mode.
+    #[test]
+    fn round_trip_in_every_mode() {
+        let (a, b) = (keys(1), keys(2));
+        for mode in *b"IGR" {
+            let s = seal(&a, header(1, 2, mode), &b.public().dh, b"payload", [9; 32]);
+            assert_eq!(open(&b, (2, 0), &s, Some(&a.public()), &checks()).unwrap(), b"payload");
+            assert!(!s.ciphertext.windows(7).any(|w| w == b"payload"), "the payload is encrypted");
+        }
+    }
+
+    /// Each rejection reason comes from its own crafted message, and the
+    /// honest message passes every check.
+    #[test]
+    fn each_rejection_reason_from_a_crafted_message() {
+        let (a, b, c) = (keys(1), keys(2), keys(3));
+        let honest = seal(&a, header(1, 2, b'G'), &b.public().dh, b"hfk", [9; 32]);
+        let open_b = |s: &Sealed, ch: &Checks| open(&b, (2, 0), s, Some(&a.public()), ch);
+        assert!(open_b(&honest, &checks()).is_ok());
+        // Addressed to member 3.
+        let other = seal(&a, header(1, 3, b'G'), &b.public().dh, b"hfk", [9; 32]);
+        assert_eq!(open_b(&other, &checks()), Err(Reject::WrongRecipient));
+        // A flipped ciphertext byte, and a flipped header byte (the AAD).
+        let mut tampered = honest.clone();
+        tampered.ciphertext[70] ^= 1;
+        assert_eq!(open_b(&tampered, &checks()), Err(Reject::Undecryptable));
+        let mut tampered = honest.clone();
+        tampered.header.iter = 4;
+        assert_eq!(open_b(&tampered, &checks()), Err(Reject::Undecryptable));
+        // A low-order ephemeral key: the exchange is not contributory.
+        let mut low = honest.clone();
+        low.header.eph = [0; 32];
+        assert_eq!(open_b(&low, &checks()), Err(Reject::Undecryptable));
+        // Signed by C, claiming to be A (a forgery).
+        let forged = seal(&c, header(1, 2, b'G'), &b.public().dh, b"hfk", [9; 32]);
+        assert_eq!(open_b(&forged, &checks()), Err(Reject::BadSignature));
+        assert_eq!(open(&b, (2, 0), &honest, None, &checks()), Err(Reject::BadSignature));
+        // Protocol state: mode, iteration, replay, timestamp.
+        let init_only = Checks { modes: b"I", ..checks() };
+        assert_eq!(open_b(&honest, &init_only), Err(Reject::WrongMode));
+        let later = Checks { iters: 4..=9, ..checks() };
+        assert_eq!(open_b(&honest, &later), Err(Reject::StaleIteration));
+        let seen = |h: &Header| h.seq == 7;
+        let replay = Checks { seen: &seen, ..checks() };
+        assert_eq!(open_b(&honest, &replay), Err(Reject::Replayed));
+        let late = Checks { now_us: 5_000, ..checks() };
+        assert_eq!(open_b(&honest, &late), Err(Reject::Timestamp));
+    }
+
+    /// Davis's surreptitious forwarding: B opens A's message and re-seals
+    /// the same signed content to C. Keeping A's header (to = B), C sees
+    /// the wrong recipient; rewriting it to C breaks A's signature.
+    #[test]
+    fn a_signed_message_re_encrypted_to_another_member_is_rejected() {
+        let (a, b, c) = (keys(1), keys(2), keys(3));
+        let to_b = seal(&a, header(1, 2, b'G'), &b.public().dh, b"hfk", [9; 32]);
+        // B decrypts: recover A's signature and payload.
+        let shared = b.dh.diffie_hellman(&PublicKey::from(to_b.header.eph));
+        let cipher = aead_key(shared.as_bytes(), &to_b.header.eph, b.public().dh.as_bytes());
+        let plain = cipher
+            .decrypt((&NONCE).into(), Payload { msg: &to_b.ciphertext, aad: &to_b.header.to_bytes() })
+            .unwrap();
+        // Re-encrypt the same plaintext to C under a fresh ephemeral key.
+        let reseal = |mut h: Header| {
+            let eph = StaticSecret::from([5; 32]);
+            h.eph = PublicKey::from(&eph).to_bytes();
+            let shared = eph.diffie_hellman(&c.public().dh);
+            let cipher = aead_key(shared.as_bytes(), &h.eph, c.public().dh.as_bytes());
+            let ct = cipher.encrypt((&NONCE).into(), Payload { msg: &plain, aad: &h.to_bytes() }).unwrap();
+            Sealed { header: h, ciphertext: ct }
+        };
+        let kept = reseal(to_b.header.clone());
+        assert_eq!(open(&c, (3, 0), &kept, Some(&a.public()), &checks()), Err(Reject::WrongRecipient));
+        let rewritten = reseal(Header { to: 3, ..to_b.header.clone() });
+        assert_eq!(open(&c, (3, 0), &rewritten, Some(&a.public()), &checks()), Err(Reject::BadSignature));
+    }
+}
