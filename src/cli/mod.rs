@@ -29,7 +29,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run one scenario; write trace.jsonl and summary.json.
+    /// Run one scenario; write trace.jsonl, summary.json and its plots.
     Run {
         scenario: PathBuf,
         /// Override the scenario's seed.
@@ -76,7 +76,7 @@ enum Command {
     Sweep(SweepArgs),
     /// Redraw the plots of a run, sweep or atlas folder from its files alone.
     Plot { dir: PathBuf },
-    /// Regenerate the gallery: every scenario in a folder, plus the atlas, into results/.
+    /// Regenerate the gallery: every scenario in a folder, the atlas and two sweeps, into results/.
     Gallery {
         /// Scenario folder.
         #[arg(default_value = "scenarios")]
