@@ -11,7 +11,7 @@ use super::RunError;
 use crate::adversary::dlog::{self, Outcome};
 use crate::adversary::{Adversary, DlogView};
 use crate::group::{Element, Scalar};
-use crate::protocol::{Body, Commitment, Party, SecretName};
+use crate::protocol::{Body, Commitment, Party};
 use crate::scenario::{Keygen, Scenario};
 use crate::sim::{self, Record, Recorder, SimTime};
 
@@ -62,16 +62,7 @@ impl Recorder for Collect {
                 }
             }
             Record::Secret { owner, name, index, value, .. } => {
-                let name = match name {
-                    SecretName::V => "v",
-                    SecretName::Delta => "delta",
-                    SecretName::Gamma => "gamma",
-                    SecretName::Alpha => "alpha",
-                    SecretName::Fk => "fk",
-                    SecretName::X => "x",
-                    _ => return Ok(()),
-                };
-                self.truth.entry((name, owner.0, *index)).or_insert_with(|| (*value).clone());
+                self.truth.entry((name.as_str(), owner.0, *index)).or_insert_with(|| (*value).clone());
             }
             Record::Theta { epoch: 1, value, .. } => {
                 self.truth.entry(("theta", 0, 1)).or_insert_with(|| (*value).clone());

@@ -41,6 +41,15 @@ pub struct RunReport {
     pub out_dir: Option<PathBuf>,
 }
 
+/// Writes `bytes` to `path` through a temporary name beside it, so a reader
+/// never sees half a file. On failure, the path that failed and why.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), (PathBuf, io::Error)> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.partial"));
+    fs::write(&tmp, bytes).map_err(|e| (tmp.clone(), e))?;
+    fs::rename(&tmp, path).map_err(|e| (path.to_path_buf(), e))
+}
+
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RunError + '_ {
     move |error| RunError::Io { path: path.to_path_buf(), error }
 }

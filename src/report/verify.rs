@@ -48,6 +48,12 @@ pub struct Checked {
     pub without_messages: bool,
 }
 
+/// A secret's name as the checks key it: under ElGamal the private
+/// exponent x plays FK's part everywhere.
+fn as_fk(name: &str) -> String {
+    if name == "x" { "fk".to_string() } else { name.to_string() }
+}
+
 impl fmt::Display for Checked {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "trace OK: {} events", self.events)?;
@@ -179,10 +185,7 @@ impl Verifier {
                 Ok(())
             }
             "learn" => {
-                let name = match text(ev, "name", line)? {
-                    "x" => "fk".to_string(),
-                    other => other.to_string(),
-                };
+                let name = as_fk(text(ev, "name", line)?);
                 let target = field(ev, "target", line)?.as_u64();
                 let index = uint(ev, "index", line)?;
                 let value = self.scalar(ev, "value", line)?;
@@ -195,11 +198,7 @@ impl Verifier {
 
     fn on_secret(&mut self, ev: &Value, seq: u64, line: usize) -> Step {
         let (member, index) = (uint(ev, "member", line)?, uint(ev, "index", line)?);
-        // Under ElGamal the private exponent x plays FK's part everywhere.
-        let name = match text(ev, "name", line)? {
-            "x" => "fk".to_string(),
-            other => other.to_string(),
-        };
+        let name = as_fk(text(ev, "name", line)?);
         let value = self.scalar(ev, "value", line)?;
         if name == "delta" && self.init != "sm" {
             // Process 400: δ_1 = γ + contribution_1, δ_i = δ_(i−1) + contribution_i.

@@ -156,10 +156,7 @@ impl Manifest {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SweepError> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.partial"));
-    fs::write(&tmp, bytes).map_err(io_err(&tmp))?;
-    fs::rename(&tmp, path).map_err(io_err(path))
+    report::write_atomic(path, bytes).map_err(|(path, error)| SweepError::Io { path, error })
 }
 
 /// A sweep ready to run: the base scenario's TOML and the grid.

@@ -36,10 +36,7 @@ fn fonts() {
 }
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.partial"));
-    std::fs::write(&tmp, bytes).map_err(PlotError::io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(PlotError::io(path))
+    crate::report::write_atomic(path, bytes).map_err(|(path, error)| PlotError::Io { path, error })
 }
 
 fn draw_err(path: &Path) -> impl FnOnce(String) -> PlotError + '_ {

@@ -199,9 +199,10 @@ pub fn secret_label(name: &str, owner: Option<u32>, index: u64) -> String {
     }
 }
 
-/// How much a derived secret exposes, worst first: FK, α, θ or SK, the rest.
+/// How much a derived secret exposes, worst first: FK (x under ElGamal), α,
+/// θ or SK, the rest.
 pub fn severity_rank(label: &str) -> u8 {
-    if label.starts_with("FK") {
+    if label.starts_with("FK") || label.starts_with("x[") {
         0
     } else if label.starts_with('α') {
         1

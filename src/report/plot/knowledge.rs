@@ -26,14 +26,11 @@ enum Severity {
 
 impl Severity {
     fn of(label: &str) -> Severity {
-        if label.starts_with("FK") {
-            Severity::Fk
-        } else if label.starts_with('α') {
-            Severity::Alpha
-        } else if label.starts_with('θ') || label.starts_with("SK") {
-            Severity::Key
-        } else {
-            Severity::Init
+        match super::data::severity_rank(label) {
+            0 => Severity::Fk,
+            1 => Severity::Alpha,
+            2 => Severity::Key,
+            _ => Severity::Init,
         }
     }
 
