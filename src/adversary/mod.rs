@@ -7,7 +7,10 @@
 //! - a **ring collusion** (section II.B): member t−1 also sends its δ_{t−1} to
 //!   member t+1, who then holds δ_{t−1} and δ_t; the two form a coalition;
 //! - an **eavesdropper**: the outsider taps the wire, reading payloads only
-//!   where the channel is `plain`.
+//!   where the channel is `plain`;
+//! - a **network adversary** ([`WireAttack`]): on a share of the messages it
+//!   flips a bit in flight (`tamper`), re-injects an old message (`replay`)
+//!   or injects one of its own under a member's name (`forge`).
 //!
 //! The simulator carries leaks out (they are events at a moment of the run)
 //! and configures rogue members; coalitions and the eavesdropper only decide
@@ -17,7 +20,7 @@ pub mod dlog;
 
 use std::fmt;
 
-use crate::protocol::{MemberId, Mode};
+use crate::protocol::{MemberId, Mode, Party};
 
 /// Which secret a leak reveals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -82,7 +85,7 @@ pub struct Leak {
     pub to: LeakTo,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Adversary {
     Leak(Leak),
     Coalition {
@@ -113,6 +116,53 @@ pub enum Adversary {
         view: DlogView,
         budget: u64,
     },
+    /// A network adversary: `attack` on each message that passes the
+    /// filters, with `probability`.
+    Wire(Wire),
+}
+
+/// What a network adversary does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum WireAttack {
+    /// Flips one bit of the message in flight: of the ciphertext on the
+    /// sealed channel, of the payload's value on the others.
+    Tamper,
+    /// Sends again a message delivered earlier (this or another iteration),
+    /// to the same recipient.
+    Replay,
+    /// Sends, beside the real message, one under the same header with a
+    /// payload of the same kind and random values; on the sealed channel it
+    /// is signed with the adversary's own key.
+    Forge,
+}
+
+impl WireAttack {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WireAttack::Tamper => "tamper",
+            WireAttack::Replay => "replay",
+            WireAttack::Forge => "forge",
+        }
+    }
+}
+
+/// One `tamper`, `replay` or `forge` adversary.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Wire {
+    pub attack: WireAttack,
+    /// Per message that passes the filters, in [0, 1).
+    pub probability: f64,
+    /// The modes it attacks (all three unless filtered).
+    pub modes: Vec<Mode>,
+    /// The senders whose messages it attacks (everyone's if `None`).
+    pub senders: Option<Vec<Party>>,
+}
+
+impl Wire {
+    /// Whether a message from `from` in `mode` is one this adversary targets.
+    pub fn targets(&self, from: Party, mode: Mode) -> bool {
+        self.modes.contains(&mode) && self.senders.as_ref().is_none_or(|s| s.contains(&from))
+    }
 }
 
 /// Who runs the discrete-log attack.
@@ -144,7 +194,7 @@ pub enum CheatPhase {
 pub use crate::protocol::ring_neighbours;
 
 /// Everything the adversaries of a scenario amount to.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Adversaries {
     pub list: Vec<Adversary>,
 }
@@ -211,6 +261,14 @@ impl Adversaries {
 
     pub fn withholds(&self, m: MemberId) -> bool {
         self.list.iter().any(|a| matches!(a, Adversary::Withhold { member } if *member == m))
+    }
+
+    /// The network adversaries, in declaration order.
+    pub fn wire(&self) -> impl Iterator<Item = &Wire> {
+        self.list.iter().filter_map(|a| match a {
+            Adversary::Wire(w) => Some(w),
+            _ => None,
+        })
     }
 
     /// The modes the outsider taps, if an eavesdropper is declared.

@@ -109,6 +109,19 @@ fn print_account(s: &Summary, out: &Path, level: TraceLevel, plots: &str) {
         s.messages_dropped,
         s.sim_time_us as f64 / 1e6
     );
+    if s.channel == "sealed" || !s.attacks.is_empty() {
+        let list = |m: &std::collections::BTreeMap<&str, u64>| {
+            let parts: Vec<String> = m.iter().map(|(k, v)| format!("{v} {k}")).collect();
+            if parts.is_empty() { "none".to_string() } else { parts.join(", ") }
+        };
+        println!(
+            "channel {}: attacks {} · refused {} · adversary's messages accepted: {}",
+            s.channel,
+            list(&s.attacks),
+            list(&s.rejected),
+            s.accepted_forgeries
+        );
+    }
     for f in s.findings.iter().filter(|f| f["kind"] != "learn" && f["kind"] != "dlog") {
         println!("finding: {f}");
     }

@@ -145,6 +145,29 @@ impl GroupParams {
         hex::encode(self.scalar_bytes(a))
     }
 
+    /// Big-endian, padded to `p_bytes`: the wire form of an element.
+    pub fn element_bytes(&self, e: &Element) -> Vec<u8> {
+        padded_bytes(&e.0, self.p_bytes())
+    }
+
+    /// A scalar from exactly `q_bytes` big-endian bytes, if below q.
+    pub fn scalar_from_bytes(&self, b: &[u8]) -> Result<Scalar, DecodeError> {
+        if b.len() != self.q_bytes() {
+            return Err(DecodeError::Length { expected: 2 * self.q_bytes(), found: 2 * b.len() });
+        }
+        let v = BigUint::from_bytes_be(b);
+        if v < self.q { Ok(Scalar(Arc::new(v))) } else { Err(DecodeError::OutOfRange) }
+    }
+
+    /// An element from exactly `p_bytes` big-endian bytes, if in 1..P.
+    pub fn element_from_bytes(&self, b: &[u8]) -> Result<Element, DecodeError> {
+        if b.len() != self.p_bytes() {
+            return Err(DecodeError::Length { expected: 2 * self.p_bytes(), found: 2 * b.len() });
+        }
+        let v = BigUint::from_bytes_be(b);
+        if !v.is_zero() && v < self.p { Ok(Element(v)) } else { Err(DecodeError::OutOfRange) }
+    }
+
     pub fn element_hex(&self, e: &Element) -> String {
         hex::encode(padded_bytes(&e.0, self.p_bytes()))
     }

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 
-use crate::adversary::{LeakSecret, LeakTo};
+use crate::adversary::{LeakSecret, LeakTo, WireAttack};
 use crate::group::Scalar;
 use crate::protocol::{Body, Envelope, MemberId, Mode, Party, SecretName};
 use crate::sim::{Record, Recorder, SimTime};
@@ -431,9 +431,15 @@ impl Recorder for Collector {
                     }
                 }
             }
-            Record::Drop { msg, .. } => {
+            // A tampered message never reaches its recipient as sent: the
+            // sealed channel refuses it (and on the others the analysis is
+            // off: the recipient holds a value off the protocol's algebra).
+            Record::Drop { msg, .. } | Record::Attack { msg, attack: WireAttack::Tamper, .. } => {
                 self.in_flight.remove(msg);
             }
+            // Injected messages carry nothing a view did not have: a replay
+            // repeats a delivered message, a forgery holds random values.
+            Record::Attack { .. } | Record::Reject { .. } | Record::Forgery { .. } => {}
             Record::Leak { leak, value } => {
                 self.on_leak(rec, leak.member, leak.secret, leak.epoch, &leak.to, *value)
             }

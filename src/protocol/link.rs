@@ -175,6 +175,31 @@ impl Link {
         Received { ack: Some(ack), fresh, restarted }
     }
 
+    /// Stops retransmitting what no one can need once this member holds
+    /// epoch `epoch`: key-generation payloads of iterations j ≤ epoch − 2
+    /// and, from epoch 3, initialisation payloads. Holding epoch j + 2 means
+    /// iteration j + 1 completed, with every member's HFK of it: every
+    /// member was past iteration j by then. (The sealed channel refuses such
+    /// messages as stale.) Key confirmations and recovery messages are
+    /// never retired: each confirmation is wanted, whenever it comes.
+    pub fn retire(&mut self, epoch: u64) {
+        let done: Vec<(LocalTime, Party, u32, u64)> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| !matches!(p.env.body, Body::Confirm(_)))
+            .filter(|(_, p)| match p.env.mode {
+                Mode::Generation => p.env.iter + 2 <= epoch,
+                Mode::Init => epoch >= 3,
+                Mode::Recovery => false,
+            })
+            .map(|(&(to, inc, seq), p)| (p.deadline, to, inc, seq))
+            .collect();
+        for (deadline, to, inc, seq) in done {
+            self.pending.remove(&(to, inc, seq));
+            self.deadlines.remove(&(deadline, to, inc, seq));
+        }
+    }
+
     /// Every payload whose retransmission deadline has passed, re-framed.
     pub fn due(&mut self, now: LocalTime) -> Vec<Envelope> {
         let mut out = Vec::new();

@@ -20,6 +20,7 @@ mod recovery;
 mod verify;
 
 use super::link::Link;
+use super::sealed;
 use super::{
     Body, Envelope, InitKind, KeygenKind, LocalTime, MemberId, Mode, Node, Note, Output, Party, SecretName,
 };
@@ -400,6 +401,7 @@ impl Member {
         self.keys.insert(epoch, sk);
         self.held = Some(Held { epoch, theta, alpha });
         self.held_since = Some(now);
+        self.link.retire(epoch);
         // Silence detection looks at the epoch held; older confirmations
         // only need their counts (kept in `matched`).
         self.confirmed_by.retain(|&e, _| e + 1 >= epoch);
@@ -648,6 +650,7 @@ impl Node for Member {
             self.on_peer_restarted(now, m, &mut out);
         }
         if let Some(env) = received.fresh {
+            out.fresh = true;
             self.dispatch(now, env, rng, &mut out);
         }
         self.maybe_start_round(now, rng, &mut out);
@@ -665,11 +668,31 @@ impl Node for Member {
         if self.halted {
             return Output::default();
         }
-        let mut out = Output { sends: self.link.due(now), notes: Vec::new() };
+        let mut out = Output { sends: self.link.due(now), ..Output::default() };
         self.detect_silence(now, &mut out);
         self.recovery_timeout(now, &mut out);
         self.maybe_start_round(now, rng, &mut out);
         out
+    }
+
+    /// With c the epoch held (1 before initialisation ends): mode G for
+    /// iterations c−3 ..= c+1 (no honest member is more than one ahead, and
+    /// senders retire G payloads two iterations back, see `Link::retire`:
+    /// the third covers one still in flight); mode I, always iteration 1,
+    /// until epoch 4 (senders retire I payloads at epoch 3); mode R up to
+    /// iteration c+1 (Joined is 0).
+    /// A replacement that has not recovered yet takes G and R of any
+    /// iteration: it does not know where the group is.
+    fn admits(&self) -> sealed::Admit {
+        let Some(held) = &self.held else {
+            if self.cfg.incarnation > 0 {
+                return sealed::Admit { modes: b"GR", iters: [1..=1, 0..=u64::MAX, 0..=u64::MAX] };
+            }
+            return sealed::Admit { modes: b"IGR", iters: [1..=1, 0..=2, 0..=2] };
+        };
+        let c = held.epoch;
+        let modes: &'static [u8] = if c <= 4 { b"IGR" } else { b"GR" };
+        sealed::Admit { modes, iters: [1..=1, c.saturating_sub(3)..=c + 1, 0..=c + 1] }
     }
 
     fn poll_timeout(&self) -> Option<LocalTime> {

@@ -190,12 +190,17 @@ pub enum Note {
 pub struct Output {
     pub sends: Vec<Envelope>,
     pub notes: Vec<Note>,
+    /// From `handle_message`: the envelope was new to the party's link and
+    /// went on to its protocol state (not a duplicate, not for a dead
+    /// incarnation, not an ack).
+    pub fresh: bool,
 }
 
 impl Output {
     pub fn extend(&mut self, other: Output) {
         self.sends.extend(other.sends);
         self.notes.extend(other.notes);
+        self.fresh |= other.fresh;
     }
 }
 
@@ -211,4 +216,10 @@ pub trait Node {
     fn handle_timeout(&mut self, now: LocalTime, rng: &mut dyn Rng) -> Output;
     /// The next local time at which the party wants `handle_timeout`.
     fn poll_timeout(&self) -> Option<LocalTime>;
+    /// The modes and iterations the party takes now: the sealed channel
+    /// refuses the rest (wrong-mode, stale-iteration) before the party
+    /// sees them.
+    fn admits(&self) -> sealed::Admit {
+        sealed::Admit::all()
+    }
 }

@@ -23,8 +23,15 @@ use chacha20poly1305::ChaCha20Poly1305;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use hkdf::Hkdf;
+use rand_core::Rng;
 use sha2::Sha256;
 use x25519_dalek::{PublicKey, StaticSecret};
+
+use super::message::wire;
+use super::{Body, Envelope, LocalTime, MemberId, Mode, Party};
+use crate::group::GroupParams;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::RangeInclusive;
 
 const SIGN_TAG: &[u8] = b"fraclab/sealed/v1/sign";
 const KDF_SALT: &[u8] = b"fraclab/sealed/v1/kdf";
@@ -111,7 +118,23 @@ pub enum Reject {
     StaleIteration,
     Replayed,
     Timestamp,
+    /// Authentic bytes that do not decode to a payload, or a payload an
+    /// honest sender never sends in the header's mode. Outside the sealed
+    /// channel, a tampered payload that no longer parses.
+    Malformed,
 }
+
+/// Every rejection reason's name, in the order of the checks.
+pub const REASONS: [&str; 8] = [
+    "wrong-recipient",
+    "undecryptable",
+    "bad-signature",
+    "wrong-mode",
+    "stale-iteration",
+    "replayed",
+    "timestamp",
+    "malformed",
+];
 
 impl Reject {
     pub fn as_str(self) -> &'static str {
@@ -123,6 +146,7 @@ impl Reject {
             Reject::StaleIteration => "stale-iteration",
             Reject::Replayed => "replayed",
             Reject::Timestamp => "timestamp",
+            Reject::Malformed => "malformed",
         }
     }
 }
@@ -172,8 +196,8 @@ pub fn seal(
 pub struct Checks<'a> {
     /// The modes this receiver accepts now.
     pub modes: &'a [u8],
-    /// The iterations it accepts now, inclusive.
-    pub iters: std::ops::RangeInclusive<u64>,
+    /// The iterations it accepts now in modes I, G and R, inclusive.
+    pub iters: [RangeInclusive<u64>; 3],
     /// Its clock now, and how far a timestamp may be from it.
     pub now_us: i64,
     pub window_us: i64,
@@ -221,7 +245,12 @@ pub fn open(
     if !checks.modes.contains(&h.mode) {
         return Err(Reject::WrongMode);
     }
-    if !checks.iters.contains(&h.iter) {
+    let mode_index = match h.mode {
+        b'I' => 0,
+        b'G' => 1,
+        _ => 2,
+    };
+    if !checks.iters[mode_index].contains(&h.iter) {
         return Err(Reject::StaleIteration);
     }
     if (checks.seen)(h) {
@@ -231,6 +260,187 @@ pub fn open(
         return Err(Reject::Timestamp);
     }
     Ok(payload.to_vec())
+}
+
+/// The modes and iterations a receiver's protocol state admits now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Admit {
+    /// Mode bytes: some of b"IGR".
+    pub modes: &'static [u8],
+    /// The iterations admitted in modes I, G and R.
+    pub iters: [RangeInclusive<u64>; 3],
+}
+
+impl Admit {
+    /// Everything (a party whose state does not constrain what it takes).
+    pub fn all() -> Admit {
+        Admit { modes: b"IGR", iters: [0..=u64::MAX, 0..=u64::MAX, 0..=u64::MAX] }
+    }
+}
+
+fn mode_byte(m: Mode) -> u8 {
+    m.as_str().as_bytes()[0]
+}
+
+fn party(id: u32) -> Party {
+    if id == 0 { Party::Sm } else { Party::Member(MemberId(id)) }
+}
+
+/// One party's end of the sealed channel (sans-IO: the caller passes the
+/// time, the peers' public keys and the randomness): its keys, the
+/// sequence numbers it stamps on what it sends, and the replay cache of
+/// what it accepted. The cache forgets a message once its timestamp has
+/// left the window, where the timestamp check takes over, so it stays as
+/// small as the traffic of one window.
+pub struct Endpoint {
+    keys: Keys,
+    /// (trace id, incarnation).
+    me: (u32, u32),
+    window_us: i64,
+    /// The next sequence number towards each recipient (id, incarnation).
+    next_seq: BTreeMap<(u32, u32), u64>,
+    /// (sender, its incarnation, seq) accepted within the window…
+    seen: BTreeSet<(u32, u32, u64)>,
+    /// …and the same entries by timestamp.
+    by_time: BTreeSet<(i64, u32, u32, u64)>,
+}
+
+impl Endpoint {
+    /// `window_us`: how far a timestamp may be from the receiver's clock.
+    pub fn new(keys: Keys, me: Party, incarnation: u32, window_us: i64) -> Endpoint {
+        Endpoint {
+            keys,
+            me: (me.trace_id(), incarnation),
+            window_us,
+            next_seq: BTreeMap::new(),
+            seen: BTreeSet::new(),
+            by_time: BTreeSet::new(),
+        }
+    }
+
+    pub fn public(&self) -> PublicKeys {
+        self.keys.public()
+    }
+
+    /// Seals `env` for the recipient's incarnation `to_inc`, whose keys are
+    /// `to_keys`, stamped with this party's clock `now`. Every call (a
+    /// retransmission too) takes a fresh sequence number and ephemeral key.
+    pub fn seal(
+        &mut self,
+        group: &GroupParams,
+        now: LocalTime,
+        env: &Envelope,
+        to_inc: u32,
+        to_keys: &PublicKeys,
+        rng: &mut dyn Rng,
+    ) -> Sealed {
+        let to = (env.to.trace_id(), to_inc);
+        let next = self.next_seq.entry(to).or_insert(1);
+        let seq = *next;
+        *next += 1;
+        let header = Header {
+            from: self.me.0,
+            from_inc: self.me.1,
+            to: to.0,
+            to_inc: to.1,
+            mode: mode_byte(env.mode),
+            iter: env.iter,
+            seq,
+            attempt: env.attempt,
+            t_us: now.0,
+            eph: [0; 32],
+        };
+        let mut eph = [0u8; 32];
+        rng.fill_bytes(&mut eph);
+        seal(&self.keys, header, &to_keys.dh, &wire::encode(group, env), eph)
+    }
+
+    /// Opens `sealed` at this party's clock `now`: the cryptographic checks,
+    /// then `admit` (from the receiver's protocol state), the replay cache
+    /// and the timestamp window, then the payload's decoding. `sender`: the
+    /// public keys of the claimed sender, if it exists. Only an envelope
+    /// that passes everything is returned, and only then is it remembered.
+    pub fn open(
+        &mut self,
+        group: &GroupParams,
+        now: LocalTime,
+        sealed: &Sealed,
+        sender: Option<&PublicKeys>,
+        admit: &Admit,
+    ) -> Result<Envelope, Reject> {
+        let horizon = now.0.saturating_sub(self.window_us);
+        while let Some(&(t, from, inc, seq)) = self.by_time.first() {
+            if t >= horizon {
+                break;
+            }
+            self.by_time.pop_first();
+            self.seen.remove(&(from, inc, seq));
+        }
+        // The state checks wait for the payload (an ack echoes the header
+        // of what it acknowledges and carries no protocol state, so the mode
+        // and iteration checks do not apply to it); they come in the same
+        // order as in `open`: mode, iteration, replay, timestamp.
+        let checks = Checks {
+            modes: b"IGR",
+            iters: [0..=u64::MAX, 0..=u64::MAX, 0..=u64::MAX],
+            now_us: now.0,
+            window_us: i64::MAX,
+            seen: &|_| false,
+        };
+        let payload = open(&self.keys, self.me, sealed, sender, &checks)?;
+        let h = &sealed.header;
+        let (seq, to_inc, body) = wire::decode(group, &payload).ok_or(Reject::Malformed)?;
+        let mode = match h.mode {
+            b'I' => Mode::Init,
+            b'G' => Mode::Generation,
+            b'R' => Mode::Recovery,
+            _ => return Err(Reject::WrongMode),
+        };
+        if !wire::mode_allows(mode, &body) {
+            return Err(Reject::WrongMode);
+        }
+        let iters = match mode {
+            Mode::Init => &admit.iters[0],
+            Mode::Generation => &admit.iters[1],
+            Mode::Recovery => &admit.iters[2],
+        };
+        match body {
+            // An ack echoes the header of what it acknowledges and carries
+            // no protocol state.
+            Body::Ack { .. } => {}
+            // Key confirmations of any past epoch still count (the verdict
+            // wants every one): only a future one is refused.
+            Body::Confirm(_) if h.iter > *iters.end() => return Err(Reject::StaleIteration),
+            Body::Confirm(_) => {}
+            _ if !admit.modes.contains(&h.mode) => return Err(Reject::WrongMode),
+            _ if !iters.contains(&h.iter) => return Err(Reject::StaleIteration),
+            _ => {}
+        }
+        if self.seen.contains(&(h.from, h.from_inc, h.seq)) {
+            return Err(Reject::Replayed);
+        }
+        if (now.0 - h.t_us).abs() > self.window_us {
+            return Err(Reject::Timestamp);
+        }
+        self.seen.insert((h.from, h.from_inc, h.seq));
+        self.by_time.insert((h.t_us, h.from, h.from_inc, h.seq));
+        Ok(Envelope {
+            from: party(h.from),
+            to: party(h.to),
+            mode,
+            iter: h.iter,
+            seq,
+            attempt: h.attempt,
+            from_inc: h.from_inc,
+            to_inc,
+            body,
+        })
+    }
+
+    /// How many accepted messages the replay cache holds.
+    pub fn cache_len(&self) -> usize {
+        self.seen.len()
+    }
 }
 
 #[cfg(test)]
@@ -265,7 +475,7 @@ mod tests {
     }
 
     fn checks() -> Checks<'static> {
-        Checks { modes: b"IGR", iters: 1..=5, now_us: 1_500, window_us: 1_000, seen: &never }
+        Checks { modes: b"IGR", iters: [1..=5, 1..=5, 1..=5], now_us: 1_500, window_us: 1_000, seen: &never }
     }
 
     /// A sealed message opens to its payload in every mode.
@@ -308,13 +518,50 @@ mod tests {
         // Protocol state: mode, iteration, replay, timestamp.
         let init_only = Checks { modes: b"I", ..checks() };
         assert_eq!(open_b(&honest, &init_only), Err(Reject::WrongMode));
-        let later = Checks { iters: 4..=9, ..checks() };
+        let later = Checks { iters: [1..=5, 4..=9, 1..=5], ..checks() };
         assert_eq!(open_b(&honest, &later), Err(Reject::StaleIteration));
         let seen = |h: &Header| h.seq == 7;
         let replay = Checks { seen: &seen, ..checks() };
         assert_eq!(open_b(&honest, &replay), Err(Reject::Replayed));
         let late = Checks { now_us: 5_000, ..checks() };
         assert_eq!(open_b(&honest, &late), Err(Reject::Timestamp));
+    }
+
+    /// Endpoints: an envelope comes out as it went in; the same bytes again
+    /// are a replay, a retransmission (sealed anew) is not; the cache
+    /// forgets what left the window, where the timestamp check rejects it.
+    #[test]
+    fn endpoints_take_retransmissions_and_refuse_replays() {
+        let g = crate::group::by_name("toy-64").unwrap();
+        let (sm, m1) = (Party::Sm, Party::Member(MemberId(1)));
+        let mut a = Endpoint::new(keys(1), sm, 0, 1_000);
+        let mut b = Endpoint::new(keys(2), m1, 0, 1_000);
+        let env = Envelope {
+            from: sm,
+            to: m1,
+            mode: Mode::Init,
+            iter: 1,
+            seq: 4,
+            attempt: 0,
+            from_inc: 0,
+            to_inc: 0,
+            body: crate::protocol::Body::Theta(g.scalar_from_u64(99)),
+        };
+        let mut rng = crate::sim::rng::stream(1, "t");
+        let first = a.seal(g, LocalTime(100), &env, 0, &b.public(), &mut rng);
+        let all = Admit::all();
+        assert_eq!(b.open(g, LocalTime(150), &first, Some(&a.public()), &all), Ok(env.clone()));
+        assert_eq!(b.open(g, LocalTime(160), &first, Some(&a.public()), &all), Err(Reject::Replayed));
+        let again = Envelope { attempt: 1, ..env.clone() };
+        let resent = a.seal(g, LocalTime(900), &again, 0, &b.public(), &mut rng);
+        assert_eq!(b.open(g, LocalTime(950), &resent, Some(&a.public()), &all), Ok(again));
+        assert_eq!(b.cache_len(), 2);
+        assert_eq!(b.open(g, LocalTime(1_500), &first, Some(&a.public()), &all), Err(Reject::Timestamp));
+        assert_eq!(b.cache_len(), 1, "the first message left the window");
+        // A G-mode header over an I-mode payload: signed, but never honest.
+        let odd = Envelope { mode: Mode::Generation, ..env };
+        let odd = a.seal(g, LocalTime(1_500), &odd, 0, &b.public(), &mut rng);
+        assert_eq!(b.open(g, LocalTime(1_500), &odd, Some(&a.public()), &all), Err(Reject::WrongMode));
     }
 
     /// Davis's surreptitious forwarding: B opens A's message and re-seals

@@ -10,6 +10,7 @@
 use rand_core::Rng;
 
 use super::link::Link;
+use super::sealed;
 use super::{Body, Commitment, Envelope, LocalTime, MemberId, Mode, Node, Note, Output, Party, SecretName};
 use crate::group::GroupParams;
 
@@ -72,14 +73,20 @@ impl Node for SecurityManager {
     fn handle_message(&mut self, _now: LocalTime, env: Envelope, _rng: &mut dyn Rng) -> Output {
         // The SM only ever receives acks; anything else is acked and ignored.
         let r = self.link.receive(env);
-        Output { sends: r.ack.into_iter().collect(), notes: Vec::new() }
+        Output { sends: r.ack.into_iter().collect(), notes: Vec::new(), fresh: r.fresh.is_some() }
     }
 
     fn handle_timeout(&mut self, now: LocalTime, _rng: &mut dyn Rng) -> Output {
-        Output { sends: self.link.due(now), notes: Vec::new() }
+        Output { sends: self.link.due(now), ..Output::default() }
     }
 
     fn poll_timeout(&self) -> Option<LocalTime> {
         self.link.next_deadline()
+    }
+
+    /// The SM takes part in initialisation only: acks of its pads.
+    #[allow(clippy::reversed_empty_ranges)]
+    fn admits(&self) -> sealed::Admit {
+        sealed::Admit { modes: b"I", iters: [1..=1, 1..=0, 1..=0] }
     }
 }

@@ -56,13 +56,22 @@ pub struct Summary {
     pub messages_dropped: u64,
     pub retransmissions: u64,
     pub sim_time_us: u64,
+    /// Messages the receiver's channel refused, by reason (SPEC §5).
+    pub rejected: std::collections::BTreeMap<&'static str, u64>,
+    /// Adversaries' messages (tampered, replayed, forged) that reached a
+    /// party's protocol state; 0 on the sealed channel.
+    pub accepted_forgeries: u64,
+    /// The network adversaries' moves, by attack (messages tampered with,
+    /// replayed, forged).
+    pub attacks: std::collections::BTreeMap<&'static str, u64>,
     pub findings: Vec<serde_json::Value>,
     pub expectations: Vec<Expectation>,
     pub warnings: Vec<String>,
     pub trace: &'static str,
     pub trace_sha256: Option<String>,
-    /// A cheater is declared: broken invariants and failed checks are its
-    /// effects (reported in `cheat` findings), not failures of the run.
+    /// A cheater is declared, or an adversary's message reached a member:
+    /// broken invariants and failed checks are its effects (reported in
+    /// `cheat` and `wire` findings), not failures of the run.
     #[serde(skip)]
     pub cheated: bool,
 }
@@ -118,8 +127,9 @@ impl Summary {
         }
         let detected = culprits(v);
         let cheats = cheat_findings(sc, v, &detected);
-        let cheated = !cheats.is_empty();
+        let cheated = !cheats.is_empty() || outcome.accepted_forgeries > 0;
         findings.extend(cheats);
+        findings.extend(wire_findings(sc, outcome));
         let mut recovered: Vec<u32> = v.recoveries.iter().filter(|r| r.ok).map(|r| r.member.0).collect();
         recovered.sort_unstable();
         recovered.dedup();
@@ -158,6 +168,9 @@ impl Summary {
             messages_dropped: outcome.messages_dropped,
             retransmissions: outcome.retransmissions,
             sim_time_us: outcome.sim_time_us,
+            rejected: outcome.rejected.clone(),
+            accepted_forgeries: outcome.accepted_forgeries,
+            attacks: outcome.attacks.clone(),
             findings,
             expectations: expectations(sc, outcome, analysis),
             warnings: sc.warnings.clone(),
@@ -283,6 +296,35 @@ fn cheat_findings(sc: &Scenario, v: &crate::sim::Verdict, detected: &[u32]) -> V
         .collect()
 }
 
+/// One finding per kind of network attack the run saw: how many moves, and
+/// what became of them (refused by the channel, or taken by a member).
+fn wire_findings(sc: &Scenario, outcome: &Outcome) -> Vec<serde_json::Value> {
+    let v = &outcome.verdict;
+    let mut kinds: Vec<&'static str> = sc.adversaries.wire().map(|w| w.attack.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let refused: u64 = outcome.rejected.values().sum();
+    kinds
+        .into_iter()
+        .map(|attack| {
+            let moves = outcome.attacks.get(attack).copied().unwrap_or(0);
+            let effect = if outcome.accepted_forgeries == 0 {
+                format!(
+                    "no adversary's message reached protocol state ({refused} refused by the channel in all); the keys {}",
+                    if v.keys_agreed { "agree" } else { "diverge" }
+                )
+            } else {
+                format!(
+                    "{} message(s) from the adversary reached protocol state; the keys {}",
+                    outcome.accepted_forgeries,
+                    if v.keys_agreed { "still agree" } else { "diverge" }
+                )
+            };
+            serde_json::json!({"kind": "wire", "attack": attack, "moves": moves, "effect": effect})
+        })
+        .collect()
+}
+
 /// The culprits verification named, sorted (0 is the SM).
 fn culprits(v: &crate::sim::Verdict) -> Vec<u32> {
     let mut ids: Vec<u32> = v.detections.iter().filter_map(|d| d.culprit.map(|c| c.trace_id())).collect();
@@ -369,6 +411,23 @@ fn expectations(sc: &Scenario, outcome: &Outcome, analysis: Option<&Analysis>) -
         let got = culprits(v);
         out.push(Expectation {
             key: "detected",
+            expected: want.clone().into(),
+            observed: got.clone().into(),
+            held: *want == got,
+        });
+    }
+    if let Some(want) = sc.expect.accepted_forgeries {
+        out.push(Expectation {
+            key: "accepted_forgeries",
+            expected: want.into(),
+            observed: outcome.accepted_forgeries.into(),
+            held: want == outcome.accepted_forgeries,
+        });
+    }
+    if let Some(want) = &sc.expect.rejected {
+        let got: Vec<&str> = outcome.rejected.keys().copied().collect();
+        out.push(Expectation {
+            key: "rejected",
             expected: want.clone().into(),
             observed: got.clone().into(),
             held: *want == got,

@@ -198,6 +198,28 @@ impl<W: Write> Recorder for TraceWriter<'_, W> {
             Record::Drop { msg, reason } => {
                 format!("{},\"msg\":{msg},\"reason\":\"{reason}\"}}", head("drop"))
             }
+            Record::Attack { msg, attack, of, env } => format!(
+                "{},\"msg\":{msg},\"attack\":\"{}\",\"of\":{},\"from\":{},\"to\":{},\"mode\":\"{}\",\"iter\":{},\"kind\":\"{}\"}}",
+                head("attack"),
+                attack.as_str(),
+                of.map_or("null".to_string(), |m| m.to_string()),
+                env.from.trace_id(),
+                env.to.trace_id(),
+                env.mode.as_str(),
+                env.iter,
+                env.body.kind()
+            ),
+            Record::Reject { member, msg, reason } => format!(
+                "{},\"member\":{},\"msg\":{msg},\"reason\":\"{reason}\"}}",
+                head("reject"),
+                member.trace_id()
+            ),
+            Record::Forgery { member, msg, attack } => format!(
+                "{},\"member\":{},\"msg\":{msg},\"attack\":\"{}\"}}",
+                head("forgery"),
+                member.trace_id(),
+                attack.as_str()
+            ),
             Record::Leak { leak, .. } => format!(
                 "{},\"member\":{},\"secret\":\"{}\",\"epoch\":{},\"to\":{}}}",
                 head("leak"),

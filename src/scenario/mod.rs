@@ -21,6 +21,7 @@ use crate::group::GroupParams;
 use crate::protocol::{InitKind, MemberId};
 use crate::sim::fault::Faults;
 use crate::sim::network::NetworkModel;
+use raw::Channel as ChannelName;
 
 /// SPEC §9: events per run.
 pub const MAX_EVENTS: u64 = 1_000_000_000;
@@ -46,6 +47,10 @@ pub struct Expect {
     pub recovered: Option<Vec<MemberId>>,
     /// The exact set of culprits verification names (0 is the SM).
     pub detected: Option<Vec<u32>>,
+    /// How many adversaries' messages reached protocol state.
+    pub accepted_forgeries: Option<u64>,
+    /// The exact set of reasons the channel refused messages for, sorted.
+    pub rejected: Option<Vec<String>>,
 }
 
 /// A validated scenario.
@@ -113,6 +118,7 @@ impl Scenario {
             adversaries: self.adversaries.clone(),
             round_timeout_us: self.round_timeout_ms as i64 * 1_000,
             faults: self.faults.clone(),
+            sealed: self.channel == ChannelName::Sealed,
         }
     }
 }

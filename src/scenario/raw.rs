@@ -7,14 +7,16 @@ use toml::Spanned;
 
 use super::error::SpanError;
 use super::{ANALYSIS_MEMBERS_MAX, Expect, FULL_TRACE_MEMBERS_MAX, MAX_EVENTS, Scenario};
-use crate::adversary::{Adversaries, Adversary, CheatPhase, DlogView, Leak, LeakSecret, LeakTo};
+use crate::adversary::{
+    Adversaries, Adversary, CheatPhase, DlogView, Leak, LeakSecret, LeakTo, Wire, WireAttack,
+};
 
 /// The dlog adversary's default and largest work budget, in group operations.
 const DLOG_BUDGET_DEFAULT: u64 = 1_000_000_000;
 const DLOG_BUDGET_MAX: u64 = 1_000_000_000_000;
 use crate::group::{GroupParams, PARAMS_NAMES, by_name};
 use crate::protocol::member::Halt;
-use crate::protocol::{InitKind, MemberId, Mode};
+use crate::protocol::{InitKind, MemberId, Mode, Party};
 use crate::sim::fault::{Crash, CrashAt, Faults, Partition};
 use crate::sim::network::{Latency, NetworkModel};
 
@@ -71,6 +73,8 @@ fn field_error(table: &str, span: std::ops::Range<usize>, message: String) -> Sp
     SpanError { key, span: Some(span), message }
 }
 
+use crate::protocol::sealed::REASONS as REJECT_REASONS;
+
 /// Allowed values of a string enum, quoted, for error messages.
 fn allowed(values: &[&str]) -> String {
     values.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
@@ -111,7 +115,7 @@ macro_rules! string_enum {
 string_enum!(Init, ["sm" => Sm, "ring" => Ring, "ring-hardened" => RingHardened], later: []);
 string_enum!(Keygen, ["additive" => Additive, "elgamal" => Elgamal], later: []);
 string_enum!(Verify, ["none" => None, "commitments" => Commitments], later: []);
-string_enum!(Channel, ["plain" => Plain, "ideal" => Ideal], later: ["sealed"]);
+string_enum!(Channel, ["plain" => Plain, "ideal" => Ideal, "sealed" => Sealed], later: []);
 string_enum!(TraceLevel, ["full" => Full, "protocol" => Protocol, "none" => None], later: []);
 
 /// A whole number in an inclusive range.
@@ -339,11 +343,13 @@ struct RawExpect {
     outsider_learns_key: Option<Spanned<bool>>,
     detected: Option<Spanned<Vec<u32>>>,
     recovered: Option<Spanned<Vec<u32>>>,
+    accepted_forgeries: Option<u64>,
+    rejected: Option<Spanned<Vec<String>>>,
 }
 
 impl RawScenario {
     /// Cross-field checks and defaults (SPEC §4).
-    pub fn validate(self, source_sha256: String) -> Result<Scenario, SpanError> {
+    pub fn validate(mut self, source_sha256: String) -> Result<Scenario, SpanError> {
         let p = self.protocol;
         let members = p.members.0;
         let epochs = p.epochs.get_ref().0;
@@ -429,17 +435,31 @@ impl RawScenario {
         }
         let cheats =
             adversaries.iter().any(|a| matches!(a, Adversary::Cheat { .. } | Adversary::SmCheat { .. }));
+        // Tampered and forged payloads reach members unless the channel is
+        // sealed: like a cheater's, their values are off the algebra.
+        let corrupts = p.channel != Some(Channel::Sealed)
+            && adversaries.iter().any(|a| matches!(a, Adversary::Wire(w) if w.attack != WireAttack::Replay));
         let asked = self.output.analysis.as_ref().map(|a| (*a.get_ref(), a.span()));
-        if let (true, Some((true, span))) = (cheats, asked.clone()) {
+        if let (true, Some((true, span))) = (cheats || corrupts, asked.clone()) {
+            let who = if cheats {
+                "a cheater's values are"
+            } else {
+                "tampered and forged payloads on an unsealed channel are"
+            };
             return Err(SpanError {
                 key: "output.analysis".into(),
                 span: Some(span),
-                message: "the knowledge analysis models honest-but-curious members; a cheater's values are off the protocol's algebra; allowed: analysis = false (or leave it out)".into(),
+                message: format!(
+                    "the knowledge analysis models honest-but-curious members; {who} off the protocol's algebra; allowed: analysis = false (or leave it out)"
+                ),
             });
         }
-        let analysis = !cheats && asked.as_ref().map_or(members <= ANALYSIS_MEMBERS_MAX, |a| a.0);
+        let analysis =
+            !cheats && !corrupts && asked.as_ref().map_or(members <= ANALYSIS_MEMBERS_MAX, |a| a.0);
         if cheats {
             warnings.push("a cheater breaks the protocol's algebra: the knowledge analysis is off".into());
+        } else if corrupts {
+            warnings.push("tampered or forged payloads reach members on an unsealed channel: the knowledge analysis is off".into());
         } else if !analysis && self.output.analysis.is_none() {
             warnings.push(format!(
                 "n = {members} > {ANALYSIS_MEMBERS_MAX}: the knowledge analysis is off; set [output] analysis = true to run it"
@@ -448,8 +468,26 @@ impl RawScenario {
         let mut expect = Expect {
             keys_agreed: self.expect.keys_agreed,
             epochs_completed: self.expect.epochs_completed,
+            accepted_forgeries: self.expect.accepted_forgeries,
             ..Expect::default()
         };
+        if let Some(r) = self.expect.rejected.take() {
+            let span = r.span();
+            let mut reasons = r.into_inner();
+            if let Some(bad) = reasons.iter().find(|x| !REJECT_REASONS.contains(&x.as_str())) {
+                return Err(SpanError {
+                    key: "expect.rejected".into(),
+                    span: Some(span),
+                    message: format!(
+                        "\"{bad}\" is not a rejection reason; allowed: {}",
+                        allowed(&REJECT_REASONS)
+                    ),
+                });
+            }
+            reasons.sort();
+            reasons.dedup();
+            expect.rejected = Some(reasons);
+        }
         let needs_analysis =
             self.expect.compromised_span().or(self.expect.outsider_learns_key.as_ref().map(|b| b.span()));
         if let Some(c) = self.expect.compromised {
@@ -532,9 +570,9 @@ enum RawAdversary {
     Eavesdropper { modes: Option<Vec<String>> },
     Cheat { member: u32, phase: String, epoch: Option<u64> },
     SmCheat { member: u32 },
-    Tamper(serde::de::IgnoredAny),
-    Replay(serde::de::IgnoredAny),
-    Forge(serde::de::IgnoredAny),
+    Tamper { probability: f64, modes: Option<Vec<String>>, senders: Option<Vec<u32>> },
+    Replay { probability: f64, modes: Option<Vec<String>>, senders: Option<Vec<u32>> },
+    Forge { probability: f64, modes: Option<Vec<String>>, senders: Option<Vec<u32>> },
     Withhold { member: u32, phase: Option<String> },
     Dlog { view: Option<RawDlogView>, budget: Option<u64> },
 }
@@ -562,11 +600,43 @@ impl RawAdversary {
                 Err(format!("{what} = {m} is not a member; allowed: 1..={n}"))
             }
         };
-        let later = |kind: &str| {
-            Err(format!(
-                "kind = \"{kind}\" is not implemented in fraclab {} yet; allowed: \"leak\", \"coalition\", \"ring-collusion\", \"eavesdropper\", \"withhold\", \"cheat\", \"sm-cheat\"",
-                env!("CARGO_PKG_VERSION")
-            ))
+        let wire = |attack: WireAttack,
+                    probability: f64,
+                    modes: Option<Vec<String>>,
+                    senders: Option<Vec<u32>>| {
+            if !(0.0..1.0).contains(&probability) {
+                return Err(format!(
+                    "probability = {probability} is out of range; allowed: a probability in [0, 1) (0 ≤ p < 1)"
+                ));
+            }
+            let modes = parse_modes(modes, "a network adversary filtering out every mode attacks nothing")?;
+            let senders = match senders {
+                None => None,
+                Some(ids) => {
+                    let least = if init == InitKind::Sm { 0 } else { 1 };
+                    let mut parties = Vec::new();
+                    for id in ids {
+                        if id < least || id > n {
+                            let sm = if least == 0 {
+                                " (0 is the SM)"
+                            } else {
+                                " (0, the SM, only with init = \"sm\")"
+                            };
+                            return Err(format!(
+                                "senders: {id} is not a party; allowed: ids in {least}..={n}{sm}"
+                            ));
+                        }
+                        parties.push(if id == 0 { Party::Sm } else { Party::Member(MemberId(id)) });
+                    }
+                    parties.sort();
+                    parties.dedup();
+                    if parties.is_empty() {
+                        return Err("senders: an empty list attacks nothing; allowed: party ids (or leave senders out for all)".into());
+                    }
+                    Some(parties)
+                }
+            };
+            Ok(Adversary::Wire(Wire { attack, probability, modes, senders }))
         };
         match self {
             RawAdversary::Leak { member: m, secret, epoch, to } => {
@@ -639,26 +709,9 @@ impl RawAdversary {
                 }
                 Ok(Adversary::RingCollusion { target: in_range(target, "target")? })
             }
-            RawAdversary::Eavesdropper { modes } => {
-                let modes = match modes {
-                    None => vec![Mode::Init, Mode::Generation, Mode::Recovery],
-                    Some(ms) => ms
-                        .iter()
-                        .map(|m| match m.as_str() {
-                            "I" => Ok(Mode::Init),
-                            "G" => Ok(Mode::Generation),
-                            "R" => Ok(Mode::Recovery),
-                            other => {
-                                Err(format!("mode \"{other}\" is unknown; allowed: \"I\", \"G\", \"R\""))
-                            }
-                        })
-                        .collect::<Result<_, _>>()?,
-                };
-                if modes.is_empty() {
-                    return Err("modes: an eavesdropper tapping no mode sees nothing; allowed: some of \"I\", \"G\", \"R\" (or leave modes out for all)".into());
-                }
-                Ok(Adversary::Eavesdropper { modes })
-            }
+            RawAdversary::Eavesdropper { modes } => Ok(Adversary::Eavesdropper {
+                modes: parse_modes(modes, "an eavesdropper tapping no mode sees nothing")?,
+            }),
             RawAdversary::Cheat { member, phase, epoch } => {
                 let member = in_range(member, "member")?;
                 let phase = match (phase.as_str(), epoch) {
@@ -692,9 +745,15 @@ impl RawAdversary {
                 }
                 Ok(Adversary::SmCheat { member: in_range(member, "member")? })
             }
-            RawAdversary::Tamper(_) => later("tamper"),
-            RawAdversary::Replay(_) => later("replay"),
-            RawAdversary::Forge(_) => later("forge"),
+            RawAdversary::Tamper { probability, modes, senders } => {
+                wire(WireAttack::Tamper, probability, modes, senders)
+            }
+            RawAdversary::Replay { probability, modes, senders } => {
+                wire(WireAttack::Replay, probability, modes, senders)
+            }
+            RawAdversary::Forge { probability, modes, senders } => {
+                wire(WireAttack::Forge, probability, modes, senders)
+            }
             RawAdversary::Withhold { member, phase } => {
                 if phase.as_deref().is_some_and(|p| p != "recovery") {
                     return Err("phase: a member can withhold only in recovery; allowed: \"recovery\"".into());
@@ -722,6 +781,29 @@ impl RawAdversary {
             }
         }
     }
+}
+
+/// `modes = ["I", "G", "R"]`: all three if left out; `empty` says why an
+/// empty list is refused.
+fn parse_modes(modes: Option<Vec<String>>, empty: &str) -> Result<Vec<Mode>, String> {
+    let modes: Vec<Mode> = match modes {
+        None => vec![Mode::Init, Mode::Generation, Mode::Recovery],
+        Some(ms) => ms
+            .iter()
+            .map(|m| match m.as_str() {
+                "I" => Ok(Mode::Init),
+                "G" => Ok(Mode::Generation),
+                "R" => Ok(Mode::Recovery),
+                other => Err(format!("modes: mode \"{other}\" is unknown; allowed: \"I\", \"G\", \"R\"")),
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    if modes.is_empty() {
+        return Err(format!(
+            "modes: {empty}; allowed: some of \"I\", \"G\", \"R\" (or leave modes out for all)"
+        ));
+    }
+    Ok(modes)
 }
 
 impl RawExpect {

@@ -18,12 +18,13 @@ pub mod network;
 pub mod queue;
 pub mod rng;
 pub mod truth;
+pub mod wire;
 
 use std::io;
 
 use rand_chacha::ChaCha20Rng;
 
-use crate::adversary::{Adversaries, Leak, LeakSecret};
+use crate::adversary::{Adversaries, Leak, LeakSecret, WireAttack};
 use crate::group::{GroupParams, Scalar, SharedKey};
 use crate::protocol::member::{Member, MemberConfig};
 use crate::protocol::sm::SecurityManager;
@@ -58,6 +59,9 @@ pub struct Config {
     pub adversaries: Adversaries,
     pub round_timeout_us: i64,
     pub faults: Faults,
+    /// `channel = "sealed"`: every message signed and encrypted (`plain`
+    /// and `ideal` differ only in what the eavesdropper reads).
+    pub sealed: bool,
 }
 
 impl Config {
@@ -96,6 +100,27 @@ pub enum Record<'a> {
     Drop {
         msg: u64,
         reason: &'static str,
+    },
+    /// A network adversary tampered with message `msg` in flight, or
+    /// injected it (a replay of message `of`, or a forgery); `env` is what
+    /// the message claims to be.
+    Attack {
+        msg: u64,
+        attack: WireAttack,
+        of: Option<u64>,
+        env: &'a Envelope,
+    },
+    /// `member`'s channel refused message `msg`.
+    Reject {
+        member: Party,
+        msg: u64,
+        reason: &'static str,
+    },
+    /// An adversary's message reached `member`'s protocol state.
+    Forgery {
+        member: Party,
+        msg: u64,
+        attack: WireAttack,
     },
     Theta {
         member: MemberId,
@@ -170,6 +195,13 @@ pub struct Outcome {
     pub messages_dropped: u64,
     pub retransmissions: u64,
     pub sim_time_us: u64,
+    /// Messages the channel refused, by reason.
+    pub rejected: std::collections::BTreeMap<&'static str, u64>,
+    /// Adversaries' messages (tampered, replayed, forged) that reached
+    /// protocol state.
+    pub accepted_forgeries: u64,
+    /// The network adversaries' moves, by attack.
+    pub attacks: std::collections::BTreeMap<&'static str, u64>,
 }
 
 enum Event {
@@ -177,8 +209,10 @@ enum Event {
     /// and a small event keeps that cheap.
     Deliver {
         msg: u64,
-        env: Box<Envelope>,
+        wire: Box<wire::Wire>,
         duplicate: bool,
+        /// The attack that made or changed it; `None` for an honest message.
+        origin: Option<WireAttack>,
     },
     Timer {
         slot: usize,
@@ -251,6 +285,7 @@ struct Sim<'r> {
     /// Members some survivor has declared failed (a crash may come later).
     suspected: std::collections::BTreeSet<MemberId>,
     last_progress: SimTime,
+    chan: wire::Channel,
 }
 
 pub fn run(cfg: &Config, rec: &mut dyn Recorder) -> Result<Outcome, SimError> {
@@ -277,6 +312,15 @@ impl<'r> Sim<'r> {
         let mut rngs = vec![rng::stream(cfg.seed, "sm")];
         rngs.extend((1..=n).map(|i| rng::stream(cfg.seed, &format!("member/{i}"))));
         let mut clock = rng::stream(cfg.seed, "clock");
+        let window_us = wire::window_us(cfg.clock_skew_us, cfg.network.latency.bound_us());
+        let chan = wire::Channel::new(
+            cfg.seed,
+            cfg.group,
+            cfg.sealed,
+            n as usize + 1,
+            window_us,
+            cfg.adversaries.wire().cloned(),
+        );
         let mut skew_us = vec![0];
         skew_us.extend((1..=n).map(|_| network::draw_skew(&mut clock, cfg.clock_skew_us)));
         Sim {
@@ -287,6 +331,7 @@ impl<'r> Sim<'r> {
             unrecovered: std::collections::BTreeSet::new(),
             suspected: std::collections::BTreeSet::new(),
             last_progress: SimTime(0),
+            chan,
             sm,
             members,
             rngs,
@@ -311,6 +356,7 @@ impl<'r> Sim<'r> {
         self.rngs[slot] = rng::stream(self.cfg.seed, &format!("member/{}/{incarnation}", member.0));
         self.incarnation[slot] = incarnation;
         self.crashed[slot] = false;
+        self.chan.replaced(slot, incarnation);
         self.unrecovered.insert(member);
         self.record(&Record::Replace { member })?;
         let now = self.local(slot);
@@ -369,7 +415,9 @@ impl<'r> Sim<'r> {
                 return Err(SimError::EventLimit { limit: self.cfg.max_events, at_us: at.0 });
             }
             match event {
-                Event::Deliver { msg, env, duplicate } => self.deliver(msg, *env, duplicate)?,
+                Event::Deliver { msg, wire, duplicate, origin } => {
+                    self.deliver(msg, *wire, duplicate, origin)?
+                }
                 Event::Timer { slot, .. } => {
                     self.armed[slot].0 = None;
                     let now = self.local(slot);
@@ -408,21 +456,53 @@ impl<'r> Sim<'r> {
         f(node, rng)
     }
 
-    fn deliver(&mut self, msg: u64, env: Envelope, duplicate: bool) -> Result<(), SimError> {
-        let to = env.to;
+    fn deliver(
+        &mut self,
+        msg: u64,
+        wire: wire::Wire,
+        duplicate: bool,
+        origin: Option<WireAttack>,
+    ) -> Result<(), SimError> {
+        let (to, sealed_to) = wire.to();
         let slot = slot_of(to);
-        if let Some(reason) = self.blocked(env.from, to) {
-            self.out.messages_dropped += 1;
+        // Counters count what members sent (a tampered message too); what an
+        // adversary injected is counted apart.
+        let honest = !matches!(origin, Some(WireAttack::Replay | WireAttack::Forge));
+        if let Some(reason) = self.blocked(wire.from(), to) {
+            self.out.messages_dropped += u64::from(honest);
             return Ok(self.record_message(|| Record::Drop { msg, reason })?);
         }
-        if self.crashed[slot] {
-            self.out.messages_dropped += 1;
+        // A sealed message goes to the node whose key it is sealed to: if
+        // that node has died (even if a replacement holds the slot now), it
+        // is lost with it.
+        if self.crashed[slot] || sealed_to.is_some_and(|inc| inc != self.incarnation[slot]) {
+            self.out.messages_dropped += u64::from(honest);
             return Ok(self.record_message(|| Record::Drop { msg, reason: "crashed" })?);
         }
-        self.out.messages_delivered += 1;
+        self.out.messages_delivered += u64::from(honest);
         self.record_message(|| Record::Deliver { msg, to, duplicate })?;
         let now = self.local(slot);
+        let admit = match slot {
+            0 => self.sm.as_ref().expect("slot 0 is the SM").admits(),
+            i => self.members[i - 1].admits(),
+        };
+        let env = match self.chan.receive(slot, now, &wire, &admit) {
+            Ok(env) => env,
+            Err(reject) => {
+                let reason = reject.as_str();
+                *self.out.rejected.entry(reason).or_default() += 1;
+                return Ok(self.record(&Record::Reject { member: to, msg, reason })?);
+            }
+        };
+        let kept = (origin.is_none() && !duplicate && self.chan.replays()).then(|| env.clone());
         let out = self.with_rng(slot, |node, rng| node.handle_message(now, env, rng));
+        if let (Some(attack), true) = (origin, out.fresh) {
+            self.out.accepted_forgeries += 1;
+            self.record(&Record::Forgery { member: to, msg, attack })?;
+        }
+        if let Some(env) = kept {
+            self.chan.delivered(msg, wire, env);
+        }
         self.apply(slot, out)
     }
 
@@ -490,7 +570,7 @@ impl<'r> Sim<'r> {
             self.maybe_replace(failed)?;
         }
         for env in out.sends {
-            self.transmit(env)?;
+            self.transmit(slot, env)?;
         }
         self.arm(slot);
         Ok(())
@@ -544,7 +624,10 @@ impl<'r> Sim<'r> {
         Ok(())
     }
 
-    fn transmit(&mut self, env: Envelope) -> Result<(), SimError> {
+    /// Puts `env`, sent by the party in `slot`, on the wire: sealed on the
+    /// sealed channel, exposed to the network adversaries, then to the
+    /// network's loss, duplication and latency.
+    fn transmit(&mut self, slot: usize, env: Envelope) -> Result<(), SimError> {
         let msg = self.next_msg;
         self.next_msg += 1;
         self.out.messages_sent += 1;
@@ -556,24 +639,79 @@ impl<'r> Sim<'r> {
         } else {
             self.next_record += 1;
         }
-        let now = self.now.0;
         let fate = self.cfg.network.transmit(&mut self.net_rng);
-        if let Some(reason) = self.blocked(env.from, env.to) {
+        let local = self.local(slot);
+        let (from, to) = (env.from, env.to);
+        let attacked = self.chan.attacks();
+        let (mut wire, env) = if attacked {
+            (self.chan.send(slot, local, env.clone()), Some(env))
+        } else {
+            (self.chan.send(slot, local, env), None)
+        };
+        let mut origin = None;
+        if let Some(env) = env {
+            for m in self.chan.attack(&self.cfg.network, &env, &wire) {
+                match m {
+                    wire::Move::Tampered(w) => {
+                        wire = w;
+                        origin = Some(WireAttack::Tamper);
+                        *self.out.attacks.entry(WireAttack::Tamper.as_str()).or_default() += 1;
+                        self.record_attack(msg, WireAttack::Tamper, None, &env)?;
+                    }
+                    wire::Move::Inject { attack, of, wire, env, fate } => {
+                        let id = self.next_msg;
+                        self.next_msg += 1;
+                        *self.out.attacks.entry(attack.as_str()).or_default() += 1;
+                        self.record_attack(id, attack, of, &env)?;
+                        self.route(id, wire, fate, Some(attack))?;
+                    }
+                }
+            }
+        }
+        if let Some(reason) = self.blocked(from, to) {
             self.out.messages_dropped += 1;
             return Ok(self.record_message(|| Record::Drop { msg, reason })?);
         }
+        self.route(msg, wire, fate, origin)
+    }
+
+    fn record_attack(
+        &mut self,
+        msg: u64,
+        attack: WireAttack,
+        of: Option<u64>,
+        env: &Envelope,
+    ) -> io::Result<()> {
+        if self.rec.wants_messages() {
+            self.record(&Record::Attack { msg, attack, of, env })
+        } else {
+            self.next_record += 1;
+            Ok(())
+        }
+    }
+
+    /// Schedules the deliveries `fate` makes of `wire`.
+    fn route(
+        &mut self,
+        msg: u64,
+        wire: wire::Wire,
+        fate: Fate,
+        origin: Option<WireAttack>,
+    ) -> Result<(), SimError> {
+        let now = self.now.0;
+        let honest = !matches!(origin, Some(WireAttack::Replay | WireAttack::Forge));
         match fate {
             Fate::Lost => {
-                self.out.messages_dropped += 1;
+                self.out.messages_dropped += u64::from(honest);
                 self.record_message(|| Record::Drop { msg, reason: "loss" })?;
             }
             Fate::Delivered { latency_us } => {
-                let ev = Event::Deliver { msg, env: Box::new(env), duplicate: false };
+                let ev = Event::Deliver { msg, wire: Box::new(wire), duplicate: false, origin };
                 self.queue.push(SimTime(now + latency_us), ev);
             }
             Fate::Duplicated { latency_us, copy_latency_us } => {
-                let copy = Event::Deliver { msg, env: Box::new(env.clone()), duplicate: true };
-                let first = Event::Deliver { msg, env: Box::new(env), duplicate: false };
+                let copy = Event::Deliver { msg, wire: Box::new(wire.clone()), duplicate: true, origin };
+                let first = Event::Deliver { msg, wire: Box::new(wire), duplicate: false, origin };
                 self.queue.push(SimTime(now + latency_us), first);
                 self.queue.push(SimTime(now + copy_latency_us), copy);
             }

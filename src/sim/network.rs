@@ -42,6 +42,15 @@ impl Latency {
         }
     }
 
+    /// A latency no message exceeds, or (exponential) one exceeded with
+    /// probability e^−20 ≈ 2·10⁻⁹: the sealed channel's timestamp window.
+    pub fn bound_us(&self) -> u64 {
+        match *self {
+            Latency::Exponential { min_us, mean_us } => min_us + 20 * mean_us,
+            other => other.typical_max_us(),
+        }
+    }
+
     /// A latency that almost every message stays under; sets the link's
     /// retransmission timeout.
     pub fn typical_max_us(&self) -> u64 {

@@ -33,7 +33,7 @@ pub const SWEEP_FORMAT: &str = "fraclab-sweep/1";
 /// initialisation is epoch 1). Knowledge columns are empty when the run's
 /// analysis is off, the dlog columns when no dlog adversary is declared;
 /// `error` is empty unless the run could not be made.
-pub const METRICS: [&str; 21] = [
+pub const METRICS: [&str; 23] = [
     "passed",
     "keys_agreed",
     "epochs_completed",
@@ -54,6 +54,8 @@ pub const METRICS: [&str; 21] = [
     "detected_count",
     "dlog_recovered",
     "dlog_work",
+    "rejected_count",
+    "accepted_forgeries",
     "error",
 ];
 
@@ -328,6 +330,8 @@ fn metrics(s: &Summary) -> Vec<String> {
         s.detected.len().to_string(),
         dlog_sum(s, "recovered"),
         dlog_sum(s, "work"),
+        s.rejected.values().sum::<u64>().to_string(),
+        s.accepted_forgeries.to_string(),
         String::new(),
     ];
     debug_assert_eq!(row.len(), METRICS.len());

@@ -22,7 +22,7 @@ fn run_to(dir: &std::path::Path, file: &str, seed: Option<u64>) -> (Vec<u8>, Vec
 #[test]
 fn same_seed_same_bytes_other_seed_other_bytes() {
     let tmp = tempfile::tempdir().unwrap();
-    for file in ["baseline-sm.toml", "lossy-network.toml"] {
+    for file in ["baseline-sm.toml", "lossy-network.toml", "sealed-replay.toml", "sealed-tamper.toml"] {
         let a = run_to(&tmp.path().join("a"), file, None);
         let b = run_to(&tmp.path().join("b"), file, None);
         assert!(a.0 == b.0, "{file}: traces differ");

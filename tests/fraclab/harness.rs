@@ -34,6 +34,14 @@ pub struct Collected {
     pub sends: u64,
     pub drops: u64,
     pub duplicates: u64,
+    /// msg → the network attack that made or changed it.
+    pub attacked: BTreeMap<u64, &'static str>,
+    /// (receiver, msg, reason) of every message the channel refused.
+    pub rejects: Vec<(u32, u64, &'static str)>,
+    /// msgs of adversaries' messages that reached protocol state.
+    pub forgeries: Vec<u64>,
+    /// msgs delivered as network duplicates.
+    pub duplicated: std::collections::BTreeSet<u64>,
 }
 
 impl Recorder for Collected {
@@ -53,7 +61,15 @@ impl Recorder for Collected {
             }
             Record::Send { .. } => self.sends += 1,
             Record::Drop { .. } => self.drops += 1,
-            Record::Deliver { duplicate: true, .. } => self.duplicates += 1,
+            Record::Deliver { msg, duplicate: true, .. } => {
+                self.duplicates += 1;
+                self.duplicated.insert(*msg);
+            }
+            Record::Attack { msg, attack, .. } => {
+                self.attacked.insert(*msg, attack.as_str());
+            }
+            Record::Reject { member, msg, reason } => self.rejects.push((member.trace_id(), *msg, reason)),
+            Record::Forgery { msg, .. } => self.forgeries.push(*msg),
             Record::Deliver { .. } | Record::Leak { .. } => {}
             Record::Crash { .. }
             | Record::Detect { .. }

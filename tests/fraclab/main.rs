@@ -12,6 +12,7 @@ mod plots;
 mod protocol;
 mod recovery;
 mod scenario_errors;
+mod sealed;
 mod sweep;
 mod verification;
 mod verify_trace;

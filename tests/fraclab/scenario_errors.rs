@@ -112,12 +112,28 @@ fn missing_required_key_is_named() {
 /// SPEC names modes a later version implements; asking for them is a clear
 /// error, not a silent fallback.
 #[test]
-fn not_yet_implemented_features_are_refused_clearly() {
-    let e = rejected(&with("epochs = 2", "epochs = 2\nchannel = \"sealed\""));
-    assert!(e.contains("protocol.channel: \"sealed\" is not implemented"), "{e}");
-    assert!(e.contains("allowed: \"plain\", \"ideal\""), "{e}");
-    let e = rejected(&format!("{GOOD}\n[[adversary]]\nkind = \"tamper\"\nprobability = 0.1\n"));
-    assert!(e.contains("adversary[0].kind: kind = \"tamper\" is not implemented"), "{e}");
+fn feature_combinations_are_refused_clearly() {
+    let e = rejected(&with("epochs = 2", "epochs = 2\nchannel = \"secret\""));
+    assert!(
+        e.contains("protocol.channel: unknown value \"secret\"; allowed: \"plain\", \"ideal\", \"sealed\""),
+        "{e}"
+    );
+    let wire = |lines: &str| rejected(&format!("{GOOD}\n[[adversary]]\n{lines}\n"));
+    let e = wire("kind = \"tamper\"\nprobability = 1.0");
+    assert!(e.contains("bad.toml:19:1: adversary[0].probability: probability = 1 is out of range; allowed: a probability in [0, 1)"), "{e}");
+    let e = wire("kind = \"forge\"");
+    assert!(e.contains("adversary[0]: missing field `probability`"), "{e}");
+    let e = wire("kind = \"replay\"\nprobability = 0.1\nsenders = [5]");
+    assert!(e.contains("adversary[0].senders: 5 is not a party; allowed: ids in 0..=4 (0 is the SM)"), "{e}");
+    let e = wire("kind = \"replay\"\nprobability = 0.1\nmodes = [\"X\"]");
+    assert!(e.contains("adversary[0].modes: mode \"X\" is unknown; allowed: \"I\", \"G\", \"R\""), "{e}");
+    let e = wire("kind = \"tamper\"\nprobability = 0.1\n[output]\nanalysis = true");
+    assert!(e.contains("output.analysis: the knowledge analysis models honest-but-curious members; tampered and forged payloads on an unsealed channel"), "{e}");
+    let e = rejected(&with("keys_agreed = true", "rejected = [\"bogus\"]"));
+    assert!(
+        e.contains("expect.rejected: \"bogus\" is not a rejection reason; allowed: \"wrong-recipient\""),
+        "{e}"
+    );
     let e = rejected(&with("keys_agreed = true", "detected = [5]"));
     assert!(e.contains("expect.detected: 5 is not a party; allowed: ids in 0..=4 (0 is the SM)"), "{e}");
     let e =

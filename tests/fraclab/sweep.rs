@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::harness::{fraclab, repo_root, stderr, stdout};
 use crate::plots::svg_texts;
 
-const METRICS: [&str; 21] = [
+const METRICS: [&str; 23] = [
     "passed",
     "keys_agreed",
     "epochs_completed",
@@ -28,6 +28,8 @@ const METRICS: [&str; 21] = [
     "detected_count",
     "dlog_recovered",
     "dlog_work",
+    "rejected_count",
+    "accepted_forgeries",
     "error",
 ];
 
