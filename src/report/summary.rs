@@ -366,80 +366,46 @@ fn learn_json(sc: &Scenario, learns: &[Learn], i: usize, l: &Learn) -> serde_jso
     })
 }
 
+/// One expectation: `want` against `got`, held when they are equal.
+fn compare<T: PartialEq + Into<serde_json::Value>>(key: &'static str, want: T, got: T) -> Expectation {
+    let held = want == got;
+    Expectation { key, expected: want.into(), observed: got.into(), held }
+}
+
 fn expectations(sc: &Scenario, outcome: &Outcome, analysis: Option<&Analysis>) -> Vec<Expectation> {
     let v = &outcome.verdict;
     let mut out = Vec::new();
     if let Some(want) = sc.expect.keys_agreed {
-        out.push(Expectation {
-            key: "keys_agreed",
-            expected: want.into(),
-            observed: v.keys_agreed.into(),
-            held: want == v.keys_agreed,
-        });
+        out.push(compare("keys_agreed", want, v.keys_agreed));
     }
     if let Some(want) = sc.expect.epochs_completed {
-        out.push(Expectation {
-            key: "epochs_completed",
-            expected: want.into(),
-            observed: v.epochs_completed.into(),
-            held: want == v.epochs_completed,
-        });
+        out.push(compare("epochs_completed", want, v.epochs_completed));
     }
     if let (Some(want), Some(a)) = (&sc.expect.compromised, analysis) {
         let (want, got): (Vec<u32>, Vec<u32>) =
             (want.iter().map(|m| m.0).collect(), a.compromised.iter().map(|m| m.0).collect());
-        out.push(Expectation {
-            key: "compromised",
-            expected: want.clone().into(),
-            observed: got.clone().into(),
-            held: want == got,
-        });
+        out.push(compare("compromised", want, got));
     }
     if let Some(want) = &sc.expect.recovered {
         let want: Vec<u32> = want.iter().map(|m| m.0).collect();
         let mut got: Vec<u32> = v.recoveries.iter().filter(|r| r.ok).map(|r| r.member.0).collect();
         got.sort_unstable();
         got.dedup();
-        out.push(Expectation {
-            key: "recovered",
-            expected: want.clone().into(),
-            observed: got.clone().into(),
-            held: want == got,
-        });
+        out.push(compare("recovered", want, got));
     }
     if let Some(want) = &sc.expect.detected {
         let got = culprits(v);
-        out.push(Expectation {
-            key: "detected",
-            expected: want.clone().into(),
-            observed: got.clone().into(),
-            held: *want == got,
-        });
+        out.push(compare("detected", want.clone(), got));
     }
     if let Some(want) = sc.expect.accepted_forgeries {
-        out.push(Expectation {
-            key: "accepted_forgeries",
-            expected: want.into(),
-            observed: outcome.accepted_forgeries.into(),
-            held: want == outcome.accepted_forgeries,
-        });
+        out.push(compare("accepted_forgeries", want, outcome.accepted_forgeries));
     }
     if let Some(want) = &sc.expect.rejected {
-        let got: Vec<&str> = outcome.rejected.keys().copied().collect();
-        out.push(Expectation {
-            key: "rejected",
-            expected: want.clone().into(),
-            observed: got.clone().into(),
-            held: *want == got,
-        });
+        let got: Vec<String> = outcome.rejected.keys().map(|r| r.to_string()).collect();
+        out.push(compare("rejected", want.clone(), got));
     }
     if let (Some(want), Some(a)) = (sc.expect.outsider_learns_key, analysis) {
-        out.push(Expectation {
-            key: "outsider_learns_key",
-            expected: want.into(),
-            observed: a.outsider_learns_key.into(),
-            held: want == a.outsider_learns_key,
-        });
+        out.push(compare("outsider_learns_key", want, a.outsider_learns_key));
     }
     out
 }
