@@ -686,7 +686,9 @@ impl Node for Member {
     fn admits(&self) -> sealed::Admit {
         let Some(held) = &self.held else {
             if self.cfg.incarnation > 0 {
-                return sealed::Admit { modes: b"GR", iters: [1..=1, 0..=u64::MAX, 0..=u64::MAX] };
+                // Mode I too: initialisation messages to a predecessor that
+                // died during it are acked (and dropped) by the link.
+                return sealed::Admit { modes: b"IGR", iters: [1..=1, 0..=u64::MAX, 0..=u64::MAX] };
             }
             return sealed::Admit { modes: b"IGR", iters: [1..=1, 0..=2, 0..=2] };
         };

@@ -129,11 +129,11 @@ pub const REASONS: [&str; 8] = [
     "wrong-recipient",
     "undecryptable",
     "bad-signature",
+    "malformed",
     "wrong-mode",
     "stale-iteration",
     "replayed",
     "timestamp",
-    "malformed",
 ];
 
 impl Reject {
@@ -356,8 +356,8 @@ impl Endpoint {
     }
 
     /// Opens `sealed` at this party's clock `now`: the cryptographic checks,
-    /// then `admit` (from the receiver's protocol state), the replay cache
-    /// and the timestamp window, then the payload's decoding. `sender`: the
+    /// the payload's decoding, then `admit` (from the receiver's protocol
+    /// state), the replay cache and the timestamp window. `sender`: the
     /// public keys of the claimed sender, if it exists. Only an envelope
     /// that passes everything is returned, and only then is it remembered.
     pub fn open(

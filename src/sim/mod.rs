@@ -496,7 +496,9 @@ impl<'r> Sim<'r> {
         };
         let kept = (origin.is_none() && !duplicate && self.chan.replays()).then(|| env.clone());
         let out = self.with_rng(slot, |node, rng| node.handle_message(now, env, rng));
-        if let (Some(attack), true) = (origin, out.fresh) {
+        // Counted once past the channel, whatever the link then makes of it
+        // (a duplicate, an ack): the channel is what must stop it.
+        if let Some(attack) = origin {
             self.out.accepted_forgeries += 1;
             self.record(&Record::Forgery { member: to, msg, attack })?;
         }
