@@ -205,16 +205,13 @@ pub struct Checks<'a> {
     pub seen: &'a dyn Fn(&Header) -> bool,
 }
 
-/// Opens a sealed message addressed to `me` = (trace id, incarnation):
-/// decrypts it, checks the sender's signature against `sender`'s public
-/// keys (`None` if the claimed sender is unknown), then the protocol-state
-/// checks. Returns the payload.
-pub fn open(
+/// The cryptographic checks alone: recipient, decryption, signature.
+/// Returns the payload.
+fn unseal(
     keys: &Keys,
     me: (u32, u32),
     sealed: &Sealed,
     sender: Option<&PublicKeys>,
-    checks: &Checks,
 ) -> Result<Vec<u8>, Reject> {
     let h = &sealed.header;
     if (h.to, h.to_inc) != me {
@@ -242,6 +239,22 @@ pub fn open(
     signed.extend(payload);
     let sender = sender.ok_or(Reject::BadSignature)?;
     sender.verify.verify_strict(&signed, &sig).map_err(|_| Reject::BadSignature)?;
+    Ok(payload.to_vec())
+}
+
+/// Opens a sealed message addressed to `me` = (trace id, incarnation):
+/// decrypts it, checks the sender's signature against `sender`'s public
+/// keys (`None` if the claimed sender is unknown), then the protocol-state
+/// checks. Returns the payload.
+pub fn open(
+    keys: &Keys,
+    me: (u32, u32),
+    sealed: &Sealed,
+    sender: Option<&PublicKeys>,
+    checks: &Checks,
+) -> Result<Vec<u8>, Reject> {
+    let payload = unseal(keys, me, sealed, sender)?;
+    let h = &sealed.header;
     if !checks.modes.contains(&h.mode) {
         return Err(Reject::WrongMode);
     }
@@ -259,7 +272,7 @@ pub fn open(
     if (checks.now_us - h.t_us).abs() > checks.window_us {
         return Err(Reject::Timestamp);
     }
-    Ok(payload.to_vec())
+    Ok(payload)
 }
 
 /// The modes and iterations a receiver's protocol state admits now.
@@ -282,7 +295,8 @@ fn mode_byte(m: Mode) -> u8 {
     m.as_str().as_bytes()[0]
 }
 
-fn party(id: u32) -> Party {
+/// The party with trace id `id` (0 = the SM).
+pub fn party(id: u32) -> Party {
     if id == 0 { Party::Sm } else { Party::Member(MemberId(id)) }
 }
 
@@ -380,14 +394,7 @@ impl Endpoint {
         // of what it acknowledges and carries no protocol state, so the mode
         // and iteration checks do not apply to it); they come in the same
         // order as in `open`: mode, iteration, replay, timestamp.
-        let checks = Checks {
-            modes: b"IGR",
-            iters: [0..=u64::MAX, 0..=u64::MAX, 0..=u64::MAX],
-            now_us: now.0,
-            window_us: i64::MAX,
-            seen: &|_| false,
-        };
-        let payload = open(&self.keys, self.me, sealed, sender, &checks)?;
+        let payload = unseal(&self.keys, self.me, sealed, sender)?;
         let h = &sealed.header;
         let (seq, to_inc, body) = wire::decode(group, &payload).ok_or(Reject::Malformed)?;
         let mode = match h.mode {

@@ -25,8 +25,8 @@ use super::rng::{stream, unit_f64};
 use crate::adversary::{Wire as WireAdversary, WireAttack};
 use crate::group::GroupParams;
 use crate::protocol::message::wire;
-use crate::protocol::sealed::{self, Admit, Endpoint, Keys, PublicKeys, Reject, Sealed};
-use crate::protocol::{Envelope, LocalTime, MemberId, Party};
+use crate::protocol::sealed::{self, Admit, Endpoint, Keys, PublicKeys, Reject, Sealed, party};
+use crate::protocol::{Envelope, LocalTime, Party};
 
 /// One message on the wire.
 #[derive(Clone, Debug)]
@@ -37,10 +37,6 @@ pub enum Wire {
     /// envelope is the one sent, kept for its addresses.
     Garbled(Envelope),
     Sealed(Sealed),
-}
-
-fn party(id: u32) -> Party {
-    if id == 0 { Party::Sm } else { Party::Member(MemberId(id)) }
 }
 
 impl Wire {
