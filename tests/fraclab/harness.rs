@@ -133,3 +133,23 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// The case count of a fuzz property: `ci` by default (CI's bounded
+/// budget), or `FRACLAB_FUZZ_CASES` for a longer campaign.
+pub fn fuzz_cases(ci: u32) -> u32 {
+    match std::env::var("FRACLAB_FUZZ_CASES") {
+        Ok(v) => v.parse().unwrap_or_else(|_| panic!("FRACLAB_FUZZ_CASES must be a number, not {v:?}")),
+        Err(_) => ci,
+    }
+}
+
+/// A proptest configuration with [`fuzz_cases`] cases and no failure
+/// persistence files (a fresh clone stays clean); a failing case prints its
+/// seed, and the regression becomes a named test.
+pub fn fuzz_config(ci: u32) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases: fuzz_cases(ci),
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}
