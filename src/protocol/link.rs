@@ -42,13 +42,44 @@ impl Window {
     }
 }
 
+/// When a link retransmits: the first retransmission after `rto_us`, each
+/// later one after twice the previous wait, never more than `cap_us`
+/// (exponential backoff, as TCP does). Under loss a payload still gets
+/// through; to a peer that has died, the retransmissions thin out instead
+/// of flooding the network for the rest of the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    pub rto_us: i64,
+    pub cap_us: i64,
+}
+
+impl Backoff {
+    /// No backoff: every retransmission after `rto_us`.
+    pub fn fixed(rto_us: i64) -> Backoff {
+        Backoff { rto_us, cap_us: rto_us }
+    }
+
+    /// The wait before transmission `attempt + 1` of a payload, given that
+    /// transmission `attempt` (0 = the first) has just gone out.
+    pub fn wait_us(&self, attempt: u32) -> i64 {
+        let doubled = self.rto_us.saturating_mul(1i64 << attempt.min(40));
+        doubled.clamp(self.rto_us, self.cap_us.max(self.rto_us))
+    }
+
+    /// The time from a payload's first transmission to its `attempts`-th
+    /// retransmission.
+    pub fn span_us(&self, attempts: u32) -> i64 {
+        (0..attempts).fold(0i64, |t, a| t.saturating_add(self.wait_us(a)))
+    }
+}
+
 pub struct Link {
     me: Party,
     /// This node's incarnation (0 original, k for the k-th replacement).
     incarnation: u32,
     /// The incarnation last seen of each peer.
     peer_inc: BTreeMap<Party, u32>,
-    rto_us: i64,
+    backoff: Backoff,
     /// The next seq towards each recipient.
     next_seq: BTreeMap<Party, u64>,
     /// Unacknowledged payloads by (recipient, seq).
@@ -72,18 +103,18 @@ pub struct Received {
 }
 
 impl Link {
-    pub fn new(me: Party, rto_us: i64) -> Link {
-        Link::incarnation(me, 0, rto_us)
+    pub fn new(me: Party, backoff: Backoff) -> Link {
+        Link::incarnation(me, 0, backoff)
     }
 
     /// The link of the `incarnation`-th replacement of `me`.
-    pub fn incarnation(me: Party, incarnation: u32, rto_us: i64) -> Link {
-        assert!(rto_us > 0, "retransmission timeout must be positive");
+    pub fn incarnation(me: Party, incarnation: u32, backoff: Backoff) -> Link {
+        assert!(backoff.rto_us > 0, "retransmission timeout must be positive");
         Link {
             me,
             incarnation,
             peer_inc: BTreeMap::new(),
-            rto_us,
+            backoff,
             next_seq: BTreeMap::new(),
             pending: BTreeMap::new(),
             deadlines: BTreeSet::new(),
@@ -103,7 +134,7 @@ impl Link {
         let seq = self.take_seq(to);
         let (from_inc, to_inc) = (self.incarnation, self.peer_inc(to));
         let env = Envelope { from: self.me, to, mode, iter, seq, attempt: 0, from_inc, to_inc, body };
-        let deadline = now.plus_us(self.rto_us);
+        let deadline = now.plus_us(self.backoff.wait_us(0));
         self.deadlines.insert((deadline, to, to_inc, seq));
         self.pending.insert((to, to_inc, seq), Pending { env: env.clone(), deadline });
         env
@@ -210,7 +241,7 @@ impl Link {
             self.deadlines.pop_first();
             let p = self.pending.get_mut(&(to, inc, seq)).expect("deadline without pending entry");
             p.env.attempt += 1;
-            p.deadline = now.plus_us(self.rto_us);
+            p.deadline = now.plus_us(self.backoff.wait_us(p.env.attempt));
             self.deadlines.insert((p.deadline, to, inc, seq));
             out.push(p.env.clone());
         }
@@ -238,6 +269,32 @@ mod tests {
     use crate::protocol::MemberId;
 
     #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let b = Backoff { rto_us: 10, cap_us: 75 };
+        let waits: Vec<i64> = (0..6).map(|a| b.wait_us(a)).collect();
+        assert_eq!(waits, [10, 20, 40, 75, 75, 75]);
+        assert_eq!(b.span_us(4), 10 + 20 + 40 + 75);
+        assert_eq!(Backoff::fixed(10).wait_us(30), 10);
+        assert_eq!(Backoff { rto_us: 10, cap_us: i64::MAX }.wait_us(u32::MAX), 10i64 << 40);
+    }
+
+    #[test]
+    fn retransmissions_follow_the_backoff() {
+        let (a, b) = (Party::Member(MemberId(1)), Party::Member(MemberId(2)));
+        let mut link = Link::new(a, Backoff { rto_us: 10, cap_us: 40 });
+        link.send(LocalTime(0), b, Mode::Generation, 1, Body::Joined);
+        let mut sent_at = Vec::new();
+        let mut now = LocalTime(0);
+        while sent_at.len() < 5 {
+            now = link.next_deadline().expect("pending");
+            assert_eq!(link.due(now).len(), 1);
+            sent_at.push(now.0);
+        }
+        assert_eq!(sent_at, [10, 30, 70, 110, 150]);
+        assert!(now.0 > 0);
+    }
+
+    #[test]
     fn window_passes_each_seq_once_and_stays_small() {
         let mut w = Window { below: 1, above: BTreeSet::new() };
         assert!(w.insert(2));
@@ -252,8 +309,8 @@ mod tests {
     #[test]
     fn duplicates_are_acked_but_not_passed_up() {
         let (a, b) = (Party::Member(MemberId(1)), Party::Member(MemberId(2)));
-        let mut sender = Link::new(a, 10);
-        let mut receiver = Link::new(b, 10);
+        let mut sender = Link::new(a, Backoff::fixed(10));
+        let mut receiver = Link::new(b, Backoff::fixed(10));
         let env = sender.send(LocalTime(0), b, Mode::Generation, 1, Body::Ack { seq: 0, inc: 0 });
         let env = Envelope { body: Body::Confirm(crate::group::KeyTag([0; 32])), ..env };
         let first = receiver.receive(env.clone());

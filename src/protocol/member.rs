@@ -19,7 +19,7 @@ use rand_core::Rng;
 mod recovery;
 mod verify;
 
-use super::link::Link;
+use super::link::{Backoff, Link};
 use super::sealed;
 use super::{
     Body, Envelope, InitKind, KeygenKind, LocalTime, MemberId, Mode, Node, Note, Output, Party, SecretName,
@@ -42,13 +42,22 @@ pub struct MemberConfig {
     /// Key-generation iterations to run after initialisation.
     pub epochs: u64,
     pub rekey_interval_us: i64,
-    /// Link retransmission timeout.
-    pub rto_us: i64,
+    /// When the link retransmits.
+    pub backoff: Backoff,
     /// A rogue member of a ring collusion (section II.B): besides sending
     /// its δ to the next member, it also sends it to this one.
     pub forward_delta_to: Option<MemberId>,
     /// Silence after which a member missing from a round is declared failed.
     pub round_timeout_us: i64,
+    /// The group's bound on how far one member's clock may be from
+    /// another's (twice the per-clock skew bound). A round falls due at a
+    /// different moment on every clock, so a member waits this much longer
+    /// before it takes a peer's silence for a failure.
+    pub clock_spread_us: i64,
+    /// How long a live peer's payload may take to get through the group's
+    /// lossy network (see `sim::Config::loss_allowance_us`): silence
+    /// shorter than this is not taken for a failure either.
+    pub loss_allowance_us: i64,
     /// A crash fault at a protocol point.
     pub halt: Option<Halt>,
     /// A survivor that refuses to send its ĤFK in a recovery.
@@ -187,9 +196,19 @@ pub struct Member {
     verif: verify::Verif,
 }
 
+impl MemberConfig {
+    /// How long a peer may stay silent in a round before it is declared
+    /// failed: the round timeout (or, on a network so lossy that a live
+    /// peer's payload may take longer to get through, that time), plus the
+    /// clocks' spread.
+    pub fn silence_timeout_us(&self) -> i64 {
+        self.round_timeout_us.max(self.loss_allowance_us).saturating_add(self.clock_spread_us)
+    }
+}
+
 impl Member {
     pub fn new(cfg: MemberConfig) -> Member {
-        let link = Link::incarnation(Party::Member(cfg.id), cfg.incarnation, cfg.rto_us);
+        let link = Link::incarnation(Party::Member(cfg.id), cfg.incarnation, cfg.backoff);
         Member {
             cfg,
             link,

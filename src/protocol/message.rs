@@ -83,6 +83,20 @@ pub enum Body {
 }
 
 impl Body {
+    /// Whether the payload makes sense in a group of `members`: every
+    /// member id it names is in 1..=n, and the SM's pad commitments list
+    /// one element per member. A payload that does not is malformed data
+    /// (a tampered or forged message), refused before any party acts on it.
+    pub fn fits(&self, members: u32) -> bool {
+        let member = |m: &MemberId| (1..=members).contains(&m.0);
+        match self {
+            Body::HfkRelay { owner, .. } => member(owner),
+            Body::RecoveryDelta { failed, .. } => member(failed),
+            Body::Commit(Commitment::Pads { alphas, .. }) => alphas.len() == members as usize,
+            _ => true,
+        }
+    }
+
     /// The `kind` a trace records for this payload.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -9,7 +9,7 @@
 
 use rand_core::Rng;
 
-use super::link::Link;
+use super::link::{Backoff, Link};
 use super::sealed;
 use super::{Body, Commitment, Envelope, LocalTime, MemberId, Mode, Node, Note, Output, Party, SecretName};
 use crate::group::GroupParams;
@@ -26,11 +26,11 @@ impl SecurityManager {
     pub fn new(
         group: &'static GroupParams,
         members: u32,
-        rto_us: i64,
+        backoff: Backoff,
         verify: bool,
         cheat_on: Option<MemberId>,
     ) -> SecurityManager {
-        SecurityManager { group, members, link: Link::new(Party::Sm, rto_us), verify, cheat_on }
+        SecurityManager { group, members, link: Link::new(Party::Sm, backoff), verify, cheat_on }
     }
 }
 

@@ -260,7 +260,7 @@ fn cheat_findings(sc: &Scenario, v: &crate::sim::Verdict, detected: &[u32]) -> V
     if effects.is_empty() {
         effects.push("no invariant broken".into());
     }
-    effects.push(if v.keys_agreed { "the keys still agree".into() } else { "the keys diverge".into() });
+    effects.push(keys_effect(v, "still agree").into());
     let effect = effects.join("; ");
     sc.adversaries
         .list
@@ -296,6 +296,18 @@ fn cheat_findings(sc: &Scenario, v: &crate::sim::Verdict, detected: &[u32]) -> V
         .collect()
 }
 
+/// What became of the keys, for a finding's effect: "the keys `agree`",
+/// "the keys diverge" (a divergence was seen), or, when no divergence was
+/// seen but the keys did not agree either, that some key was never derived.
+fn keys_effect(v: &crate::sim::Verdict, agree: &str) -> String {
+    let diverged = v.findings.iter().any(|f| matches!(f, Finding::Divergence { .. }));
+    match (v.keys_agreed, diverged) {
+        (true, _) => format!("the keys {agree}"),
+        (false, true) => "the keys diverge".into(),
+        (false, false) => "not every member derived every key".into(),
+    }
+}
+
 /// One finding per kind of network attack the run saw: how many moves, and
 /// what became of them (refused by the channel, or taken by a member).
 fn wire_findings(sc: &Scenario, outcome: &Outcome) -> Vec<serde_json::Value> {
@@ -310,14 +322,14 @@ fn wire_findings(sc: &Scenario, outcome: &Outcome) -> Vec<serde_json::Value> {
             let moves = outcome.attacks.get(attack).copied().unwrap_or(0);
             let effect = if outcome.accepted_forgeries == 0 {
                 format!(
-                    "no adversary's message reached protocol state ({refused} refused by the channel in all); the keys {}",
-                    if v.keys_agreed { "agree" } else { "diverge" }
+                    "no adversary's message reached protocol state ({refused} refused by the channel in all); {}",
+                    keys_effect(v, "agree")
                 )
             } else {
                 format!(
-                    "{} message(s) from the adversary reached protocol state; the keys {}",
+                    "{} message(s) from the adversary reached protocol state; {}",
                     outcome.accepted_forgeries,
-                    if v.keys_agreed { "still agree" } else { "diverge" }
+                    keys_effect(v, "still agree")
                 )
             };
             serde_json::json!({"kind": "wire", "attack": attack, "moves": moves, "effect": effect})

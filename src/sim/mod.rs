@@ -4,7 +4,7 @@
 //!
 //! A run ends when nothing is left to do, or when nothing has progressed
 //! (no secret, θ, key or recovery) for a stall horizon of
-//! 2 × rekey interval + 10 × round timeout: members that wait for a crashed
+//! 2 × rekey interval + 10 × round timeout + 4 × clock skew: members that wait for a crashed
 //! peer or across an unhealed partition would otherwise retransmit forever.
 //!
 //! Virtual time is integer µs. Events are totally ordered by (time,
@@ -26,6 +26,7 @@ use rand_chacha::ChaCha20Rng;
 
 use crate::adversary::{Adversaries, Leak, LeakSecret, WireAttack};
 use crate::group::{GroupParams, Scalar, SharedKey};
+use crate::protocol::link::Backoff;
 use crate::protocol::member::{Member, MemberConfig};
 use crate::protocol::sm::SecurityManager;
 use crate::protocol::{
@@ -65,10 +66,57 @@ pub struct Config {
 }
 
 impl Config {
-    /// How long a run may go without progress before it is declared stalled.
+    /// How long a run may go without progress before it is declared
+    /// stalled. The base is two rekey intervals, ten round timeouts and
+    /// twice the clocks' spread (a round falls due up to one spread apart on
+    /// two clocks, and silence is timed with one spread of slack). On a
+    /// lossy network it grows by the time a payload needs to get through
+    /// with overwhelming probability ([`attempts_through`]), so a slow but
+    /// live run is never cut off as stalled.
     pub fn stall_after_us(&self) -> u64 {
-        (2 * self.rekey_interval_us + 10 * self.round_timeout_us) as u64
+        let through = self.backoff().span_us(attempts_through(self.network.loss));
+        self.base_horizon_us().saturating_add(through) as u64
     }
+
+    fn base_horizon_us(&self) -> i64 {
+        let spread = 2 * self.clock_skew_us;
+        2 * self.rekey_interval_us + 10 * self.round_timeout_us + 2 * spread
+    }
+
+    /// How long a live member's payload may take to get through: the time
+    /// until the transmission by which every one of them is lost with
+    /// probability below 10⁻⁹ (the first transmission without loss).
+    /// Failure detection waits at least this long, so loss alone does not
+    /// get a live member declared failed.
+    pub fn loss_allowance_us(&self) -> i64 {
+        let attempts = attempts_below(self.network.loss, 1e-9);
+        self.backoff().span_us(attempts.saturating_sub(1)) + self.network.latency.bound_us() as i64
+    }
+
+    /// The links' retransmission policy: the first wait is the network's
+    /// RTO, each later wait doubles, up to a 64th of the base stall horizon
+    /// (so a payload to a dead member is retransmitted some 70 times before
+    /// the run ends, however long the round timeout).
+    pub fn backoff(&self) -> Backoff {
+        let rto_us = self.network.retransmit_timeout_us();
+        Backoff { rto_us, cap_us: rto_us.max(self.base_horizon_us() / 64) }
+    }
+}
+
+/// How many transmissions a payload needs so that, at this loss rate, all
+/// of them are lost with probability below 10⁻¹² (1 without loss): the stall
+/// horizon's allowance.
+pub fn attempts_through(loss: f64) -> u32 {
+    attempts_below(loss, 1e-12)
+}
+
+/// The number of transmissions k with loss^k < `p` (at least 1).
+fn attempts_below(loss: f64, p: f64) -> u32 {
+    if loss <= 0.0 {
+        return 1;
+    }
+    let k = p.ln() / loss.min(1.0 - 1e-9).ln();
+    k.ceil().clamp(1.0, 1e6) as u32
 }
 
 /// One traceable happening, in the order the simulator saw it.
@@ -181,6 +229,13 @@ pub enum SimError {
     Io(#[from] io::Error),
     #[error("the run reached the limit of {limit} events (SPEC §9) at t = {at_us} µs")]
     EventLimit { limit: u64, at_us: u64 },
+    /// A party addressed a message to a party the group does not have: a
+    /// fraclab bug (payloads naming such parties are refused on receipt),
+    /// reported as an error rather than an out-of-range index.
+    #[error(
+        "fraclab bug: {from} sent a message to {to}, which is not a party of this group, at t = {at_us} µs"
+    )]
+    Misaddressed { from: String, to: String, at_us: u64 },
 }
 
 /// Counters and the verdict of a finished run.
@@ -246,9 +301,11 @@ fn member_config(
         cheat: cfg.adversaries.cheat(id).filter(|_| incarnation == 0),
         epochs: cfg.epochs,
         rekey_interval_us: cfg.rekey_interval_us,
-        rto_us: cfg.network.retransmit_timeout_us(),
+        backoff: cfg.backoff(),
         forward_delta_to: forwards.iter().find(|(from, _)| *from == id).map(|&(_, to)| to),
         round_timeout_us: cfg.round_timeout_us,
+        clock_spread_us: 2 * cfg.clock_skew_us,
+        loss_allowance_us: cfg.loss_allowance_us(),
         halt,
         withhold: cfg.adversaries.withholds(id),
         incarnation,
@@ -295,10 +352,10 @@ pub fn run(cfg: &Config, rec: &mut dyn Recorder) -> Result<Outcome, SimError> {
 impl<'r> Sim<'r> {
     fn new(cfg: Config, rec: &'r mut dyn Recorder) -> Sim<'r> {
         let n = cfg.members;
-        let rto_us = cfg.network.retransmit_timeout_us();
+        let backoff = cfg.backoff();
         let forwards = cfg.adversaries.delta_forwards(n);
         let sm = (cfg.init == InitKind::Sm)
-            .then(|| SecurityManager::new(cfg.group, n, rto_us, cfg.verify, cfg.adversaries.sm_cheat()));
+            .then(|| SecurityManager::new(cfg.group, n, backoff, cfg.verify, cfg.adversaries.sm_cheat()));
         let members = (1..=n).map(|i| Member::new(member_config(&cfg, MemberId(i), 0, &forwards))).collect();
         let mut queue = EventQueue::new();
         for c in &cfg.faults.crashes {
@@ -630,6 +687,10 @@ impl<'r> Sim<'r> {
     /// sealed channel, exposed to the network adversaries, then to the
     /// network's loss, duplication and latency.
     fn transmit(&mut self, slot: usize, env: Envelope) -> Result<(), SimError> {
+        if slot_of(env.to) > self.cfg.members as usize || (env.to == Party::Sm && self.sm.is_none()) {
+            let (from, to) = (format!("{:?}", env.from), format!("{:?}", env.to));
+            return Err(SimError::Misaddressed { from, to, at_us: self.now.0 });
+        }
         let msg = self.next_msg;
         self.next_msg += 1;
         self.out.messages_sent += 1;

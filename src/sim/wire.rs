@@ -91,6 +91,8 @@ struct SealedState {
 pub struct Channel {
     seed: u64,
     group: &'static GroupParams,
+    /// n: the payloads a receiver takes must fit a group of this size.
+    members: u32,
     sealed: Option<SealedState>,
     window_us: i64,
     attackers: Vec<Attacker>,
@@ -144,7 +146,8 @@ impl Channel {
             .enumerate()
             .map(|(k, adversary)| Attacker { adversary, rng: stream(seed, &format!("wire/{k}")) })
             .collect();
-        Channel { seed, group, sealed, window_us, attackers, pool: VecDeque::new() }
+        let members = slots.saturating_sub(1) as u32;
+        Channel { seed, group, members, sealed, window_us, attackers, pool: VecDeque::new() }
     }
 
     fn key_slot(seed: u64, s: &mut SealedState, slot: usize, inc: u32, window_us: i64) {
@@ -175,7 +178,9 @@ impl Channel {
     }
 
     /// What the recipient in `slot` makes of `wire` at its clock `now`,
-    /// given what its protocol state admits.
+    /// given what its protocol state admits. A payload that names a party
+    /// outside the group (a tampered id, say) is refused as malformed on
+    /// every channel: it is data, never an address or an index.
     pub fn receive(
         &mut self,
         slot: usize,
@@ -183,6 +188,11 @@ impl Channel {
         wire: &Wire,
         admit: &Admit,
     ) -> Result<Envelope, Reject> {
+        let env = self.open(slot, now, wire, admit)?;
+        if env.body.fits(self.members) { Ok(env) } else { Err(Reject::Malformed) }
+    }
+
+    fn open(&mut self, slot: usize, now: LocalTime, wire: &Wire, admit: &Admit) -> Result<Envelope, Reject> {
         match (wire, &mut self.sealed) {
             (Wire::Clear(env), _) => Ok(env.clone()),
             (Wire::Garbled(_), _) => Err(Reject::Malformed),

@@ -11,6 +11,7 @@ mod network;
 mod plots;
 mod protocol;
 mod recovery;
+mod reliability;
 mod scenario_errors;
 mod sealed;
 mod sweep;

@@ -108,13 +108,13 @@ impl Member {
             (n - 1 - confirmed, self.held_since?, held.epoch)
         };
         let declared = self.declared.range((j, MemberId(0), 0)..=(j, MemberId(u32::MAX), u32::MAX)).count();
-        (missing > declared).then(|| since.plus_us(self.cfg.round_timeout_us))
+        (missing > declared).then(|| since.plus_us(self.cfg.silence_timeout_us()))
     }
 
     /// Declares every member still silent a round timeout after it was due.
     pub(super) fn detect_silence(&mut self, now: LocalTime, out: &mut Output) {
         let Some((missing, since, j)) = self.waiting_on() else { return };
-        if since.plus_us(self.cfg.round_timeout_us) > now {
+        if since.plus_us(self.cfg.silence_timeout_us()) > now {
             return;
         }
         // A member already holding HFKs of the next round is behind: it lost
