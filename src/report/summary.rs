@@ -260,7 +260,7 @@ fn cheat_findings(sc: &Scenario, v: &crate::sim::Verdict, detected: &[u32]) -> V
     if effects.is_empty() {
         effects.push("no invariant broken".into());
     }
-    effects.push(keys_effect(v, "still agree").into());
+    effects.push(keys_effect(v, "still agree"));
     let effect = effects.join("; ");
     sc.adversaries
         .list
