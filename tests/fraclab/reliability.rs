@@ -171,3 +171,39 @@ fn the_wire_finding_does_not_claim_a_divergence_without_keys() {
     assert!(summary.contains("\"kind\": \"wire\""), "{summary}");
     assert!(!summary.contains("the keys diverge"), "{summary}");
 }
+
+/// Every example command in the README that writes a folder writes it under
+/// `out/` (ignored by git) or names a scratch folder, never into the
+/// committed gallery: the README's sweep example used to collide with
+/// `results/baseline-ring-sweep`, and its atlas example rewrote
+/// `results/atlas`.
+#[test]
+fn readme_examples_leave_the_checkout_clean() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let gitignore = std::fs::read_to_string(repo_root().join(".gitignore")).unwrap();
+    assert!(gitignore.lines().any(|l| l == "/out/"), "out/ is ignored");
+    let mut in_code = false;
+    let mut examples = 0;
+    let lines: Vec<&str> = readme.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        let cmd = line.trim_start_matches("$ ");
+        if !in_code || cmd.contains('[') {
+            continue; // prose, or a synopsis line
+        }
+        // A command continued with `\` on the next line counts whole.
+        let full = if cmd.ends_with('\\') { format!("{cmd} {}", lines[i + 1]) } else { cmd.to_string() };
+        for writer in ["fraclab sweep ", "fraclab atlas ", "fraclab gallery"] {
+            if full.starts_with(writer) && !full.starts_with("fraclab sweep merge") {
+                examples += 1;
+                let out = full.split("--out ").nth(1).map(|o| o.split_whitespace().next().unwrap_or(""));
+                let ok = out.is_some_and(|o| o.starts_with("out/") || o.starts_with("shard-"));
+                assert!(ok, "README line {}: `{full}` must write under out/", i + 1);
+            }
+        }
+    }
+    assert!(examples >= 2, "the sweep and atlas examples were found");
+}
