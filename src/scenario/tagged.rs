@@ -83,16 +83,19 @@ pub fn serde_error(
 ) -> SpanError {
     let mut key = prefix.to_string();
     let mut last = None;
+    let mut depth = 0;
     for segment in e.path().iter() {
         match segment {
-            // `Spanned` fields add an internal segment; users never wrote it.
-            Segment::Map { key: k } if k.starts_with("$__serde_spanned") => {}
+            // `Spanned` fields and date-times add internal segments; users
+            // never wrote them.
+            Segment::Map { key: k } if k.starts_with("$__") => {}
             Segment::Map { key: k } | Segment::Enum { variant: k } => {
                 if !key.is_empty() {
                     key.push('.');
                 }
                 key.push_str(k);
                 last = Some(k.as_str());
+                depth += 1;
             }
             Segment::Seq { index } => key.push_str(&format!("[{index}]")),
             Segment::Unknown => {}
@@ -100,7 +103,15 @@ pub fn serde_error(
     }
     let inner = e.inner();
     let message = inner.message();
+    // `extra` keys belong to the table itself, not to tables inside it.
+    let extra = if depth <= 1 { extra } else { &[] };
     let message = match message.strip_prefix("unknown field `") {
+        // toml hands a date-time to a struct as a table with one private key
+        Some(tail) if tail.starts_with("$__") => {
+            let expected = tail.split_once(", expected ").map_or("", |(_, e)| e);
+            let fields: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+            format!("invalid type: date-time, expected a table with {}", listed(&fields, ticked))
+        }
         Some(tail) => {
             unknown_field(last.unwrap_or_else(|| tail.split('`').next().unwrap_or_default()), tail, extra)
         }

@@ -836,6 +836,27 @@ mod regressions {
         );
     }
 
+    /// random_tables_never_panic: a date-time where a table belongs showed
+    /// toml's private key, `at.$__toml_private_datetime`, and offered `kind`
+    /// inside `at`.
+    #[test]
+    fn a_date_time_where_a_table_belongs() {
+        let e = error(&format!("{BASE}[[fault]]\nkind = \"crash\"\nmember = 1\nat = 1979-05-27T07:32:00Z\n"));
+        assert!(
+            e.starts_with(
+                "test.toml:12:6: fault[0].at: invalid type: date-time, expected a table with `epoch`, `when`"
+            ),
+            "{e}"
+        );
+        let e =
+            error(&format!("{BASE}[[fault]]\nkind = \"crash\"\nmember = 1\nat = {{ epoch = 1, wen = 2 }}\n"));
+        assert!(
+            e.contains("fault[0].at.wen: unknown field `wen`; did you mean `when`? allowed: `epoch`, `when`"),
+            "{e}"
+        );
+        assert!(!e.contains("`kind`"), "{e}");
+    }
+
     /// No abort: nesting deeper than the TOML reader recurses is a located
     /// error (exit 2), not a stack overflow.
     #[test]
