@@ -1,23 +1,71 @@
 //! Scenario load errors: file, line:column, key, and what is allowed.
+//!
+//! Also the helpers that keep messages readable whatever the input: echoed
+//! values are clipped, internal type names never show, and an unknown name
+//! gets the closest allowed one as a suggestion.
 
 use std::fmt;
+use std::ops::Range;
+
+/// An echoed value longer than this many characters is cut, with "…".
+pub const ECHO_CHARS_MAX: usize = 60;
+
+/// A key path longer than this many characters is cut, with "…".
+const KEY_CHARS_MAX: usize = 120;
 
 /// An error found at a byte span of the scenario text, not yet located.
 #[derive(Debug)]
 pub struct SpanError {
     pub key: String,
-    pub span: Option<std::ops::Range<usize>>,
+    pub span: Option<Range<usize>>,
     pub message: String,
 }
 
 impl SpanError {
+    pub fn new(key: impl Into<String>, span: Range<usize>, message: impl Into<String>) -> SpanError {
+        SpanError { key: key.into(), span: Some(span), message: message.into() }
+    }
+
     pub fn located(self, src: &str, file: &str) -> LoadError {
-        let offset = self.span.map_or(0, |s| s.start).min(src.len());
-        let before = &src[..offset];
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let (line, col) = line_col(src, self.span.map_or(0, |s| s.start));
         let key = if self.key.is_empty() || self.key == "." { "(file)".to_string() } else { self.key };
-        LoadError::Invalid { file: file.to_string(), line, col, key, message: self.message }
+        LoadError::Invalid {
+            file: file.to_string(),
+            line,
+            col,
+            key: clip_to(&single_line(&key), KEY_CHARS_MAX),
+            message: polish(&self.message),
+        }
+    }
+}
+
+/// The 1-based line and column (in characters) of byte `offset` of `src`;
+/// an offset past the end or inside a character counts from the character
+/// it falls in.
+pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(src.len());
+    while !src.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &src[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// The error for a file that is not UTF-8: the line and column of the first
+/// byte that is not.
+pub fn not_utf8(bytes: &[u8], error: std::str::Utf8Error, file: &str) -> LoadError {
+    let good = bytes.get(..error.valid_up_to()).unwrap_or_default();
+    let good = std::str::from_utf8(good).unwrap_or_default();
+    let (line, col) = line_col(good, good.len());
+    let byte = bytes.get(error.valid_up_to()).map_or(String::new(), |b| format!(" (byte 0x{b:02x})"));
+    LoadError::Invalid {
+        file: file.to_string(),
+        line,
+        col,
+        key: "(file)".into(),
+        message: format!("the file is not valid UTF-8{byte}; allowed: UTF-8 text"),
     }
 }
 
@@ -41,3 +89,215 @@ impl fmt::Display for LoadError {
 }
 
 impl std::error::Error for LoadError {}
+
+/// `s` cut to `max` characters, with "…" when cut.
+fn clip_to(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_string(),
+        Some((end, _)) => format!("{}…", &s[..end]),
+    }
+}
+
+/// A user's value, clipped to [`ECHO_CHARS_MAX`] characters.
+pub fn clip(s: &str) -> String {
+    clip_to(s, ECHO_CHARS_MAX)
+}
+
+/// A user's string as a message shows it: quoted, escaped, clipped.
+pub fn quoted(s: &str) -> String {
+    format!("{:?}", clip(s))
+}
+
+/// A user's key as a message shows it: in backticks, escaped, clipped.
+pub fn ticked(s: &str) -> String {
+    format!("`{}`", clip(s).escape_debug())
+}
+
+/// A user's number as a message shows it: `1e300` stays short.
+pub fn num(x: f64) -> String {
+    let plain = x.to_string();
+    if plain.len() <= 24 { plain } else { format!("{x:e}") }
+}
+
+/// Edit distance in characters: insertions, deletions, substitutions and
+/// swaps of two neighbours (optimal string alignment).
+fn distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    // d[i][j]: distance between a[..i] and b[..j]
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j - 1] + cost).min(d[i - 1][j] + 1).min(d[i][j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// The allowed name closest to `given`, if one is close enough to be what
+/// the user meant: a few edits away, or `given` with a suffix missing.
+pub fn closest<'a>(given: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    if given.chars().count() > 2 * ECHO_CHARS_MAX {
+        return None;
+    }
+    let norm = |s: &str| s.to_ascii_lowercase().replace('-', "_");
+    let g = norm(given);
+    let near = |a: &str| {
+        let a = norm(a);
+        let d = distance(&g, &a);
+        let close = d <= (g.chars().count().min(a.chars().count()) / 3).max(1);
+        let prefix = g.len() >= 3 && (a.starts_with(&g) || g.starts_with(&a));
+        (close || prefix).then_some(d)
+    };
+    allowed
+        .iter()
+        .filter(|a| **a != given)
+        .filter_map(|a| near(a).map(|d| (d, *a)))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, a)| a)
+}
+
+/// "did you mean `x`? " when an allowed name is close to `given`.
+pub fn did_you_mean(given: &str, allowed: &[&str], quote: fn(&str) -> String) -> String {
+    closest(given, allowed).map_or(String::new(), |a| format!("did you mean {}? ", quote(a)))
+}
+
+/// Allowed names, each quoted by `quote`, comma separated.
+pub fn listed(allowed: &[&str], quote: fn(&str) -> String) -> String {
+    allowed.iter().map(|a| quote(a)).collect::<Vec<_>>().join(", ")
+}
+
+/// Control characters (a newline in a quoted key, say) as spaces: an error
+/// is one line.
+fn single_line(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+/// The last pass over every message: one line, no internal type names, no
+/// quoted value longer than [`ECHO_CHARS_MAX`]. Messages are built to need
+/// none of it; this holds for the ones serde and toml compose.
+pub fn polish(message: &str) -> String {
+    let message = single_line(message);
+    let message = without_internal_names(&message);
+    clip_quoted(&message)
+}
+
+/// `struct RawCrashPoint`, `enum RawLeakTo` and bare `Raw…` identifiers
+/// are this crate's; a user sees "a table" or "a value".
+fn without_internal_names(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("Raw") {
+        let ident_end = |s: &str| s.find(|c: char| !c.is_ascii_alphanumeric() && c != '_').unwrap_or(s.len());
+        let starts_word = !rest[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+        let tail = &rest[at + 3..];
+        if !starts_word || !tail.starts_with(|c: char| c.is_ascii_uppercase()) {
+            out.push_str(&rest[..at + 3]);
+            rest = tail;
+            continue;
+        }
+        let mut head = &rest[..at];
+        let mut what = "a value";
+        for (word, shape) in [("struct ", "a table"), ("untagged enum ", "a value"), ("enum ", "a value")] {
+            if let Some(h) = head.strip_suffix(word) {
+                head = h;
+                what = shape;
+                break;
+            }
+        }
+        out.push_str(head);
+        out.push_str(what);
+        rest = &tail[ident_end(tail)..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every `"…"` (with backslash escapes) and `` `…` `` span of `message`,
+/// clipped to [`ECHO_CHARS_MAX`] characters of content.
+fn clip_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(1024));
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c != '"' && c != '`' {
+            continue;
+        }
+        let mut content = 0usize;
+        let mut escaped = false;
+        for d in chars.by_ref() {
+            let closes = d == c && !escaped;
+            escaped = c == '"' && d == '\\' && !escaped;
+            if closes {
+                out.push(d);
+                break;
+            }
+            content += 1;
+            if content <= ECHO_CHARS_MAX {
+                out.push(d);
+            } else if content == ECHO_CHARS_MAX + 1 {
+                out.push('…');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_never_splits_a_character() {
+        let s = "a\nδx";
+        assert_eq!(line_col(s, 0), (1, 1));
+        assert_eq!(line_col(s, 2), (2, 1));
+        assert_eq!(line_col(s, 3), (2, 1), "inside δ");
+        assert_eq!(line_col(s, 4), (2, 2));
+        assert_eq!(line_col(s, 99), (2, 3));
+    }
+
+    #[test]
+    fn suggestions_are_close_names_only() {
+        let keys = ["members", "init", "keygen", "epochs", "rekey_interval_ms", "round_timeout_ms"];
+        assert_eq!(closest("epoch", &keys), Some("epochs"));
+        assert_eq!(closest("member", &keys), Some("members"));
+        assert_eq!(closest("round-timeout-ms", &keys), Some("round_timeout_ms"));
+        assert_eq!(closest("rekey_interval", &keys), Some("rekey_interval_ms"));
+        assert_eq!(closest("colour", &keys), None);
+        assert_eq!(closest("", &keys), None);
+        assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("rign", "ring"), 1);
+        assert_eq!(closest("rign", &["sm", "ring", "ring-hardened"]), Some("ring"));
+    }
+
+    #[test]
+    fn polish_clips_and_hides_internal_names() {
+        let long = "x".repeat(10_000);
+        let m = polish(&format!("invalid type: string {long:?}, expected struct RawCrashPoint"));
+        assert!(m.len() < 200, "{m}");
+        assert!(m.contains(&format!("\"{}…\"", "x".repeat(60))), "{m}");
+        assert!(m.ends_with("expected a table"), "{m}");
+        assert_eq!(
+            polish("data did not match any variant of untagged enum RawLeakTo"),
+            "data did not match any variant of a value"
+        );
+        assert_eq!(polish("Rawness of RawX"), "Rawness of a value");
+        assert_eq!(polish("a \"b\\\"c\" `d`\nnext"), "a \"b\\\"c\" `d` next");
+        assert_eq!(clip("δδδ"), "δδδ");
+        assert_eq!(clip(&"δ".repeat(61)), format!("{}…", "δ".repeat(60)));
+        assert_eq!(num(1e300), "1e300");
+        assert_eq!(num(0.25), "0.25");
+    }
+}

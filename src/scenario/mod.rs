@@ -6,8 +6,11 @@
 //! `scenarios/x.toml:7:11: protocol.members: 5000 is out of range; allowed: 2..=4096`
 //! and nothing is written.
 
+mod adversaries;
 mod error;
+mod faults;
 mod raw;
+mod tagged;
 
 use std::path::Path;
 
@@ -85,9 +88,10 @@ pub struct Scenario {
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, LoadError> {
     let file = path.display().to_string();
-    let src = std::fs::read_to_string(path)
-        .map_err(|e| LoadError::Io { file: file.clone(), error: e.to_string() })?;
-    parse(&src, &file)
+    let bytes =
+        std::fs::read(path).map_err(|e| LoadError::Io { file: file.clone(), error: e.to_string() })?;
+    let src = std::str::from_utf8(&bytes).map_err(|e| error::not_utf8(&bytes, e, &file))?;
+    parse(src, &file)
 }
 
 /// Validates scenario text; `file` names it in errors.

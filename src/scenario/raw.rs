@@ -3,43 +3,33 @@
 //! says what is allowed, so the error lands on the value's own span.
 
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use toml::Spanned;
+use toml::de::DeTable;
 
-use super::error::SpanError;
+use super::adversaries::{self, AdversaryTable};
+use super::error::{SpanError, did_you_mean, num, quoted};
+use super::faults::{self, Fault, FaultTable};
+use super::tagged::{parse_error, serde_error};
 use super::{ANALYSIS_MEMBERS_MAX, Expect, FULL_TRACE_MEMBERS_MAX, MAX_EVENTS, Scenario};
-use crate::adversary::{
-    Adversaries, Adversary, CheatPhase, DlogView, Leak, LeakSecret, LeakTo, Wire, WireAttack,
-};
-
-/// The dlog adversary's default and largest work budget, in group operations.
-const DLOG_BUDGET_DEFAULT: u64 = 1_000_000_000;
-const DLOG_BUDGET_MAX: u64 = 1_000_000_000_000;
+use crate::adversary::{Adversaries, Adversary, WireAttack};
 use crate::group::{GroupParams, PARAMS_NAMES, by_name};
-use crate::protocol::member::Halt;
-use crate::protocol::{InitKind, MemberId, Mode, Party};
-use crate::sim::fault::{Crash, CrashAt, Faults, Partition};
+use crate::protocol::{InitKind, MemberId};
+use crate::sim::fault::Faults;
 use crate::sim::network::{Latency, NetworkModel};
 
+/// Reads the file types: the tables tagged by `kind` in a second step (see
+/// [`super::tagged`]), so their errors too land on the field.
 pub fn deserialize(src: &str) -> Result<RawScenario, SpanError> {
-    let de = toml::Deserializer::parse(src).map_err(|e| SpanError {
-        key: String::new(),
-        span: e.span(),
-        message: format!("malformed TOML: {}", e.message()),
-    })?;
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let message = e.inner().message().to_string();
-        let message = if message.contains("untagged enum RawLeakTo") {
-            "to: allowed: \"group\", \"outsider\" or a list of member ids, e.g. [2, 3]".to_string()
-        } else {
-            message
-        };
-        SpanError {
-            // `Spanned` fields add an internal path segment; users never wrote it.
-            key: e.path().to_string().replace(".$__serde_spanned_private_value", ""),
-            span: e.inner().span(),
-            message,
-        }
-    })
+    let root = DeTable::parse(src).map_err(|e| parse_error(src, e))?;
+    let adversary = root.get_ref().get("adversary").cloned();
+    let fault = root.get_ref().get("fault").cloned();
+    let span = root.span();
+    let mut raw: RawScenario = serde_path_to_error::deserialize(toml::Deserializer::from(root))
+        .map_err(|e| serde_error(e, "", &[], span))?;
+    raw.adversary = adversaries::read(adversary)?;
+    raw.fault = faults::read(fault)?;
+    Ok(raw)
 }
 
 /// A sorted set of member ids from an `[expect]` list, each in 1..=n.
@@ -56,21 +46,6 @@ fn member_set(ids: Spanned<Vec<u32>>, key: &str, n: u32) -> Result<Vec<MemberId>
         }),
         None => Ok(ids.into_iter().map(MemberId).collect()),
     }
-}
-
-/// An error from a table-level check, located: `table[i].field` when the
-/// message starts with `field = …` (kept, it shows the value) or `field: …`
-/// (dropped from the message, the key says it). Table-level checks know the
-/// field but only the table's position.
-fn field_error(table: &str, span: std::ops::Range<usize>, message: String) -> SpanError {
-    let len = message.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_' || *c == '.').count();
-    let (field, rest) = message.split_at(len);
-    let (key, message) = match (len > 0, rest.strip_prefix(": ")) {
-        (true, Some(tail)) => (format!("{table}.{field}"), tail.to_string()),
-        (true, None) if rest.starts_with(" = ") => (format!("{table}.{field}"), message.clone()),
-        _ => (table.to_string(), message.clone()),
-    };
-    SpanError { key, span: Some(span), message }
 }
 
 use crate::protocol::sealed::REASONS as REJECT_REASONS;
@@ -102,10 +77,13 @@ macro_rules! string_enum {
                 match s.as_str() {
                     $($text => Ok($name::$variant),)+
                     $($later => Err(format!(
-                        "\"{s}\" is not implemented in fraclab {} yet; allowed: {}",
-                        env!("CARGO_PKG_VERSION"), allowed(Self::ALLOWED)
+                        "{} is not implemented in fraclab {} yet; allowed: {}",
+                        quoted(&s), env!("CARGO_PKG_VERSION"), allowed(Self::ALLOWED)
                     )),)*
-                    _ => Err(format!("unknown value \"{s}\"; allowed: {}", allowed(Self::ALLOWED))),
+                    _ => Err(format!(
+                        "unknown value {}; {}allowed: {}",
+                        quoted(&s), did_you_mean(&s, Self::ALLOWED, quoted), allowed(Self::ALLOWED)
+                    )),
                 }
             }
         }
@@ -154,7 +132,7 @@ impl TryFrom<f64> for Probability {
         if (0.0..1.0).contains(&p) {
             Ok(Probability(p))
         } else {
-            Err(format!("{p} is out of range; allowed: a probability in [0, 1) (0 ≤ p < 1)"))
+            Err(format!("{} is out of range; allowed: a probability in [0, 1) (0 ≤ p < 1)", num(p)))
         }
     }
 }
@@ -164,7 +142,7 @@ fn ms_to_us(what: &str, ms: f64) -> Result<u64, String> {
     if ms.is_finite() && (0.0..=60_000.0).contains(&ms) {
         Ok((ms * 1_000.0).round() as u64)
     } else {
-        Err(format!("{what} = {ms} is out of range; allowed: 0..=60000 ms"))
+        Err(format!("{what} = {} is out of range; allowed: 0..=60000 ms", num(ms)))
     }
 }
 
@@ -176,9 +154,14 @@ pub struct ParamsName(&'static GroupParams);
 impl TryFrom<String> for ParamsName {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
-        by_name(&s)
-            .map(ParamsName)
-            .ok_or_else(|| format!("unknown parameter set \"{s}\"; allowed: {}", allowed(&PARAMS_NAMES)))
+        by_name(&s).map(ParamsName).ok_or_else(|| {
+            format!(
+                "unknown parameter set {}; {}allowed: {}",
+                quoted(&s),
+                did_you_mean(&s, &PARAMS_NAMES, quoted),
+                allowed(&PARAMS_NAMES)
+            )
+        })
     }
 }
 
@@ -196,14 +179,14 @@ impl TryFrom<String> for Name {
         if ok {
             Ok(Name(s))
         } else {
-            Err(format!("\"{s}\" is not a valid name; allowed: 1 to 64 of [a-z0-9-]"))
+            Err(format!("{} is not a valid name; allowed: 1 to 64 of [a-z0-9-]", quoted(&s)))
         }
     }
 }
 
 /// `latency_ms = { dist = "…", … }`.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a table like { dist = \"uniform\", min = 5, max = 40 }")]
 struct RawLatency {
     dist: String,
     value: Option<f64>,
@@ -225,7 +208,7 @@ impl TryFrom<RawLatency> for LatencyMs {
             ("uniform", None, Some(lo), Some(hi), None) => {
                 let (min_us, max_us) = (ms_to_us("min", lo)?, ms_to_us("max", hi)?);
                 if min_us > max_us {
-                    return Err(format!("min = {lo} is above max = {hi}; allowed: min ≤ max"));
+                    return Err(format!("min = {} is above max = {}; allowed: min ≤ max", num(lo), num(hi)));
                 }
                 Latency::Uniform { min_us, max_us }
             }
@@ -256,10 +239,12 @@ impl TryFrom<RawLatency> for LatencyMs {
                 return Err(format!("dist = \"{dist}\": {}; allowed: {forms}", why.join("; ")));
             }
             _ => {
+                let dists = ["fixed", "uniform", "exponential"];
                 return Err(format!(
-                    "unknown dist \"{}\"; allowed: {}",
-                    r.dist,
-                    allowed(&["fixed", "uniform", "exponential"])
+                    "unknown dist {}; {}allowed: {}",
+                    quoted(&r.dist),
+                    did_you_mean(&r.dist, &dists, quoted),
+                    allowed(&dists)
                 ));
             }
         };
@@ -277,10 +262,16 @@ pub struct RawScenario {
     protocol: RawProtocol,
     #[serde(default)]
     network: RawNetwork,
-    #[serde(default)]
-    fault: Vec<Spanned<RawFault>>,
-    #[serde(default)]
-    adversary: Vec<Spanned<RawAdversary>>,
+    /// Read in a second step, into `fault` (here for the list of keys).
+    #[serde(default, rename = "fault")]
+    _fault: Option<IgnoredAny>,
+    #[serde(skip)]
+    fault: Vec<FaultTable>,
+    /// Read in a second step, into `adversary`.
+    #[serde(default, rename = "adversary")]
+    _adversary: Option<IgnoredAny>,
+    #[serde(skip)]
+    adversary: Vec<AdversaryTable>,
     #[serde(default)]
     output: RawOutput,
     #[serde(default)]
@@ -288,13 +279,13 @@ pub struct RawScenario {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a [group] table")]
 struct RawGroup {
     params: ParamsName,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a [protocol] table")]
 struct RawProtocol {
     members: Members,
     init: Init,
@@ -307,7 +298,7 @@ struct RawProtocol {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a [network] table")]
 struct RawNetwork {
     latency_ms: Option<LatencyMs>,
     loss: Option<Probability>,
@@ -328,14 +319,14 @@ impl TryFrom<f64> for SkewMs {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "an [output] table")]
 struct RawOutput {
     trace: Option<TraceLevel>,
     analysis: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "an [expect] table")]
 struct RawExpect {
     keys_agreed: Option<bool>,
     epochs_completed: Option<u64>,
@@ -393,12 +384,9 @@ impl RawScenario {
             Init::RingHardened => InitKind::RingHardened,
         };
         let mut adversaries: Vec<Adversary> = Vec::new();
-        for (i, a) in self.adversary.into_iter().enumerate() {
-            let span = a.span();
-            let checked = a
-                .into_inner()
-                .check(members, epochs, init)
-                .map_err(|message| field_error(&format!("adversary[{i}]"), span.clone(), message))?;
+        for a in self.adversary {
+            let (key, span) = (format!("{}.kind", a.key), a.kind_span.clone());
+            let checked = a.check(members, epochs, init)?;
             // One cheat per party: a second would silently not happen.
             let twice = adversaries.iter().any(|b| match (b, &checked) {
                 (Adversary::Cheat { member: x, .. }, Adversary::Cheat { member: y, .. }) => x == y,
@@ -412,7 +400,7 @@ impl RawScenario {
                     _ => unreachable!("only cheats are compared"),
                 };
                 return Err(SpanError {
-                    key: format!("adversary[{i}].kind"),
+                    key,
                     span: Some(span),
                     message: format!("{who} in an earlier [[adversary]]; allowed: one cheat per party"),
                 });
@@ -479,7 +467,9 @@ impl RawScenario {
                     key: "expect.rejected".into(),
                     span: Some(span),
                     message: format!(
-                        "\"{bad}\" is not a rejection reason; allowed: {}",
+                        "{} is not a rejection reason; {}allowed: {}",
+                        quoted(bad),
+                        did_you_mean(bad, &REJECT_REASONS, quoted),
                         allowed(&REJECT_REASONS)
                     ),
                 });
@@ -514,10 +504,8 @@ impl RawScenario {
             expect.detected = Some(ids);
         }
         let mut faults = Faults::default();
-        for (i, f) in self.fault.into_iter().enumerate() {
-            let span = f.span();
-            let located = |message: String| field_error(&format!("fault[{i}]"), span.clone(), message);
-            match f.into_inner().check(members, epochs).map_err(located)? {
+        for f in self.fault {
+            match f.check(members, epochs)? {
                 Fault::Crash(c) => faults.crashes.push(c),
                 Fault::Partition(p) => faults.partitions.push(p),
             }
@@ -560,346 +548,8 @@ impl RawScenario {
     }
 }
 
-/// One `[[adversary]]` table, by its `kind`.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-enum RawAdversary {
-    Leak { member: u32, secret: String, epoch: u64, to: Option<RawLeakTo> },
-    Coalition { members: Vec<u32> },
-    RingCollusion { target: u32 },
-    Eavesdropper { modes: Option<Vec<String>> },
-    Cheat { member: u32, phase: String, epoch: Option<u64> },
-    SmCheat { member: u32 },
-    Tamper { probability: f64, modes: Option<Vec<String>>, senders: Option<Vec<u32>> },
-    Replay { probability: f64, modes: Option<Vec<String>>, senders: Option<Vec<u32>> },
-    Forge { probability: f64, modes: Option<Vec<String>>, senders: Option<Vec<u32>> },
-    Withhold { member: u32, phase: Option<String> },
-    Dlog { view: Option<RawDlogView>, budget: Option<u64> },
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum RawDlogView {
-    Name(String),
-    Member(u32),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum RawLeakTo {
-    Name(String),
-    Members(Vec<u32>),
-}
-
-impl RawAdversary {
-    fn check(self, n: u32, epochs: u64, init: InitKind) -> Result<Adversary, String> {
-        let in_range = |m: u32, what: &str| {
-            if (1..=n).contains(&m) {
-                Ok(MemberId(m))
-            } else {
-                Err(format!("{what} = {m} is not a member; allowed: 1..={n}"))
-            }
-        };
-        let wire = |attack: WireAttack,
-                    probability: f64,
-                    modes: Option<Vec<String>>,
-                    senders: Option<Vec<u32>>| {
-            if !(0.0..1.0).contains(&probability) {
-                return Err(format!(
-                    "probability = {probability} is out of range; allowed: a probability in [0, 1) (0 ≤ p < 1)"
-                ));
-            }
-            let modes = parse_modes(modes, "a network adversary filtering out every mode attacks nothing")?;
-            let senders = match senders {
-                None => None,
-                Some(ids) => {
-                    let least = if init == InitKind::Sm { 0 } else { 1 };
-                    let mut parties = Vec::new();
-                    for id in ids {
-                        if id < least || id > n {
-                            let sm = if least == 0 {
-                                " (0 is the SM)"
-                            } else {
-                                " (0, the SM, only with init = \"sm\")"
-                            };
-                            return Err(format!(
-                                "senders: {id} is not a party; allowed: ids in {least}..={n}{sm}"
-                            ));
-                        }
-                        parties.push(if id == 0 { Party::Sm } else { Party::Member(MemberId(id)) });
-                    }
-                    parties.sort();
-                    parties.dedup();
-                    if parties.is_empty() {
-                        return Err("senders: an empty list attacks nothing; allowed: party ids (or leave senders out for all)".into());
-                    }
-                    Some(parties)
-                }
-            };
-            Ok(Adversary::Wire(Wire { attack, probability, modes, senders }))
-        };
-        match self {
-            RawAdversary::Leak { member: m, secret, epoch, to } => {
-                let member = in_range(m, "member")?;
-                let (secret, last) = match secret.as_str() {
-                    "alpha" => (LeakSecret::Alpha, epochs + 1),
-                    "fk" => (LeakSecret::Fk, epochs),
-                    "theta" => (LeakSecret::Theta, epochs + 1),
-                    "sk" => (LeakSecret::Sk, epochs + 1),
-                    other => {
-                        return Err(format!(
-                            "secret = \"{other}\" is unknown; allowed: \"alpha\", \"fk\", \"theta\", \"sk\""
-                        ));
-                    }
-                };
-                if !(1..=last).contains(&epoch) {
-                    return Err(format!(
-                        "epoch = {epoch}: this run has no {} of that epoch; allowed: 1..={last}",
-                        secret.as_str()
-                    ));
-                }
-                let to = match to {
-                    None => LeakTo::Group,
-                    Some(RawLeakTo::Name(s)) if s == "group" => LeakTo::Group,
-                    Some(RawLeakTo::Name(s)) if s == "outsider" => LeakTo::Outsider,
-                    Some(RawLeakTo::Name(s)) => {
-                        return Err(format!(
-                            "to = \"{s}\" is unknown; allowed: \"group\", \"outsider\" or a list of member ids"
-                        ));
-                    }
-                    Some(RawLeakTo::Members(ms)) => {
-                        let ms: Result<Vec<MemberId>, String> =
-                            ms.into_iter().map(|x| in_range(x, "to")).collect();
-                        let mut ms = ms?;
-                        ms.sort();
-                        ms.dedup();
-                        ms.retain(|&m| m != member);
-                        if ms.is_empty() {
-                            return Err("to: the leak reaches nobody; allowed: \"group\", \"outsider\" or ids of other members".into());
-                        }
-                        LeakTo::Members(ms)
-                    }
-                };
-                Ok(Adversary::Leak(Leak { member, secret, epoch, to }))
-            }
-            RawAdversary::Coalition { members } => {
-                let mut ms: Vec<MemberId> =
-                    members.into_iter().map(|x| in_range(x, "members")).collect::<Result<_, _>>()?;
-                ms.sort();
-                ms.dedup();
-                if ms.len() < 2 {
-                    return Err("members: a coalition needs at least two distinct members".into());
-                }
-                if ms.len() == n as usize {
-                    return Err(format!(
-                        "members: a coalition of all {n} members has no one outside it to learn about; allowed: at most {} members",
-                        n - 1
-                    ));
-                }
-                Ok(Adversary::Coalition { members: ms })
-            }
-            RawAdversary::RingCollusion { target } => {
-                if init == InitKind::Sm {
-                    return Err("ring-collusion attacks the ring initialisation; allowed with init = \"ring\" or \"ring-hardened\"".into());
-                }
-                if n < 3 {
-                    return Err(format!(
-                        "ring-collusion needs a target and two other members; allowed: members ≥ 3 (here {n})"
-                    ));
-                }
-                Ok(Adversary::RingCollusion { target: in_range(target, "target")? })
-            }
-            RawAdversary::Eavesdropper { modes } => Ok(Adversary::Eavesdropper {
-                modes: parse_modes(modes, "an eavesdropper tapping no mode sees nothing")?,
-            }),
-            RawAdversary::Cheat { member, phase, epoch } => {
-                let member = in_range(member, "member")?;
-                let phase = match (phase.as_str(), epoch) {
-                    ("init", _) if init != InitKind::Ring => {
-                        return Err("phase: a member cheats in initialisation by its ring δ; allowed with init = \"ring\" (use sm-cheat for the SM, or phase = \"keygen\")".into());
-                    }
-                    ("init", None | Some(1)) => CheatPhase::Init,
-                    ("init", Some(e)) => {
-                        return Err(format!(
-                            "epoch = {e}: initialisation is epoch 1; allowed: 1 or leave it out"
-                        ));
-                    }
-                    ("keygen", Some(j)) if (1..=epochs).contains(&j) => CheatPhase::Keygen(j),
-                    ("keygen", Some(j)) => {
-                        return Err(format!(
-                            "epoch = {j}: the HFK of key-generation iteration j; allowed: 1..={epochs}"
-                        ));
-                    }
-                    ("keygen", None) => {
-                        return Err(format!("epoch: which iteration's HFK is forged; allowed: 1..={epochs}"));
-                    }
-                    (other, _) => {
-                        return Err(format!("phase = \"{other}\" is unknown; allowed: \"init\", \"keygen\""));
-                    }
-                };
-                Ok(Adversary::Cheat { member, phase })
-            }
-            RawAdversary::SmCheat { member } => {
-                if init != InitKind::Sm {
-                    return Err("sm-cheat needs a security manager; allowed with init = \"sm\"".into());
-                }
-                Ok(Adversary::SmCheat { member: in_range(member, "member")? })
-            }
-            RawAdversary::Tamper { probability, modes, senders } => {
-                wire(WireAttack::Tamper, probability, modes, senders)
-            }
-            RawAdversary::Replay { probability, modes, senders } => {
-                wire(WireAttack::Replay, probability, modes, senders)
-            }
-            RawAdversary::Forge { probability, modes, senders } => {
-                wire(WireAttack::Forge, probability, modes, senders)
-            }
-            RawAdversary::Withhold { member, phase } => {
-                if phase.as_deref().is_some_and(|p| p != "recovery") {
-                    return Err("phase: a member can withhold only in recovery; allowed: \"recovery\"".into());
-                }
-                Ok(Adversary::Withhold { member: in_range(member, "member")? })
-            }
-            RawAdversary::Dlog { view, budget } => {
-                let view = match view {
-                    None => DlogView::Outsider,
-                    Some(RawDlogView::Name(s)) if s == "outsider" => DlogView::Outsider,
-                    Some(RawDlogView::Member(m)) => DlogView::Member(in_range(m, "view")?),
-                    Some(RawDlogView::Name(s)) => {
-                        return Err(format!(
-                            "view = \"{s}\" is unknown; allowed: \"outsider\" or a member id"
-                        ));
-                    }
-                };
-                let budget = budget.unwrap_or(DLOG_BUDGET_DEFAULT);
-                if !(1..=DLOG_BUDGET_MAX).contains(&budget) {
-                    return Err(format!(
-                        "budget = {budget}: allowed: 1..={DLOG_BUDGET_MAX} group operations"
-                    ));
-                }
-                Ok(Adversary::Dlog { view, budget })
-            }
-        }
-    }
-}
-
-/// `modes = ["I", "G", "R"]`: all three if left out; `empty` says why an
-/// empty list is refused.
-fn parse_modes(modes: Option<Vec<String>>, empty: &str) -> Result<Vec<Mode>, String> {
-    let modes: Vec<Mode> = match modes {
-        None => vec![Mode::Init, Mode::Generation, Mode::Recovery],
-        Some(ms) => ms
-            .iter()
-            .map(|m| match m.as_str() {
-                "I" => Ok(Mode::Init),
-                "G" => Ok(Mode::Generation),
-                "R" => Ok(Mode::Recovery),
-                other => Err(format!("modes: mode \"{other}\" is unknown; allowed: \"I\", \"G\", \"R\"")),
-            })
-            .collect::<Result<_, _>>()?,
-    };
-    if modes.is_empty() {
-        return Err(format!(
-            "modes: {empty}; allowed: some of \"I\", \"G\", \"R\" (or leave modes out for all)"
-        ));
-    }
-    Ok(modes)
-}
-
 impl RawExpect {
     fn compromised_span(&self) -> Option<std::ops::Range<usize>> {
         self.compromised.as_ref().map(|c| c.span())
-    }
-}
-
-/// One `[[fault]]` table, by its `kind`.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-enum RawFault {
-    Crash { member: u32, at: Option<RawCrashPoint>, at_ms: Option<u64>, replace: Option<bool> },
-    Partition { groups: Vec<Vec<u32>>, from_ms: u64, until_ms: Option<u64> },
-}
-
-/// `at = { epoch = 3, when = "before-send" }`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCrashPoint {
-    epoch: u64,
-    when: String,
-}
-
-enum Fault {
-    Crash(Crash),
-    Partition(Partition),
-}
-
-/// Fault times are whole ms up to a year of virtual time.
-const FAULT_MS_MAX: u64 = 365 * 86_400_000;
-
-impl RawFault {
-    fn check(self, n: u32, epochs: u64) -> Result<Fault, String> {
-        let in_range = |m: u32, what: &str| {
-            if (1..=n).contains(&m) {
-                Ok(MemberId(m))
-            } else {
-                Err(format!("{what} = {m} is not a member; allowed: 1..={n}"))
-            }
-        };
-        match self {
-            RawFault::Crash { member, at, at_ms, replace } => {
-                let member = in_range(member, "member")?;
-                let at = match (at, at_ms) {
-                    (Some(p), None) => {
-                        if !(1..=epochs).contains(&p.epoch) {
-                            return Err(format!(
-                                "at.epoch = {}: this run has iterations 1..={epochs}",
-                                p.epoch
-                            ));
-                        }
-                        let after_send = match p.when.as_str() {
-                            "before-send" => false,
-                            "after-send" => true,
-                            other => {
-                                return Err(format!(
-                                    "at.when = \"{other}\" is unknown; allowed: \"before-send\", \"after-send\""
-                                ));
-                            }
-                        };
-                        CrashAt::Point(Halt { iteration: p.epoch, after_send })
-                    }
-                    (None, Some(ms)) if ms <= FAULT_MS_MAX => CrashAt::Time(ms * 1_000),
-                    (None, Some(ms)) => {
-                        return Err(format!("at_ms = {ms} is out of range; allowed: 0..={FAULT_MS_MAX}"));
-                    }
-                    _ => {
-                        return Err("a crash needs exactly one of at = { epoch, when } and at_ms".into());
-                    }
-                };
-                Ok(Fault::Crash(Crash { member, at, replace: replace.unwrap_or(false) }))
-            }
-            RawFault::Partition { groups, from_ms, until_ms } => {
-                let mut seen = std::collections::BTreeSet::new();
-                let mut out = Vec::new();
-                for g in groups {
-                    let ids: Vec<MemberId> =
-                        g.into_iter().map(|m| in_range(m, "groups")).collect::<Result<_, _>>()?;
-                    if let Some(dup) = ids.iter().find(|m| !seen.insert(**m)) {
-                        return Err(format!("member {dup} is in two groups; allowed: disjoint groups"));
-                    }
-                    out.push(ids);
-                }
-                if out.is_empty() {
-                    return Err("a partition needs groups, e.g. groups = [[1, 2], [3, 4]]".into());
-                }
-                if from_ms > FAULT_MS_MAX || until_ms.is_some_and(|u| u <= from_ms || u > FAULT_MS_MAX) {
-                    return Err(format!("from_ms must be before until_ms, both within 0..={FAULT_MS_MAX}"));
-                }
-                Ok(Fault::Partition(Partition {
-                    groups: out,
-                    from_us: from_ms * 1_000,
-                    until_us: until_ms.map(|u| u * 1_000),
-                }))
-            }
-        }
     }
 }

@@ -27,6 +27,11 @@ keys_agreed = true
 /// Runs `fraclab run` on `toml` and returns its stderr, after checking the
 /// exit status is 2 and that nothing was written.
 fn rejected(toml: &str) -> String {
+    rejected_bytes(toml.as_bytes())
+}
+
+/// [`rejected`] for a file of any bytes.
+fn rejected_bytes(toml: &[u8]) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("bad.toml");
     fs::write(&file, toml).unwrap();
@@ -120,7 +125,7 @@ fn feature_combinations_are_refused_clearly() {
     );
     let wire = |lines: &str| rejected(&format!("{GOOD}\n[[adversary]]\n{lines}\n"));
     let e = wire("kind = \"tamper\"\nprobability = 1.0");
-    assert!(e.contains("bad.toml:19:1: adversary[0].probability: probability = 1 is out of range; allowed: a probability in [0, 1)"), "{e}");
+    assert!(e.contains("bad.toml:21:15: adversary[0].probability: probability = 1 is out of range; allowed: a probability in [0, 1)"), "{e}");
     let e = wire("kind = \"forge\"");
     assert!(e.contains("adversary[0]: missing field `probability`"), "{e}");
     let e = wire("kind = \"replay\"\nprobability = 0.1\nsenders = [5]");
@@ -226,7 +231,7 @@ fn adversary_errors_name_the_field_and_refuse_empty_settings() {
         ),
         (
             "kind = \"leak\"\nmember = 1\nsecret = \"alpha\"\nepoch = 2\nto = 5",
-            "to: allowed: \"group\", \"outsider\" or a list of member ids",
+            "bad.toml:24:6: adversary[0].to: invalid type: integer `5`, expected \"group\", \"outsider\" or a list of member ids",
         ),
         (
             "kind = \"leak\"\nmember = 1\nsecret = \"alpha\"\nepoch = 2\nto = [1]",
@@ -245,7 +250,10 @@ fn adversary_errors_name_the_field_and_refuse_empty_settings() {
             "adversary[0].members: a coalition needs at least two distinct members",
         ),
         ("kind = \"ring-collusion\"\ntarget = 2", "ring-collusion attacks the ring initialisation"),
-        ("kind = \"nonsense\"", "adversary[0].kind: unknown variant `nonsense`"),
+        (
+            "kind = \"nonsense\"",
+            "bad.toml:20:8: adversary[0].kind: unknown kind \"nonsense\"; allowed: \"leak\"",
+        ),
     ];
     for (body, want) in cases {
         let e = rejected(&adv(body));
@@ -272,7 +280,7 @@ fn fault_errors_name_the_field() {
         ),
         (
             "kind = \"partition\"\ngroups = [[1, 2], [2, 3]]\nfrom_ms = 10",
-            "fault[0]: member 2 is in two groups",
+            "bad.toml:21:20: fault[0].groups: member 2 is in two groups (1 and 2); allowed: disjoint groups",
         ),
         (
             "kind = \"partition\"\ngroups = [[1, 2]]\nfrom_ms = 10\nuntil_ms = 5",
@@ -283,4 +291,189 @@ fn fault_errors_name_the_field() {
         let e = rejected(&fault(body));
         assert!(e.contains(want), "{body}\n→ {e}");
     }
+}
+
+/// Issue 12: a partition must separate someone. An empty group, a member
+/// named twice, and one group holding every member are refused at the
+/// offending value.
+#[test]
+fn partitions_that_separate_nobody_are_refused() {
+    let fault = |groups: &str| {
+        rejected(&format!("{GOOD}\n[[fault]]\nkind = \"partition\"\ngroups = {groups}\nfrom_ms = 10\n"))
+    };
+    let e = fault("[[1, 2], []]");
+    assert!(
+        e.contains("bad.toml:21:19: fault[0].groups: group 2 is empty; allowed: groups of member ids"),
+        "{e}"
+    );
+    let e = fault("[[1, 2, 3, 4]]");
+    assert!(
+        e.contains("bad.toml:21:10: fault[0].groups: a single group holding all 4 members separates nobody; allowed: two groups or more"),
+        "{e}"
+    );
+    let e = fault("[[4, 2, 3, 1]]");
+    assert!(e.contains("separates nobody"), "{e}");
+    let e = fault("[[1, 1], [2]]");
+    assert!(
+        e.contains(
+            "bad.toml:21:15: fault[0].groups: member 1 is twice in group 1; allowed: each member once"
+        ),
+        "{e}"
+    );
+    let e = fault("[[1], [2, 3, 9]]");
+    assert!(e.contains("bad.toml:21:23: fault[0].groups: groups = 9 is not a member; allowed: 1..=4"), "{e}");
+    // One group that leaves members out separates it from them: accepted.
+    let ok = format!("{GOOD}\n[[fault]]\nkind = \"partition\"\ngroups = [[1, 2, 3]]\nfrom_ms = 10\n");
+    fraclab::scenario::parse(&ok, "ok.toml").expect("one group and the rest is a partition");
+}
+
+/// Issue 12: a type error inside a tagged table names the field and points
+/// at its value, not at the table header.
+#[test]
+fn type_errors_in_tagged_tables_point_at_the_field() {
+    let crash = |body: &str| rejected(&format!("{GOOD}\n[[fault]]\nkind = \"crash\"\n{body}\n"));
+    let e = crash("member = 4294967296\nat_ms = 5");
+    assert!(
+        e.contains("bad.toml:21:10: fault[0].member: member = 4294967296 is not a member; allowed: 1..=4"),
+        "{e}"
+    );
+    let e = crash("member = \"two\"\nat_ms = 5");
+    assert!(
+        e.contains("bad.toml:21:10: fault[0].member: invalid type: string \"two\", expected an integer"),
+        "{e}"
+    );
+    let e = crash("member = 2\nat = { epoch = \"one\", when = \"before-send\" }");
+    assert!(
+        e.contains("bad.toml:22:16: fault[0].at.epoch: invalid type: string \"one\", expected an integer"),
+        "{e}"
+    );
+    let e = crash("member = 2\nat_ms = -5");
+    assert!(e.contains("bad.toml:22:9: fault[0].at_ms: at_ms = -5 is out of range"), "{e}");
+    let adv = |body: &str| rejected(&format!("{GOOD}\n[[adversary]]\n{body}\n"));
+    let e = adv("kind = \"tamper\"\nprobability = \"high\"");
+    assert!(
+        e.contains(
+            "bad.toml:21:15: adversary[0].probability: invalid type: string \"high\", expected a number"
+        ),
+        "{e}"
+    );
+    let e = adv("kind = \"coalition\"\nmembers = [1, 2, 7]");
+    assert!(e.contains("bad.toml:21:18: adversary[0].members: members = 7 is not a member"), "{e}");
+    let e = adv("kind = \"replay\"\nprobability = 0.5\nsenders = [1, \"x\"]");
+    assert!(e.contains("bad.toml:22:15: adversary[0].senders[1]: invalid type: string \"x\""), "{e}");
+    let e = adv("kind = 7");
+    assert!(e.contains("bad.toml:20:8: adversary[0].kind: expected a string; allowed: \"leak\""), "{e}");
+    let e = adv("member = 2");
+    assert!(e.contains("bad.toml:19:1: adversary[0]: missing field `kind`; allowed: \"leak\""), "{e}");
+    let e = adv("kind = \"eavesdroper\"");
+    assert!(
+        e.contains("adversary[0].kind: unknown kind \"eavesdroper\"; did you mean \"eavesdropper\"?"),
+        "{e}"
+    );
+}
+
+/// Issue 12: messages describe shapes in the user's terms, never by this
+/// crate's type names.
+#[test]
+fn no_internal_type_names_reach_a_message() {
+    let e = rejected(&format!("{GOOD}\n[[fault]]\nkind = \"crash\"\nmember = 2\nat = 5\n"));
+    assert!(
+        e.contains("bad.toml:22:6: fault[0].at: invalid type: integer `5`, expected a table like { epoch = 3, when = \"before-send\" }"),
+        "{e}"
+    );
+    let e = rejected("name = \"x\"\nprotocol = 5\n[group]\nparams = \"toy-64\"\n");
+    assert!(
+        e.contains("bad.toml:2:12: protocol: invalid type: integer `5`, expected a [protocol] table"),
+        "{e}"
+    );
+    let e = rejected(&with("loss = 0.1", "latency_ms = 5"));
+    assert!(
+        e.contains("network.latency_ms: invalid type: integer `5`, expected a table like { dist ="),
+        "{e}"
+    );
+    let e = rejected(&format!("{GOOD}\n[[adversary]]\nkind = \"dlog\"\nview = 1.5\n"));
+    assert!(e.contains("bad.toml:21:8: adversary[0].view: invalid type: floating point `1.5`, expected \"outsider\" or a member id"), "{e}");
+    let e = rejected(&with("[group]", "fault = 3\n[group]"));
+    assert!(e.contains("bad.toml:4:9: fault: expected [[fault]] tables"), "{e}");
+    for e in [e, rejected(&with("keys_agreed = true", "keys_agreed = 1"))] {
+        assert!(!e.contains("Raw") && !e.contains("serde") && !e.contains("untagged"), "{e}");
+    }
+}
+
+/// Issue 12: `duplicate key` names the key, at the second one.
+#[test]
+fn duplicate_keys_are_named() {
+    let e = rejected(&with("members = 4", "members = 4\nmembers = 5"));
+    assert!(
+        e.contains(
+            "bad.toml:9:1: protocol.members: duplicate key `members`: it is already set in this table"
+        ),
+        "{e}"
+    );
+    let e = rejected(&format!("{GOOD}\n[[fault]]\nkind = \"crash\"\nmember = 2\nmember = 3\n"));
+    assert!(e.contains("bad.toml:22:1: fault[0].member: duplicate key `member`"), "{e}");
+    let e = rejected(&format!("{GOOD}\n[network]\nloss = 0.2\n"));
+    assert!(e.contains("bad.toml:19:2: network: duplicate key `network`"), "{e}");
+}
+
+/// Issue 12: a file that is not UTF-8 gets the line:column of its first
+/// bad byte.
+#[test]
+fn non_utf8_is_located() {
+    let bytes = GOOD.replace("toy-64", "toy\u{1}64").into_bytes();
+    let bytes: Vec<u8> = bytes.into_iter().map(|b| if b == 1 { 0xff } else { b }).collect();
+    let e = rejected_bytes(&bytes);
+    assert!(
+        e.contains("bad.toml:5:14: (file): the file is not valid UTF-8 (byte 0xff); allowed: UTF-8 text"),
+        "{e}"
+    );
+    let mut bytes = GOOD.as_bytes().to_vec();
+    bytes.extend_from_slice("# δ\n# \u{e9}".as_bytes());
+    bytes.pop();
+    let e = rejected_bytes(&bytes);
+    assert!(e.contains("bad.toml:19:3: (file): the file is not valid UTF-8 (byte 0xc3)"), "{e}");
+}
+
+/// Issue 12: a 10,000-character value is not echoed in full.
+#[test]
+fn long_values_are_clipped() {
+    let long = "x".repeat(10_000);
+    let cases = [
+        with("\"ok\"", &format!("\"{long}\"")),
+        with("\"sm\"", &format!("\"{long}\"")),
+        with("members = 4", &format!("members = \"{long}\"")),
+        with("epochs = 2", &format!("epochs = 2\n{long} = 1")),
+        with("loss = 0.1", "loss = 1e300"),
+        format!("{GOOD}\n[[adversary]]\nkind = \"{long}\"\n"),
+        format!("{GOOD}\n[[adversary]]\nkind = \"leak\"\nmember = 1\nepoch = 1\nsecret = \"{long}\"\n"),
+    ];
+    for toml in cases {
+        let e = rejected(&toml);
+        assert!(e.chars().count() < 400, "{} chars: {}", e.len(), &e[..400.min(e.len())]);
+        assert!(e.contains("…") || e.contains("1e300"), "{e}");
+    }
+}
+
+/// Issue 12: an unknown key gets the closest allowed one as a suggestion.
+#[test]
+fn unknown_keys_suggest_the_closest() {
+    let e = rejected(&with("epochs = 2", "epoch = 2"));
+    assert!(
+        e.contains(
+            "bad.toml:11:1: protocol.epoch: unknown field `epoch`; did you mean `epochs`? allowed: `members`"
+        ),
+        "{e}"
+    );
+    let e = rejected(&format!("{GOOD}\n[[fault]]\nkind = \"crash\"\nmembr = 2\n"));
+    assert!(
+        e.contains("bad.toml:21:1: fault[0].membr: unknown field `membr`; did you mean `member`?"),
+        "{e}"
+    );
+    assert!(e.contains("`at_ms`") && e.contains("`kind`"), "{e}");
+    let e = rejected(&with("[expect]", "[[faults]]\nkind = \"crash\"\n[expect]"));
+    assert!(e.contains("faults: unknown field `faults`; did you mean `fault`?"), "{e}");
+    let e = rejected(&with("epochs = 2", "epochs = 2\ncolour = 1"));
+    assert!(e.contains("unknown field `colour`; allowed:"), "{e}");
+    let e = rejected(&with("\"sm\"", "\"rign\""));
+    assert!(e.contains("unknown value \"rign\"; did you mean \"ring\"?"), "{e}");
 }
