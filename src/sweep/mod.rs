@@ -807,3 +807,62 @@ pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<Done, SweepError> {
     write_atomic(&out.join("sweep.csv"), &csv_file(&m, &rows))?;
     Ok(tally(0, 0, &rows))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run that panics becomes a whole row with the panic in `error` (and
+    /// the other runs go on), so sweep.csv never holds half a row from it.
+    #[test]
+    fn a_panicking_run_becomes_an_error_row() {
+        let width = 2 + METRICS.len();
+        let row = guarded(width, || panic!("boom at {}", 3), || vec!["3".into(), "7".into()]);
+        assert_eq!(row.len(), width);
+        assert_eq!(&row[..2], ["3", "7"]);
+        assert!(row[2..width - 1].iter().all(String::is_empty));
+        assert_eq!(row[width - 1], "fraclab bug: the run panicked: boom at 3");
+        let row = guarded(width, || vec!["ok".into()], || unreachable!());
+        assert_eq!(row, ["ok"]);
+    }
+
+    /// The cell types the CSV reader holds rows to.
+    #[test]
+    fn cells_are_typed() {
+        assert!(check_cell("passed", "true", false).is_ok());
+        assert!(check_cell("passed", "", false).is_err());
+        assert!(check_cell("compromised_count", "", false).is_ok());
+        assert!(check_cell("compromised_count", "4097", false).is_err());
+        assert!(check_cell("messages_per_epoch", "22.8", false).is_ok());
+        for bad in ["NaN", "inf", "-1.0", "+1", "1e400"] {
+            assert!(check_cell("messages_per_epoch", bad, false).is_err(), "{bad}");
+        }
+        assert!(check_cell("events", "+5", false).is_err());
+        assert!(check_cell("events", "", true).is_ok());
+        assert!(check_cell("events", "5", true).is_err(), "an error row has no metrics");
+    }
+
+    #[test]
+    fn held_runs_counts_a_shards_runs() {
+        for runs in 0..20u64 {
+            for count in 1..6 {
+                for index in 1..=count {
+                    let shard = Shard { index, count };
+                    let held = (0..runs).filter(|&i| shard.holds(i)).count() as u64;
+                    let m = Manifest {
+                        format: SWEEP_FORMAT.into(),
+                        scenario: String::new(),
+                        scenario_sha256: String::new(),
+                        vary: vec![],
+                        seeds: vec![1],
+                        runs,
+                        columns: vec![],
+                        shard: Some(shard),
+                        fraclab: String::new(),
+                    };
+                    assert_eq!(m.held_runs(), held, "{runs} runs, shard {shard}");
+                }
+            }
+        }
+    }
+}
