@@ -38,6 +38,10 @@ pub fn atlas(members: &str, params: &str, out: Option<PathBuf>) -> u8 {
         return EXIT_BAD_INPUT;
     };
     let out = out.unwrap_or_else(|| PathBuf::from("results/atlas"));
+    if let Err(e) = super::out::prepare(&out) {
+        eprintln!("error: {e}");
+        return EXIT_BAD_INPUT;
+    }
     let total: u32 = range.clone().map(|n| n + if n >= 3 { 2 * n } else { 0 }).sum();
     let mut done = 0;
     let tty = std::io::stderr().is_terminal();
@@ -59,9 +63,7 @@ pub fn atlas(members: &str, params: &str, out: Option<PathBuf>) -> u8 {
             return EXIT_FAILED;
         }
     };
-    if let Err(e) = std::fs::create_dir_all(&out)
-        .map_err(|e| format!("{}: {e}", out.display()))
-        .and_then(|_| write_csv(&out.join("atlas-leaks.csv"), &leaks))
+    if let Err(e) = write_csv(&out.join("atlas-leaks.csv"), &leaks)
         .and_then(|_| write_csv(&out.join("atlas-ring.csv"), &ring))
     {
         eprintln!("error: {e}");

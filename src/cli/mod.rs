@@ -4,6 +4,7 @@
 
 mod atlas;
 mod check;
+pub(crate) mod out;
 mod params;
 mod plot;
 mod run;
@@ -20,7 +21,8 @@ use crate::scenario::TraceLevel;
 #[command(
     name = "fraclab",
     version,
-    about = "Deterministic simulator and attack lab for the WO 00/19652 fractional-key scheme"
+    about = "Deterministic simulator and attack lab for the WO 00/19652 fractional-key scheme",
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -30,7 +32,9 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run one scenario; write trace.jsonl, summary.json and its plots.
+    #[command(after_help = RUN_HELP)]
     Run {
+        /// The scenario file (TOML, SPEC §4).
         scenario: PathBuf,
         /// Override the scenario's seed.
         #[arg(long)]
@@ -51,21 +55,33 @@ enum Command {
         explain: Option<String>,
     },
     /// Run scenarios (folders or files, default scenarios/) and report every expectation.
-    Check { paths: Vec<PathBuf> },
+    #[command(after_help = CHECK_HELP)]
+    Check {
+        /// Scenario files, or folders whose *.toml are run in name order (default scenarios/).
+        paths: Vec<PathBuf>,
+    },
     /// List the group parameter sets, or print one.
+    #[command(after_help = PARAMS_HELP)]
     Params {
+        /// A parameter set, e.g. toy-64 or modp-2048 (default: list them all).
         name: Option<String>,
         /// Print {"name","p","q","g","p_bits","q_bits"} as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Re-check a trace's invariants independently of the run that wrote it.
-    VerifyTrace { trace: PathBuf },
+    #[command(after_help = VERIFY_HELP)]
+    VerifyTrace {
+        /// A trace.jsonl written by `fraclab run` (format fraclab-trace/1).
+        trace: PathBuf,
+    },
     /// Derivability atlas: compromised members vs n for leaked pads and ring collusion.
+    #[command(after_help = ATLAS_HELP)]
     Atlas {
-        /// Group sizes, e.g. 3..8.
+        /// Group sizes, e.g. 3..8 (2 ≤ A ≤ B ≤ 64).
         #[arg(long)]
         members: String,
+        /// The group parameter set the runs use.
         #[arg(long, default_value = "toy-64")]
         params: String,
         /// Output folder (default results/atlas/).
@@ -75,10 +91,15 @@ enum Command {
     /// Run one scenario over a grid of varied keys × seeds, in parallel; write sweep.csv and plots.
     Sweep(SweepArgs),
     /// Redraw the plots of a run, sweep or atlas folder from its files alone.
-    Plot { dir: PathBuf },
+    #[command(after_help = PLOT_HELP)]
+    Plot {
+        /// A folder written by `fraclab run`, `sweep`, `sweep merge` or `atlas`.
+        dir: PathBuf,
+    },
     /// Regenerate the gallery: every scenario in a folder, the atlas and two sweeps, into results/.
+    #[command(after_help = GALLERY_HELP)]
     Gallery {
-        /// Scenario folder.
+        /// Scenario folder (it must hold baseline-ring.toml and dlog-toy-commitments.toml for the sweeps).
         #[arg(default_value = "scenarios")]
         scenarios: PathBuf,
         /// Output folder.
@@ -88,10 +109,15 @@ enum Command {
 }
 
 #[derive(clap::Args, Debug)]
-#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = SWEEP_HELP
+)]
 struct SweepArgs {
     #[command(subcommand)]
     merge: Option<SweepCommand>,
+    /// The scenario file (TOML) every run starts from.
     #[arg(required = true)]
     scenario: Option<PathBuf>,
     /// A scenario key and its values: protocol.members=3..10, protocol.init=sm,ring,
@@ -101,7 +127,7 @@ struct SweepArgs {
     /// Seeds per grid point: the scenario's seed and the N−1 after it.
     #[arg(long, value_name = "N", required = true)]
     seeds: Option<u64>,
-    /// Parallel runs (default: all cores).
+    /// Parallel runs, 1..=256 (default: all cores, at most 256).
     #[arg(long)]
     jobs: Option<usize>,
     /// Run only the K-th of N deterministic slices (combine with `sweep merge`).
@@ -121,15 +147,59 @@ struct SweepArgs {
 #[derive(Subcommand, Debug)]
 enum SweepCommand {
     /// Combine shard outputs into the sweep.csv an unsharded run writes.
+    #[command(after_help = MERGE_HELP)]
     Merge {
+        /// Output folder; not one of the shard folders nor inside one.
         #[arg(long)]
         out: PathBuf,
+        /// The folders written by `sweep --shard 1/N` … `--shard N/N`, in any order.
         #[arg(required = true)]
         shards: Vec<PathBuf>,
+        /// Print nothing but errors.
         #[arg(long)]
         quiet: bool,
     },
 }
+
+const EXIT_CODES: &str = "Exit status: 0 success and every expectation held; 1 an expectation or invariant failed; 2 bad input or usage (nothing is written).";
+
+const RUN_HELP: &str = concat!(
+    "Exit status: 0 every expectation and invariant held and the keys agreed; 1 otherwise (with a reproduce: line); ",
+    "2 bad input or usage, e.g. a scenario that does not load or an --out that is a file or inside one (nothing is written).\n",
+    "Limits (SPEC §9): members ≤ 4096, epochs ≤ 100000, events ≤ 10^9 per run; full traces for n ≤ 64 unless asked for."
+);
+
+const CHECK_HELP: &str = "Exit status: 0 every scenario passed; 1 a scenario failed (each failure prints reproduce: fraclab run … --seed N); 2 a scenario could not be loaded or none was found. Writes nothing.";
+
+const PARAMS_HELP: &str = "Exit status: 0; 2 an unknown parameter set.";
+
+const VERIFY_HELP: &str = "Exit status: 0 every invariant held; 1 an invariant is violated (the line and check are named); 2 the file cannot be read or is not a fraclab-trace/1 trace.";
+
+const ATLAS_HELP: &str = concat!(
+    "Exit status: 0; 1 a run failed; 2 bad input or usage (a bad range or parameter set, an --out that is a file or inside one).\n",
+    "Limits: 2 ≤ A ≤ B ≤ 64."
+);
+
+const PLOT_HELP: &str = concat!(
+    "Exit status: 0 drawn (or nothing to draw); 1 drawing failed; 2 the folder holds nothing to plot, or a file in it is not ",
+    "what fraclab writes (wrong format string, a value out of range, a garbage row): the error names the file, line and key, ",
+    "and no plot is written.\n",
+    "Limits: summary.json and sweep.json must have format fraclab-summary/1 and fraclab-sweep/1; members ≤ 4096, epochs ≤ 100000; ",
+    "the knowledge timeline draws at most 100 columns (longer runs get several epochs per column); the lifeline chart draws at most ",
+    "4000 messages (longer runs get the per-epoch chart)."
+);
+
+const GALLERY_HELP: &str = "Exit status: 0; 1 a step failed; 2 bad input or usage: every scenario and every output folder is checked before anything runs.";
+
+const SWEEP_HELP: &str = concat!(
+    "Exit status: 0 every run completed; 1 a run could not be made (column error) or an output could not be written; ",
+    "2 bad input or usage (nothing is written).\n",
+    "Limits: --jobs 1..=256; --seeds 1..=1000000; at most 100000 values per --vary and 10^8 runs in all.\n",
+    "An interrupted sweep keeps every finished row in sweep.csv; --resume continues it (a last line cut off mid-write is ",
+    "recomputed, any other malformed row is an error naming its line and column)."
+);
+
+const MERGE_HELP: &str = "Exit status: 0; 1 a merged run has an error; 2 bad input or usage: a folder that is not a shard of the same sweep, a missing or incomplete shard, a malformed sweep.json or sweep.csv (the error names file, line and column), or an --out that is one of the shards or inside one.";
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum TraceArg {

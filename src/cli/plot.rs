@@ -24,7 +24,9 @@ pub fn plot(dir: &Path) -> u8 {
             }
             0
         }
-        Err(e @ PlotError::Nothing(_)) => {
+        // A file that is not what fraclab writes is bad input; it was
+        // found before any plot was written.
+        Err(e @ (PlotError::Nothing(_) | PlotError::Data { .. } | PlotError::Read(_))) => {
             eprintln!("error: {e}");
             EXIT_BAD_INPUT
         }
@@ -40,6 +42,17 @@ pub fn run_plots(dir: &Path) -> Result<String, PlotError> {
     plot::remove_run_plots(dir)?;
     plot::run(dir).map(|files| names(&files))
 }
+
+/// The gallery's sweeps: (folder, scenario, --vary, seeds).
+const GALLERY_SWEEPS: [(&str, &str, &[&str], u64); 2] = [
+    (
+        "baseline-ring-sweep",
+        "baseline-ring.toml",
+        &["protocol.members=3..10", "protocol.init=sm,ring,ring-hardened"],
+        3,
+    ),
+    ("dlog-sweep", "dlog-toy-commitments.toml", &["group.params=toy-16,toy-32"], 5),
+];
 
 /// Regenerates the README's gallery: every scenario of `scenarios` into
 /// `out/<name>/` with its plots, the atlas for n = 3..8 into `out/atlas/`,
@@ -57,13 +70,38 @@ pub fn gallery(scenarios: &Path, out: &Path) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let mut failed = 0;
+    // Everything is checked before anything runs: every scenario loads and
+    // every output folder can be one.
+    let mut loaded = Vec::new();
     for file in &files {
-        let sc = match super::run::load_with_seed(file, None) {
-            Ok(sc) => sc,
+        match super::run::load_with_seed(file, None) {
+            Ok(sc) => loaded.push((file, sc.name)),
             Err(code) => return code,
-        };
-        let dir = out.join(&sc.name);
+        }
+    }
+    let mut folders: Vec<std::path::PathBuf> = vec![out.to_path_buf(), out.join("atlas")];
+    folders.extend(loaded.iter().map(|(_, name)| out.join(name)));
+    folders.extend(GALLERY_SWEEPS.iter().map(|(folder, ..)| out.join(folder)));
+    for (_, scenario, ..) in GALLERY_SWEEPS {
+        let path = scenarios.join(scenario);
+        if !path.is_file() {
+            eprintln!("error: {}: the gallery sweeps it; no such scenario", path.display());
+            return EXIT_BAD_INPUT;
+        }
+    }
+    for f in &folders {
+        if let Err(e) = super::out::check(f) {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    }
+    if let Err(e) = super::out::prepare(out) {
+        eprintln!("error: {e}");
+        return EXIT_BAD_INPUT;
+    }
+    let mut failed = 0;
+    for (file, name) in &loaded {
+        let dir = out.join(name);
         println!("== {} → {}", file.display(), dir.display());
         let code = super::run::run(file, None, Some(dir), None, true, None);
         if code != 0 {
@@ -74,17 +112,7 @@ pub fn gallery(scenarios: &Path, out: &Path) -> u8 {
     if super::atlas::atlas("3..8", "toy-64", Some(out.join("atlas"))) != 0 {
         failed += 1;
     }
-    // The gallery's sweeps: (folder, scenario, --vary, seeds).
-    let sweeps: [(&str, &str, &[&str], u64); 2] = [
-        (
-            "baseline-ring-sweep",
-            "baseline-ring.toml",
-            &["protocol.members=3..10", "protocol.init=sm,ring,ring-hardened"],
-            3,
-        ),
-        ("dlog-sweep", "dlog-toy-commitments.toml", &["group.params=toy-16,toy-32"], 5),
-    ];
-    for (folder, scenario, vary, seeds) in sweeps {
+    for (folder, scenario, vary, seeds) in GALLERY_SWEEPS {
         let dir = out.join(folder);
         println!("== sweep → {}", dir.display());
         // A fresh sweep: the folder is regenerated, not resumed.

@@ -40,8 +40,8 @@ pub fn run(
         Err(code) => return code,
     };
     let out = out.unwrap_or_else(|| Path::new("results").join(&sc.name));
-    if out.exists() && !out.is_dir() {
-        eprintln!("error: --out {}: exists and is not a folder", out.display());
+    if let Err(e) = super::out::check(&out) {
+        eprintln!("error: {e}");
         return EXIT_BAD_INPUT;
     }
     let level = trace.unwrap_or(sc.trace);
@@ -53,8 +53,18 @@ pub fn run(
     if let Some(spec) = explain {
         return explain_one(&sc, spec);
     }
+    if let Err(e) = super::out::prepare(&out) {
+        eprintln!("error: {e}");
+        return EXIT_BAD_INPUT;
+    }
     let report = match report::execute(&sc, level, Some(&out)) {
         Ok(r) => r,
+        // Writing the outputs failed after the folder was made (a full
+        // disk): not something a rerun with this seed explains.
+        Err(e @ report::RunError::Io { .. }) => {
+            eprintln!("error: {e}");
+            return EXIT_FAILED;
+        }
         Err(e) => {
             eprintln!("error: {e}");
             eprintln!("reproduce: {}", reproduce_command(path, sc.seed));

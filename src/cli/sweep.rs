@@ -36,17 +36,24 @@ pub fn sweep(
             return EXIT_BAD_INPUT;
         }
     };
+    if let Some(j) = jobs
+        && !(1..=sweep::JOBS_MAX).contains(&j)
+    {
+        eprintln!("error: --jobs {j}: expected 1..={}", sweep::JOBS_MAX);
+        return EXIT_BAD_INPUT;
+    }
     let plan = match Plan::new(scenario, vary, seeds) {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
     let m = &plan.manifest;
     let out = out.unwrap_or_else(|| Path::new("results").join(format!("{}-sweep", m.scenario)));
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if jobs == 0 {
-        eprintln!("error: --jobs 0: expected at least 1");
+    if let Err(e) = super::out::check(&out) {
+        eprintln!("error: {e}");
         return EXIT_BAD_INPUT;
     }
+    let jobs = jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(sweep::JOBS_MAX));
     let shown = shard.map_or(String::new(), |s| format!(" (shard {s})"));
     if !quiet {
         let keys: Vec<String> =

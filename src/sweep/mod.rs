@@ -23,10 +23,28 @@ use sha2::{Digest, Sha256};
 
 pub use grid::{Grid, Shard, Vary};
 
+use crate::report::plot::data;
 use crate::report::{self, Summary};
 use crate::scenario::{self, LoadError, TraceLevel};
 
 pub const SWEEP_FORMAT: &str = "fraclab-sweep/1";
+
+/// The most parallel runs `--jobs` asks for: a fixed bound, the same on
+/// every machine, far above any core count fraclab runs on, and far below
+/// what makes thread creation fail.
+pub const JOBS_MAX: usize = 256;
+/// `--seeds N`: at most this many.
+pub const SEEDS_MAX: u64 = 1_000_000;
+/// The most runs one sweep may have.
+pub const RUNS_MAX: u64 = 100_000_000;
+
+/// A sweep's columns: the varied keys, `seed`, the metrics.
+fn columns_of(vary: &[Vary]) -> Vec<String> {
+    let mut columns: Vec<String> = vary.iter().map(|v| v.key.clone()).collect();
+    columns.push("seed".into());
+    columns.extend(METRICS.iter().map(|m| m.to_string()));
+    columns
+}
 
 /// The summary metrics a sweep writes per run, after the varied keys and
 /// `seed`. Per-epoch figures divide by the epochs completed plus one (the
@@ -104,33 +122,80 @@ impl Manifest {
         Some(self.grid().index(&idx?, s))
     }
 
+    /// How many runs this sweep's output (sharded or not) holds.
+    pub fn held_runs(&self) -> u64 {
+        match self.shard {
+            None => self.runs,
+            Some(s) => self.runs / s.count + u64::from(s.index - 1 < self.runs % s.count),
+        }
+    }
+
     /// Whether this sweep's output (sharded or not) holds run `i`.
     pub fn holds(&self, i: u64) -> bool {
         self.shard.is_none_or(|s| s.holds(i))
     }
 
+    /// Reads `dir/sweep.json`: the format string exactly, then every size
+    /// within the limits `fraclab sweep` itself enforces, the run count and
+    /// the columns consistent with the grid. Errors name the file, line and key.
     pub fn read(dir: &Path) -> Result<Manifest, SweepError> {
         let path = dir.join("sweep.json");
-        let text = match fs::read_to_string(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(SweepError::BadInput(format!(
-                    "{}: not a sweep folder (no sweep.json)",
-                    dir.display()
-                )));
-            }
-            r => r.map_err(io_err(&path))?,
-        };
-        let m: Manifest = serde_json::from_str(&text).map_err(|e| {
-            SweepError::BadInput(format!("{}: not a fraclab sweep manifest: {e}", path.display()))
-        })?;
-        if m.format != SWEEP_FORMAT {
+        if !path.exists() {
             return Err(SweepError::BadInput(format!(
-                "{}: format \"{}\"; this fraclab reads {SWEEP_FORMAT}",
-                path.display(),
-                m.format
+                "{}: not a sweep folder (no sweep.json)",
+                dir.display()
             )));
         }
+        let text = data::read_bounded(&path, data::JSON_FILE_MAX).map_err(SweepError::BadInput)?;
+        let m: Manifest = data::parse_json(&text, &path, SWEEP_FORMAT).map_err(SweepError::BadInput)?;
+        m.check().map_err(|e| SweepError::BadInput(format!("{}: {e}", path.display())))?;
         Ok(m)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if !(1..=SEEDS_MAX as usize).contains(&self.seeds.len()) {
+            return Err(format!("seeds: {} seeds; allowed: 1..={SEEDS_MAX}", self.seeds.len()));
+        }
+        let mut keys = std::collections::BTreeSet::new();
+        for (k, v) in self.vary.iter().enumerate() {
+            if !(1..=grid::VALUES_MAX).contains(&v.values.len()) {
+                return Err(format!(
+                    "vary[{k}].values: {} values; allowed: 1..={}",
+                    v.values.len(),
+                    grid::VALUES_MAX
+                ));
+            }
+            if !keys.insert(v.key.as_str()) || v.key == "seed" {
+                return Err(format!("vary[{k}].key: \"{}\" is varied twice", v.key));
+            }
+        }
+        let runs = self
+            .vary
+            .iter()
+            .try_fold(self.seeds.len() as u64, |acc, v| acc.checked_mul(v.values.len() as u64));
+        match runs {
+            Some(r) if r == self.runs && r <= RUNS_MAX => {}
+            Some(r) if r <= RUNS_MAX => {
+                return Err(format!("runs: {}, but the grid has {r}", self.runs));
+            }
+            _ => return Err(format!("runs: the grid has more than {RUNS_MAX} runs")),
+        }
+        let expected = columns_of(&self.vary);
+        if self.columns != expected {
+            let k = self.columns.iter().zip(&expected).take_while(|(a, b)| a == b).count();
+            let found = self.columns.get(k).map_or("nothing".to_string(), |c| format!("\"{c}\""));
+            let want = expected.get(k).map_or("nothing".to_string(), |c| format!("\"{c}\""));
+            return Err(format!("columns[{k}]: {found}; this fraclab writes {want} there"));
+        }
+        if let Some(sh) = self.shard
+            && !(sh.index >= 1 && sh.index <= sh.count)
+        {
+            return Err(format!(
+                "shard: {{\"index\": {}, \"count\": {}}}; expected 1 ≤ index ≤ count",
+                sh.index, sh.count
+            ));
+        }
+        Ok(())
     }
 
     fn write(&self, dir: &Path) -> Result<(), SweepError> {
@@ -185,20 +250,18 @@ impl Plan {
         if let Some(v) = vary.iter().find(|v| !keys.insert(v.key.as_str())) {
             return Err(SweepError::BadInput(format!("--vary {}: the key is varied twice", v.key)));
         }
-        if !(1..=1_000_000).contains(&seeds) {
-            return Err(SweepError::BadInput(format!("--seeds {seeds}: expected 1..=1000000")));
+        if !(1..=SEEDS_MAX).contains(&seeds) {
+            return Err(SweepError::BadInput(format!("--seeds {seeds}: expected 1..={SEEDS_MAX}")));
         }
         let seeds: Vec<u64> = (0..seeds)
             .map(|k| sc.seed.checked_add(k))
             .collect::<Option<_>>()
             .ok_or_else(|| SweepError::BadInput(format!("seed {} + {seeds} overflows a u64", sc.seed)))?;
-        let mut columns: Vec<String> = vary.iter().map(|v| v.key.clone()).collect();
-        columns.push("seed".into());
-        columns.extend(METRICS.iter().map(|m| m.to_string()));
+        let columns = columns_of(&vary);
         let grid = Grid { sizes: vary.iter().map(|v| v.values.len()).collect(), seeds: seeds.len() as u64 };
         let runs = grid.sizes.iter().try_fold(grid.seeds, |acc, &s| acc.checked_mul(s as u64));
         let runs = runs
-            .filter(|&r| r <= 100_000_000)
+            .filter(|&r| r <= RUNS_MAX)
             .ok_or_else(|| SweepError::BadInput("the sweep has more than 10^8 runs".into()))?;
         let manifest = Manifest {
             format: SWEEP_FORMAT.into(),
@@ -297,6 +360,44 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// [`Plan::run`], with a panic turned into the row's `error` (a fraclab
+    /// bug, to report): the other runs go on, every row written is whole,
+    /// and the sweep ends with exit 1 naming the rows that did not complete.
+    pub fn run_guarded(&self, i: u64) -> Vec<String> {
+        guarded(
+            self.manifest.columns.len(),
+            || self.run(i),
+            || {
+                let (idx, s) = self.manifest.grid().point(i);
+                let mut row: Vec<String> =
+                    self.manifest.vary.iter().zip(&idx).map(|(v, &k)| v.values[k].clone()).collect();
+                row.push(self.manifest.seeds[s as usize].to_string());
+                row
+            },
+        )
+    }
+}
+
+/// Runs `f`; if it panics, a row of `width` cells: `key` (the varied values
+/// and seed), empty metrics, and the panic in `error`.
+fn guarded(width: usize, f: impl FnOnce() -> Vec<String>, key: impl FnOnce() -> Vec<String>) -> Vec<String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(row) => row,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            let mut row = key();
+            row.resize(width.saturating_sub(1), String::new());
+            row.push(format!("fraclab bug: the run panicked: {what}"));
+            row
+        }
+    }
+}
+
 /// A load error without its line:column, which would point into the
 /// generated TOML rather than the user's file.
 fn without_location(e: &LoadError) -> String {
@@ -361,14 +462,106 @@ fn csv_file(m: &Manifest, rows: &BTreeMap<u64, Vec<String>>) -> Vec<u8> {
     out
 }
 
-/// The complete rows of a `sweep.csv`, by run index. A last line cut off
-/// mid-write (no newline) is dropped; a row of another sweep is an error.
-fn read_rows(dir: &Path, m: &Manifest) -> Result<(BTreeMap<u64, Vec<String>>, usize), SweepError> {
+/// What a metric cell holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cell {
+    Bool,
+    /// Empty when the knowledge analysis is off.
+    OptBool,
+    Count,
+    /// Empty when the analysis is off or no dlog adversary is declared.
+    OptCount,
+    /// A per-epoch mean, written with one decimal.
+    Mean,
+    Text,
+}
+
+fn cell_kind(metric: &str) -> Cell {
+    match metric {
+        "passed" | "keys_agreed" | "stalled" | "invariants_held" => Cell::Bool,
+        "outsider_learns_key" => Cell::OptBool,
+        "compromised_count" | "secure_count" | "dlog_recovered" | "dlog_work" => Cell::OptCount,
+        "messages_per_epoch" | "sim_time_us_per_epoch" => Cell::Mean,
+        "error" => Cell::Text,
+        _ => Cell::Count,
+    }
+}
+
+/// Whether `cell` is a value of its column; `errored`: the row's `error` is set,
+/// and then every other metric is empty.
+fn check_cell(metric: &str, cell: &str, errored: bool) -> Result<(), String> {
+    let kind = cell_kind(metric);
+    if kind == Cell::Text {
+        return Ok(());
+    }
+    if errored {
+        return if cell.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{cell:?}: a run with an error has no metrics"))
+        };
+    }
+    let ok = match kind {
+        Cell::OptBool | Cell::OptCount if cell.is_empty() => true,
+        Cell::Bool | Cell::OptBool => cell == "true" || cell == "false",
+        Cell::Count | Cell::OptCount => {
+            let max = match metric {
+                "compromised_count" | "secure_count" | "recovered_count" => u64::from(data::MEMBERS_MAX),
+                "epochs_completed" => data::EPOCHS_MAX,
+                _ => u64::MAX,
+            };
+            cell.bytes().all(|b| b.is_ascii_digit()) && cell.parse::<u64>().is_ok_and(|v| v <= max)
+        }
+        Cell::Mean => cell.parse::<f64>().is_ok_and(|v| v.is_finite() && v >= 0.0) && !cell.starts_with('+'),
+        Cell::Text => true,
+    };
+    if ok {
+        return Ok(());
+    }
+    let allowed = match kind {
+        Cell::Bool => "true or false".to_string(),
+        Cell::OptBool => "true, false or empty".to_string(),
+        Cell::Count | Cell::OptCount => {
+            let max = match metric {
+                "compromised_count" | "secure_count" | "recovered_count" => {
+                    format!("0..={}", data::MEMBERS_MAX)
+                }
+                "epochs_completed" => format!("0..={}", data::EPOCHS_MAX),
+                _ => "a count".to_string(),
+            };
+            if kind == Cell::OptCount { format!("{max} or empty") } else { max }
+        }
+        Cell::Mean => "a non-negative number".to_string(),
+        Cell::Text => String::new(),
+    };
+    Err(format!("{cell:?}; allowed: {allowed}"))
+}
+
+/// The longest row a reader accepts (a real row is a few hundred bytes).
+const ROW_BYTES_MAX: u64 = 16 << 10;
+
+/// The complete rows of `dir/sweep.csv`, by run index, each checked
+/// against the manifest: the header is the manifest's columns, every row
+/// has one cell per column, varied values and the seed are this sweep's,
+/// every metric has its type. Only a last line cut off mid-write (no
+/// newline) is dropped, and counted; anything else wrong is an error
+/// `sweep.csv:LINE: column X: …`. A missing file has no rows.
+pub fn read_rows(dir: &Path, m: &Manifest) -> Result<(BTreeMap<u64, Vec<String>>, usize), SweepError> {
     let path = dir.join("sweep.csv");
-    let mut bytes = match fs::read(&path) {
-        Ok(b) => b,
+    let held = m.held_runs();
+    let max = (held + 1).saturating_mul(ROW_BYTES_MAX);
+    let mut bytes = match fs::metadata(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((BTreeMap::new(), 0)),
         Err(e) => return Err(io_err(&path)(e)),
+        Ok(meta) if meta.len() > max => {
+            return Err(SweepError::BadInput(format!(
+                "{}: {} bytes, more than {} rows of this sweep can hold",
+                path.display(),
+                meta.len(),
+                held
+            )));
+        }
+        Ok(_) => fs::read(&path).map_err(io_err(&path))?,
     };
     let mut dropped = 0;
     if !bytes.is_empty() && !bytes.ends_with(b"\n") {
@@ -376,28 +569,67 @@ fn read_rows(dir: &Path, m: &Manifest) -> Result<(BTreeMap<u64, Vec<String>>, us
         bytes.truncate(cut);
         dropped += 1;
     }
-    let bad = |what: String| SweepError::BadInput(format!("{}: {what}", path.display()));
+    let at = |line: u64, what: String| SweepError::BadInput(format!("{}:{line}: {what}", path.display()));
     let mut r = csv::ReaderBuilder::new().flexible(true).has_headers(false).from_reader(&bytes[..]);
     let mut rows = BTreeMap::new();
-    for (line, record) in r.records().enumerate() {
-        let record = record.map_err(|e| bad(e.to_string()))?;
+    let mut record = csv::StringRecord::new();
+    let mut first = true;
+    loop {
+        let line = r.position().line();
+        match r.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(line, |p| p.line());
+                let what = match e.kind() {
+                    csv::ErrorKind::Utf8 { err, .. } => format!("field {}: not UTF-8 text", err.field() + 1),
+                    _ => e.to_string(),
+                };
+                return Err(at(line, what));
+            }
+        }
+        let line = record.position().map_or(line, |p| p.line());
         let cells: Vec<String> = record.iter().map(str::to_string).collect();
-        if line == 0 {
+        if first {
+            first = false;
             if cells != m.columns {
-                return Err(bad("its columns are not this sweep's; it was written by another sweep".into()));
+                let k = cells.iter().zip(&m.columns).take_while(|(a, b)| a == b).count();
+                let what = match (cells.get(k), m.columns.get(k)) {
+                    (Some(c), Some(want)) => format!("column {}: \"{c}\"; sweep.json says \"{want}\"", k + 1),
+                    (Some(c), None) => format!("column {}: \"{c}\" is not a column of this sweep", k + 1),
+                    _ => format!("{} columns; sweep.json lists {}", cells.len(), m.columns.len()),
+                };
+                return Err(at(line, format!("the header is not this sweep's: {what}")));
             }
             continue;
         }
         if cells.len() != m.columns.len() {
-            dropped += 1;
-            continue;
+            return Err(at(line, format!("{} fields; the header has {}", cells.len(), m.columns.len())));
+        }
+        let k = m.vary.len();
+        for (v, cell) in m.vary.iter().zip(&cells) {
+            if !v.values.contains(cell) {
+                return Err(at(
+                    line,
+                    format!("column {}: {cell:?} is not one of this sweep's values", v.key),
+                ));
+            }
+        }
+        let seed_ok = cells[k].parse::<u64>().ok().filter(|s| m.seeds.contains(s));
+        if seed_ok.is_none() {
+            return Err(at(line, format!("column seed: {:?} is not one of this sweep's seeds", cells[k])));
+        }
+        let metrics = &cells[k + 1..];
+        let errored = metrics.last().is_some_and(|e| !e.is_empty());
+        for (name, cell) in METRICS.iter().zip(metrics) {
+            check_cell(name, cell, errored).map_err(|e| at(line, format!("column {name}: {e}")))?;
         }
         let i = m
             .run_of(&cells)
             .filter(|&i| m.holds(i))
-            .ok_or_else(|| bad(format!("line {}: a run that is not part of this sweep", line + 1)))?;
+            .ok_or_else(|| at(line, "a run that is not part of this sweep (or of this shard)".into()))?;
         if rows.insert(i, cells).is_some() {
-            return Err(bad(format!("line {}: the run is listed twice", line + 1)));
+            return Err(at(line, "the run is listed twice".into()));
         }
     }
     Ok((rows, dropped))
@@ -433,7 +665,10 @@ pub fn execute(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Done, SweepError> {
     let manifest = Manifest { shard: opts.shard, ..plan.manifest.clone() };
-    out_is_folder(out)?;
+    if !(1..=JOBS_MAX).contains(&opts.jobs) {
+        return Err(SweepError::BadInput(format!("--jobs {}: expected 1..={JOBS_MAX}", opts.jobs)));
+    }
+    crate::cli::out::check(out).map_err(SweepError::BadInput)?;
     let has_manifest = out.join("sweep.json").exists();
     if has_manifest && !opts.resume {
         return Err(SweepError::BadInput(format!(
@@ -451,9 +686,9 @@ pub fn execute(
             )));
         }
     }
-    fs::create_dir_all(out).map_err(io_err(out))?;
     let (mut rows, _) = if has_manifest { read_rows(out, &manifest)? } else { (BTreeMap::new(), 0) };
     let kept = rows.len() as u64;
+    crate::cli::out::prepare(out).map_err(SweepError::BadInput)?;
     manifest.write(out)?;
     let csv_path = out.join("sweep.csv");
     write_atomic(&csv_path, &csv_file(&manifest, &rows))?;
@@ -461,14 +696,16 @@ pub fn execute(
         (0..manifest.runs).filter(|&i| manifest.holds(i) && !rows.contains_key(&i)).collect();
     let total = todo.len() as u64;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.max(1))
+        .num_threads(opts.jobs)
         .build()
         .map_err(|e| SweepError::BadInput(format!("--jobs {}: {e}", opts.jobs)))?;
     let mut file = fs::OpenOptions::new().append(true).open(&csv_path).map_err(io_err(&csv_path))?;
     let (tx, rx) = mpsc::channel::<(u64, Vec<String>)>();
     let written: Result<(), SweepError> = std::thread::scope(|s| {
         s.spawn(|| {
-            pool.install(|| todo.par_iter().for_each_with(tx, |tx, &i| drop(tx.send((i, plan.run(i))))))
+            pool.install(|| {
+                todo.par_iter().for_each_with(tx, |tx, &i| drop(tx.send((i, plan.run_guarded(i)))))
+            })
         });
         let mut done = 0;
         for (i, row) in rx {
@@ -494,18 +731,30 @@ fn tally(kept: u64, ran: u64, rows: &BTreeMap<u64, Vec<String>>) -> Done {
     Done { kept, ran, errors, failed }
 }
 
-/// `fraclab sweep merge`: combines the outputs of `--shard 1/N … N/N` into
-/// the `sweep.json` and `sweep.csv` an unsharded sweep writes.
-/// `--out` may be missing (it is created) or a folder, not a file.
-fn out_is_folder(out: &Path) -> Result<(), SweepError> {
-    if out.exists() && !out.is_dir() {
-        return Err(SweepError::BadInput(format!("--out {}: exists and is not a folder", out.display())));
+/// Refuses an `--out` that is one of the shard folders or inside one
+/// (merging would overwrite a shard's own files), compared canonically.
+fn out_outside_shards(out: &Path, shards: &[PathBuf]) -> Result<(), SweepError> {
+    let bad = |what: String| SweepError::BadInput(format!("--out {}: {what}", out.display()));
+    let out_c = crate::cli::out::canonical(out).map_err(|e| bad(format!("cannot resolve the path: {e}")))?;
+    for dir in shards {
+        let dir_c =
+            dir.canonicalize().map_err(|e| SweepError::BadInput(format!("{}: {e}", dir.display())))?;
+        if out_c == dir_c {
+            return Err(bad(format!("is the shard folder {}; choose another --out", dir.display())));
+        }
+        if out_c.starts_with(&dir_c) {
+            return Err(bad(format!("is inside the shard folder {}; choose another --out", dir.display())));
+        }
     }
     Ok(())
 }
 
+/// `fraclab sweep merge`: combines the outputs of `--shard 1/N … N/N` into
+/// the `sweep.json` and `sweep.csv` an unsharded sweep writes. `--out` may
+/// be missing (it is created) or a folder, not a file, not a shard.
 pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<Done, SweepError> {
     let bad = |s: String| SweepError::BadInput(s);
+    crate::cli::out::check(out).map_err(SweepError::BadInput)?;
     let mut first: Option<Manifest> = None;
     let mut seen: BTreeMap<u64, PathBuf> = BTreeMap::new();
     let mut rows = BTreeMap::new();
@@ -532,9 +781,9 @@ pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<Done, SweepError> {
                 dir.display()
             )));
         }
-        let (shard_rows, _) = read_rows(dir, &m)?;
-        let expected = (0..m.runs).filter(|&i| shard.holds(i)).count();
-        if shard_rows.len() != expected {
+        let (shard_rows, dropped) = read_rows(dir, &m)?;
+        let expected = m.held_runs() as usize;
+        if shard_rows.len() != expected || dropped > 0 {
             return Err(bad(format!(
                 "{}: shard {shard} is incomplete ({} of {expected} runs); finish it with --resume",
                 dir.display(),
@@ -545,7 +794,7 @@ pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<Done, SweepError> {
         first.get_or_insert(m);
     }
     let mut m = first.ok_or_else(|| bad("no shard folders given".into()))?;
-    out_is_folder(out)?;
+    out_outside_shards(out, shards)?;
     let n = m.shard.expect("a shard").count;
     let missing: Vec<String> =
         (1..=n).filter(|k| !seen.contains_key(k)).map(|k| format!("{k}/{n}")).collect();
@@ -553,8 +802,67 @@ pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<Done, SweepError> {
         return Err(bad(format!("missing shard(s) {}", missing.join(", "))));
     }
     m.shard = None;
-    fs::create_dir_all(out).map_err(io_err(out))?;
+    crate::cli::out::prepare(out).map_err(SweepError::BadInput)?;
     m.write(out)?;
     write_atomic(&out.join("sweep.csv"), &csv_file(&m, &rows))?;
     Ok(tally(0, 0, &rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run that panics becomes a whole row with the panic in `error` (and
+    /// the other runs go on), so sweep.csv never holds half a row from it.
+    #[test]
+    fn a_panicking_run_becomes_an_error_row() {
+        let width = 2 + METRICS.len();
+        let row = guarded(width, || panic!("boom at {}", 3), || vec!["3".into(), "7".into()]);
+        assert_eq!(row.len(), width);
+        assert_eq!(&row[..2], ["3", "7"]);
+        assert!(row[2..width - 1].iter().all(String::is_empty));
+        assert_eq!(row[width - 1], "fraclab bug: the run panicked: boom at 3");
+        let row = guarded(width, || vec!["ok".into()], || unreachable!());
+        assert_eq!(row, ["ok"]);
+    }
+
+    /// The cell types the CSV reader holds rows to.
+    #[test]
+    fn cells_are_typed() {
+        assert!(check_cell("passed", "true", false).is_ok());
+        assert!(check_cell("passed", "", false).is_err());
+        assert!(check_cell("compromised_count", "", false).is_ok());
+        assert!(check_cell("compromised_count", "4097", false).is_err());
+        assert!(check_cell("messages_per_epoch", "22.8", false).is_ok());
+        for bad in ["NaN", "inf", "-1.0", "+1", "1e400"] {
+            assert!(check_cell("messages_per_epoch", bad, false).is_err(), "{bad}");
+        }
+        assert!(check_cell("events", "+5", false).is_err());
+        assert!(check_cell("events", "", true).is_ok());
+        assert!(check_cell("events", "5", true).is_err(), "an error row has no metrics");
+    }
+
+    #[test]
+    fn held_runs_counts_a_shards_runs() {
+        for runs in 0..20u64 {
+            for count in 1..6 {
+                for index in 1..=count {
+                    let shard = Shard { index, count };
+                    let held = (0..runs).filter(|&i| shard.holds(i)).count() as u64;
+                    let m = Manifest {
+                        format: SWEEP_FORMAT.into(),
+                        scenario: String::new(),
+                        scenario_sha256: String::new(),
+                        vary: vec![],
+                        seeds: vec![1],
+                        runs,
+                        columns: vec![],
+                        shard: Some(shard),
+                        fraclab: String::new(),
+                    };
+                    assert_eq!(m.held_runs(), held, "{runs} runs, shard {shard}");
+                }
+            }
+        }
+    }
 }

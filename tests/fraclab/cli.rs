@@ -190,3 +190,76 @@ fn explain_from_the_command_line() {
         stderr(&o)
     );
 }
+
+/// Issue 12: an --out that is a file, or lies under one, is a usage error
+/// for run, atlas, sweep and gallery: exit 2, a message naming the file, no
+/// `reproduce:` line, nothing written; gallery checks before it runs anything.
+#[test]
+fn output_path_problems_exit_2_before_anything_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("afile"), "x").unwrap();
+    let scenario = repo_root().join("scenarios/baseline-sm.toml");
+    let scenario = scenario.to_str().unwrap();
+    let scenarios = repo_root().join("scenarios");
+    let cases: [(&[&str], &str); 6] = [
+        (&["run", scenario, "--out", "afile/sub"], "--out afile/sub: afile is a file, not a directory"),
+        (&["run", scenario, "--out", "afile"], "--out afile: exists and is not a folder"),
+        (&["atlas", "--members", "3..4", "--out", "afile"], "--out afile: exists and is not a folder"),
+        (
+            &["sweep", scenario, "--seeds", "2", "--out", "afile/sub"],
+            "--out afile/sub: afile is a file, not a directory",
+        ),
+        (
+            &["gallery", scenarios.to_str().unwrap(), "--out", "afile"],
+            "--out afile: exists and is not a folder",
+        ),
+        (
+            &["gallery", scenarios.to_str().unwrap(), "--out", "afile/g"],
+            "--out afile/g: afile is a file, not a directory",
+        ),
+    ];
+    for (args, says) in cases {
+        let o = fraclab(args, tmp.path());
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+        assert!(e.contains(says), "{args:?}: {e}");
+        assert!(!e.contains("reproduce"), "{args:?}: {e}");
+        assert!(!stdout(&o).contains("=="), "{args:?}: gallery ran a step: {}", stdout(&o));
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1, "{args:?} wrote something");
+    }
+    // A gallery whose scenario folder lacks a sweep's scenario is refused
+    // before any run.
+    let only = tmp.path().join("only");
+    fs::create_dir(&only).unwrap();
+    fs::copy(repo_root().join("scenarios/baseline-sm.toml"), only.join("baseline-sm.toml")).unwrap();
+    let o = fraclab(&["gallery", "only", "--out", "g"], tmp.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("baseline-ring.toml: the gallery sweeps it"), "{}", stderr(&o));
+    assert!(!tmp.path().join("g").exists());
+}
+
+/// Every positional argument has a description, and each subcommand's help
+/// states its exit codes; those with limits state them.
+#[test]
+fn help_describes_arguments_exit_codes_and_limits() {
+    let cases: [(&[&str], &[&str]); 9] = [
+        (&["run", "--help"], &["<SCENARIO>  The scenario file", "members ≤ 4096", "epochs ≤ 100000"]),
+        (&["check", "--help"], &["[PATHS]...  Scenario files"]),
+        (&["params", "--help"], &["[NAME]  A parameter set"]),
+        (&["verify-trace", "--help"], &["<TRACE>  A trace.jsonl"]),
+        (&["atlas", "--help"], &["2 ≤ A ≤ B ≤ 64"]),
+        (&["sweep", "--help"], &["<SCENARIO>  The scenario file", "--jobs 1..=256", "--seeds 1..=1000000"]),
+        (&["sweep", "merge", "--help"], &["<SHARDS>...  The folders", "one of the shards or inside one"]),
+        (&["plot", "--help"], &["<DIR>  A folder", "fraclab-summary/1", "epochs ≤ 100000"]),
+        (&["gallery", "--help"], &["[SCENARIOS]  Scenario folder"]),
+    ];
+    for (args, says) in cases {
+        let o = fraclab(args, repo_root());
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+        let out = stdout(&o);
+        assert!(out.contains("Exit status: 0"), "{args:?}: {out}");
+        for s in says {
+            assert!(out.contains(s), "{args:?} lacks {s:?}: {out}");
+        }
+    }
+}

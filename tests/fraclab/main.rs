@@ -5,6 +5,7 @@ mod attacks;
 mod cli;
 mod determinism;
 mod elgamal;
+mod fuzz_readers;
 mod fuzz_scenario;
 mod fuzz_sim;
 mod group;

@@ -270,3 +270,119 @@ fn coalitions_and_replacements_are_labelled_apart() {
     assert!(rows.len() >= 2 && distinct.len() == rows.len(), "{rows:?}");
     assert_mermaid(&fs::read_to_string(tmp.path().join("churn/sequence.mmd")).unwrap());
 }
+
+/// A fresh fractional-attack-n3 run in `tmp/run` (full trace, learn findings).
+fn attack_run(tmp: &Path) -> std::path::PathBuf {
+    let dir = tmp.join("run");
+    run_into(repo_root().join("scenarios/fractional-attack-n3.toml").to_str().unwrap(), &dir);
+    dir
+}
+
+fn edit_summary(dir: &Path, f: impl FnOnce(&mut serde_json::Value)) {
+    let path = dir.join("summary.json");
+    let mut v: serde_json::Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    f(&mut v);
+    fs::write(&path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+}
+
+/// Every file of a folder and its bytes.
+fn files(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out: Vec<_> =
+        fs::read_dir(dir).unwrap().flatten().map(|e| (e.path(), fs::read(e.path()).unwrap())).collect();
+    out.sort();
+    out
+}
+
+/// Issue 12: `"epochs": 1000000` made `fraclab plot` write a 537 MB SVG and
+/// panic inside plotters; `fraclab-summary/9` was plotted. Both are now
+/// refused before anything is written, with the file, line and key.
+#[test]
+fn plot_refuses_a_summary_beyond_the_limits_or_of_another_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = attack_run(tmp.path());
+    let path = dir.join("summary.json");
+    let text = fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().nth(9), Some("  \"epochs\": 4,"));
+    fs::write(&path, text.replacen("\"epochs\": 4,", "\"epochs\": 1000000,", 1)).unwrap();
+    let before = files(&dir);
+    let o = fraclab(&["plot", "run"], tmp.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("summary.json: line 10: epochs: 1000000 is out of range; allowed: 0..=100000"), "{e}");
+    assert_eq!(files(&dir), before, "nothing written");
+    let dir = attack_run(&tmp.path().join("b"));
+    let path = dir.join("summary.json");
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(&path, text.replacen("fraclab-summary/1", "fraclab-summary/9", 1)).unwrap();
+    let o = fraclab(&["plot", "b/run"], tmp.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "summary.json: line 2: format: \"fraclab-summary/9\"; this fraclab reads \"fraclab-summary/1\""
+        ),
+        "{}",
+        stderr(&o)
+    );
+    edit_summary(&dir, |v| {
+        v["format"] = "fraclab-summary/1".into();
+        v["compromised"] = serde_json::json!([9]);
+    });
+    let o = fraclab(&["plot", "b/run"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("compromised[0]: member 9 is not one of 1..=3"), "{}", stderr(&o));
+}
+
+/// A run may have 100 000 epochs: the knowledge timeline then draws at most
+/// 100 columns, several epochs to a column, and says so; a learn finding
+/// after the run's last epoch is refused.
+#[test]
+fn a_long_run_gets_a_bounded_knowledge_timeline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = attack_run(tmp.path());
+    fs::remove_file(dir.join("trace.jsonl")).unwrap();
+    edit_summary(&dir, |v| {
+        v["epochs"] = 100_000.into();
+        v["findings"][0]["epoch"] = 100_001.into();
+    });
+    let o = fraclab(&["plot", "run"], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (w, h) = png_size(&dir.join("knowledge.png"));
+    assert!(w <= 180 + 14 * 100 + 24 && h < 2000, "{w}×{h}");
+    let texts = svg_texts(&dir.join("knowledge.svg"));
+    assert!(texts.iter().any(|(t, _, _)| t.contains("each column is 1001 epochs")), "{texts:?}");
+    edit_summary(&dir, |v| v["findings"][0]["epoch"] = 100_002.into());
+    let o = fraclab(&["plot", "run"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("findings[0].epoch: 100002 is not an epoch of this run (1..=100001)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// The plot's trace reader checks the format and that ids name parties of
+/// the run; the error names the line.
+#[test]
+fn plot_refuses_a_trace_with_ids_out_of_range() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = attack_run(tmp.path());
+    let path = dir.join("trace.jsonl");
+    let text = fs::read_to_string(&path).unwrap();
+    let (k, line) = text.lines().enumerate().find(|(_, l)| l.contains("\"type\":\"send\"")).unwrap();
+    let forged = line.replacen("\"from\":", "\"from\":99,\"was\":", 1);
+    fs::write(&path, text.replacen(line, &forged, 1)).unwrap();
+    let before = files(&dir);
+    let o = fraclab(&["plot", "run"], tmp.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains(&format!("trace.jsonl: line {}: from: 99 is not a party of this run (0..=3)", k + 1)),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(files(&dir), before);
+    fs::write(&path, text.replacen("fraclab-trace/1", "fraclab-trace/2", 1)).unwrap();
+    let o = fraclab(&["plot", "run"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("line 1: format: \"fraclab-trace/2\""), "{}", stderr(&o));
+}

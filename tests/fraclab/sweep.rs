@@ -294,3 +294,132 @@ fn sweep_input_errors_exit_2() {
         assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
     }
 }
+
+/// A tiny sweep (members 3..4 × 2 seeds of baseline-sm) into `dir/out`.
+fn tiny(dir: &Path, out: &str, extra: &[&str]) -> std::process::Output {
+    let scenario = repo_root().join("scenarios/baseline-sm.toml");
+    let mut args = vec![
+        "sweep",
+        scenario.to_str().unwrap(),
+        "--vary",
+        "protocol.members=3..4",
+        "--seeds",
+        "2",
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    args.push("--quiet");
+    fraclab(&args, dir)
+}
+
+/// Issue 12: `--jobs 10000` ran the grid setup, then failed with an OS
+/// error after 24 s; it is now refused at once, writing nothing.
+#[test]
+fn jobs_is_capped_when_the_arguments_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let o = tiny(tmp.path(), "s", &["--jobs", "10000"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--jobs 10000: expected 1..=256"), "{}", stderr(&o));
+    assert!(started.elapsed().as_secs() < 5);
+    assert!(!tmp.path().join("s").exists());
+    assert_eq!(tiny(tmp.path(), "s", &["--jobs", "0"]).status.code(), Some(2));
+    assert_eq!(tiny(tmp.path(), "s", &["--jobs", "256"]).status.code(), Some(0));
+}
+
+/// Issue 12: `sweep merge --out` could overwrite one of its own shards. An
+/// --out that is a shard folder (however spelt) or inside one is refused,
+/// and the shard is left as it was.
+#[test]
+fn merge_refuses_an_out_that_is_or_is_inside_a_shard() {
+    let tmp = tempfile::tempdir().unwrap();
+    for k in ["1/2", "2/2"] {
+        let o = tiny(tmp.path(), &format!("s{}", &k[..1]), &["--shard", k]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let before = fs::read(tmp.path().join("s1/sweep.csv")).unwrap();
+    for (out, says) in [
+        ("s1", "--out s1: is the shard folder s1"),
+        ("./s2/../s1/.", "is the shard folder s1"),
+        ("s2/inner/deeper", "is inside the shard folder s2"),
+    ] {
+        let o = fraclab(&["sweep", "merge", "--out", out, "s1", "s2"], tmp.path());
+        assert_eq!(o.status.code(), Some(2), "{out}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{out}: {}", stderr(&o));
+    }
+    assert_eq!(fs::read(tmp.path().join("s1/sweep.csv")).unwrap(), before);
+    assert!(!tmp.path().join("s2/inner").exists());
+    let o = fraclab(&["sweep", "merge", "--out", "m", "s1", "s2", "--quiet"], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// Issue 12: garbage rows in a shard's sweep.csv were dropped silently by
+/// `merge` and `--resume`. A row with the wrong field count, a bad type or
+/// a value not of this sweep is refused with its line and column; only a
+/// last line cut off mid-write is recomputed by --resume.
+#[test]
+fn garbage_rows_are_refused_with_their_line_and_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert_eq!(tiny(tmp.path(), "s", &[]).status.code(), Some(0));
+    let csv = tmp.path().join("s/sweep.csv");
+    let good = fs::read_to_string(&csv).unwrap();
+    let lines: Vec<&str> = good.lines().collect();
+    let with_line = |k: usize, row: &str| {
+        let mut l: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+        l[k] = row.to_string();
+        l.join("\n") + "\n"
+    };
+    let cells: Vec<&str> = lines[2].split(',').collect();
+    let set = |col: usize, v: &str| {
+        let mut c: Vec<&str> = cells.clone();
+        c[col] = v;
+        c.join(",")
+    };
+    let cases = [
+        (with_line(2, "garbage,row"), "sweep.csv:3: 2 fields; the header has 25".to_string()),
+        (
+            with_line(2, &set(2, "maybe")),
+            "sweep.csv:3: column passed: \"maybe\"; allowed: true or false".into(),
+        ),
+        (with_line(2, &set(12, "-5")), "sweep.csv:3: column messages_sent: \"-5\"".into()),
+        (
+            with_line(2, &set(0, "9")),
+            "sweep.csv:3: column protocol.members: \"9\" is not one of this sweep's values".into(),
+        ),
+        (
+            with_line(0, &lines[0].replace("passed", "verdict")),
+            "sweep.csv:1: the header is not this sweep's: column 3".into(),
+        ),
+    ];
+    for (text, says) in cases {
+        fs::write(&csv, &text).unwrap();
+        let o = tiny(tmp.path(), "s", &["--resume"]);
+        assert_eq!(o.status.code(), Some(2), "{says}: {}", stderr(&o));
+        assert!(stderr(&o).contains(&says), "{says}: {}", stderr(&o));
+        assert_eq!(fs::read_to_string(&csv).unwrap(), text, "a refused resume leaves the file");
+        let o = fraclab(&["plot", "s"], tmp.path());
+        assert_eq!(o.status.code(), Some(2), "{says}: {}", stderr(&o));
+    }
+    // A cut-off last line is what an interrupted sweep leaves: recomputed.
+    fs::write(&csv, format!("{}{}", lines[..4].join("\n") + "\n", &lines[4][..7])).unwrap();
+    let o = tiny(tmp.path(), "s", &["--resume"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(&csv).unwrap(), good);
+}
+
+/// Shards of merge: a shard's cut-off last line makes it incomplete.
+#[test]
+fn merge_refuses_a_shard_with_a_cut_off_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    for k in ["1/2", "2/2"] {
+        assert_eq!(tiny(tmp.path(), &format!("s{}", &k[..1]), &["--shard", k]).status.code(), Some(0));
+    }
+    let csv = tmp.path().join("s2/sweep.csv");
+    let text = fs::read_to_string(&csv).unwrap();
+    fs::write(&csv, &text[..text.len() - 5]).unwrap();
+    let o = fraclab(&["sweep", "merge", "--out", "m", "s1", "s2"], tmp.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is incomplete"), "{}", stderr(&o));
+    assert!(!tmp.path().join("m").exists());
+}

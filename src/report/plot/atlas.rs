@@ -148,34 +148,100 @@ impl Chart for LeakLines {
     }
 }
 
+/// The rows an atlas plot draws, read and checked.
+pub struct AtlasFiles {
+    leaks: Option<Vec<BTreeMap<String, String>>>,
+    ring: Option<Vec<BTreeMap<String, String>>>,
+}
+
+/// The most rows an atlas CSV of n = 2..=64 has.
+const ATLAS_ROWS_MAX: usize = 64 * 64 * 2;
+
 fn read_csv(path: &Path) -> Result<Option<Vec<BTreeMap<String, String>>>, PlotError> {
     if !path.exists() {
         return Ok(None);
     }
-    let bad = |e: csv::Error| PlotError::Data { path: path.to_path_buf(), message: e.to_string() };
+    let bad = |e: csv::Error| {
+        let line = e.position().map_or(String::new(), |p| format!("line {}: ", p.line()));
+        let message = match e.kind() {
+            csv::ErrorKind::Deserialize { err, .. } => err.to_string(),
+            _ => e.to_string(),
+        };
+        PlotError::Data { path: path.to_path_buf(), message: format!("{line}{message}") }
+    };
     let mut r = csv::Reader::from_path(path).map_err(bad)?;
-    let rows = r.deserialize::<BTreeMap<String, String>>().collect::<Result<Vec<_>, _>>().map_err(bad)?;
+    let mut rows = Vec::new();
+    for row in r.deserialize::<BTreeMap<String, String>>() {
+        rows.push(row.map_err(bad)?);
+        if rows.len() > ATLAS_ROWS_MAX {
+            return Err(PlotError::Data {
+                path: path.to_path_buf(),
+                message: format!("more than {ATLAS_ROWS_MAX} rows; not an atlas of n ≤ 64"),
+            });
+        }
+    }
     Ok(Some(rows))
 }
 
-fn num(path: &Path, row: &BTreeMap<String, String>, key: &str) -> Result<u32, PlotError> {
-    row.get(key).and_then(|v| v.parse().ok()).ok_or_else(|| PlotError::Data {
+/// The number in column `key` of row `k` (0 is the first data row), within `range`.
+fn num(
+    path: &Path,
+    k: usize,
+    row: &BTreeMap<String, String>,
+    key: &str,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, PlotError> {
+    row.get(key).and_then(|v| v.parse().ok()).filter(|v| range.contains(v)).ok_or_else(|| PlotError::Data {
         path: path.to_path_buf(),
-        message: format!("a row without a number in column {key}"),
+        message: format!(
+            "line {}: column {key}: {:?} is not a number in {}..={}",
+            k + 2,
+            row.get(key).map_or("", |s| s.as_str()),
+            range.start(),
+            range.end()
+        ),
     })
 }
 
-pub fn draw(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
+/// Reads and checks both atlas CSVs (members 2..=64, counts within n).
+pub fn load(dir: &Path) -> Result<AtlasFiles, PlotError> {
+    let files = AtlasFiles {
+        leaks: read_csv(&dir.join("atlas-leaks.csv"))?,
+        ring: read_csv(&dir.join("atlas-ring.csv"))?,
+    };
+    let path = dir.join("atlas-leaks.csv");
+    for (k, row) in files.leaks.iter().flatten().enumerate() {
+        let n = num(&path, k, row, "members", 2..=64)?;
+        num(&path, k, row, "leaked_pads", 0..=n)?;
+        num(&path, k, row, "compromised", 0..=n)?;
+    }
+    let path = dir.join("atlas-ring.csv");
+    for (k, row) in files.ring.iter().flatten().enumerate() {
+        let n = num(&path, k, row, "members", 2..=64)?;
+        num(&path, k, row, "target", 1..=n)?;
+        num(&path, k, row, "compromised", 0..=n)?;
+        let init = row.get("init").map_or("", |s| s.as_str());
+        if !["ring", "ring-hardened"].contains(&init) {
+            return Err(PlotError::Data {
+                path,
+                message: format!("line {}: column init: {init:?}; allowed: ring, ring-hardened", k + 2),
+            });
+        }
+    }
+    Ok(files)
+}
+
+pub fn draw(dir: &Path, files: &AtlasFiles) -> Result<Vec<PathBuf>, PlotError> {
     let mut written = Vec::new();
     let leaks_path = dir.join("atlas-leaks.csv");
-    if let Some(rows) = read_csv(&leaks_path)? {
+    if let Some(rows) = &files.leaks {
         let mut by_r: BTreeMap<u32, Row> = BTreeMap::new();
         let mut lines: BTreeMap<u32, Vec<(u32, u32)>> = BTreeMap::new();
-        for row in &rows {
+        for (k, row) in rows.iter().enumerate() {
             let (n, r, c) = (
-                num(&leaks_path, row, "members")?,
-                num(&leaks_path, row, "leaked_pads")?,
-                num(&leaks_path, row, "compromised")?,
+                num(&leaks_path, k, row, "members", 2..=64)?,
+                num(&leaks_path, k, row, "leaked_pads", 0..=64)?,
+                num(&leaks_path, k, row, "compromised", 0..=64)?,
             );
             by_r.entry(r).or_default().insert(n, (c, n, c <= r));
             if r <= 3 {
@@ -203,14 +269,14 @@ pub fn draw(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
         written.push(canvas::write_svg(&dir.join("atlas-leaks-lines.svg"), &curves)?);
     }
     let ring_path = dir.join("atlas-ring.csv");
-    if let Some(rows) = read_csv(&ring_path)? {
+    if let Some(rows) = &files.ring {
         let mut panels: BTreeMap<String, BTreeMap<u32, Row>> = BTreeMap::new();
         let mut columns = std::collections::BTreeSet::new();
-        for row in &rows {
+        for (k, row) in rows.iter().enumerate() {
             let (n, t, c) = (
-                num(&ring_path, row, "members")?,
-                num(&ring_path, row, "target")?,
-                num(&ring_path, row, "compromised")?,
+                num(&ring_path, k, row, "members", 2..=64)?,
+                num(&ring_path, k, row, "target", 1..=64)?,
+                num(&ring_path, k, row, "compromised", 0..=64)?,
             );
             let init = row.get("init").cloned().unwrap_or_default();
             columns.insert(n);

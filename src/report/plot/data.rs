@@ -3,12 +3,13 @@
 //! redraws exactly what `fraclab run` drew.
 
 use std::collections::BTreeMap;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::path::Path;
 
 use serde::Deserialize;
 
 use super::PlotError;
+use crate::report::trace::TRACE_FORMAT;
 
 /// One trace line, with only the fields the plots use.
 #[derive(Debug, Deserialize)]
@@ -41,6 +42,7 @@ struct Line {
     members: Option<u32>,
     init: Option<String>,
     trace: Option<String>,
+    format: Option<String>,
     #[serde(default)]
     duplicate: bool,
 }
@@ -136,22 +138,43 @@ pub enum View {
 }
 
 impl View {
-    pub fn from_json(v: &serde_json::Value) -> View {
+    /// A view as trace and summary write it: a member id, a list of ids,
+    /// `"outsider"` or `"replacement:M#K"`.
+    pub fn from_json(v: &serde_json::Value) -> Result<View, String> {
+        let id = |x: &serde_json::Value| {
+            x.as_u64().and_then(|x| u32::try_from(x).ok()).ok_or_else(|| format!("{x} is not a member id"))
+        };
         match v {
-            serde_json::Value::Number(n) => View::Members(vec![n.as_u64().unwrap_or(0) as u32]),
-            serde_json::Value::Array(a) => {
-                View::Members(a.iter().filter_map(|x| x.as_u64()).map(|x| x as u32).collect())
+            serde_json::Value::Number(_) => Ok(View::Members(vec![id(v)?])),
+            serde_json::Value::Array(a) if !a.is_empty() => {
+                Ok(View::Members(a.iter().map(id).collect::<Result<_, _>>()?))
             }
-            serde_json::Value::String(s) if s == "outsider" => View::Outsider,
+            serde_json::Value::String(s) if s == "outsider" => Ok(View::Outsider),
             serde_json::Value::String(s) => {
                 let member = s
                     .strip_prefix("replacement:")
-                    .and_then(|r| r.split('#').next())
-                    .and_then(|m| m.parse().ok())
-                    .unwrap_or(0);
-                View::Replacement(member, s.clone())
+                    .and_then(|r| r.split_once('#'))
+                    .filter(|(_, nth)| nth.parse::<u32>().is_ok())
+                    .and_then(|(m, _)| m.parse().ok())
+                    .ok_or_else(|| format!("\"{s}\" is not a view (a member id, a list of ids, \"outsider\" or \"replacement:M#K\")"))?;
+                Ok(View::Replacement(member, s.clone()))
             }
-            _ => View::Outsider,
+            other => Err(format!(
+                "{other} is not a view (a member id, a list of ids, \"outsider\" or \"replacement:M#K\")"
+            )),
+        }
+    }
+
+    /// The view, if every member it names is one of `members`.
+    fn within(self, members: u32) -> Result<View, String> {
+        let ids: &[u32] = match &self {
+            View::Members(ms) => ms,
+            View::Replacement(m, _) => std::slice::from_ref(m),
+            View::Outsider => &[],
+        };
+        match ids.iter().find(|&&m| m == 0 || m > members) {
+            Some(m) => Err(format!("member {m} is not one of 1..={members}")),
+            None => Ok(self),
         }
     }
 
@@ -228,6 +251,9 @@ pub struct Trace {
     pub marks: Vec<(u64, u64, Mark)>,
     /// When each epoch's first message (init or key generation) was sent.
     pub epoch_starts: BTreeMap<u64, u64>,
+    /// Set when the trace holds more than [`TRACE_ITEMS_MAX`] messages or
+    /// marks: the rest were not kept, and no sequence chart is drawn.
+    pub truncated: bool,
 }
 
 impl Trace {
@@ -239,14 +265,68 @@ impl Trace {
         };
         let mut t = Trace::default();
         let mut by_msg: BTreeMap<u64, usize> = BTreeMap::new();
-        for (k, line) in std::io::BufReader::new(file).lines().enumerate() {
-            let line = line.map_err(PlotError::io(path))?;
-            let l: Line = serde_json::from_str(&line).map_err(|e| bad(k + 1, e.to_string()))?;
-            let need =
-                |v: Option<u32>, f: &str| v.ok_or_else(|| bad(k + 1, format!("{} event without {f}", l.ty)));
+        let mut reader = std::io::BufReader::new(file);
+        let mut buf = Vec::new();
+        let mut k = 0;
+        loop {
+            buf.clear();
+            let n = (&mut reader)
+                .take(TRACE_LINE_MAX as u64 + 1)
+                .read_until(b'\n', &mut buf)
+                .map_err(PlotError::io(path))?;
+            if n == 0 {
+                break;
+            }
+            k += 1;
+            if buf.len() > TRACE_LINE_MAX {
+                return Err(bad(k, format!("longer than {TRACE_LINE_MAX} bytes; not a line fraclab writes")));
+            }
+            let l: Line = serde_json::from_slice(&buf).map_err(|e| bad(k, json_message(&e)))?;
+            if k == 1 && l.ty != "header" {
+                return Err(bad(1, format!("a {} event; the first line is the header", l.ty)));
+            }
+            if k > 1 && l.ty == "header" {
+                return Err(bad(k, "a second header".into()));
+            }
+            let members = t.members;
+            let need = |v: Option<u32>, f: &str| {
+                let v = v.ok_or_else(|| bad(k, format!("{} event without {f}", l.ty)))?;
+                if v > members {
+                    return Err(bad(k, format!("{f}: {v} is not a party of this run (0..={members})")));
+                }
+                Ok(v)
+            };
+            let epoch_ok = |v: Option<u64>, f: &str| {
+                let v = v.unwrap_or(0);
+                if v > EPOCHS_MAX + 1 {
+                    return Err(bad(k, format!("{f}: {v} is beyond the epoch limit ({EPOCHS_MAX})")));
+                }
+                Ok(v)
+            };
+            let full = t.messages.len() >= TRACE_ITEMS_MAX || t.marks.len() >= TRACE_ITEMS_MAX;
+            if full && l.ty != "header" {
+                t.truncated = true;
+            }
             match l.ty.as_str() {
                 "header" => {
-                    t.members = l.members.ok_or_else(|| bad(k + 1, "header without members".into()))?;
+                    match l.format.as_deref() {
+                        Some(TRACE_FORMAT) => {}
+                        Some(f) => {
+                            return Err(bad(
+                                1,
+                                format!("format: \"{f}\"; this fraclab reads {TRACE_FORMAT}"),
+                            ));
+                        }
+                        None => return Err(bad(1, format!("header without format ({TRACE_FORMAT})"))),
+                    }
+                    let m = l.members.ok_or_else(|| bad(1, "header without members".into()))?;
+                    if !(MEMBERS_MIN..=MEMBERS_MAX).contains(&m) {
+                        return Err(bad(
+                            1,
+                            format!("members: {m} is out of range; allowed: {MEMBERS_MIN}..={MEMBERS_MAX}"),
+                        ));
+                    }
+                    t.members = m;
                     t.init = l.init.clone().unwrap_or_default();
                     t.level = l.trace.clone().unwrap_or_else(|| "full".into());
                 }
@@ -256,7 +336,14 @@ impl Trace {
                         t.acks += 1;
                         continue;
                     }
-                    let to = l.to.as_ref().and_then(|v| v.as_u64()).map(|v| v as u32);
+                    let to = match &l.to {
+                        None => None,
+                        Some(v) => Some(
+                            v.as_u64()
+                                .and_then(|v| u32::try_from(v).ok())
+                                .ok_or_else(|| bad(k, format!("to: {v} is not a party id")))?,
+                        ),
+                    };
                     let m = Message {
                         seq: l.seq,
                         t_send_us: l.t_us,
@@ -265,10 +352,13 @@ impl Trace {
                         from: need(l.from, "from")?,
                         to: need(to, "to")?,
                         mode: l.mode.clone().unwrap_or_default(),
-                        iter: l.iter.unwrap_or(0),
+                        iter: epoch_ok(l.iter, "iter")?,
                         kind,
                         attempt: l.attempt,
                     };
+                    if full {
+                        continue;
+                    }
                     if m.mode != "R" {
                         t.epoch_starts.entry(m.epoch()).or_insert(m.t_send_us);
                     }
@@ -291,45 +381,54 @@ impl Trace {
                         }
                     }
                 }
-                "crash" => t.marks.push((l.t_us, l.seq, Mark::Crash { member: need(l.member, "member")? })),
-                "replace" => {
-                    t.marks.push((l.t_us, l.seq, Mark::Replace { member: need(l.member, "member")? }))
-                }
-                "recovered" => t.marks.push((
-                    l.t_us,
-                    l.seq,
-                    Mark::Recovered {
-                        member: need(l.member, "member")?,
-                        iter: l.iter.unwrap_or(0),
-                        ok: l.ok.unwrap_or(false),
-                    },
-                )),
-                "leak" => {
-                    let member = need(l.member, "member")?;
-                    let epoch = l.epoch.unwrap_or(0);
-                    let secret = l.secret.clone().unwrap_or_default();
-                    let to = match &l.to {
-                        Some(serde_json::Value::String(s)) => s.clone(),
-                        Some(v) => v.to_string(),
-                        None => String::new(),
+                "crash" | "replace" | "recovered" | "leak" | "learn" | "detect" => {
+                    let mark = match l.ty.as_str() {
+                        "crash" => Mark::Crash { member: need(l.member, "member")? },
+                        "replace" => Mark::Replace { member: need(l.member, "member")? },
+                        "recovered" => Mark::Recovered {
+                            member: need(l.member, "member")?,
+                            iter: epoch_ok(l.iter, "iter")?,
+                            ok: l.ok.unwrap_or(false),
+                        },
+                        "leak" => {
+                            let member = need(l.member, "member")?;
+                            let epoch = epoch_ok(l.epoch, "epoch")?;
+                            let secret = l.secret.clone().unwrap_or_default();
+                            let to = match &l.to {
+                                Some(serde_json::Value::String(s)) => s.clone(),
+                                Some(v) => v.to_string(),
+                                None => String::new(),
+                            };
+                            Mark::Leak { member, secret, epoch, to }
+                        }
+                        "learn" => {
+                            let view = View::from_json(l.view.as_ref().unwrap_or(&serde_json::Value::Null))
+                                .and_then(|v| v.within(members))
+                                .map_err(|e| bad(k, format!("view: {e}")))?;
+                            let target = match l.target {
+                                Some(o) => Some(need(Some(o), "target")?),
+                                None => None,
+                            };
+                            let label = secret_label(
+                                &l.name.clone().unwrap_or_default(),
+                                target,
+                                l.index.unwrap_or(0),
+                            );
+                            Mark::Learn { view, target, label }
+                        }
+                        _ => Mark::Detect {
+                            member: need(l.member, "member")?,
+                            culprit: match l.culprit {
+                                Some(c) => Some(need(Some(c), "culprit")?),
+                                None => None,
+                            },
+                            check: l.check.clone().unwrap_or_default(),
+                        },
                     };
-                    t.marks.push((l.t_us, l.seq, Mark::Leak { member, secret, epoch, to }));
+                    if !full {
+                        t.marks.push((l.t_us, l.seq, mark));
+                    }
                 }
-                "learn" => {
-                    let view = View::from_json(l.view.as_ref().unwrap_or(&serde_json::Value::Null));
-                    let name = l.name.clone().unwrap_or_default();
-                    let label = secret_label(&name, l.target, l.index.unwrap_or(0));
-                    t.marks.push((l.t_us, l.seq, Mark::Learn { view, target: l.target, label }));
-                }
-                "detect" => t.marks.push((
-                    l.t_us,
-                    l.seq,
-                    Mark::Detect {
-                        member: need(l.member, "member")?,
-                        culprit: l.culprit,
-                        check: l.check.clone().unwrap_or_default(),
-                    },
-                )),
                 _ => {}
             }
         }
@@ -351,24 +450,156 @@ impl Trace {
     }
 }
 
+/// The limits of SPEC §9, as readers of fraclab's files check them.
+pub const MEMBERS_MIN: u32 = 2;
+pub const MEMBERS_MAX: u32 = 4096;
+pub const EPOCHS_MAX: u64 = 100_000;
+/// The longest trace line the plot reader accepts.
+pub const TRACE_LINE_MAX: usize = 1 << 20;
+/// Messages (and, apart, marks) the plot reader keeps; a longer trace gets
+/// no sequence chart.
+pub const TRACE_ITEMS_MAX: usize = 1_000_000;
+/// The largest `summary.json` or `sweep.json` a reader accepts.
+pub const JSON_FILE_MAX: u64 = 256 << 20;
+
+/// serde_json's message without its " at line L column C" suffix.
+pub fn json_message(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    match full.rsplit_once(" at line ") {
+        Some((m, _)) if e.line() > 0 => m.to_string(),
+        _ => full,
+    }
+}
+
+/// A file of at most `max` bytes, as text.
+pub fn read_bounded(path: &Path, max: u64) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    if bytes.len() as u64 > max {
+        return Err(format!("{}: larger than {max} bytes; not a file fraclab writes", path.display()));
+    }
+    String::from_utf8(bytes).map_err(|e| format!("{}: not UTF-8 text: {e}", path.display()))
+}
+
+/// Parses one of fraclab's JSON files: first its `format` string, which
+/// must be `format` exactly, then the typed contents. Errors read
+/// `FILE: line L: KEY: message`.
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    path: &Path,
+    format: &str,
+) -> Result<T, String> {
+    let at = |line: usize, key: &str, m: &str| {
+        let key = if key.is_empty() || key == "." { String::new() } else { format!("{key}: ") };
+        format!("{}: line {line}: {key}{m}", path.display())
+    };
+    let located = |e: serde_path_to_error::Error<serde_json::Error>| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        at(inner.line(), &key, &json_message(&inner))
+    };
+    #[derive(Deserialize)]
+    #[serde(rename = "a JSON object")]
+    struct Format {
+        format: Option<serde_json::Value>,
+    }
+    let head: Format =
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text)).map_err(located)?;
+    let line = text.find("\"format\"").map_or(1, |i| text[..i].matches('\n').count() + 1);
+    match head.format {
+        Some(serde_json::Value::String(f)) if f == format => {}
+        Some(f) => return Err(at(line, "format", &format!("{f}; this fraclab reads \"{format}\""))),
+        None => return Err(at(1, "format", &format!("missing; this fraclab reads \"{format}\""))),
+    }
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text)).map_err(located)
+}
+
 /// The summary fields the plots use.
 #[derive(Debug, Deserialize)]
 pub struct Summary {
     pub scenario: String,
+    #[serde(deserialize_with = "members")]
     pub members: u32,
+    #[serde(deserialize_with = "epochs")]
     pub epochs: u64,
     pub init: String,
     pub compromised: Option<Vec<u32>>,
     pub findings: Vec<serde_json::Value>,
 }
 
+/// A member count within SPEC §9, checked as it is read (so the error has its line).
+fn members<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = u64::deserialize(d)?;
+    match u32::try_from(n) {
+        Ok(n) if (MEMBERS_MIN..=MEMBERS_MAX).contains(&n) => Ok(n),
+        _ => Err(serde::de::Error::custom(format!(
+            "{n} is out of range; allowed: {MEMBERS_MIN}..={MEMBERS_MAX}"
+        ))),
+    }
+}
+
+/// An epoch count within SPEC §9, checked as it is read.
+fn epochs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let e = u64::deserialize(d)?;
+    if e > EPOCHS_MAX {
+        return Err(serde::de::Error::custom(format!("{e} is out of range; allowed: 0..={EPOCHS_MAX}")));
+    }
+    Ok(e)
+}
+
 impl Summary {
     pub fn read(path: &Path) -> Result<Summary, PlotError> {
-        let text = std::fs::read_to_string(path).map_err(PlotError::io(path))?;
-        serde_json::from_str(&text).map_err(|e| PlotError::Data {
-            path: path.to_path_buf(),
-            message: format!("not a fraclab summary: {e}"),
-        })
+        let data = |message: String| PlotError::Data { path: path.to_path_buf(), message };
+        let text = read_bounded(path, JSON_FILE_MAX).map_err(PlotError::Read)?;
+        let s: Summary =
+            parse_json(&text, path, crate::report::summary::SUMMARY_FORMAT).map_err(PlotError::Read)?;
+        s.check().map_err(data)?;
+        Ok(s)
+    }
+
+    /// The bounds of SPEC §9 and ids within the run's members, so that no
+    /// chart is sized by a number a run cannot produce.
+    fn check(&self) -> Result<(), String> {
+        let (n, e) = (self.members, self.epochs);
+        if !(MEMBERS_MIN..=MEMBERS_MAX).contains(&n) {
+            return Err(format!("members: {n} is out of range; allowed: {MEMBERS_MIN}..={MEMBERS_MAX}"));
+        }
+        if e > EPOCHS_MAX {
+            return Err(format!("epochs: {e} is out of range; allowed: 0..={EPOCHS_MAX}"));
+        }
+        for (k, &m) in self.compromised.iter().flatten().enumerate() {
+            if m == 0 || m > n {
+                return Err(format!("compromised[{k}]: member {m} is not one of 1..={n}"));
+            }
+        }
+        for (k, f) in self.findings.iter().enumerate() {
+            if f["kind"] != "learn" {
+                continue;
+            }
+            let at = |key: &str, m: String| format!("findings[{k}].{key}: {m}");
+            let epoch = f["epoch"].as_u64().filter(|&x| (1..=e + 1).contains(&x));
+            if epoch.is_none() {
+                return Err(at(
+                    "epoch",
+                    format!("{} is not an epoch of this run (1..={})", f["epoch"], e + 1),
+                ));
+            }
+            View::from_json(&f["view"]).and_then(|v| v.within(n)).map_err(|m| at("view", m))?;
+            match &f["target"] {
+                serde_json::Value::Null => {}
+                t => {
+                    if t.as_u64().is_none_or(|t| t > u64::from(n)) {
+                        return Err(at("target", format!("{t} is not a party of this run (0..={n})")));
+                    }
+                }
+            }
+            if !f["secret"].is_string() {
+                return Err(at("secret", format!("{} is not a secret's label", f["secret"])));
+            }
+        }
+        Ok(())
     }
 
     /// The `learn` findings as (epoch, view, owner, label), in finding order.
@@ -379,7 +610,7 @@ impl Summary {
             .map(|f| {
                 (
                     f["epoch"].as_u64().unwrap_or(0),
-                    View::from_json(&f["view"]),
+                    View::from_json(&f["view"]).unwrap_or(View::Outsider),
                     f["target"].as_u64().map(|t| t as u32),
                     f["secret"].as_str().unwrap_or("?").to_string(),
                 )

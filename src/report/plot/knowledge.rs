@@ -47,6 +47,11 @@ impl Severity {
 /// At most this many rows are drawn; the rest are counted in a footnote.
 const ROWS_MAX: usize = 120;
 
+/// At most this many columns are drawn: a longer run gets several epochs
+/// per column (said in the subtitle), so the chart's size never follows a
+/// number read from a file.
+pub const COLUMNS_MAX: u64 = 100;
+
 /// The row order: single members, coalitions, replacements, the outsider.
 fn view_rank(v: &View) -> u8 {
     match v {
@@ -61,7 +66,10 @@ type RowKey = (u8, View, Option<u32>);
 
 pub struct Timeline {
     scenario: String,
+    /// Columns drawn: the epochs (the initialisation is epoch 1), `per` to a column.
     epochs: u64,
+    /// Epochs per column: 1 unless the run has more than [`COLUMNS_MAX`].
+    per: u64,
     /// Per row, per epoch: the labels first derived then.
     rows: Vec<(RowKey, BTreeMap<u64, Vec<String>>)>,
     hidden_rows: usize,
@@ -72,9 +80,13 @@ pub struct Timeline {
 
 impl Timeline {
     pub fn new(s: &Summary, trace: Option<&Trace>) -> Timeline {
+        let epochs = s.epochs.saturating_add(1);
+        let per = epochs.div_ceil(COLUMNS_MAX).max(1);
+        let column = |e: u64| e.saturating_sub(1) / per + 1;
         let mut rows: BTreeMap<RowKey, BTreeMap<u64, Vec<String>>> = BTreeMap::new();
         for (epoch, view, owner, label) in s.learns() {
-            let cell = rows.entry((view_rank(&view), view, owner)).or_default().entry(epoch).or_default();
+            let cell =
+                rows.entry((view_rank(&view), view, owner)).or_default().entry(column(epoch)).or_default();
             if !cell.contains(&label) {
                 cell.push(label);
             }
@@ -88,14 +100,15 @@ impl Timeline {
         for (_, _, mark) in trace.map_or(&[][..], |t| &t.marks[..]) {
             if let Mark::Leak { member, secret, epoch, .. } = mark {
                 let label = super::data::secret_label(secret, Some(*member), *epoch);
-                leaks.entry(*epoch).or_default().push(format!("{member} leaks {label}"));
+                leaks.entry(column(*epoch)).or_default().push(format!("{member} leaks {label}"));
             }
         }
         let total = rows.len();
         let rows: Vec<_> = rows.into_iter().take(ROWS_MAX).collect();
         Timeline {
             scenario: s.scenario.clone(),
-            epochs: s.epochs + 1,
+            epochs: epochs.div_ceil(per),
+            per,
             hidden_rows: total - rows.len(),
             rows,
             leaks,
@@ -142,16 +155,26 @@ impl Chart for Timeline {
             canvas::bold(20.0),
         ))
         .map_err(de)?;
-        area.draw(&Text::new(
-            "who (left) has derived which secrets of whom, per epoch; a named cell is the first derivation",
-            (12, 38),
-            canvas::text(13.0).color(&canvas::GREY),
-        ))
-        .map_err(de)?;
+        let subtitle = if self.per == 1 {
+            "who (left) has derived which secrets of whom, per epoch; a named cell is the first derivation"
+                .to_string()
+        } else {
+            format!(
+                "who (left) has derived which secrets of whom; each column is {} epochs (column k starts at epoch {}·(k−1) + 1)",
+                self.per, self.per
+            )
+        };
+        area.draw(&Text::new(subtitle, (12, 38), canvas::text(13.0).color(&canvas::GREY))).map_err(de)?;
         let header_y = Self::TOP - 22;
         for e in 1..=self.epochs {
             let cx = x_of(e) + cw / 2;
-            let label = if e == 1 && cw >= 80 {
+            let label = if self.per > 1 {
+                if e == 1 || e % 10 == 0 {
+                    format!("epoch {}", (e - 1) * self.per + 1)
+                } else {
+                    String::new()
+                }
+            } else if e == 1 && cw >= 80 {
                 "epoch 1 · init".to_string()
             } else if cw >= 60 || e == 1 || e % 5 == 0 {
                 format!("epoch {e}")

@@ -36,6 +36,9 @@ pub enum PlotError {
     Draw { path: PathBuf, message: String },
     #[error("{0}: no summary.json, sweep.json or atlas-*.csv to plot")]
     Nothing(PathBuf),
+    /// A file that is not what fraclab writes (the message names the file).
+    #[error("{0}")]
+    Read(String),
 }
 
 impl PlotError {
@@ -47,31 +50,68 @@ impl PlotError {
 /// Mermaid is written for runs up to this many members.
 pub const SEQUENCE_MEMBERS_MAX: u32 = 8;
 
-/// Draws a run's plots from `dir/summary.json` and, if present,
-/// `dir/trace.jsonl`. Returns the files written.
-pub fn run(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
+/// The lifeline chart is drawn for runs up to this many messages and marks;
+/// a longer run gets the per-epoch chart (and no Mermaid export).
+pub const LIFELINE_ITEMS_MAX: usize = 4000;
+
+/// What a run's plots are drawn from, read and checked before anything is
+/// written.
+struct RunFiles {
+    summary: data::Summary,
+    trace: Option<data::Trace>,
+}
+
+fn load_run(dir: &Path) -> Result<RunFiles, PlotError> {
     let summary = data::Summary::read(&dir.join("summary.json"))?;
     let trace_path = dir.join("trace.jsonl");
     let trace = if trace_path.exists() { Some(data::Trace::read(&trace_path)?) } else { None };
+    if let Some(t) = &trace
+        && t.members != summary.members
+    {
+        return Err(PlotError::Data {
+            path: trace_path,
+            message: format!(
+                "line 1: members: {}, but summary.json says {}; the files are of different runs",
+                t.members, summary.members
+            ),
+        });
+    }
+    Ok(RunFiles { summary, trace })
+}
+
+/// Whether a trace gets the lifeline chart and the Mermaid export.
+pub fn lifelines_drawn(t: &data::Trace) -> bool {
+    t.members <= SEQUENCE_MEMBERS_MAX
+        && !t.truncated
+        && t.messages.len() + t.marks.len() <= LIFELINE_ITEMS_MAX
+}
+
+fn draw_run(dir: &Path, files: &RunFiles) -> Result<Vec<PathBuf>, PlotError> {
+    let (summary, trace) = (&files.summary, files.trace.as_ref());
     let mut written = Vec::new();
     if summary.compromised.is_some() {
-        let chart = knowledge::Timeline::new(&summary, trace.as_ref());
+        let chart = knowledge::Timeline::new(summary, trace);
         written.push(canvas::write_svg(&dir.join("knowledge.svg"), &chart)?);
         written.push(canvas::write_png(&dir.join("knowledge.png"), &chart)?);
     }
-    if let Some(t) = trace.as_ref().filter(|t| t.level == "full") {
-        if t.members <= SEQUENCE_MEMBERS_MAX {
+    if let Some(t) = trace.filter(|t| t.level == "full" && !t.truncated) {
+        if lifelines_drawn(t) {
             written
-                .push(canvas::write_svg(&dir.join("sequence.svg"), &sequence::Lifelines::new(&summary, t))?);
+                .push(canvas::write_svg(&dir.join("sequence.svg"), &sequence::Lifelines::new(summary, t))?);
             let mmd = dir.join("sequence.mmd");
-            canvas::write_atomic(&mmd, mermaid::render(&summary, t).as_bytes())?;
+            canvas::write_atomic(&mmd, mermaid::render(summary, t).as_bytes())?;
             written.push(mmd);
         } else {
-            written
-                .push(canvas::write_svg(&dir.join("sequence.svg"), &sequence::PerEpoch::new(&summary, t))?);
+            written.push(canvas::write_svg(&dir.join("sequence.svg"), &sequence::PerEpoch::new(summary, t))?);
         }
     }
     Ok(written)
+}
+
+/// Draws a run's plots from `dir/summary.json` and, if present,
+/// `dir/trace.jsonl`. Returns the files written.
+pub fn run(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
+    draw_run(dir, &load_run(dir)?)
 }
 
 /// The plot files a run may have; `fraclab run` removes them before
@@ -92,29 +132,37 @@ pub fn remove_run_plots(dir: &Path) -> Result<(), PlotError> {
 
 /// Draws a sweep's plots from `dir/sweep.json` and `dir/sweep.csv`.
 pub fn sweep(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
-    sweep::draw(dir)
+    sweep::draw(dir, &sweep::load(dir)?)
 }
 
 /// Draws the atlas plots from `dir/atlas-leaks.csv` and `dir/atlas-ring.csv`.
 pub fn atlas(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
-    atlas::draw(dir)
+    atlas::draw(dir, &atlas::load(dir)?)
 }
 
 /// `fraclab plot DIR`: whatever `dir` holds (a run, a sweep, an atlas).
+/// Every file is read and checked before any plot is written, so a bad
+/// file leaves the folder as it was.
 pub fn any(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
+    let run = if dir.join("summary.json").exists() { Some(load_run(dir)?) } else { None };
+    let sweep = if dir.join("sweep.json").exists() { Some(sweep::load(dir)?) } else { None };
+    let atlas = if dir.join("atlas-leaks.csv").exists() || dir.join("atlas-ring.csv").exists() {
+        Some(atlas::load(dir)?)
+    } else {
+        None
+    };
+    if run.is_none() && sweep.is_none() && atlas.is_none() {
+        return Err(PlotError::Nothing(dir.to_path_buf()));
+    }
     let mut written = Vec::new();
-    let mut found = false;
-    if dir.join("summary.json").exists() {
-        found = true;
-        written.extend(run(dir)?);
+    if let Some(r) = &run {
+        written.extend(draw_run(dir, r)?);
     }
-    if dir.join("sweep.json").exists() {
-        found = true;
-        written.extend(sweep(dir)?);
+    if let Some(s) = &sweep {
+        written.extend(sweep::draw(dir, s)?);
     }
-    if dir.join("atlas-leaks.csv").exists() || dir.join("atlas-ring.csv").exists() {
-        found = true;
-        written.extend(atlas(dir)?);
+    if let Some(a) = &atlas {
+        written.extend(atlas::draw(dir, a)?);
     }
-    if found { Ok(written) } else { Err(PlotError::Nothing(dir.to_path_buf())) }
+    Ok(written)
 }

@@ -364,8 +364,10 @@ impl Chart for PerEpoch {
         let epochs = self.counts.values().flat_map(|c| c.keys()).max().copied().unwrap_or(1);
         let top = self.counts.values().flat_map(|c| c.values()).max().copied().unwrap_or(1);
         let caption = format!(
-            "Messages per epoch · {} · n = {} (too many members for lifelines)",
-            self.scenario, self.members
+            "Messages per epoch · {} · n = {} (too many {} for lifelines)",
+            self.scenario,
+            self.members,
+            if self.members > super::SEQUENCE_MEMBERS_MAX { "members" } else { "messages" }
         );
         let mut chart = ChartBuilder::on(area)
             .caption(caption, canvas::bold(18.0))

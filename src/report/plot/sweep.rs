@@ -23,6 +23,12 @@ const PLOTTED: [(&str, &str, f64); 6] = [
     ("dlog_work", "discrete-log work, log10(group operations)", 0.0),
 ];
 
+/// At most this many lines (combinations of the other varied keys) per chart.
+const LINES_MAX: usize = 24;
+
+/// At most this many category labels on the x axis.
+const CATEGORIES_MAX: usize = 60;
+
 pub const PALETTE: [RGBColor; 8] = [
     canvas::MODE_I,
     canvas::DANGER,
@@ -44,22 +50,22 @@ struct Curves {
     lines: Vec<(String, Vec<(f64, f64)>)>,
 }
 
-pub fn draw(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
-    let m = Manifest::read(dir)
-        .map_err(|e| PlotError::Data { path: dir.join("sweep.json"), message: e.to_string() })?;
+/// A sweep's manifest and rows, read and checked (see [`crate::sweep::read_rows`]).
+pub struct SweepFiles {
+    manifest: Manifest,
+    rows: Vec<Vec<String>>,
+}
+
+pub fn load(dir: &Path) -> Result<SweepFiles, PlotError> {
+    let manifest = Manifest::read(dir).map_err(|e| PlotError::Read(e.to_string()))?;
+    let (rows, _) = crate::sweep::read_rows(dir, &manifest).map_err(|e| PlotError::Read(e.to_string()))?;
+    Ok(SweepFiles { manifest, rows: rows.into_values().collect() })
+}
+
+pub fn draw(dir: &Path, files: &SweepFiles) -> Result<Vec<PathBuf>, PlotError> {
+    let (m, rows) = (&files.manifest, &files.rows);
     let path = dir.join("sweep.csv");
     let bad = |message: String| PlotError::Data { path: path.clone(), message };
-    let mut reader = csv::Reader::from_path(&path).map_err(|e| bad(e.to_string()))?;
-    let header: Vec<String> =
-        reader.headers().map_err(|e| bad(e.to_string()))?.iter().map(str::to_string).collect();
-    if header != m.columns {
-        return Err(bad("the columns are not those of sweep.json".into()));
-    }
-    let rows: Vec<Vec<String>> = reader
-        .records()
-        .map(|r| r.map(|r| r.iter().map(str::to_string).collect()))
-        .collect::<Result<_, _>>()
-        .map_err(|e| bad(e.to_string()))?;
     let k = m.vary.len();
     // x: the first varied key, or the seed when nothing is varied.
     let (x_desc, x_values): (String, Vec<String>) = match m.vary.first() {
@@ -84,7 +90,7 @@ pub fn draw(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
             m.columns.iter().position(|c| c == metric).ok_or_else(|| bad(format!("no column {metric}")))?;
         // group (other varied values) → x → values
         let mut groups: BTreeMap<Vec<usize>, BTreeMap<usize, Vec<f64>>> = BTreeMap::new();
-        for row in &rows {
+        for row in rows {
             let value = match row[col].as_str() {
                 "" => continue,
                 "true" => 1.0,
@@ -105,8 +111,10 @@ pub fn draw(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
         if groups.is_empty() {
             continue;
         }
+        let total_lines = groups.len();
         let lines = groups
             .into_iter()
+            .take(LINES_MAX)
             .map(|(g, per_x)| {
                 let legend = g
                     .iter()
@@ -133,7 +141,11 @@ pub fn draw(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
                 "{y_desc} vs {x_desc} · {} · {}",
                 m.scenario,
                 if k == 0 { "one run per seed".to_string() } else { format!("mean of {seeds} seed(s)") }
-            ),
+            ) + &if total_lines > LINES_MAX {
+                format!(" · first {LINES_MAX} of {total_lines} lines")
+            } else {
+                String::new()
+            },
             x_desc: x_desc.clone(),
             y_desc: y_desc.to_string(),
             categories: if numeric.is_some() { None } else { Some(x_values.clone()) },
@@ -176,7 +188,7 @@ impl Chart for Curves {
             None => format!("{x:.2}"),
         };
         let ticks = match &self.categories {
-            Some(c) => c.len().max(2) * 2 + 1,
+            Some(c) => c.len().clamp(2, CATEGORIES_MAX) * 2 + 1,
             None => ((x1 - x0).round() as usize + 1).clamp(2, 12),
         };
         chart
