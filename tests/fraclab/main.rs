@@ -5,6 +5,7 @@ mod attacks;
 mod cli;
 mod determinism;
 mod elgamal;
+mod fuzz_trace;
 mod group;
 mod harness;
 mod network;
