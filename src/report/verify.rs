@@ -128,7 +128,7 @@ impl fmt::Display for VerifyError {
         match self {
             VerifyError::Malformed { line, message } => write!(f, "line {line}: malformed trace: {message}"),
             VerifyError::Violation { line, seq, message } => {
-                write!(f, "line {line} (seq {seq}): violation: {message}")
+                write!(f, "line {line}: violation at seq {seq}: {message}")
             }
         }
     }
