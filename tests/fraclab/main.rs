@@ -8,6 +8,7 @@ mod elgamal;
 mod fuzz_readers;
 mod fuzz_scenario;
 mod fuzz_sim;
+mod fuzz_trace;
 mod group;
 mod harness;
 mod network;
