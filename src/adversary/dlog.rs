@@ -1,4 +1,4 @@
-//! The small-group attack on commitments (SPEC §4, `kind = "dlog"`): in a toy
+//! The small-group attack on commitments (reference §4, `kind = "dlog"`): in a toy
 //! group, anyone who can take discrete logs reads the secrets out of the
 //! commitments g^v, g^δ, g^α, g^FK and ElGamal's public g^x. The attacker
 //! runs Pollard's rho, bounded by a budget of group operations, on every

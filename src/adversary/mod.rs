@@ -1,4 +1,4 @@
-//! Adversaries (SPEC §4): who misbehaves, and how.
+//! Adversaries (reference §4): who misbehaves, and how.
 //!
 //! - a **leak**: a member reveals one of its secrets (α, FK, θ or SK of an
 //!   epoch) to the group, the outsider or chosen members — the trigger of the

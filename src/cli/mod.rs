@@ -1,4 +1,4 @@
-//! The `fraclab` command line (SPEC §6). Exit status: 0 success and every
+//! The `fraclab` command line (reference §6). Exit status: 0 success and every
 //! expectation held; 1 an expectation or protocol invariant failed; 2 bad
 //! input or usage.
 
@@ -34,7 +34,7 @@ enum Command {
     /// Run one scenario; write trace.jsonl, summary.json and its plots.
     #[command(after_help = RUN_HELP)]
     Run {
-        /// The scenario file (TOML, SPEC §4).
+        /// The scenario file (TOML, reference §4).
         scenario: PathBuf,
         /// Override the scenario's seed.
         #[arg(long)]
@@ -166,7 +166,7 @@ const EXIT_CODES: &str = "Exit status: 0 success and every expectation held; 1 a
 const RUN_HELP: &str = concat!(
     "Exit status: 0 every expectation and invariant held and the keys agreed; 1 otherwise (with a reproduce: line); ",
     "2 bad input or usage, e.g. a scenario that does not load or an --out that is a file or inside one (nothing is written).\n",
-    "Limits (SPEC §9): members ≤ 4096, epochs ≤ 100000, events ≤ 10^9 per run; full traces for n ≤ 64 unless asked for."
+    "Limits (reference §9): members ≤ 4096, epochs ≤ 100000, events ≤ 10^9 per run; full traces for n ≤ 64 unless asked for."
 );
 
 const CHECK_HELP: &str = "Exit status: 0 every scenario passed; 1 a scenario failed (each failure prints reproduce: fraclab run … --seed N); 2 a scenario could not be loaded or none was found. Writes nothing.";

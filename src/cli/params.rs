@@ -7,12 +7,12 @@ fn json(p: &GroupParams) -> String {
         "name": p.name,
         "p": format!("{:x}", p.p),
         "q": format!("{:x}", p.q),
-        // g is a group element: padded to the byte length of P (SPEC §3).
+        // g is a group element: padded to the byte length of P (reference §3).
         "g": p.element_hex(&p.generator()),
         "p_bits": p.p.bits(),
         "q_bits": p.q.bits(),
     });
-    // Key order as SPEC §6 lists it.
+    // Key order as reference §6 lists it.
     let keys = ["name", "p", "q", "g", "p_bits", "q_bits"];
     let fields: Vec<String> = keys.iter().map(|k| format!("\"{k}\":{}", v[k])).collect();
     format!("{{{}}}", fields.join(","))

@@ -1,4 +1,4 @@
-//! SK_e = HKDF-SHA256(θ_e) exactly as SPEC §3 fixes it, and the key
+//! SK_e = HKDF-SHA256(θ_e) exactly as reference §3 fixes it, and the key
 //! confirmation tag H("fraclab/confirm/v1" ‖ SK_e) every member broadcasts.
 
 use hkdf::Hkdf;

@@ -1,5 +1,5 @@
 //! Group parameters (P, q, g), the `Scalar` (mod q) and `Element` (mod P)
-//! newtypes and the key derivation SK_e = KDF(θ_e) of SPEC §3.
+//! newtypes and the key derivation SK_e = KDF(θ_e) of reference §3.
 //!
 //! All of the patent's pad arithmetic (⊙ and ⋄) is addition in Z_q, so every
 //! protocol secret — v, γ, δ, α, θ, FK, HFK — is a [`Scalar`]; exponentiations

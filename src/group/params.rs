@@ -1,4 +1,4 @@
-//! The nine named parameter sets of SPEC §3.
+//! The nine named parameter sets of reference §3.
 //!
 //! The toy sets are safe primes just below a power of two (q = (P−1)/2) for
 //! teaching and brute-force demonstrations; the others are published groups

@@ -140,7 +140,7 @@ impl GroupParams {
         padded_bytes(&a.0, self.q_bytes())
     }
 
-    /// Lowercase hex, zero-padded to the byte length of q, no `0x` (SPEC §3).
+    /// Lowercase hex, zero-padded to the byte length of q, no `0x` (reference §3).
     pub fn scalar_hex(&self, a: &Scalar) -> String {
         hex::encode(self.scalar_bytes(a))
     }

@@ -1,4 +1,4 @@
-//! The derivability atlas (`fraclab atlas`, SPEC §6): for a range of group
+//! The derivability atlas (`fraclab atlas`, reference §6): for a range of group
 //! sizes, how many members the engine finds compromised
 //! - when members 1..r leak their pad α at epoch 2, every member curious
 //!   (SM initialisation, additive key generation);

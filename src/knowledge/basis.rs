@@ -1,4 +1,4 @@
-//! An incremental row-echelon basis over GF(q): the span test of SPEC §2.
+//! An incremental row-echelon basis over GF(q): the span test of reference §2.
 //!
 //! Observations are inserted in the order the view received them. A row
 //! enters the basis when it is independent of the rows before it; its pivot

@@ -1,4 +1,4 @@
-//! Linear forms over a run's variables (SPEC §2).
+//! Linear forms over a run's variables (reference §2).
 //!
 //! The independent draws are v_i, γ, FK_{i,j} and, on the hardened ring, the
 //! shares s_{i,k} (k ≠ i). Two further kinds of variable name intermediate

@@ -1,4 +1,4 @@
-//! The knowledge engine (SPEC §2): for every view — each member, each
+//! The knowledge engine (reference §2): for every view — each member, each
 //! declared coalition, the outsider — decide by elimination over GF(q) which
 //! secrets of other parties lie in the span of what the view holds, when
 //! that first happened, and how.

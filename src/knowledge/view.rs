@@ -66,7 +66,7 @@ impl ViewId {
         }
     }
 
-    /// As SPEC §5 writes it: a member id, a sorted list, or "outsider".
+    /// As reference §5 writes it: a member id, a sorted list, or "outsider".
     pub fn to_json(&self) -> serde_json::Value {
         match self {
             ViewId::Member(m) => m.0.into(),

@@ -9,7 +9,7 @@
 //! bounded however long the run. Acks carry sequence number 0.
 //!
 //! Retransmission is unbounded, so any loss < 1 completes; the simulator's
-//! event limit (SPEC §9) bounds a run.
+//! event limit (reference §9) bounds a run.
 
 use std::collections::{BTreeMap, BTreeSet};
 

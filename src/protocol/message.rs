@@ -28,7 +28,7 @@ impl Mode {
     }
 }
 
-/// Commitments g^value that let members verify initialisation (SPEC §1,
+/// Commitments g^value that let members verify initialisation (reference §1,
 /// processes 800 and 900). They are public and non-linear: the knowledge
 /// engine does not invert them.
 #[derive(Clone, PartialEq, Eq, Debug)]

@@ -93,7 +93,7 @@ impl InitKind {
     }
 }
 
-/// How key generation draws each member's key part (SPEC §1).
+/// How key generation draws each member's key part (reference §1).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum KeygenKind {
     /// Process 500: FK_{i,j} is a scalar, HFK = α + FK.
@@ -113,7 +113,7 @@ impl KeygenKind {
     }
 }
 
-/// The secrets a `secret` trace event can name (SPEC §5).
+/// The secrets a `secret` trace event can name (reference §5).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub enum SecretName {
     V,

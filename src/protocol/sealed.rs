@@ -1,4 +1,4 @@
-//! The sealed envelope (SPEC §1, ambiguity 8): the patent's
+//! The sealed envelope (reference §1, ambiguity 8): the patent's
 //! {{T_i, M, j, Msg}_{K_i⁻¹}}_{K_R}, done so that a signed message cannot be
 //! re-encrypted to someone else (Davis, "Defective Sign & Encrypt", 2001).
 //!

@@ -1,6 +1,6 @@
 //! Process 300: the security manager, a third party that is not a member.
 //! It draws v_i uniformly from Z_q, sets θ_1 = Σ v_i and α_{i,1} = θ_1 − v_i
-//! (SPEC §1, ambiguity 2: this keeps invariant I1) and sends (α_{i,1}, θ_1)
+//! (reference §1, ambiguity 2: this keeps invariant I1) and sends (α_{i,1}, θ_1)
 //! to each member i. With verification (process 800) it also sends every
 //! member the commitments C_i = g^{α_{i,1}} and C_θ = g^{θ_1}.
 //!

@@ -1,4 +1,4 @@
-//! Running the dlog adversaries (SPEC §4) after a run: collect the
+//! Running the dlog adversaries (reference §4) after a run: collect the
 //! commitments each attacker's view sees, take their discrete logs within
 //! the budget, and check every exponent found against the ground truth.
 

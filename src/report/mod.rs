@@ -1,5 +1,5 @@
 //! Outputs: running a scenario into `trace.jsonl` and `summary.json`
-//! (SPEC §5), and re-checking a trace independently (`verify-trace`).
+//! (reference §5), and re-checking a trace independently (`verify-trace`).
 //!
 //! Outputs are written to temporary names and renamed into place only when
 //! the run has finished, so a failed run never leaves half a trace behind.

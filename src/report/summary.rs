@@ -1,4 +1,4 @@
-//! `summary.json`, format `fraclab-summary/1` (SPEC §5): the run's verdict,
+//! `summary.json`, format `fraclab-summary/1` (reference §5): the run's verdict,
 //! counters, findings and expectations. Fields that belong to capabilities
 //! fraclab does not have yet (detection, recovery, rejection) are absent
 //! rather than filled with values nobody computed; the knowledge fields are
@@ -56,7 +56,7 @@ pub struct Summary {
     pub messages_dropped: u64,
     pub retransmissions: u64,
     pub sim_time_us: u64,
-    /// Messages the receiver's channel refused, by reason (SPEC §5).
+    /// Messages the receiver's channel refused, by reason (reference §5).
     pub rejected: std::collections::BTreeMap<&'static str, u64>,
     /// Adversaries' messages (tampered, replayed, forged) that reached a
     /// party's protocol state; 0 on the sealed channel.
@@ -231,7 +231,7 @@ impl Summary {
 }
 
 /// One finding per declared cheater: what it forged, whether verification
-/// named it, and what the ground truth says the cheat did (SPEC: without
+/// named it, and what the ground truth says the cheat did (the reference: without
 /// verification the run says what broke, silently).
 fn cheat_findings(sc: &Scenario, v: &crate::sim::Verdict, detected: &[u32]) -> Vec<serde_json::Value> {
     use crate::adversary::{Adversary, CheatPhase};

@@ -1,4 +1,4 @@
-//! `trace.jsonl`, format `fraclab-trace/1` (SPEC §5): a header line, one
+//! `trace.jsonl`, format `fraclab-trace/1` (reference §5): a header line, one
 //! line per record, a footer. Lines are formatted by hand (fixed key order,
 //! values that never need escaping) into a buffered writer whose bytes are
 //! hashed on their way to the file, so the summary's `trace_sha256` costs no

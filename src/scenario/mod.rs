@@ -1,4 +1,4 @@
-//! TOML scenarios (SPEC §4): the file types, validated into a [`Scenario`].
+//! TOML scenarios (reference §4): the file types, validated into a [`Scenario`].
 //!
 //! Validation happens while deserialising (newtypes with `try_from`), so
 //! every error carries the span toml attaches to the offending value and the
@@ -26,7 +26,7 @@ use crate::sim::fault::Faults;
 use crate::sim::network::NetworkModel;
 use raw::Channel as ChannelName;
 
-/// SPEC §9: events per run.
+/// reference §9: events per run.
 pub const MAX_EVENTS: u64 = 1_000_000_000;
 
 /// Above this many members a scenario that does not choose a trace level
@@ -38,7 +38,7 @@ pub const FULL_TRACE_MEMBERS_MAX: u32 = 64;
 /// asks for it (`[output] analysis = true`): it analyses every member's view.
 pub const ANALYSIS_MEMBERS_MAX: u32 = 64;
 
-/// Expectations a scenario can assert (SPEC §4, `[expect]`).
+/// Expectations a scenario can assert (reference §4, `[expect]`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Expect {
     pub keys_agreed: Option<bool>,

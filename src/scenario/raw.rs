@@ -56,7 +56,7 @@ fn allowed(values: &[&str]) -> String {
 }
 
 /// Declares a string-valued enum: its allowed spellings, and the spellings
-/// SPEC §4 names that a later version of fraclab implements.
+/// reference §4 names that a later version of fraclab implements.
 macro_rules! string_enum {
     ($name:ident, [$($text:literal => $variant:ident),+], later: [$($later:literal),*]) => {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -301,7 +301,7 @@ struct RawProtocol {
 #[serde(deny_unknown_fields, expecting = "a [network] table")]
 struct RawNetwork {
     latency_ms: Option<LatencyMs>,
-    loss: Option<Probability>,
+    loss: Option<Spanned<Probability>>,
     duplicate: Option<Probability>,
     clock_skew_ms: Option<SkewMs>,
 }
@@ -339,7 +339,7 @@ struct RawExpect {
 }
 
 impl RawScenario {
-    /// Cross-field checks and defaults (SPEC §4).
+    /// Cross-field checks and defaults (reference §4).
     pub fn validate(mut self, source_sha256: String) -> Result<Scenario, SpanError> {
         let p = self.protocol;
         let members = p.members.0;
@@ -353,9 +353,24 @@ impl RawScenario {
                 key: "protocol.epochs".into(),
                 span: Some(p.epochs.span()),
                 message: format!(
-                    "{members} members × {epochs} epochs need at least {least_events} events, over the limit of {MAX_EVENTS} (SPEC §9); allowed: fewer members or epochs"
+                    "{members} members × {epochs} epochs need at least {least_events} events, over the limit of {MAX_EVENTS} (reference §9); allowed: fewer members or epochs"
                 ),
             });
+        }
+        // Under loss each payload (and each ack) is sent 1/(1 − loss) times
+        // on average, and every retransmission is a timer event.
+        if let Some(loss) = &self.network.loss {
+            let p = loss.get_ref().0;
+            let expected = least_events as f64 / (1.0 - p);
+            if expected > MAX_EVENTS as f64 {
+                return Err(SpanError {
+                    key: "network.loss".into(),
+                    span: Some(loss.span()),
+                    message: format!(
+                        "at loss = {p}, {members} members × {epochs} epochs need about {expected:.3e} events (each message is sent 1/(1 − loss) times on average), over the limit of {MAX_EVENTS} (reference §9); allowed: a lower loss, or fewer members or epochs"
+                    ),
+                });
+            }
         }
         let group = self.group.params.0;
         let mut warnings = Vec::new();
@@ -533,7 +548,7 @@ impl RawScenario {
             channel: p.channel.unwrap_or(Channel::Ideal),
             network: NetworkModel {
                 latency: net.latency_ms.map_or(Latency::Fixed { value_us: 10_000 }, |l| l.0),
-                loss: net.loss.unwrap_or_default().0,
+                loss: net.loss.as_ref().map_or(0.0, |l| l.get_ref().0),
                 duplicate: net.duplicate.unwrap_or_default().0,
             },
             clock_skew_us: net.clock_skew_ms.map_or(0, |s| s.0 as i64),

@@ -1,4 +1,4 @@
-//! Faults (SPEC §4): crashes and partitions. The simulator carries them
+//! Faults (reference §4): crashes and partitions. The simulator carries them
 //! out; the members only notice silence.
 
 use crate::protocol::MemberId;

@@ -227,7 +227,7 @@ impl Recorder for NullRecorder {
 pub enum SimError {
     #[error("writing the trace failed: {0}")]
     Io(#[from] io::Error),
-    #[error("the run reached the limit of {limit} events (SPEC §9) at t = {at_us} µs")]
+    #[error("the run reached the limit of {limit} events (reference §9) at t = {at_us} µs")]
     EventLimit { limit: u64, at_us: u64 },
     /// A party addressed a message to a party the group does not have: a
     /// fraclab bug (payloads naming such parties are refused on receipt),

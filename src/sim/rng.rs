@@ -1,6 +1,6 @@
 //! Seeded randomness: one scenario seed split into named ChaCha20 streams,
 //! one per purpose ("sm", "member/3", "network", "clock"), so that adding a
-//! consumer of randomness never shifts another's draws (SPEC §8).
+//! consumer of randomness never shifts another's draws (reference §8).
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};

@@ -23,7 +23,7 @@ pub enum Finding {
     Divergence { member: MemberId, epoch: u64, with: MemberId },
 }
 
-/// A verification check that failed at a member (SPEC §1, processes
+/// A verification check that failed at a member (reference §1, processes
 /// 600, 800, 900 and verified key generation).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Detection {

@@ -1,5 +1,5 @@
 //! What travels on the wire, and the simulator's side of the channel modes
-//! and of the network adversary (SPEC §1 row 8, §4).
+//! and of the network adversary (reference §1 row 8, §4).
 //!
 //! - `ideal` and `plain`: the envelope itself travels. Nothing is
 //!   authenticated: a tampered payload is whatever the flipped bits decode

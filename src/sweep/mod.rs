@@ -1,4 +1,4 @@
-//! `fraclab sweep` (SPEC §6): one scenario over a grid of varied keys and
+//! `fraclab sweep` (reference §6): one scenario over a grid of varied keys and
 //! seeds. Runs go in parallel (rayon); each finished run is appended to
 //! `sweep.csv` at once, so an interrupted sweep keeps its work and
 //! `--resume` skips it. When every run is in, the file is rewritten in run

@@ -1,4 +1,4 @@
-//! SPEC §1 "What the lab must reproduce" and §2: the engine's verdicts.
+//! reference §1 "What the lab must reproduce" and §2: the engine's verdicts.
 
 use std::collections::BTreeSet;
 
@@ -82,7 +82,7 @@ fn honest_rings_expose_no_one() {
     }
 }
 
-/// Property (SPEC §1): under SM initialisation and additive key generation,
+/// Property (reference §1): under SM initialisation and additive key generation,
 /// a view holding c parties' secrets (its own members plus every leaker)
 /// derives an outside member's FK or α iff c ≥ n − 1; a leaker's secrets are
 /// derivable by everyone; and every derived value equals the ground truth.
@@ -250,7 +250,7 @@ fn explain_gives_a_derivation_when_one_exists() {
     );
 }
 
-/// Scale (SPEC §2): 64 members, 10 epochs, every member's view analysed.
+/// Scale (reference §2): 64 members, 10 epochs, every member's view analysed.
 #[test]
 fn sixty_four_members_ten_epochs_every_view_analysed() {
     let sc = build("toy-64", 64, "sm", 10, &leak(1, "alpha", 2), 3);
@@ -264,7 +264,7 @@ fn sixty_four_members_ten_epochs_every_view_analysed() {
     assert_eq!(fk1, 63 * 10);
 }
 
-/// SPEC §1 in full for n = 3: once α[1,2] leaks, member 2 derives *every* FK
+/// reference §1 in full for n = 3: once α[1,2] leaks, member 2 derives *every* FK
 /// and α of member 3 (all epochs, before and after the leak), and its first
 /// derivation comes at the leak itself — the learn event follows the leak
 /// event in the trace.

@@ -1,4 +1,4 @@
-//! SPEC §8: same scenario and seed ⇒ the same bytes.
+//! reference §8: same scenario and seed ⇒ the same bytes.
 
 use std::fs;
 

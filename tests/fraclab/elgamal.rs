@@ -1,4 +1,4 @@
-//! Process 600, ElGamal key generation (SPEC §1): the group public key
+//! Process 600, ElGamal key generation (reference §1): the group public key
 //! holds every epoch, keys agree, and the attacks land exactly as with
 //! additive key generation.
 

@@ -1,4 +1,4 @@
-//! SPEC §3: parameter sets and the key derivation.
+//! reference §3: parameter sets and the key derivation.
 
 use fraclab::group::{PARAMS_NAMES, all, by_name, confirm_tag, derive_sk};
 use num_bigint::BigUint;
@@ -81,7 +81,7 @@ fn parameter_sizes_match_their_names() {
 }
 
 /// The vector below was computed outside fraclab with Python's standard
-/// library (hmac, hashlib), following SPEC §3 literally:
+/// library (hmac, hashlib), following reference §3 literally:
 /// ```text
 /// prk  = HMAC-SHA256(key = b"fraclab/sk/v1", msg = ikm)
 /// okm  = HMAC-SHA256(prk, info ‖ 0x01)            # one block = 32 bytes

@@ -1,4 +1,4 @@
-//! SPEC §8 network model: loss and duplication never stall the protocol.
+//! reference §8 network model: loss and duplication never stall the protocol.
 
 use crate::harness::{assert_protocol_invariants, make, run_collect};
 

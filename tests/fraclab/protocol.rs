@@ -1,4 +1,4 @@
-//! SPEC §1: processes 300, 400 and 500 with key confirmation.
+//! reference §1: processes 300, 400 and 500 with key confirmation.
 
 use fraclab::sim::{self, Finding, NullRecorder, SimError};
 
@@ -80,7 +80,7 @@ fn initialisation_alone_yields_the_first_key() {
     assert_eq!(c.keys.len(), 1);
 }
 
-/// SPEC §9: a run that exceeds its event budget stops with an error naming
+/// reference §9: a run that exceeds its event budget stops with an error naming
 /// the limit, instead of running forever.
 #[test]
 fn the_event_limit_stops_a_run() {

@@ -1,4 +1,4 @@
-//! SPEC §1 process 700, and faults: crashes, partitions, withholding.
+//! reference §1 process 700, and faults: crashes, partitions, withholding.
 
 use fraclab::knowledge::ViewId;
 use fraclab::knowledge::form::Var;

@@ -1,4 +1,4 @@
-//! SPEC §4: bad input names the file, line:column and key, exits 2 and
+//! reference §4: bad input names the file, line:column and key, exits 2 and
 //! writes nothing.
 
 use std::fs;
@@ -114,7 +114,7 @@ fn missing_required_key_is_named() {
     assert!(e.contains("protocol: missing field `keygen`"), "{e}");
 }
 
-/// SPEC names modes a later version implements; asking for them is a clear
+/// The reference names modes a later version implements; asking for them is a clear
 /// error, not a silent fallback.
 #[test]
 fn feature_combinations_are_refused_clearly() {

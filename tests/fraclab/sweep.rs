@@ -55,7 +55,7 @@ fn rows(path: &Path) -> Vec<Vec<String>> {
 }
 
 /// members 3..6 × 4 seeds: 16 rows ordered by n then seed, the columns of
-/// SPEC §6, every run completes with agreeing keys, and messages grow with n.
+/// reference §6, every run completes with agreeing keys, and messages grow with n.
 #[test]
 fn a_sweep_writes_one_row_per_run() {
     let tmp = tempfile::tempdir().unwrap();

@@ -1,4 +1,4 @@
-//! Verification with commitments (SPEC §1): processes 800 (SM
+//! Verification with commitments (reference §1): processes 800 (SM
 //! initialisation) and 900 (ring initialisation), and verified key
 //! generation. A failed check is a `Verification` note naming the culprit
 //! when the check can.

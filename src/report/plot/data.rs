@@ -450,7 +450,7 @@ impl Trace {
     }
 }
 
-/// The limits of SPEC §9, as readers of fraclab's files check them.
+/// The limits of reference §9, as readers of fraclab's files check them.
 pub const MEMBERS_MIN: u32 = 2;
 pub const MEMBERS_MAX: u32 = 4096;
 pub const EPOCHS_MAX: u64 = 100_000;
@@ -529,7 +529,7 @@ pub struct Summary {
     pub findings: Vec<serde_json::Value>,
 }
 
-/// A member count within SPEC §9, checked as it is read (so the error has its line).
+/// A member count within reference §9, checked as it is read (so the error has its line).
 fn members<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     let n = u64::deserialize(d)?;
     match u32::try_from(n) {
@@ -540,7 +540,7 @@ fn members<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     }
 }
 
-/// An epoch count within SPEC §9, checked as it is read.
+/// An epoch count within reference §9, checked as it is read.
 fn epochs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     let e = u64::deserialize(d)?;
     if e > EPOCHS_MAX {
@@ -559,7 +559,7 @@ impl Summary {
         Ok(s)
     }
 
-    /// The bounds of SPEC §9 and ids within the run's members, so that no
+    /// The bounds of reference §9 and ids within the run's members, so that no
     /// chart is sized by a number a run cannot produce.
     fn check(&self) -> Result<(), String> {
         let (n, e) = (self.members, self.epochs);

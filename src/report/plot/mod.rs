@@ -1,4 +1,4 @@
-//! Plots (SPEC §7), drawn with plotters from a run's, sweep's or atlas's
+//! Plots (reference §7), drawn with plotters from a run's, sweep's or atlas's
 //! files alone, so `fraclab plot DIR` redraws what `run`, `sweep` and
 //! `atlas` drew, byte for byte.
 //!
