@@ -240,8 +240,15 @@ impl Plan {
     /// together (a member id beyond a smaller n) become rows with an `error`.
     pub fn new(path: &Path, vary: &[String], seeds: u64) -> Result<Plan, SweepError> {
         let file = path.display().to_string();
-        let src = fs::read_to_string(path)
-            .map_err(|e| SweepError::BadInput(format!("{file}: cannot read the scenario: {e}")))?;
+        let src = match fs::read_to_string(path) {
+            Ok(src) => src,
+            // Not UTF-8: the loader locates the first bad byte.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                let located = scenario::load(path).err().map(|l| l.to_string());
+                return Err(SweepError::BadInput(located.unwrap_or(format!("{file}: {e}"))));
+            }
+            Err(e) => return Err(SweepError::BadInput(format!("{file}: cannot read the scenario: {e}"))),
+        };
         let sc = scenario::parse(&src, &file).map_err(|e| SweepError::BadInput(e.to_string()))?;
         let base: toml::Table = toml::from_str(&src).expect("a scenario that loads is a TOML table");
         let vary: Vec<Vary> =

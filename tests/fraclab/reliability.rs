@@ -207,3 +207,32 @@ fn readme_examples_leave_the_checkout_clean() {
     }
     assert!(examples >= 2, "the sweep and atlas examples were found");
 }
+
+/// A loss so high that the run would need more than 10^9 events is refused
+/// at load, at `network.loss`, and nothing is written.
+#[test]
+fn a_loss_beyond_the_event_limit_is_refused_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo_root().join("scenarios/lossy-network.toml"))
+        .unwrap()
+        .replace("loss = 0.2", "loss = 0.9999999");
+    let file = dir.path().join("l.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = fraclab(&["run", file.to_str().unwrap(), "--out", "o"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("l.toml:18:8: network.loss:") && err.contains("over the limit"), "{err}");
+    assert!(!dir.path().join("o").exists(), "nothing written");
+}
+
+/// `fraclab sweep` locates a scenario that is not UTF-8, as `run` does.
+#[test]
+fn sweep_locates_a_scenario_that_is_not_utf8() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, b"name = \"t\"\ndescription = \"\xff\"\n").unwrap();
+    let out = fraclab(&["sweep", file.to_str().unwrap(), "--seeds", "1", "--out", "o"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("bad.toml:2:"), "{}", stderr(&out));
+    assert!(!dir.path().join("o").exists());
+}
