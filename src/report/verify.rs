@@ -1452,19 +1452,13 @@ impl Verifier {
             Value::String(s) if s == "group" => Some((1..=n).collect()),
             Value::String(s) if s == "outsider" => None,
             Value::Array(ids) => {
-                let mut out = Vec::new();
-                for id in ids {
-                    match id.as_u64().and_then(|x| u32::try_from(x).ok()).filter(|m| (1..=n).contains(m)) {
-                        Some(m) if out.last().is_none_or(|l| *l < m) => out.push(m),
-                        _ => {
-                            return violation(
-                                line,
-                                seq,
-                                format!("a leak's `to` must be sorted distinct member ids in 1..={n}"),
-                            );
-                        }
-                    }
-                }
+                let Some(out) = sorted_ids(ids, n) else {
+                    return violation(
+                        line,
+                        seq,
+                        format!("a leak's `to` must be sorted distinct member ids in 1..={n}"),
+                    );
+                };
                 if out.is_empty() {
                     return violation(line, seq, "a leak to nobody".into());
                 }
@@ -1548,19 +1542,13 @@ impl Verifier {
                 }
             }
             Value::Array(ids) => {
-                let mut out = Vec::new();
-                for id in ids {
-                    match id.as_u64().and_then(|x| u32::try_from(x).ok()).filter(|m| (1..=n).contains(m)) {
-                        Some(m) if out.last().is_none_or(|l| *l < m) => out.push(m),
-                        _ => {
-                            return violation(
-                                line,
-                                seq,
-                                format!("a coalition view is a sorted list of distinct ids in 1..={n}"),
-                            );
-                        }
-                    }
-                }
+                let Some(out) = sorted_ids(ids, n) else {
+                    return violation(
+                        line,
+                        seq,
+                        format!("a coalition view is a sorted list of distinct ids in 1..={n}"),
+                    );
+                };
                 if out.len() < 2 {
                     return violation(line, seq, "a coalition view has at least two members".into());
                 }
@@ -1977,4 +1965,17 @@ pub fn verify(input: impl BufRead) -> Result<Checked, VerifyError> {
         step.push(Pending { line: ln, seq, t, ty, ev, after });
     }
     Err(VerifyError::Malformed { line: v.last_line + 1, message: "no footer: the trace is truncated".into() })
+}
+
+/// Member ids in 1..=n, strictly increasing; `None` for anything else.
+fn sorted_ids(ids: &[Value], n: u32) -> Option<Vec<u32>> {
+    let mut out: Vec<u32> = Vec::with_capacity(ids.len());
+    for id in ids {
+        let m = id.as_u64().and_then(|x| u32::try_from(x).ok()).filter(|m| (1..=n).contains(m))?;
+        if out.last().is_some_and(|l| *l >= m) {
+            return None;
+        }
+        out.push(m);
+    }
+    Some(out)
 }
