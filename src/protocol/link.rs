@@ -1,5 +1,6 @@
 //! Reliable delivery over a lossy, duplicating network: every payload is
-//! acknowledged, retransmitted after `rto` until it is, and a receiver passes
+//! acknowledged, retransmitted with capped exponential backoff ([`Backoff`])
+//! until it is, and a receiver passes
 //! each (sender, seq) up once. Acks are not acknowledged; a lost ack costs a
 //! retransmission, which the receiver acks again and otherwise ignores.
 //!
@@ -46,7 +47,8 @@ impl Window {
 /// later one after twice the previous wait, never more than `cap_us`
 /// (exponential backoff, as TCP does). Under loss a payload still gets
 /// through; to a peer that has died, the retransmissions thin out instead
-/// of flooding the network for the rest of the run.
+/// of flooding the network for the rest of the run. (Doubling stops at
+/// 2⁴⁰ × `rto_us`, however high the cap.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Backoff {
     pub rto_us: i64,

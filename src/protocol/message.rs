@@ -83,20 +83,6 @@ pub enum Body {
 }
 
 impl Body {
-    /// Whether the payload makes sense in a group of `members`: every
-    /// member id it names is in 1..=n, and the SM's pad commitments list
-    /// one element per member. A payload that does not is malformed data
-    /// (a tampered or forged message), refused before any party acts on it.
-    pub fn fits(&self, members: u32) -> bool {
-        let member = |m: &MemberId| (1..=members).contains(&m.0);
-        match self {
-            Body::HfkRelay { owner, .. } => member(owner),
-            Body::RecoveryDelta { failed, .. } => member(failed),
-            Body::Commit(Commitment::Pads { alphas, .. }) => alphas.len() == members as usize,
-            _ => true,
-        }
-    }
-
     /// The `kind` a trace records for this payload.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -137,6 +123,28 @@ pub struct Envelope {
     /// The incarnation of the recipient the sender addresses.
     pub to_inc: u32,
     pub body: Body,
+}
+
+impl Envelope {
+    /// Whether the message makes sense in a group of `members`: every
+    /// member id its payload names is in 1..=n, a relayed HFK is about a
+    /// third party (neither the sender nor the recipient), a handover
+    /// carries HFK_{ī,r} exactly when r ≥ 1, and the SM's pad commitments
+    /// list one element per member. A message that does not is malformed
+    /// data (a tampered or forged message), refused before any party acts
+    /// on it.
+    pub fn fits(&self, members: u32) -> bool {
+        let member = |m: &MemberId| (1..=members).contains(&m.0);
+        match &self.body {
+            Body::HfkRelay { owner, .. } => {
+                member(owner) && Party::Member(*owner) != self.from && Party::Member(*owner) != self.to
+            }
+            Body::RecoveryDelta { failed, .. } => member(failed),
+            Body::Recover { hfk, .. } => hfk.is_some() == (self.iter >= 1),
+            Body::Commit(Commitment::Pads { alphas, .. }) => alphas.len() == members as usize,
+            _ => true,
+        }
+    }
 }
 
 /// The wire encoding of a payload: what the sealed channel encrypts, and
@@ -415,6 +423,48 @@ pub mod wire {
         use crate::group::by_name;
         use crate::protocol::Party;
         use crate::sim::rng::stream;
+
+        /// A message naming a party outside the group, relaying a party's
+        /// own HFK to it or from it, or a handover whose HFK does not match
+        /// its iteration, does not fit; honest shapes do.
+        #[test]
+        fn fits_refuses_what_no_honest_party_sends() {
+            let g = by_name("toy-16").unwrap();
+            let env = |from: u32, to: u32, iter: u64, body: Body| Envelope {
+                from: Party::Member(MemberId(from)),
+                to: Party::Member(MemberId(to)),
+                mode: Mode::Recovery,
+                iter,
+                seq: 1,
+                attempt: 0,
+                from_inc: 0,
+                to_inc: 0,
+                body,
+            };
+            let relay = |owner| Body::HfkRelay {
+                owner: MemberId(owner),
+                inc: 1,
+                hfk: g.scalar_from_u64(1),
+                fk_pub: None,
+            };
+            let handover = |hfk| Body::Recover { hfk, theta: g.scalar_from_u64(2), sk: SharedKey([0; 32]) };
+            assert!(env(1, 2, 3, relay(3)).fits(4));
+            assert!(!env(1, 2, 3, relay(2)).fits(4), "the recipient's own HFK");
+            assert!(!env(1, 2, 3, relay(1)).fits(4), "the sender's own HFK");
+            assert!(!env(1, 2, 3, relay(5)).fits(4), "no member 5");
+            assert!(!env(1, 2, 3, relay(0)).fits(4), "no member 0");
+            assert!(env(1, 3, 2, handover(Some(g.scalar_from_u64(1)))).fits(4));
+            assert!(env(1, 3, 0, handover(None)).fits(4));
+            assert!(!env(1, 3, 2, handover(None)).fits(4), "r ≥ 1 carries HFK");
+            assert!(!env(1, 3, 0, handover(Some(g.scalar_from_u64(1)))).fits(4));
+            let delta = |failed| Body::RecoveryDelta {
+                failed: MemberId(failed),
+                inc: 1,
+                delta: g.scalar_from_u64(3),
+            };
+            assert!(env(1, 2, 2, delta(3)).fits(4));
+            assert!(!env(1, 2, 2, delta(786_435)).fits(4));
+        }
 
         /// Every kind of body survives encode → decode, on a toy and a big group.
         #[test]

@@ -65,7 +65,7 @@ pub struct LocalTime(pub i64);
 
 impl LocalTime {
     pub fn plus_us(self, us: i64) -> LocalTime {
-        LocalTime(self.0 + us)
+        LocalTime(self.0.saturating_add(us))
     }
 }
 

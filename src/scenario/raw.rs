@@ -361,13 +361,15 @@ impl RawScenario {
         // on average, and every retransmission is a timer event.
         if let Some(loss) = &self.network.loss {
             let p = loss.get_ref().0;
-            let expected = least_events as f64 / (1.0 - p);
+            // A payload goes out until its ack is back: 1/(1 − p)² times on
+            // average; its ack 1/(1 − p) times.
+            let expected = least_events as f64 / 2.0 * (1.0 / (1.0 - p) + 1.0 / ((1.0 - p) * (1.0 - p)));
             if expected > MAX_EVENTS as f64 {
                 return Err(SpanError {
                     key: "network.loss".into(),
                     span: Some(loss.span()),
                     message: format!(
-                        "at loss = {p}, {members} members × {epochs} epochs need about {expected:.3e} events (each message is sent 1/(1 − loss) times on average), over the limit of {MAX_EVENTS} (reference §9); allowed: a lower loss, or fewer members or epochs"
+                        "at loss = {p}, {members} members × {epochs} epochs need about {expected:.3e} events (a payload is sent 1/(1 − loss)² times on average, until its ack gets back), over the limit of {MAX_EVENTS} (reference §9); allowed: a lower loss, or fewer members or epochs"
                     ),
                 });
             }

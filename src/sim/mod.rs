@@ -4,7 +4,8 @@
 //!
 //! A run ends when nothing is left to do, or when nothing has progressed
 //! (no secret, θ, key or recovery) for a stall horizon of
-//! 2 × rekey interval + 10 × round timeout + 4 × clock skew: members that wait for a crashed
+//! 2 × rekey interval + 10 × round timeout + 4 × clock skew (plus, under
+//! loss, the time a payload needs to get through): members that wait for a crashed
 //! peer or across an unhealed partition would otherwise retransmit forever.
 //!
 //! Virtual time is integer µs. Events are totally ordered by (time,
@@ -90,7 +91,9 @@ impl Config {
     /// get a live member declared failed.
     pub fn loss_allowance_us(&self) -> i64 {
         let attempts = attempts_below(self.network.loss, 1e-9);
-        self.backoff().span_us(attempts.saturating_sub(1)) + self.network.latency.bound_us() as i64
+        self.backoff()
+            .span_us(attempts.saturating_sub(1))
+            .saturating_add(self.network.latency.bound_us() as i64)
     }
 
     /// The links' retransmission policy: the first wait is the network's
@@ -110,13 +113,17 @@ pub fn attempts_through(loss: f64) -> u32 {
     attempts_below(loss, 1e-12)
 }
 
-/// The number of transmissions k with loss^k < `p` (at least 1).
+/// The number of transmissions k with loss^k < `p` (at least 1, at most
+/// 10⁶). Counted by repeated multiplication, each step correctly rounded,
+/// so that every platform gets the same k (`f64::ln` is not guaranteed to).
 fn attempts_below(loss: f64, p: f64) -> u32 {
-    if loss <= 0.0 {
-        return 1;
+    let mut k = 1;
+    let mut all_lost = loss;
+    while all_lost >= p && k < 1_000_000 {
+        all_lost *= loss;
+        k += 1;
     }
-    let k = p.ln() / loss.min(1.0 - 1e-9).ln();
-    k.ceil().clamp(1.0, 1e6) as u32
+    k
 }
 
 /// One traceable happening, in the order the simulator saw it.
@@ -687,7 +694,11 @@ impl<'r> Sim<'r> {
     /// sealed channel, exposed to the network adversaries, then to the
     /// network's loss, duplication and latency.
     fn transmit(&mut self, slot: usize, env: Envelope) -> Result<(), SimError> {
-        if slot_of(env.to) > self.cfg.members as usize || (env.to == Party::Sm && self.sm.is_none()) {
+        let outside = match env.to {
+            Party::Member(m) => m.0 == 0 || m.0 > self.cfg.members,
+            Party::Sm => self.sm.is_none(),
+        };
+        if outside {
             let (from, to) = (format!("{:?}", env.from), format!("{:?}", env.to));
             return Err(SimError::Misaddressed { from, to, at_us: self.now.0 });
         }

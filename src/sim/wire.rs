@@ -189,7 +189,7 @@ impl Channel {
         admit: &Admit,
     ) -> Result<Envelope, Reject> {
         let env = self.open(slot, now, wire, admit)?;
-        if env.body.fits(self.members) { Ok(env) } else { Err(Reject::Malformed) }
+        if env.fits(self.members) { Ok(env) } else { Err(Reject::Malformed) }
     }
 
     fn open(&mut self, slot: usize, now: LocalTime, wire: &Wire, admit: &Admit) -> Result<Envelope, Reject> {

@@ -378,7 +378,7 @@ impl Member {
 
     pub(super) fn recovery_deadline(&self) -> Option<LocalTime> {
         let rep = self.recovery.replacing.as_ref().filter(|rep| !rep.completed && !rep.gave_up)?;
-        Some(rep.started_at.plus_us(RECOVERY_PATIENCE * self.cfg.round_timeout_us))
+        Some(rep.started_at.plus_us(RECOVERY_PATIENCE.saturating_mul(self.cfg.silence_timeout_us())))
     }
 
     /// The replacement gives up on survivors that never answered.
