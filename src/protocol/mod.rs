@@ -12,6 +12,7 @@
 pub mod link;
 pub mod member;
 pub mod message;
+pub mod round;
 pub mod sealed;
 pub mod sm;
 
@@ -21,6 +22,7 @@ use rand_core::Rng;
 
 use crate::group::{Scalar, SharedKey};
 pub use message::{Body, Commitment, Envelope, Mode};
+pub use round::{Epoch, Incarnation, Iteration};
 
 /// A member index, 1..=n as in the patent.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
