@@ -1,11 +1,11 @@
 //! `fraclab atlas --members A..B [--params NAME] [--out DIR]`.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::{EXIT_BAD_INPUT, EXIT_FAILED};
+use super::EXIT_BAD_INPUT;
 use crate::group::{PARAMS_NAMES, by_name};
-use crate::knowledge::atlas;
+use crate::lab::atlas;
 
 fn parse_range(s: &str) -> Result<std::ops::RangeInclusive<u32>, String> {
     let err = || format!("--members {s}: expected A..B with 2 ≤ A ≤ B ≤ 64");
@@ -13,16 +13,6 @@ fn parse_range(s: &str) -> Result<std::ops::RangeInclusive<u32>, String> {
     let (a, b): (u32, u32) =
         (a.parse().map_err(|_| err())?, b.trim_start_matches('=').parse().map_err(|_| err())?);
     if 2 <= a && a <= b && b <= 64 { Ok(a..=b) } else { Err(err()) }
-}
-
-fn write_csv<T: serde::Serialize>(path: &Path, rows: &[T]) -> Result<(), String> {
-    let tmp = path.with_extension("csv.partial");
-    let mut w = csv::Writer::from_path(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    for r in rows {
-        w.serialize(r).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    }
-    w.flush().map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 pub fn atlas(members: &str, params: &str, out: Option<PathBuf>) -> u8 {
@@ -38,11 +28,11 @@ pub fn atlas(members: &str, params: &str, out: Option<PathBuf>) -> u8 {
         return EXIT_BAD_INPUT;
     };
     let out = out.unwrap_or_else(|| PathBuf::from("results/atlas"));
-    if let Err(e) = super::out::prepare(&out) {
+    if let Err(e) = crate::lab::out::prepare(&out) {
         eprintln!("error: {e}");
         return EXIT_BAD_INPUT;
     }
-    let total: u32 = range.clone().map(|n| n + if n >= 3 { 2 * n } else { 0 }).sum();
+    let total = atlas::runs(&range);
     let mut done = 0;
     let tty = std::io::stderr().is_terminal();
     let mut tick = || {
@@ -51,24 +41,14 @@ pub fn atlas(members: &str, params: &str, out: Option<PathBuf>) -> u8 {
             eprint!("\ratlas: {done}/{total} runs");
         }
     };
-    let result = atlas::leaks(group, range.clone(), &mut tick)
-        .and_then(|l| Ok((l, atlas::ring(group, range.clone(), &mut tick)?)));
+    let result = atlas::write(group, range.clone(), &out, &mut tick);
     if tty {
         eprintln!();
     }
-    let (leaks, ring) = match result {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FAILED;
-        }
+    let atlas::Written { leaks, ring, plots } = match result {
+        Ok(w) => w,
+        Err(e) => return super::say_lab_error(e),
     };
-    if let Err(e) = write_csv(&out.join("atlas-leaks.csv"), &leaks)
-        .and_then(|_| write_csv(&out.join("atlas-ring.csv"), &ring))
-    {
-        eprintln!("error: {e}");
-        return EXIT_FAILED;
-    }
     println!("leaked pads (members 1..r reveal α at epoch 2; every member curious), {}:", group.name);
     let start = *range.start();
     for (r, safe) in atlas::smallest_safe(&leaks) {
@@ -100,19 +80,6 @@ pub fn atlas(members: &str, params: &str, out: Option<PathBuf>) -> u8 {
             }
         );
     }
-    match crate::report::plot::atlas(&out) {
-        Ok(files) => {
-            let names: Vec<String> = files
-                .iter()
-                .filter_map(|f| f.file_name())
-                .map(|f| f.to_string_lossy().into_owned())
-                .collect();
-            println!("wrote atlas-leaks.csv, atlas-ring.csv, {} to {}", names.join(", "), out.display());
-            0
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_FAILED
-        }
-    }
+    println!("wrote atlas-leaks.csv, atlas-ring.csv, {} to {}", super::file_names(&plots), out.display());
+    0
 }

@@ -5,32 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::run::{load_with_seed, reproduce_command};
+use super::load_or_say;
 use super::{EXIT_BAD_INPUT, EXIT_FAILED};
-use crate::report;
+use crate::lab::{reproduce_command, scenario_files};
 use crate::scenario::TraceLevel;
-
-/// The scenario files named by `paths`: files as given, folders' `*.toml`
-/// sorted by name.
-pub fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let defaults = [PathBuf::from("scenarios")];
-    let paths = if paths.is_empty() { &defaults[..] } else { paths };
-    let mut files = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let entries = std::fs::read_dir(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            let mut found: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.extension().is_some_and(|x| x == "toml"))
-                .collect();
-            found.sort();
-            files.extend(found);
-        } else {
-            files.push(p.clone());
-        }
-    }
-    Ok(files)
-}
 
 pub fn check(paths: &[PathBuf]) -> u8 {
     let files = match scenario_files(paths) {
@@ -72,8 +50,8 @@ pub fn check(paths: &[PathBuf]) -> u8 {
 }
 
 fn check_one(file: &Path) -> Result<bool, u8> {
-    let sc = load_with_seed(file, None)?;
-    let report = match report::execute(&sc, TraceLevel::None, None) {
+    let sc = load_or_say(file, None)?;
+    let report = match crate::lab::execute(&sc, TraceLevel::None, None) {
         Ok(r) => r,
         Err(e) => {
             println!("FAIL  {:<28} {e}", sc.name);

@@ -4,18 +4,18 @@
 
 mod atlas;
 mod check;
-pub(crate) mod out;
+
 mod params;
 mod plot;
 mod run;
 mod sweep;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::scenario::TraceLevel;
+use crate::scenario::{Scenario, TraceLevel};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -249,6 +249,36 @@ pub fn main() -> ExitCode {
         Command::Gallery { scenarios, out } => plot::gallery(&scenarios, &out),
     };
     ExitCode::from(code)
+}
+
+/// Loads the scenario, printing why not.
+fn load_or_say(path: &Path, seed: Option<u64>) -> Result<Scenario, u8> {
+    crate::lab::load(path, seed).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_BAD_INPUT
+    })
+}
+
+/// Prints a lab error and returns its exit status: 2 for bad input, 1 for
+/// a failure (with the reproducing command, when there is one).
+fn say_lab_error(e: crate::lab::LabError) -> u8 {
+    eprintln!("error: {e}");
+    match e {
+        crate::lab::LabError::BadInput(_) => EXIT_BAD_INPUT,
+        crate::lab::LabError::Failed { reproduce, .. } => {
+            if let Some(r) = reproduce {
+                eprintln!("reproduce: {r}");
+            }
+            EXIT_FAILED
+        }
+    }
+}
+
+/// The file names of `files`, comma-separated.
+fn file_names(files: &[std::path::PathBuf]) -> String {
+    let names: Vec<String> =
+        files.iter().filter_map(|f| f.file_name()).map(|f| f.to_string_lossy().into_owned()).collect();
+    names.join(", ")
 }
 
 fn verify_trace(path: &std::path::Path) -> u8 {

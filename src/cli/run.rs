@@ -4,28 +4,8 @@ use std::path::{Path, PathBuf};
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILED};
 use crate::knowledge::{self, Analysis, Explanation, Target};
-use crate::report::{self, Summary};
-use crate::scenario::{self, Scenario, TraceLevel};
-
-/// The command that reruns exactly this scenario and seed.
-pub fn reproduce_command(path: &Path, seed: u64) -> String {
-    format!("fraclab run {} --seed {seed}", path.display())
-}
-
-pub fn load_with_seed(path: &Path, seed: Option<u64>) -> Result<Scenario, u8> {
-    match scenario::load(path) {
-        Ok(mut sc) => {
-            if let Some(s) = seed {
-                sc.seed = s;
-            }
-            Ok(sc)
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            Err(EXIT_BAD_INPUT)
-        }
-    }
-}
+use crate::report::Summary;
+use crate::scenario::{Scenario, TraceLevel};
 
 pub fn run(
     path: &Path,
@@ -35,12 +15,12 @@ pub fn run(
     quiet: bool,
     explain: Option<&str>,
 ) -> u8 {
-    let sc = match load_with_seed(path, seed) {
+    let sc = match super::load_or_say(path, seed) {
         Ok(sc) => sc,
         Err(code) => return code,
     };
     let out = out.unwrap_or_else(|| Path::new("results").join(&sc.name));
-    if let Err(e) = super::out::check(&out) {
+    if let Err(e) = crate::lab::out::check(&out) {
         eprintln!("error: {e}");
         return EXIT_BAD_INPUT;
     }
@@ -53,32 +33,12 @@ pub fn run(
     if let Some(spec) = explain {
         return explain_one(&sc, spec);
     }
-    if let Err(e) = super::out::prepare(&out) {
-        eprintln!("error: {e}");
-        return EXIT_BAD_INPUT;
-    }
-    let report = match report::execute(&sc, level, Some(&out)) {
+    let (report, plots) = match crate::lab::run_into(&sc, path, level, &out) {
         Ok(r) => r,
-        // Writing the outputs failed after the folder was made (a full
-        // disk): not something a rerun with this seed explains.
-        Err(e @ report::RunError::Io { .. }) => {
-            eprintln!("error: {e}");
-            return EXIT_FAILED;
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!("reproduce: {}", reproduce_command(path, sc.seed));
-            return EXIT_FAILED;
-        }
+        Err(e) => return super::say_lab_error(e),
     };
     let s = &report.summary;
-    let plots = match super::plot::run_plots(&out) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FAILED;
-        }
-    };
+    let plots = super::file_names(&plots);
     if !quiet {
         print_account(s, &out, level, &plots);
         if let Some(a) = &report.analysis {
@@ -91,7 +51,7 @@ pub fn run(
         for problem in s.problems() {
             eprintln!("problem: {problem}");
         }
-        eprintln!("FAILED; reproduce: {}", reproduce_command(path, sc.seed));
+        eprintln!("FAILED; reproduce: {}", crate::lab::reproduce_command(path, sc.seed));
         EXIT_FAILED
     }
 }
@@ -202,7 +162,7 @@ fn explain_one(sc: &Scenario, spec: &str) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let explained = report::collect(sc)
+    let explained = crate::lab::collect(sc)
         .map_err(|e| e.to_string())
         .and_then(|(_, collector)| knowledge::explain(&collector, sc.group, &view, target));
     let g = sc.group;

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILED};
+use crate::lab::sweep::{self, Done, Options, Plan, Shard, SweepError};
 use crate::report::plot;
-use crate::sweep::{self, Done, Options, Plan, Shard, SweepError};
 
 fn fail(e: SweepError) -> u8 {
     eprintln!("error: {e}");
@@ -48,7 +48,7 @@ pub fn sweep(
     };
     let m = &plan.manifest;
     let out = out.unwrap_or_else(|| Path::new("results").join(format!("{}-sweep", m.scenario)));
-    if let Err(e) = super::out::check(&out) {
+    if let Err(e) = crate::lab::out::check(&out) {
         eprintln!("error: {e}");
         return EXIT_BAD_INPUT;
     }

@@ -58,10 +58,6 @@ impl<'f, F: Field> Basis<'f, F> {
         Basis { f, dim, pivot_row, rows: Vec::new(), acc, touched: std::collections::BTreeSet::new() }
     }
 
-    pub fn rank(&self) -> usize {
-        self.rows.len()
-    }
-
     /// Loads `form` into the accumulator and reduces it; returns the rows used
     /// and leaves the residual in `self.acc`.
     fn reduce_into_acc(&mut self, form: &Form) -> Vec<(usize, F::E)> {

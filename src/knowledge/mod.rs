@@ -8,7 +8,6 @@
 //! the ground truth and compared with the value the view saw. A mismatch is
 //! a bug in fraclab and fails the run.
 
-pub mod atlas;
 pub mod basis;
 pub mod field;
 pub mod form;

@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 
 use fraclab::knowledge::form::Var;
 use fraclab::knowledge::{Explanation, Target, ViewId, explain};
+use fraclab::lab::analyse;
 use fraclab::protocol::MemberId;
-use fraclab::report::analyse;
 use fraclab::scenario::{self, Scenario};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
@@ -287,7 +287,7 @@ fn the_fractional_attack_exposes_every_later_and_earlier_secret_at_the_leak() {
         assert!(by2.contains(&Var::Alpha(3, e)), "α[3,{e}]");
     }
     let tmp = tempfile::tempdir().unwrap();
-    fraclab::report::execute(&sc, fraclab::scenario::TraceLevel::Full, Some(tmp.path())).unwrap();
+    fraclab::lab::execute(&sc, fraclab::scenario::TraceLevel::Full, Some(tmp.path())).unwrap();
     let trace: Vec<serde_json::Value> = std::fs::read_to_string(tmp.path().join("trace.jsonl"))
         .unwrap()
         .lines()

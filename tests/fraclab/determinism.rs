@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use fraclab::report::execute;
+use fraclab::lab::execute;
 use fraclab::scenario::{self, TraceLevel};
 use sha2::{Digest, Sha256};
 

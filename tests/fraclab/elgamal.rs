@@ -7,8 +7,8 @@ use std::fs;
 use std::io;
 
 use fraclab::group::{Element, Scalar};
+use fraclab::lab::{analyse, execute};
 use fraclab::protocol::{Body, Party};
-use fraclab::report::{analyse, execute};
 use fraclab::scenario::{self, TraceLevel};
 use fraclab::sim::{self, Record, Recorder, SimTime};
 

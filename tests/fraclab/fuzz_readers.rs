@@ -3,7 +3,7 @@
 //! written once by small runs, are mutated (values and types changed, huge
 //! numbers, keys dropped, truncation, garbage bytes and rows) and fed to
 //! the readers, to `fraclab::report::plot::any` (what `fraclab plot` does)
-//! and to `fraclab::sweep::merge`, and a few times to the binary.
+//! and to `fraclab::lab::sweep::merge`, and a few times to the binary.
 //!
 //! Properties: nothing panics or aborts; a refused file is an error that
 //! names it, and then nothing was written (exit 2 writes nothing); a file
@@ -20,8 +20,8 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use crate::harness::{fraclab, fuzz_config, repo_root, stderr};
+use fraclab::lab::sweep::{self, Manifest, SweepError};
 use fraclab::report::plot::{self, PlotError};
-use fraclab::sweep::{self, Manifest, SweepError};
 
 /// The pristine files, written once per test binary.
 struct Seeds {

@@ -14,7 +14,7 @@
 use std::fmt::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use fraclab::report::{self, RunError};
+use fraclab::lab::{self, RunError};
 use fraclab::scenario::{self, TraceLevel};
 use fraclab::sim::SimError;
 use proptest::prelude::*;
@@ -280,7 +280,7 @@ fn check(d: &Draw) -> Result<(), TestCaseError> {
             return Ok(());
         }
     };
-    let run = || report::execute(&sc, TraceLevel::Full, None);
+    let run = || lab::execute(&sc, TraceLevel::Full, None);
     let first = catch_unwind(AssertUnwindSafe(run));
     let first = match first {
         Ok(r) => r,
@@ -309,8 +309,7 @@ fn check(d: &Draw) -> Result<(), TestCaseError> {
         prop_assert!(broken.is_empty(), "an honest run broke an invariant: {broken:?}\n{text}");
         prop_assert_eq!(report.outcome.accepted_forgeries, 0);
     }
-    let again =
-        report::execute(&sc, TraceLevel::Full, None).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let again = lab::execute(&sc, TraceLevel::Full, None).map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(
         serde_json::to_string(&report.summary).unwrap(),
         serde_json::to_string(&again.summary).unwrap(),

@@ -29,7 +29,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use fraclab::report::execute;
+use fraclab::lab::execute;
 use fraclab::report::verify::{VerifyError, verify};
 use fraclab::scenario;
 

@@ -11,6 +11,7 @@ mod fuzz_sim;
 mod fuzz_trace;
 mod group;
 mod harness;
+mod layering;
 mod network;
 mod plots;
 mod protocol;

@@ -2,8 +2,8 @@
 
 use fraclab::knowledge::ViewId;
 use fraclab::knowledge::form::Var;
+use fraclab::lab::{analyse, execute};
 use fraclab::protocol::MemberId;
-use fraclab::report::{analyse, execute};
 use fraclab::scenario::{self, Scenario, TraceLevel};
 
 fn build(n: u32, init: &str, epochs: u64, extra: &str, seed: u64) -> Scenario {
@@ -262,7 +262,7 @@ fn a_dead_incarnations_key_does_not_count() {
             "name = \"d\"\nseed = {seed}\n[group]\nparams = \"toy-64\"\n[protocol]\nmembers = 3\ninit = \"ring\"\nkeygen = \"additive\"\nepochs = 6\nverify = \"{verify}\"\n[network]\nlatency_ms = {{ dist = \"uniform\", min = 5, max = 40 }}\nloss = {loss}\nduplicate = 0.1\nclock_skew_ms = 50\n[[fault]]\nkind = \"crash\"\nmember = 3\nat_ms = {at_ms}\nreplace = true\n"
         );
         let sc = fraclab::scenario::parse(&toml, "d.toml").unwrap();
-        let s = fraclab::report::execute(&sc, fraclab::scenario::TraceLevel::None, None).unwrap().summary;
+        let s = fraclab::lab::execute(&sc, fraclab::scenario::TraceLevel::None, None).unwrap().summary;
         assert!(s.passed() && s.keys_agreed, "seed {seed}, {verify}, crash at {at_ms}: {:?}", s.problems());
         assert_eq!(s.recovered, [3]);
     }

@@ -177,7 +177,7 @@ fn filters_restrict_what_is_attacked() {
     assert!(out.attacks["forge"] > 0);
     let sc = build(3, 0, "ideal", adv, LOSSY);
     let tmp = tempfile::tempdir().unwrap();
-    fraclab::report::execute(&sc, fraclab::scenario::TraceLevel::Full, Some(tmp.path())).unwrap();
+    fraclab::lab::execute(&sc, fraclab::scenario::TraceLevel::Full, Some(tmp.path())).unwrap();
     let text = std::fs::read_to_string(tmp.path().join("trace.jsonl")).unwrap();
     let attacks: Vec<serde_json::Value> = text
         .lines()

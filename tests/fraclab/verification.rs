@@ -5,7 +5,8 @@
 
 use std::fs;
 
-use fraclab::report::{Summary, execute};
+use fraclab::lab::execute;
+use fraclab::report::Summary;
 use fraclab::scenario::{self, TraceLevel};
 
 use crate::harness::repo_root;

@@ -4,7 +4,7 @@ use std::fs;
 use std::io::BufReader;
 
 use fraclab::adversary::{Adversary, WireAttack};
-use fraclab::report::execute;
+use fraclab::lab::execute;
 use fraclab::report::verify::{VerifyError, verify};
 use fraclab::scenario::{self, Channel};
 

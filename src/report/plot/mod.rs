@@ -118,6 +118,13 @@ pub fn run(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
 /// drawing, since those of an earlier run in the folder would not match.
 pub const RUN_PLOTS: [&str; 4] = ["knowledge.svg", "knowledge.png", "sequence.svg", "sequence.mmd"];
 
+/// Redraws a finished run's plots in its folder: the old ones are removed
+/// first, so none is left from an earlier run that this one would not draw.
+pub fn redraw_run(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
+    remove_run_plots(dir)?;
+    run(dir)
+}
+
 pub fn remove_run_plots(dir: &Path) -> Result<(), PlotError> {
     for stale in RUN_PLOTS {
         match std::fs::remove_file(dir.join(stale)) {

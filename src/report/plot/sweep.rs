@@ -9,7 +9,7 @@ use plotters::prelude::*;
 
 use super::PlotError;
 use super::canvas::{self, Chart, de};
-use crate::sweep::Manifest;
+use crate::lab::sweep::Manifest;
 
 /// The metrics drawn, with their axis titles and a scale applied to values
 /// (0 means log10).
@@ -50,7 +50,7 @@ struct Curves {
     lines: Vec<(String, Vec<(f64, f64)>)>,
 }
 
-/// A sweep's manifest and rows, read and checked (see [`crate::sweep::read_rows`]).
+/// A sweep's manifest and rows, read and checked (see [`crate::lab::sweep::read_rows`]).
 pub struct SweepFiles {
     manifest: Manifest,
     rows: Vec<Vec<String>>,
@@ -58,7 +58,8 @@ pub struct SweepFiles {
 
 pub fn load(dir: &Path) -> Result<SweepFiles, PlotError> {
     let manifest = Manifest::read(dir).map_err(|e| PlotError::Read(e.to_string()))?;
-    let (rows, _) = crate::sweep::read_rows(dir, &manifest).map_err(|e| PlotError::Read(e.to_string()))?;
+    let (rows, _) =
+        crate::lab::sweep::read_rows(dir, &manifest).map_err(|e| PlotError::Read(e.to_string()))?;
     Ok(SweepFiles { manifest, rows: rows.into_values().collect() })
 }
 

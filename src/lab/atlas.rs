@@ -9,8 +9,8 @@
 //! looked up — so the table reproduces the patent's corollary (one leaked
 //! pad is safe from n = 4 on) by computation.
 
+use super::{LabError, RunError, analyse};
 use crate::group::GroupParams;
-use crate::report::{self, RunError};
 use crate::scenario::{self, Scenario};
 
 /// One row of `atlas-leaks.csv`.
@@ -55,7 +55,7 @@ pub enum AtlasError {
 }
 
 fn compromised(sc: &Scenario) -> Result<u32, AtlasError> {
-    let (_, _, analysis) = report::analyse(sc)?;
+    let (_, _, analysis) = analyse(sc)?;
     if let Some(e) = analysis.errors.first() {
         return Err(AtlasError::Analysis(e.clone()));
     }
@@ -115,4 +115,46 @@ pub fn smallest_safe(rows: &[LeakRow]) -> Vec<(u32, Option<u32>)> {
             (r, safe)
         })
         .collect()
+}
+
+/// A written atlas: its rows and the plots drawn from them.
+#[derive(Debug)]
+pub struct Written {
+    pub leaks: Vec<LeakRow>,
+    pub ring: Vec<RingRow>,
+    /// The plot files drawn beside `atlas-leaks.csv` and `atlas-ring.csv`.
+    pub plots: Vec<std::path::PathBuf>,
+}
+
+/// How many simulated runs [`write`] makes for `members`.
+pub fn runs(members: &std::ops::RangeInclusive<u32>) -> u32 {
+    members.clone().map(|n| n + if n >= 3 { 2 * n } else { 0 }).sum()
+}
+
+fn write_csv<T: serde::Serialize>(path: &std::path::Path, rows: &[T]) -> Result<(), LabError> {
+    let failed =
+        |p: &std::path::Path, e: &dyn std::fmt::Display| LabError::failed(format!("{}: {e}", p.display()));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.serialize(r).map_err(|e| failed(path, &e))?;
+    }
+    let bytes = w.into_inner().map_err(|e| failed(path, &e))?;
+    crate::report::write_atomic(path, &bytes).map_err(|(p, e)| failed(&p, &e))
+}
+
+/// Runs the whole atlas for `members` with `group` into `out` (which must
+/// exist): `atlas-leaks.csv`, `atlas-ring.csv` and their plots. `progress`
+/// is called after every run.
+pub fn write(
+    group: &GroupParams,
+    members: std::ops::RangeInclusive<u32>,
+    out: &std::path::Path,
+    mut progress: impl FnMut(),
+) -> Result<Written, LabError> {
+    let leaks = leaks(group, members.clone(), &mut progress).map_err(|e| LabError::failed(e.to_string()))?;
+    let ring = ring(group, members, &mut progress).map_err(|e| LabError::failed(e.to_string()))?;
+    write_csv(&out.join("atlas-leaks.csv"), &leaks)?;
+    write_csv(&out.join("atlas-ring.csv"), &ring)?;
+    let plots = crate::report::plot::atlas(out).map_err(|e| LabError::failed(e.to_string()))?;
+    Ok(Written { leaks, ring, plots })
 }

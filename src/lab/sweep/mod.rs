@@ -355,7 +355,7 @@ impl Plan {
         let result = self
             .scenario(&sets, Some(seed))
             .map_err(|e| format!("invalid scenario: {}", without_location(&e)))
-            .and_then(|sc| report::execute(&sc, TraceLevel::None, None).map_err(|e| e.to_string()));
+            .and_then(|sc| crate::lab::execute(&sc, TraceLevel::None, None).map_err(|e| e.to_string()));
         match result {
             Ok(r) => row.extend(metrics(&r.summary)),
             Err(e) => {
@@ -675,7 +675,7 @@ pub fn execute(
     if !(1..=JOBS_MAX).contains(&opts.jobs) {
         return Err(SweepError::BadInput(format!("--jobs {}: expected 1..={JOBS_MAX}", opts.jobs)));
     }
-    crate::cli::out::check(out).map_err(SweepError::BadInput)?;
+    crate::lab::out::check(out).map_err(SweepError::BadInput)?;
     let has_manifest = out.join("sweep.json").exists();
     if has_manifest && !opts.resume {
         return Err(SweepError::BadInput(format!(
@@ -695,7 +695,7 @@ pub fn execute(
     }
     let (mut rows, _) = if has_manifest { read_rows(out, &manifest)? } else { (BTreeMap::new(), 0) };
     let kept = rows.len() as u64;
-    crate::cli::out::prepare(out).map_err(SweepError::BadInput)?;
+    crate::lab::out::prepare(out).map_err(SweepError::BadInput)?;
     manifest.write(out)?;
     let csv_path = out.join("sweep.csv");
     write_atomic(&csv_path, &csv_file(&manifest, &rows))?;
@@ -742,7 +742,7 @@ fn tally(kept: u64, ran: u64, rows: &BTreeMap<u64, Vec<String>>) -> Done {
 /// (merging would overwrite a shard's own files), compared canonically.
 fn out_outside_shards(out: &Path, shards: &[PathBuf]) -> Result<(), SweepError> {
     let bad = |what: String| SweepError::BadInput(format!("--out {}: {what}", out.display()));
-    let out_c = crate::cli::out::canonical(out).map_err(|e| bad(format!("cannot resolve the path: {e}")))?;
+    let out_c = crate::lab::out::canonical(out).map_err(|e| bad(format!("cannot resolve the path: {e}")))?;
     for dir in shards {
         let dir_c =
             dir.canonicalize().map_err(|e| SweepError::BadInput(format!("{}: {e}", dir.display())))?;
@@ -761,7 +761,7 @@ fn out_outside_shards(out: &Path, shards: &[PathBuf]) -> Result<(), SweepError> 
 /// be missing (it is created) or a folder, not a file, not a shard.
 pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<Done, SweepError> {
     let bad = |s: String| SweepError::BadInput(s);
-    crate::cli::out::check(out).map_err(SweepError::BadInput)?;
+    crate::lab::out::check(out).map_err(SweepError::BadInput)?;
     let mut first: Option<Manifest> = None;
     let mut seen: BTreeMap<u64, PathBuf> = BTreeMap::new();
     let mut rows = BTreeMap::new();
@@ -809,7 +809,7 @@ pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<Done, SweepError> {
         return Err(bad(format!("missing shard(s) {}", missing.join(", "))));
     }
     m.shard = None;
-    crate::cli::out::prepare(out).map_err(SweepError::BadInput)?;
+    crate::lab::out::prepare(out).map_err(SweepError::BadInput)?;
     m.write(out)?;
     write_atomic(&out.join("sweep.csv"), &csv_file(&m, &rows))?;
     Ok(tally(0, 0, &rows))

@@ -7,13 +7,12 @@ use std::io;
 
 use serde_json::{Value, json};
 
-use super::RunError;
 use crate::adversary::dlog::{self, Outcome};
 use crate::adversary::{Adversary, DlogView};
 use crate::group::{Element, Scalar};
 use crate::protocol::{Body, Commitment, Party};
 use crate::scenario::{Keygen, Scenario};
-use crate::sim::{self, Record, Recorder, SimTime};
+use crate::sim::{Record, Recorder, SimTime};
 
 /// A commitment on the wire: who sent it, to whom, what it commits to.
 struct Public {
@@ -74,27 +73,51 @@ impl Recorder for Collect {
 }
 
 fn label((name, owner, index): (&str, u32, u64)) -> String {
-    super::plot::data::secret_label(name, Some(owner), index)
+    crate::report::plot::data::secret_label(name, Some(owner), index)
 }
 
-/// The findings of every dlog adversary of `sc`: one `dlog` finding per
-/// exponent recovered and one `dlog-attack` summary per attacker.
-pub fn attacks(sc: &Scenario) -> Result<Vec<Value>, RunError> {
-    let attackers: Vec<(DlogView, u64)> = sc
-        .adversaries
-        .list
-        .iter()
-        .filter_map(|a| match a {
-            Adversary::Dlog { view, budget } => Some((*view, *budget)),
-            _ => None,
-        })
-        .collect();
-    if attackers.is_empty() {
-        return Ok(Vec::new());
+/// The dlog adversaries' share of a run: a [`Recorder`] that collects the
+/// commitments on the wire and the ground truth while another pass (the
+/// analysis or the trace) runs, so the simulator does not run again for
+/// them. `None` when the scenario has no dlog adversary.
+pub struct Pass {
+    attackers: Vec<(DlogView, u64)>,
+    collect: Collect,
+}
+
+impl Pass {
+    /// The pass `sc`'s dlog adversaries need, if it has any.
+    pub fn of(sc: &Scenario) -> Option<Pass> {
+        let attackers: Vec<(DlogView, u64)> = sc
+            .adversaries
+            .list
+            .iter()
+            .filter_map(|a| match a {
+                Adversary::Dlog { view, budget } => Some((*view, *budget)),
+                _ => None,
+            })
+            .collect();
+        let collect = Collect { elgamal: sc.keygen == Keygen::Elgamal, ..Collect::default() };
+        (!attackers.is_empty()).then_some(Pass { attackers, collect })
     }
+}
+
+impl Recorder for Pass {
+    fn wants_messages(&self) -> bool {
+        self.collect.wants_messages()
+    }
+
+    fn record(&mut self, seq: u64, at: SimTime, rec: &Record<'_>) -> io::Result<()> {
+        self.collect.record(seq, at, rec)
+    }
+}
+
+/// The findings of every dlog adversary, from what its [`Pass`] collected:
+/// one `dlog` finding per exponent recovered and one `dlog-attack` summary
+/// per attacker.
+pub fn findings(sc: &Scenario, pass: Pass) -> Vec<Value> {
+    let Pass { attackers, collect: c } = pass;
     let g = sc.group;
-    let mut c = Collect { elgamal: sc.keygen == Keygen::Elgamal, ..Collect::default() };
-    sim::run(&sc.sim_config(), &mut c)?;
     let mut out = Vec::new();
     for (view, budget) in attackers {
         // A member attacks what reaches it, not its own secrets (nor θ_1,
@@ -154,5 +177,5 @@ pub fn attacks(sc: &Scenario) -> Result<Vec<Value>, RunError> {
         };
         out.push(summary(recovered, spent, format!("{detail} in {spent} group operations")));
     }
-    Ok(out)
+    out
 }
