@@ -126,7 +126,7 @@ pub struct Written {
     pub plots: Vec<std::path::PathBuf>,
 }
 
-/// How many simulated runs [`write`] makes for `members`.
+/// How many simulated runs [`write()`] makes for `members`.
 pub fn runs(members: &std::ops::RangeInclusive<u32>) -> u32 {
     members.clone().map(|n| n + if n >= 3 { 2 * n } else { 0 }).sum()
 }

@@ -1,5 +1,5 @@
 //! Orchestration: everything that runs the simulator on a user's behalf.
-//! One scenario with its passes ([`run`]), the dlog adversaries' pass
+//! One scenario with its passes ([`run`](mod@run)), the dlog adversaries' pass
 //! ([`dlog`]), the derivability atlas ([`atlas`]), parameter sweeps
 //! ([`sweep`]), the README's gallery ([`gallery`]) and output folders
 //! ([`out`]). The command line is a thin layer over these: it parses, calls
@@ -15,7 +15,7 @@ pub mod sweep;
 
 use std::path::{Path, PathBuf};
 
-pub use run::{RunError, RunReport, analyse, collect, execute, run_into};
+pub use run::{Options, Outcome, RunError, analyse, collect, execute, run, run_into};
 
 use crate::scenario::{self, LoadError, Scenario};
 

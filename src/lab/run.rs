@@ -25,11 +25,13 @@ pub enum RunError {
     Nondeterministic,
 }
 
-/// The result of running one scenario.
+/// What running one scenario produced.
 #[derive(Debug)]
-pub struct RunReport {
+pub struct Outcome {
+    /// The typed account of the run: what `summary.json` holds.
     pub summary: Summary,
-    pub outcome: sim::Outcome,
+    /// The simulator's own outcome: counters, the verdict, the final keys.
+    pub sim: sim::Outcome,
     pub analysis: Option<Analysis>,
     /// Where the trace and summary were written, if anywhere.
     pub out_dir: Option<PathBuf>,
@@ -88,6 +90,38 @@ fn traced<W: Write>(
     Ok((outcome, sink, sha))
 }
 
+/// How [`run`] runs a scenario. The default writes nothing and formats no
+/// trace: the summary and analysis come back in memory.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The trace level; `None` means the scenario's own (`[output] trace`)
+    /// when `out` is set, and no trace when it is not.
+    pub trace: Option<TraceLevel>,
+    /// A folder to write `trace.jsonl` and `summary.json` into (created if
+    /// missing); none by default.
+    pub out: Option<PathBuf>,
+}
+
+/// Runs one scenario with all its passes (the knowledge analysis when the
+/// scenario has it on, the dlog adversaries, the trace) and returns its
+/// typed outcome.
+///
+/// ```
+/// let text = std::fs::read_to_string("scenarios/baseline-sm.toml").unwrap();
+/// let scenario = fraclab::scenario::parse(&text, "baseline-sm.toml").unwrap();
+/// let outcome = fraclab::run(&scenario, &fraclab::Options::default()).unwrap();
+/// assert!(outcome.summary.keys_agreed);
+/// assert!(outcome.summary.passed());
+/// ```
+pub fn run(sc: &Scenario, options: &Options) -> Result<Outcome, RunError> {
+    let level = match (options.trace, &options.out) {
+        (Some(level), _) => level,
+        (None, Some(_)) => sc.trace,
+        (None, None) => TraceLevel::None,
+    };
+    execute(sc, level, options.out.as_deref())
+}
+
 /// Runs `sc` and, when `out_dir` is given, writes its trace (at `level`) and
 /// summary there. Without `out_dir` the trace is still formatted and hashed
 /// (so `trace_sha256` is the same) but goes nowhere.
@@ -97,7 +131,7 @@ fn traced<W: Write>(
 /// event at its place. Both runs must agree, and are checked to. The dlog
 /// adversaries record beside the first pass (the analysis when it is on,
 /// else the trace); they never cost a run of their own.
-pub fn execute(sc: &Scenario, level: TraceLevel, out_dir: Option<&Path>) -> Result<RunReport, RunError> {
+pub fn execute(sc: &Scenario, level: TraceLevel, out_dir: Option<&Path>) -> Result<Outcome, RunError> {
     let mut dlog = dlog::Pass::of(sc);
     let (first, analysis) = if sc.analysis {
         let (outcome, collector) = collect_beside(sc, dlog.as_mut().map(|d| d as &mut dyn Recorder))?;
@@ -157,7 +191,7 @@ pub fn execute(sc: &Scenario, level: TraceLevel, out_dir: Option<&Path>) -> Resu
     if let Some(dir) = out_dir {
         commit_outputs(dir, level, &summary)?;
     }
-    Ok(RunReport { summary, outcome, analysis, out_dir: out_dir.map(Path::to_path_buf) })
+    Ok(Outcome { summary, sim: outcome, analysis, out_dir: out_dir.map(Path::to_path_buf) })
 }
 
 /// Moves a finished run's files into place.
@@ -188,7 +222,7 @@ pub fn run_into(
     path: &Path,
     level: TraceLevel,
     out: &Path,
-) -> Result<(RunReport, Vec<PathBuf>), super::LabError> {
+) -> Result<(Outcome, Vec<PathBuf>), super::LabError> {
     super::out::prepare(out).map_err(super::LabError::BadInput)?;
     let report = match execute(sc, level, Some(out)) {
         Ok(r) => r,

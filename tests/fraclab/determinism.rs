@@ -125,8 +125,8 @@ fn trace_level_changes_only_the_trace() {
     assert_eq!(full.summary.trace_sha256, memory.summary.trace_sha256);
     assert_eq!(none.summary.trace_sha256, None);
     assert_ne!(proto.summary.trace_sha256, full.summary.trace_sha256);
-    assert_eq!(full.outcome, none.outcome);
-    assert_eq!(full.outcome, proto.outcome);
+    assert_eq!(full.sim, none.sim);
+    assert_eq!(full.sim, proto.sim);
 }
 
 /// Adversaries and the two-pass analysis keep runs byte-identical, and the

@@ -300,14 +300,14 @@ fn check(d: &Draw) -> Result<(), TestCaseError> {
     }
     if !d.adversaries.iter().any(Adversary::corrupts) {
         let broken: Vec<_> = report
-            .outcome
+            .sim
             .verdict
             .findings
             .iter()
             .filter(|f| matches!(f, fraclab::sim::Finding::Invariant { .. }))
             .collect();
         prop_assert!(broken.is_empty(), "an honest run broke an invariant: {broken:?}\n{text}");
-        prop_assert_eq!(report.outcome.accepted_forgeries, 0);
+        prop_assert_eq!(report.sim.accepted_forgeries, 0);
     }
     let again = lab::execute(&sc, TraceLevel::Full, None).map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(

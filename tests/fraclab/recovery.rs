@@ -42,7 +42,7 @@ fn every_crash_position_recovers_exactly() {
                             seed,
                         );
                         let report = execute(&sc, TraceLevel::None, None).unwrap();
-                        let v = &report.outcome.verdict;
+                        let v = &report.sim.verdict;
                         let case = format!("n = {n}, {init}, member {member}, iteration {epoch}, {when}");
                         assert!(report.summary.invariants_held, "{case}: {:?}", v.findings);
                         assert_eq!(v.epochs_completed, epochs, "{case}");
@@ -109,7 +109,7 @@ fn withholding_fails_recovery_and_names_the_withholder() {
     let adv = "[[adversary]]\nkind = \"withhold\"\nmember = 2\nphase = \"recovery\"\n";
     let sc = build(5, "sm", 4, &format!("{}{adv}", crash(4, 3, "before-send", true)), 3);
     let report = execute(&sc, TraceLevel::None, None).unwrap();
-    let v = &report.outcome.verdict;
+    let v = &report.sim.verdict;
     assert_eq!(v.recoveries.len(), 1);
     assert!(!v.recoveries[0].ok);
     assert_eq!(v.recoveries[0].withheld_by, [MemberId(2)]);
@@ -128,9 +128,9 @@ fn withholding_fails_recovery_and_names_the_withholder() {
 fn a_crash_without_replacement_stalls_with_a_clear_verdict() {
     let sc = build(4, "ring", 4, &crash(3, 2, "before-send", false), 5);
     let report = execute(&sc, TraceLevel::None, None).unwrap();
-    let stall = report.outcome.verdict.stall.clone().expect("stalled");
+    let stall = report.sim.verdict.stall.clone().expect("stalled");
     assert_eq!((stall.iter, stall.failed), (2, vec![MemberId(3)]));
-    assert_eq!(report.outcome.verdict.epochs_completed, 1);
+    assert_eq!(report.sim.verdict.epochs_completed, 1);
     let s = &report.summary;
     assert_eq!(s.stalled.as_ref().unwrap()["failed"], serde_json::json!([3]));
     assert!(s.stalled.as_ref().unwrap()["detail"].as_str().unwrap().contains("iteration 2 never completed"));
@@ -145,16 +145,16 @@ fn partitions_heal_or_stall() {
     };
     let healed = build(5, "sm", 5, &part("until_ms = 3200\n"), 12);
     let report = execute(&healed, TraceLevel::None, None).unwrap();
-    let v = &report.outcome.verdict;
+    let v = &report.sim.verdict;
     assert!(v.keys_agreed && v.epochs_completed == 5 && v.stall.is_none(), "{v:?}");
     assert!(v.recoveries.is_empty());
-    assert!(report.outcome.messages_dropped > 0);
+    assert!(report.sim.messages_dropped > 0);
     let split = build(5, "sm", 5, &part(""), 12);
     let report = execute(&split, TraceLevel::None, None).unwrap();
-    let stall = report.outcome.verdict.stall.clone().expect("stalled");
+    let stall = report.sim.verdict.stall.clone().expect("stalled");
     assert!(stall.failed.is_empty());
     assert_eq!(stall.incomplete.len(), 5);
-    assert!(report.outcome.verdict.epochs_completed < 5);
+    assert!(report.sim.verdict.epochs_completed < 5);
 }
 
 /// Same seed, same bytes — with crashes, replacements and partitions.
@@ -184,7 +184,7 @@ fn a_survivor_behind_catches_up_through_the_relay() {
     let sc = build(5, "ring", 5, &format!("{net}{fault}"), 3008);
     let tmp = tempfile::tempdir().unwrap();
     let report = execute(&sc, TraceLevel::Full, Some(tmp.path())).unwrap();
-    let v = &report.outcome.verdict;
+    let v = &report.sim.verdict;
     assert!(v.keys_agreed && v.epochs_completed == 5, "{v:?}");
     assert_eq!(report.summary.recovered, [3]);
     let trace = std::fs::read_to_string(tmp.path().join("trace.jsonl")).unwrap();
@@ -200,7 +200,7 @@ fn a_member_suspected_before_it_crashes_is_still_replaced() {
     let net = "[network]\nclock_skew_ms = 300\n";
     let sc = build(5, "ring", 4, &format!("{net}{}", crash(3, 2, "before-send", true)), 11);
     let report = execute(&sc, TraceLevel::None, None).unwrap();
-    let v = &report.outcome.verdict;
+    let v = &report.sim.verdict;
     assert_eq!(report.summary.recovered, [3], "{:?}", v.stall);
     assert!(v.keys_agreed && v.epochs_completed == 4 && report.summary.invariants_held);
 }
@@ -223,7 +223,7 @@ fn crashes_mid_broadcast_under_loss_recover() {
         let tmp = tempfile::tempdir().unwrap();
         let report = execute(&sc, TraceLevel::Full, Some(tmp.path())).unwrap();
         let case = format!("at_ms {at_ms}, loss {loss}, member {member}");
-        let v = &report.outcome.verdict;
+        let v = &report.sim.verdict;
         assert!(v.keys_agreed && v.epochs_completed == 5, "{case}: {:?}", v.stall);
         assert_eq!(report.summary.recovered, [member], "{case}");
         assert!(report.summary.invariants_held, "{case}: {:?}", report.summary.findings);
