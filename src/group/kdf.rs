@@ -6,21 +6,24 @@ use sha2::{Digest, Sha256};
 
 use super::{GroupParams, Scalar};
 
-/// A derived 32-byte shared key.
+/// A derived 32-byte shared key SK_e (the output of [`derive_sk`]).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct SharedKey(pub [u8; 32]);
 
-/// A key-confirmation tag: SHA-256 over the domain label and the key.
+/// A key-confirmation tag: SHA-256 over the domain label and the key (the
+/// output of [`confirm_tag`]).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct KeyTag(pub [u8; 32]);
 
 impl SharedKey {
+    /// The key as 64 lowercase hex digits, as the trace and summary write it.
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
     }
 }
 
 impl KeyTag {
+    /// The tag as 64 lowercase hex digits, as the trace writes it.
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
     }

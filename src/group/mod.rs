@@ -12,4 +12,4 @@ mod scalar;
 
 pub use kdf::{KeyTag, SharedKey, confirm_tag, derive_sk};
 pub use params::{GroupParams, PARAMS_NAMES, all, by_name};
-pub use scalar::{Element, Scalar};
+pub use scalar::{DecodeError, Element, Scalar};

@@ -13,9 +13,16 @@ use num_traits::One;
 /// One named group: P prime, q prime with q | P−1, g of order q mod P.
 #[derive(Debug)]
 pub struct GroupParams {
+    /// The set's name as `[group] params` spells it, e.g. `"toy-64"` (one of
+    /// [`PARAMS_NAMES`]); it also enters the KDF's info string.
     pub name: &'static str,
+    /// The prime modulus P of the element group Z_P*.
     pub p: BigUint,
+    /// The prime order q of g, with q | P − 1: every [`Scalar`](super::Scalar)
+    /// (pad, θ, FK, HFK) lives in Z_q.
     pub q: BigUint,
+    /// The generator g of the order-q subgroup mod P, the base of every
+    /// commitment and ElGamal public key.
     pub g: BigUint,
     /// Where the set comes from, shown by `fraclab params`.
     pub source: &'static str,
@@ -55,6 +62,14 @@ pub fn all() -> &'static [GroupParams] {
     ALL.get_or_init(build)
 }
 
+/// The parameter set called `name` (one of [`PARAMS_NAMES`]), if there is one.
+///
+/// ```
+/// let g = fraclab::group::by_name("toy-16").unwrap();
+/// assert!(g.is_toy());
+/// assert_eq!(g.q_bytes(), 2);
+/// assert!(fraclab::group::by_name("toy-8").is_none());
+/// ```
 pub fn by_name(name: &str) -> Option<&'static GroupParams> {
     all().iter().find(|p| p.name == name)
 }

@@ -13,13 +13,32 @@ use rand_core::Rng;
 
 use super::GroupParams;
 
-/// An element of Z_q, always reduced (`0 <= value < q`). The value is
-/// shared, so the copies a broadcast makes (one per recipient, one per
-/// retransmission buffer) cost a reference count, not 256 bytes each.
+/// An element of Z_q, always reduced (`0 <= value < q`): every protocol
+/// secret and pad value (v_i, γ, δ_i, α_{i,j}, θ_e, FK_{i,j}, HFK_{i,j}) is
+/// one. The value is shared, so the copies a broadcast makes (one per
+/// recipient, one per retransmission buffer) cost a reference count, not 256
+/// bytes each.
+///
+/// A `Scalar` carries no modulus: the [`GroupParams`] it came from does the
+/// arithmetic. The pad operators ⊙ and ⋄ are addition mod q, so masking and
+/// unmasking round-trip (HFK_{i,j} = α_{i,j} + FK_{i,j}):
+///
+/// ```
+/// let g = fraclab::group::by_name("toy-16").unwrap();
+/// // toy-16: P = 2^16 − 269 = 65267, q = (P − 1)/2 = 32633.
+/// assert_eq!(g.scalar_from_u64(32_633), g.zero());
+/// let alpha = g.scalar_from_u64(20_000);
+/// let fk = g.scalar_from_u64(15_000);
+/// let hfk = g.add(&alpha, &fk); // 35000 wraps to 35000 − q = 2367
+/// assert_eq!(g.scalar_hex(&hfk), "093f"); // zero-padded to the 2 bytes of q
+/// assert_eq!(g.sub(&hfk, &alpha), fk); // whoever holds α unmasks FK
+/// assert_eq!(g.add(&g.sub(&alpha, &fk), &fk), alpha);
+/// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Scalar(Arc<BigUint>);
 
-/// An element of Z_P*, always reduced (`0 < value < P`).
+/// An element of Z_P*, always reduced (`0 < value < P`): a commitment such as
+/// g^{α_{i,1}}, or an ElGamal public key FK_{i,j} = g^{x_{i,j}}.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Element(BigUint);
 
@@ -43,6 +62,8 @@ impl Scalar {
 }
 
 impl Element {
+    /// The raw value, for code that needs the integer itself (tests, the
+    /// dlog adversary).
     pub fn as_biguint(&self) -> &BigUint {
         &self.0
     }
@@ -61,10 +82,20 @@ fn padded_bytes(v: &BigUint, len: usize) -> Vec<u8> {
 /// Error decoding a hex scalar or element.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {
+    /// The wrong width: a scalar has 2·[`q_bytes`](GroupParams::q_bytes) hex
+    /// digits, an element 2·[`p_bytes`](GroupParams::p_bytes) (a byte input
+    /// is counted as 2 digits a byte).
     #[error("expected {expected} hex digits, found {found}")]
-    Length { expected: usize, found: usize },
+    Length {
+        /// The hex digits the value must have.
+        expected: usize,
+        /// The hex digits it had.
+        found: usize,
+    },
+    /// A character other than `0-9a-f` (upper case included).
     #[error("not lowercase hex")]
     NotHex,
+    /// A scalar ≥ q, or an element that is 0 or ≥ P.
     #[error("value is not below the modulus")]
     OutOfRange,
 }
@@ -75,24 +106,29 @@ impl GroupParams {
         Scalar(Arc::new(if v < self.q { v } else { v % &self.q }))
     }
 
+    /// `v mod q` as a scalar.
     pub fn scalar_from_u64(&self, v: u64) -> Scalar {
         self.scalar(BigUint::from(v))
     }
 
+    /// The scalar 0.
     pub fn zero(&self) -> Scalar {
         Scalar(Arc::new(BigUint::zero()))
     }
 
+    /// `a + b mod q`: the patent's ⊙ and ⋄ (e.g. HFK_{i,j} = α_{i,j} + FK_{i,j}).
     pub fn add(&self, a: &Scalar, b: &Scalar) -> Scalar {
         let s = &*a.0 + &*b.0;
         Scalar(Arc::new(if s >= self.q { s - &self.q } else { s }))
     }
 
+    /// `a − b mod q` (e.g. α_{i,j+1} = θ_{j+1} − FK_{i,j}).
     pub fn sub(&self, a: &Scalar, b: &Scalar) -> Scalar {
         let d = if a.0 >= b.0 { &*a.0 - &*b.0 } else { &self.q - (&*b.0 - &*a.0) };
         Scalar(Arc::new(d))
     }
 
+    /// `−a mod q`.
     pub fn neg(&self, a: &Scalar) -> Scalar {
         self.sub(&self.zero(), a)
     }
@@ -103,6 +139,7 @@ impl GroupParams {
         if k < 0 { self.neg(&m) } else { m }
     }
 
+    /// `Σ items mod q` (0 for none), e.g. θ_{j+1} = Σ_i FK_{i,j}.
     pub fn sum<'a>(&self, items: impl IntoIterator<Item = &'a Scalar>) -> Scalar {
         items.into_iter().fold(self.zero(), |acc, x| self.add(&acc, x))
     }
@@ -168,15 +205,20 @@ impl GroupParams {
         if !v.is_zero() && v < self.p { Ok(Element(v)) } else { Err(DecodeError::OutOfRange) }
     }
 
+    /// Lowercase hex, zero-padded to the byte length of P, no `0x` (reference §3).
     pub fn element_hex(&self, e: &Element) -> String {
         hex::encode(padded_bytes(&e.0, self.p_bytes()))
     }
 
+    /// Reads [`scalar_hex`](Self::scalar_hex)'s form back: exactly
+    /// 2·`q_bytes` lowercase hex digits of a value below q.
     pub fn scalar_from_hex(&self, s: &str) -> Result<Scalar, DecodeError> {
         let v = decode_fixed(s, self.q_bytes())?;
         if v < self.q { Ok(Scalar(Arc::new(v))) } else { Err(DecodeError::OutOfRange) }
     }
 
+    /// Reads [`element_hex`](Self::element_hex)'s form back: exactly
+    /// 2·`p_bytes` lowercase hex digits of a value in 1..P.
     pub fn element_from_hex(&self, s: &str) -> Result<Element, DecodeError> {
         let v = decode_fixed(s, self.p_bytes())?;
         if !v.is_zero() && v < self.p { Ok(Element(v)) } else { Err(DecodeError::OutOfRange) }
@@ -198,6 +240,7 @@ impl GroupParams {
         Element(e.0.modpow(&(&self.p - 2u32), &self.p))
     }
 
+    /// `a · b mod P`, e.g. the chain check D_i = D_{i−1} · V_i of process 900.
     pub fn mul_elements(&self, a: &Element, b: &Element) -> Element {
         Element((&a.0 * &b.0) % &self.p)
     }
@@ -207,6 +250,7 @@ impl GroupParams {
         Element(items.into_iter().fold(BigUint::from(1u32), |acc, e| (acc * &e.0) % &self.p))
     }
 
+    /// g as an element.
     pub fn generator(&self) -> Element {
         Element(self.g.clone())
     }

@@ -33,6 +33,31 @@ struct Row<E> {
     scale: E,
 }
 
+/// The span of one view over GF(q): independent rows in echelon form, each
+/// tagged with the observation that created it (see the module docs).
+///
+/// A tiny view on toy-16, with columns x0, x1, x2: it holds x0 + x1 = 10 and
+/// x1 + x2 = 20. It derives x0 − x2 (= −10, from observations 0 and 1) but
+/// not x0 alone:
+///
+/// ```
+/// use fraclab::group::by_name;
+/// use fraclab::knowledge::basis::Basis;
+/// use fraclab::knowledge::field::{Field, U64Field};
+///
+/// let f = U64Field::new(by_name("toy-16").unwrap()).unwrap();
+/// let mut view = Basis::new(&f, 3);
+/// assert!(view.insert(&vec![(0, 1), (1, 1)], 10, 0));
+/// assert!(view.insert(&vec![(1, 1), (2, 1)], 20, 1));
+/// assert!(!view.insert(&vec![(0, 1), (1, 2), (2, 1)], 30, 2), "the sum adds nothing");
+///
+/// let r = view.reduce(&vec![(0, 1), (2, -1)]);
+/// assert!(r.residual.is_empty(), "x0 − x2 is in the span");
+/// assert_eq!(view.value_of(&r.used), f.elem_i64(-10));
+/// assert_eq!(view.first_tag(&r.used), 1, "derivable once observation 1 arrived");
+///
+/// assert!(!view.reduce(&vec![(0, 1)]).residual.is_empty(), "x0 is hidden");
+/// ```
 pub struct Basis<'f, F: Field> {
     f: &'f F,
     dim: usize,
@@ -53,6 +78,7 @@ pub struct Reduced<E> {
 }
 
 impl<'f, F: Field> Basis<'f, F> {
+    /// An empty basis over `dim` columns (a run's [`Layout::len`](super::form::Layout::len)).
     pub fn new(f: &'f F, dim: usize) -> Self {
         let (pivot_row, acc) = (vec![None; dim], vec![f.zero(); dim]);
         Basis { f, dim, pivot_row, rows: Vec::new(), acc, touched: std::collections::BTreeSet::new() }
@@ -127,6 +153,10 @@ impl<'f, F: Field> Basis<'f, F> {
         true
     }
 
+    /// Reduces `form` against the rows: it is in the span exactly when the
+    /// residual is empty, and then `used` gives its unique combination of
+    /// rows (for [`value_of`](Self::value_of), [`first_tag`](Self::first_tag)
+    /// and [`witness`](Self::witness)). The basis itself is not changed.
     pub fn reduce(&mut self, form: &Form) -> Reduced<F::E> {
         let used = self.reduce_into_acc(form);
         let residual = self.drain_acc();

@@ -9,18 +9,33 @@ use num_traits::{One, ToPrimitive, Zero};
 
 use crate::group::{GroupParams, Scalar};
 
-/// Field elements are plain values; the field carries the modulus.
+/// GF(q) of one parameter set, as the elimination uses it. Field elements
+/// are plain values; the field carries the modulus q. [`U64Field`] and
+/// [`BigField`] implement it with the same results.
 pub trait Field {
+    /// An element of GF(q), always reduced to `0..q`.
     type E: Clone + PartialEq + Debug;
+    /// The parameter set whose q this field is.
     fn group(&self) -> &'static GroupParams;
+    /// The element 0.
     fn zero(&self) -> Self::E;
+    /// Whether `a` is 0.
     fn is_zero(&self, a: &Self::E) -> bool;
+    /// `v mod q`, negative `v` included (a [`Form`](super::form::Form)
+    /// coefficient such as −1 becomes q − 1).
     fn elem_i64(&self, v: i64) -> Self::E;
+    /// The element with the value of a protocol scalar (already below q).
     fn elem_of(&self, s: &Scalar) -> Self::E;
+    /// The element as a protocol scalar, to compare with the ground truth or
+    /// write out.
     fn to_scalar(&self, a: &Self::E) -> Scalar;
+    /// `a + b mod q`.
     fn add(&self, a: &Self::E, b: &Self::E) -> Self::E;
+    /// `a − b mod q`.
     fn sub(&self, a: &Self::E, b: &Self::E) -> Self::E;
+    /// `a · b mod q`.
     fn mul(&self, a: &Self::E, b: &Self::E) -> Self::E;
+    /// `a⁻¹ mod q`; `a` must not be 0 (the elimination inverts only pivots).
     fn inv(&self, a: &Self::E) -> Self::E;
     /// `a` as a small signed integer (|a| < 2^20 once centred), if it is one.
     fn small(&self, a: &Self::E) -> Option<i64>;
@@ -28,12 +43,16 @@ pub trait Field {
 
 const SMALL: u64 = 1 << 20;
 
+/// GF(q) in a `u64`, for q < 2^63 (the toy groups up to toy-64): the fast
+/// path.
 pub struct U64Field {
     group: &'static GroupParams,
     q: u64,
 }
 
 impl U64Field {
+    /// The field of `group`'s q, if q < 2^63; `None` for larger groups (use
+    /// [`BigField`]).
     pub fn new(group: &'static GroupParams) -> Option<U64Field> {
         let q = group.q.to_u64()?;
         (q < 1 << 63).then_some(U64Field { group, q })
@@ -94,6 +113,8 @@ impl Field for U64Field {
     }
 }
 
+/// GF(q) over `BigUint`, for any parameter set (toy-128 and the published
+/// 2048- and 3072-bit groups need it).
 pub struct BigField {
     group: &'static GroupParams,
     /// q − 2^20: elements above it are small negative integers.
@@ -101,6 +122,7 @@ pub struct BigField {
 }
 
 impl BigField {
+    /// The field of `group`'s q.
     pub fn new(group: &'static GroupParams) -> BigField {
         BigField { group, small_negative_above: &group.q - SMALL }
     }

@@ -18,14 +18,25 @@ use std::collections::BTreeMap;
 
 use crate::protocol::{InitKind, MemberId};
 
-/// A variable of the run.
+/// A variable of the run. Member numbers are 1..=n, epochs e and
+/// iterations j count from 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Var {
+    /// α_{i,e}: member i's pad for epoch e (1..=epochs + 1); named, tied to
+    /// the draws by the constraint rows.
     Alpha(u32, u64),
+    /// θ_e: the group's binding value of epoch e (1..=epochs + 1); named.
     Theta(u64),
+    /// FK_{i,j}: member i's fractional key of iteration j (1..=epochs), a
+    /// draw; under ElGamal the private exponent x_{i,j}.
     Fk(u32, u64),
+    /// v_i: member i's initialisation draw (process 300 or 400).
     V(u32),
+    /// γ: the ring initiator's blinding (process 400; absent under SM
+    /// initialisation).
     Gamma,
+    /// s_{i,k}: the share of v_i that member i sends member k on the
+    /// hardened ring (i ≠ k).
     Share(u32, u32),
     /// Recovery k's draw w_l of survivor l (process 700).
     W(u32, u32),
@@ -39,6 +50,8 @@ impl Var {
         !matches!(self, Var::Alpha(..) | Var::Theta(_))
     }
 
+    /// The label under additive key generation, e.g. `FK[3,1]`, `α[1,2]`,
+    /// `θ_2`.
     pub fn label(self) -> String {
         self.label_as(false)
     }
@@ -66,8 +79,12 @@ pub type Form = Vec<(u32, i64)>;
 /// The numbering of a run's variables.
 #[derive(Clone, Copy, Debug)]
 pub struct Layout {
+    /// The group size n.
     pub members: u32,
+    /// Key-generation iterations the run may hold (j = 1..=epochs); θ and α
+    /// go one further, to epochs + 1.
     pub epochs: u64,
+    /// The initialisation: the hardened ring adds the share columns.
     pub init: InitKind,
     /// How many process-700 recoveries the run may hold.
     pub recoveries: u32,
@@ -105,14 +122,17 @@ impl Layout {
         self.base_share() + self.shares()
     }
 
+    /// The number of columns: the dimension of every form of the run.
     pub fn len(&self) -> usize {
         (self.base_recovery() + u64::from(self.recoveries) * (self.n() + 1)) as usize
     }
 
+    /// Whether there are no columns (never, for n ≥ 1).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// The column of `v` (which must [exist](Self::has) in this run).
     pub fn index(&self, v: Var) -> u32 {
         let n = self.n();
         let i = match v {
@@ -128,6 +148,8 @@ impl Layout {
         i as u32
     }
 
+    /// The variable in column `index` (below [`len`](Self::len)): the inverse
+    /// of [`index`](Self::index).
     pub fn var(&self, index: u32) -> Var {
         let (i, n) = (u64::from(index), self.n());
         let member = |x: u64| (x % n + 1) as u32;
@@ -167,10 +189,13 @@ impl Layout {
         }
     }
 
+    /// The form of `v` alone: what holding or deriving `v` means.
     pub fn unit(&self, v: Var) -> Form {
         vec![(self.index(v), 1)]
     }
 
+    /// The form Σ c·v of `terms`, with repeated variables added up and
+    /// zero coefficients left out.
     pub fn form(&self, terms: &[(Var, i64)]) -> Form {
         let mut acc: BTreeMap<u32, i64> = BTreeMap::new();
         for &(v, c) in terms {

@@ -23,7 +23,8 @@ pub use view::{Collector, Obs, ViewId};
 use crate::group::{GroupParams, Scalar};
 use crate::protocol::MemberId;
 
-/// A secret some view may derive.
+/// A secret some view may derive: FK_{i,j} (x_{i,j} under ElGamal),
+/// α_{i,e} or v_i of a member, or θ_e for the outsider.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Target(pub Var);
 
@@ -52,6 +53,7 @@ impl Target {
         }
     }
 
+    /// The label under additive key generation, e.g. `FK[3,1]`.
     pub fn label(self) -> String {
         self.0.label()
     }
@@ -71,6 +73,16 @@ impl Target {
     }
 
     /// Parses `fk[3,1]`, `alpha[3,2]`, `v[3]`, `theta[2]` (as `--explain` takes them).
+    ///
+    /// ```
+    /// use fraclab::knowledge::{Target, form::Var};
+    ///
+    /// let t = Target::parse("fk[3,1]").unwrap();
+    /// assert_eq!(t, Target(Var::Fk(3, 1)));
+    /// assert_eq!(Target::parse("x[3,1]"), Ok(t), "x names the same column under ElGamal");
+    /// assert_eq!(t.label_as(true), "x[3,1]");
+    /// assert!(Target::parse("hfk[3,1]").is_err(), "an HFK is a message, not a secret");
+    /// ```
     pub fn parse(s: &str) -> Result<Target, String> {
         let err = || {
             format!(
@@ -98,12 +110,19 @@ impl Target {
 /// A view derived a secret it does not own.
 #[derive(Clone, Debug)]
 pub struct Learn {
+    /// Who derived it.
     pub view: ViewId,
+    /// What it derived.
     pub target: Target,
     /// The simulator record after which the view could derive it.
     pub rec: u64,
+    /// The virtual time of that record, in microseconds.
     pub t_us: u64,
+    /// The latest epoch any member held at that moment (1 during
+    /// initialisation).
     pub epoch: u64,
+    /// The derived value, computed from the view's own observations (and
+    /// checked against the ground truth).
     pub value: Scalar,
     /// (observation, coefficient) with target = Σ coefficient · observation;
     /// written out for the first derivation of each (view, owner) pair and
@@ -119,13 +138,19 @@ pub struct Learn {
 pub struct Analysis {
     /// In the order they happened (record, then view, then target).
     pub learns: Vec<Learn>,
+    /// Members some view not including them derives an FK (or x) or α of,
+    /// sorted (reference §2); a replacement recovering its own index's
+    /// secrets does not count.
     pub compromised: Vec<MemberId>,
+    /// The other members, sorted: 1..=n minus `compromised`.
     pub secure: Vec<MemberId>,
+    /// The outsider derives some θ_e or was handed some SK_e by a leak.
     pub outsider_learns_key: bool,
     /// Epochs whose SK was handed to the outsider by a leak, with the record.
     pub outsider_sks: Vec<(u64, u64)>,
     /// Mismatches between derived values and the ground truth: fraclab bugs.
     pub errors: Vec<String>,
+    /// Every view analysed, in the order of [`views`].
     pub views: Vec<ViewId>,
 }
 
@@ -154,17 +179,27 @@ pub fn analyse(c: &Collector, group: &'static GroupParams, coalitions: &[Vec<Mem
 /// Why a secret is or is not derivable by a view, for `--explain`.
 #[derive(Clone, Debug)]
 pub enum Explanation {
+    /// The view derives it; the learn carries its witness and expression.
     Derivable(Learn),
+    /// The view does not: two assignments of the run's variables, A (the
+    /// ground truth) and B, agree on everything the view holds but give the
+    /// secret different values.
     Hidden {
         /// Variables that differ between the two assignments: (name, A, B).
         differing: Vec<(String, Scalar, Scalar)>,
+        /// The secret's value under A (its true value).
         target_a: Scalar,
+        /// The secret's value under B.
         target_b: Scalar,
         /// How many observations (and constraints) agree under both.
         checked: usize,
     },
 }
 
+/// Explains whether `view` derives `target` in the collected run `c`
+/// (`--explain`): the derivation, or a witness that it is hidden. An error
+/// names a target that does not exist in the run, or an internal
+/// inconsistency (a fraclab bug).
 pub fn explain(
     c: &Collector,
     group: &'static GroupParams,
@@ -479,7 +514,8 @@ pub fn parse_view(s: &str, members: u32) -> Result<ViewId, String> {
     })
 }
 
-/// Count of learns per (view, target owner), for narration.
+/// The first learn of each (view, target owner) pair, in the order of
+/// `learns`, for narration.
 pub fn first_per_pair(learns: &[Learn]) -> Vec<&Learn> {
     let mut seen: BTreeMap<(ViewId, Option<MemberId>), ()> = BTreeMap::new();
     learns.iter().filter(|l| seen.insert((l.view.clone(), l.target.owner()), ()).is_none()).collect()

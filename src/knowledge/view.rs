@@ -25,25 +25,36 @@ use super::form::{Form, Layout, Var};
 pub struct Obs {
     /// The simulator record after which the view holds it.
     pub rec: u64,
+    /// The virtual time of that record, in microseconds.
     pub t_us: u64,
     /// The latest epoch any member held at that moment.
     pub epoch: u64,
+    /// What it is, as a linear form over the run's [`Layout`].
     pub form: Form,
+    /// The concrete value the view holds.
     pub value: Scalar,
+    /// How the view got it, e.g. `HFK[2,1] from member 2` or `v[1] (own)`.
     pub label: String,
 }
 
 /// A view to analyse.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ViewId {
+    /// One member, honest but curious: its draws, what was delivered to it,
+    /// what was leaked to it.
     Member(MemberId),
+    /// A declared coalition: its members' observations pooled (ids sorted).
     Coalition(Vec<MemberId>),
+    /// The outsider: the traffic its channel exposes and the leaks to it.
     Outsider,
     /// The `nth` replacement of `member` (process 700); `k` numbers the
     /// run's recoveries.
     Replacement {
+        /// The failed member index it took over.
         member: MemberId,
+        /// 1 for the first replacement of that index, 2 for the next, …
         nth: u32,
+        /// Its position among all the run's replacements, from 1.
         k: u32,
     },
 }
@@ -51,13 +62,19 @@ pub enum ViewId {
 /// What a replacement holds, and the iteration r it recovered.
 #[derive(Clone, Debug)]
 pub struct Replacement {
+    /// The failed member index it took over.
     pub member: MemberId,
+    /// 1 for the first replacement of that index, 2 for the next, …
     pub nth: u32,
+    /// The iteration r it recovered (the latest the RI sent it), once sent.
     pub r: Option<u64>,
+    /// What it holds, in the order it got it.
     pub obs: Vec<Obs>,
 }
 
 impl ViewId {
+    /// Whether member `m` is (part of) this view: its own secrets are no
+    /// compromise.
     pub fn includes(&self, m: MemberId) -> bool {
         match self {
             ViewId::Member(x) | ViewId::Replacement { member: x, .. } => *x == m,
@@ -76,6 +93,7 @@ impl ViewId {
         }
     }
 
+    /// Prose for messages, e.g. `member 2`, `coalition {1, 3}`, `the outsider`.
     pub fn describe(&self) -> String {
         match self {
             ViewId::Member(m) => format!("member {m}"),
@@ -97,11 +115,19 @@ struct Pending {
     ring_failed: Option<(MemberId, u32)>,
 }
 
+/// The [`Recorder`] of the analysis pass: every view's observations and
+/// the ground truth of one run, for [`analyse`](super::analyse) and
+/// [`explain`](super::explain).
 pub struct Collector {
+    /// The numbering of the run's variables.
     pub layout: Layout,
     /// The outsider reads payloads of these modes (eavesdropper on `plain`).
     tapped: Vec<Mode>,
+    /// Each member's observations, member m at index m − 1. Once a
+    /// replacement takes an index over, what it gets goes to its entry in
+    /// `replacements` instead.
     pub members: Vec<Vec<Obs>>,
+    /// The outsider's observations.
     pub outsider: Vec<Obs>,
     /// Every replacement, in the order they appeared (recovery k = index + 1).
     pub replacements: Vec<Replacement>,
@@ -123,6 +149,9 @@ pub struct Collector {
 }
 
 impl Collector {
+    /// An empty collector for a run numbered by `layout`, whose outsider taps
+    /// the payloads of the `tapped` modes (empty unless an eavesdropper
+    /// listens on a `plain` channel).
     pub fn new(layout: Layout, tapped: Vec<Mode>) -> Collector {
         let n = layout.members as usize;
         Collector {
@@ -166,7 +195,6 @@ impl Collector {
         }
     }
 
-    /// The recovery number k of `failed`'s current replacement.
     /// The number k of the recovery ring run for `failed` at iteration `r`
     /// (a replacement restarts its ring when a survivor is further on).
     fn recovery_of(&self, failed: MemberId, inc: u32, r: u64) -> Option<u32> {

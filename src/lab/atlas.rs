@@ -16,17 +16,25 @@ use crate::scenario::{self, Scenario};
 /// One row of `atlas-leaks.csv`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct LeakRow {
+    /// The group size n.
     pub members: u32,
+    /// r: members 1..=r leak their pad α_{·,2} to the group.
     pub leaked_pads: u32,
+    /// How many members the engine finds compromised (the leakers
+    /// included, when anyone derives their secrets).
     pub compromised: u32,
 }
 
 /// One row of `atlas-ring.csv`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct RingRow {
+    /// The group size n (≥ 3).
     pub members: u32,
+    /// `"ring"` (process 400) or `"ring-hardened"`.
     pub init: &'static str,
+    /// The member t whose ring neighbours t − 1 and t + 1 collude.
     pub target: u32,
+    /// How many members the engine finds compromised.
     pub compromised: u32,
 }
 
@@ -47,6 +55,7 @@ fn header(group: &GroupParams, n: u32, init: &str, seed: u64) -> String {
 /// Why an atlas could not be drawn.
 #[derive(Debug, thiserror::Error)]
 pub enum AtlasError {
+    /// A cell's run failed.
     #[error(transparent)]
     Run(#[from] RunError),
     /// A derived value disagreed with the ground truth: a fraclab bug.
@@ -120,7 +129,9 @@ pub fn smallest_safe(rows: &[LeakRow]) -> Vec<(u32, Option<u32>)> {
 /// A written atlas: its rows and the plots drawn from them.
 #[derive(Debug)]
 pub struct Written {
+    /// The rows of `atlas-leaks.csv`.
     pub leaks: Vec<LeakRow>,
+    /// The rows of `atlas-ring.csv`.
     pub ring: Vec<RingRow>,
     /// The plot files drawn beside `atlas-leaks.csv` and `atlas-ring.csv`.
     pub plots: Vec<std::path::PathBuf>,

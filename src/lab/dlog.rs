@@ -80,14 +80,14 @@ fn label((name, owner, index): (&str, u32, u64)) -> String {
 /// commitments on the wire and the ground truth while another pass (the
 /// analysis or the trace) runs, so the simulator does not run again for
 /// them. `None` when the scenario has no dlog adversary.
-pub struct Pass {
+pub(crate) struct Pass {
     attackers: Vec<(DlogView, u64)>,
     collect: Collect,
 }
 
 impl Pass {
     /// The pass `sc`'s dlog adversaries need, if it has any.
-    pub fn of(sc: &Scenario) -> Option<Pass> {
+    pub(crate) fn of(sc: &Scenario) -> Option<Pass> {
         let attackers: Vec<(DlogView, u64)> = sc
             .adversaries
             .list
@@ -115,7 +115,7 @@ impl Recorder for Pass {
 /// The findings of every dlog adversary, from what its [`Pass`] collected:
 /// one `dlog` finding per exponent recovered and one `dlog-attack` summary
 /// per attacker.
-pub fn findings(sc: &Scenario, pass: Pass) -> Vec<Value> {
+pub(crate) fn findings(sc: &Scenario, pass: Pass) -> Vec<Value> {
     let Pass { attackers, collect: c } = pass;
     let g = sc.group;
     let mut out = Vec::new();

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::{LabError, sweep};
 
 /// The gallery's sweeps: (folder, scenario, --vary, seeds).
-pub const SWEEPS: [(&str, &str, &[&str], u64); 2] = [
+const SWEEPS: [(&str, &str, &[&str], u64); 2] = [
     (
         "baseline-ring-sweep",
         "baseline-ring.toml",
@@ -25,9 +25,19 @@ const ATLAS_PARAMS: &str = "toy-64";
 #[derive(Debug)]
 pub enum Step<'a> {
     /// A step starts: what it makes and where.
-    Start { what: String, dir: &'a Path },
+    Start {
+        /// The scenario file, `atlas` or `sweep`.
+        what: String,
+        /// The output folder it writes.
+        dir: &'a Path,
+    },
     /// A step did not succeed; the gallery goes on with the next.
-    Failed { what: String, problems: Vec<String> },
+    Failed {
+        /// The scenario file, `atlas` or `sweep <folder>`.
+        what: String,
+        /// What went wrong: unmet expectations and problems, or the error.
+        problems: Vec<String>,
+    },
 }
 
 /// Regenerates the gallery into `out`. Everything is checked before

@@ -1,13 +1,13 @@
 //! Orchestration: everything that runs the simulator on a user's behalf.
-//! One scenario with its passes ([`run`](mod@run)), the dlog adversaries' pass
-//! ([`dlog`]), the derivability atlas ([`atlas`]), parameter sweeps
-//! ([`sweep`]), the README's gallery ([`gallery`]) and output folders
-//! ([`out`]). The command line is a thin layer over these: it parses, calls
-//! one function here, prints and maps the error to an exit status. No
-//! command calls another.
+//! One scenario with its passes ([`run`](mod@run), with the dlog
+//! adversaries recording beside one of them), the derivability atlas
+//! ([`atlas`]), parameter sweeps ([`sweep`]), the README's gallery
+//! ([`gallery`]) and output folders ([`out`]). The command line is a thin
+//! layer over these: it parses, calls one function here, prints and maps the
+//! error to an exit status. No command calls another.
 
 pub mod atlas;
-pub mod dlog;
+pub(crate) mod dlog;
 pub mod gallery;
 pub mod out;
 pub mod run;
@@ -29,7 +29,12 @@ pub enum LabError {
     /// The job failed while running; `reproduce` is the command that reruns
     /// it, when one does.
     #[error("{message}")]
-    Failed { message: String, reproduce: Option<String> },
+    Failed {
+        /// What failed, as printed.
+        message: String,
+        /// `fraclab run <file> --seed <seed>`, when a rerun reproduces it.
+        reproduce: Option<String>,
+    },
 }
 
 impl LabError {

@@ -15,12 +15,24 @@ use crate::report::trace::TraceWriter;
 use crate::scenario::{Channel, Scenario, TraceLevel};
 use crate::sim::{self, NullRecorder, Record, Recorder, SimError, SimTime};
 
+/// Why a run produced no [`Outcome`].
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// Writing an output failed (the trace or `summary.json`, or creating
+    /// the folder).
     #[error("{path}: {error}")]
-    Io { path: PathBuf, error: io::Error },
+    Io {
+        /// The file or folder, or `trace` for the trace stream.
+        path: PathBuf,
+        /// The I/O error.
+        error: io::Error,
+    },
+    /// The simulator stopped the run: the event limit (reference §9), a
+    /// recorder's write error, or a misaddressed message (a fraclab bug).
     #[error(transparent)]
     Sim(#[from] SimError),
+    /// The analysis pass and the tracing pass of one scenario and seed
+    /// disagreed: a fraclab bug.
     #[error("the run is not deterministic: the tracing pass differs from the analysis pass (a fraclab bug)")]
     Nondeterministic,
 }
@@ -32,6 +44,8 @@ pub struct Outcome {
     pub summary: Summary,
     /// The simulator's own outcome: counters, the verdict, the final keys.
     pub sim: sim::Outcome,
+    /// The knowledge analysis (reference §2), when the scenario has it on
+    /// (`[output] analysis`).
     pub analysis: Option<Analysis>,
     /// Where the trace and summary were written, if anywhere.
     pub out_dir: Option<PathBuf>,
