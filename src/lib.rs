@@ -21,4 +21,5 @@ pub mod lab;
 pub mod protocol;
 pub mod report;
 pub mod scenario;
+pub mod schema;
 pub mod sim;
