@@ -9,8 +9,11 @@
 //! - [`sim`]: virtual time, seeded streams, network, the run loop and the
 //!   invariants checked after every epoch;
 //! - [`scenario`]: TOML scenarios, validated with file:line:column errors;
+//! - [`schema`]: the typed formats: trace lines, summary and findings, sweep
+//!   manifest and rows;
 //! - [`report`]: trace (JSONL), summary, `verify-trace`;
-//! - [`sweep`]: parameter sweeps over seeds, sharded and resumable;
+//! - [`lab`]: orchestration: one scenario with its passes, dlog, atlas,
+//!   gallery and sweeps;
 //! - [`cli`]: the `fraclab` command line.
 
 pub mod adversary;

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use super::{EXIT_BAD_INPUT, EXIT_FAILED};
 use crate::knowledge::{self, Analysis, Explanation, Target};
 use crate::report::Summary;
-use crate::schema::Finding;
 use crate::scenario::{Scenario, TraceLevel};
+use crate::schema::Finding;
 
 pub fn run(
     path: &Path,

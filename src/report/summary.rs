@@ -47,7 +47,10 @@ pub fn build(
                 detail: if r.withheld_by.is_empty() {
                     "the recovered values or key did not check out".to_string()
                 } else {
-                    format!("no ĤFK from survivor(s) {:?}: they withheld it or could not answer", ids(&r.withheld_by))
+                    format!(
+                        "no ĤFK from survivor(s) {:?}: they withheld it or could not answer",
+                        ids(&r.withheld_by)
+                    )
                 },
             }
         });
@@ -59,7 +62,11 @@ pub fn build(
         detail: format!(
             "iteration {} never completed{}",
             st.iter,
-            if st.failed.is_empty() { String::new() } else { format!("; member(s) {:?} down", ids(&st.failed)) }
+            if st.failed.is_empty() {
+                String::new()
+            } else {
+                format!("; member(s) {:?} down", ids(&st.failed))
+            }
         ),
     });
     if let Some(st) = &stalled {
@@ -81,7 +88,9 @@ pub fn build(
     recovered.dedup();
     if let Some(a) = analysis {
         findings.extend(a.learns.iter().enumerate().map(|(i, l)| learn_finding(sc, &a.learns, i, l)));
-        findings.extend(a.outsider_sks.iter().map(|(epoch, _)| Finding::SkLeak { view: View::Outsider, epoch: *epoch }));
+        findings.extend(
+            a.outsider_sks.iter().map(|(epoch, _)| Finding::SkLeak { view: View::Outsider, epoch: *epoch }),
+        );
         findings.extend(a.errors.iter().map(|e| Finding::AnalysisError { detail: e.clone() }));
     }
     let names = |m: &std::collections::BTreeMap<&'static str, u64>| {
@@ -183,7 +192,13 @@ fn cheat_findings(sc: &Scenario, v: &crate::sim::Verdict, detected: &[u32]) -> V
                 (true, false, true) => "noticed by the group-key check, which names no one",
                 (true, false, false) => "undetected",
             };
-            Finding::Cheat { culprit, what, carried_out, detected: caught, effect: format!("{verdict}; {effect}") }
+            Finding::Cheat {
+                culprit,
+                what,
+                carried_out,
+                detected: caught,
+                effect: format!("{verdict}; {effect}"),
+            }
         })
         .collect()
 }

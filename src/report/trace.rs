@@ -11,9 +11,9 @@ use crate::group::GroupParams;
 use crate::knowledge::Learn;
 use crate::protocol::{Body, Commitment, Envelope};
 use crate::scenario::{Scenario, TraceLevel};
-use crate::schema::trace::{self as line, LeakAudience, LeakTo, Payload, TraceLine};
-pub use crate::schema::trace::TRACE_FORMAT;
 use crate::schema::View;
+pub use crate::schema::trace::TRACE_FORMAT;
+use crate::schema::trace::{self as line, LeakAudience, LeakTo, Payload, TraceLine};
 use crate::sim::{Record, Recorder, SimTime};
 
 /// A writer that hashes everything written through it.
@@ -111,11 +111,13 @@ impl<'l, W: Write> TraceWriter<'l, W> {
                 alphas: alphas.iter().map(|a| g.element_hex(a)).collect(),
                 theta: g.element_hex(theta),
             }),
-            Body::Commit(Commitment::Ring { v, delta, gamma }) => Payload::RingCommit(line::RingCommitValue {
-                v: g.element_hex(v),
-                delta: g.element_hex(delta),
-                gamma: gamma.as_ref().map(|x| g.element_hex(x)),
-            }),
+            Body::Commit(Commitment::Ring { v, delta, gamma }) => {
+                Payload::RingCommit(line::RingCommitValue {
+                    v: g.element_hex(v),
+                    delta: g.element_hex(delta),
+                    gamma: gamma.as_ref().map(|x| g.element_hex(x)),
+                })
+            }
             Body::Recover { hfk, theta, sk } => Payload::Recover(line::RecoverValue {
                 hfk: hfk.as_ref().map(|h| g.scalar_hex(h)),
                 theta: g.scalar_hex(theta),
@@ -126,7 +128,9 @@ impl<'l, W: Write> TraceWriter<'l, W> {
                 hfk: g.scalar_hex(hfk),
                 fk_pub: fk_pub.as_ref().map(|p| g.element_hex(p)),
             }),
-            Body::RecoveryDelta { delta: s, .. } | Body::Xi(s) | Body::HfkHat(s) => Payload::Hex(g.scalar_hex(s)),
+            Body::RecoveryDelta { delta: s, .. } | Body::Xi(s) | Body::HfkHat(s) => {
+                Payload::Hex(g.scalar_hex(s))
+            }
             Body::Ack { seq, .. } => Payload::Seq(*seq),
             Body::Joined => Payload::Null,
         }
@@ -198,11 +202,19 @@ impl<W: Write> TraceWriter<'_, W> {
                 sender_seq: env.seq,
                 attempt: env.attempt,
             }),
-            Record::Deliver { msg, to, duplicate } => {
-                TraceLine::Deliver(line::Deliver { t_us, seq, msg: *msg, to: to.trace_id(), duplicate: *duplicate })
+            Record::Deliver { msg, to, duplicate } => TraceLine::Deliver(line::Deliver {
+                t_us,
+                seq,
+                msg: *msg,
+                to: to.trace_id(),
+                duplicate: *duplicate,
+            }),
+            Record::Drop { msg, reason } => {
+                TraceLine::Drop(line::Dropped { t_us, seq, msg: *msg, reason: (*reason).into() })
             }
-            Record::Drop { msg, reason } => TraceLine::Drop(line::Dropped { t_us, seq, msg: *msg, reason: (*reason).into() }),
-            Record::Attack { msg, attack, of, env } => attack_line(t_us, seq, *msg, attack.as_str(), *of, env),
+            Record::Attack { msg, attack, of, env } => {
+                attack_line(t_us, seq, *msg, attack.as_str(), *of, env)
+            }
             Record::Reject { member, msg, reason } => TraceLine::Reject(line::Reject {
                 t_us,
                 seq,
@@ -226,7 +238,9 @@ impl<W: Write> TraceWriter<'_, W> {
                 to: match &leak.to {
                     crate::adversary::LeakTo::Group => LeakTo::Named(LeakAudience::Group),
                     crate::adversary::LeakTo::Outsider => LeakTo::Named(LeakAudience::Outsider),
-                    crate::adversary::LeakTo::Members(ms) => LeakTo::Members(ms.iter().map(|m| m.0).collect()),
+                    crate::adversary::LeakTo::Members(ms) => {
+                        LeakTo::Members(ms.iter().map(|m| m.0).collect())
+                    }
                 },
             }),
             Record::Crash { member } => TraceLine::Crash(line::Crash { t_us, seq, member: member.0 }),
@@ -257,7 +271,14 @@ impl<W: Write> TraceWriter<'_, W> {
 }
 
 /// An `attack` line: what the message claims to be.
-fn attack_line(t_us: u64, seq: u64, msg: u64, attack: &'static str, of: Option<u64>, env: &Envelope) -> TraceLine {
+fn attack_line(
+    t_us: u64,
+    seq: u64,
+    msg: u64,
+    attack: &'static str,
+    of: Option<u64>,
+    env: &Envelope,
+) -> TraceLine {
     TraceLine::Attack(line::Attack {
         t_us,
         seq,

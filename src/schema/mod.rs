@@ -18,9 +18,9 @@ use std::fmt;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub use summary::{Expectation, Finding, Observed, Stall, Summary, SUMMARY_FORMAT, Witness};
-pub use sweep::{Manifest, Row, Shard, SWEEP_FORMAT, Vary};
-pub use trace::{LineError, TraceLine, TRACE_FORMAT};
+pub use summary::{Expectation, Finding, Observed, SUMMARY_FORMAT, Stall, Summary, Witness};
+pub use sweep::{Manifest, Row, SWEEP_FORMAT, Shard, Vary};
+pub use trace::{LineError, TRACE_FORMAT, TraceLine};
 
 use crate::knowledge::ViewId;
 
@@ -102,12 +102,14 @@ impl<'de> Deserialize<'de> for View {
                 if s == "outsider" {
                     return Ok(View::Outsider);
                 }
-                let parsed = s.strip_prefix("replacement:").and_then(|r| r.split_once('#')).and_then(|(m, k)| {
-                    let (member, nth) = (m.parse::<u32>().ok()?, k.parse::<u32>().ok()?);
-                    // Only the canonical spelling, so that reading and
-                    // writing give back the same bytes.
-                    (format!("replacement:{member}#{nth}") == s).then_some(View::Replacement { member, nth })
-                });
+                let parsed =
+                    s.strip_prefix("replacement:").and_then(|r| r.split_once('#')).and_then(|(m, k)| {
+                        let (member, nth) = (m.parse::<u32>().ok()?, k.parse::<u32>().ok()?);
+                        // Only the canonical spelling, so that reading and
+                        // writing give back the same bytes.
+                        (format!("replacement:{member}#{nth}") == s)
+                            .then_some(View::Replacement { member, nth })
+                    });
                 parsed.ok_or_else(|| E::custom(format!("\"{s}\" is not a view ({VIEW_FORMS})")))
             }
         }

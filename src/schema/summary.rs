@@ -441,14 +441,16 @@ impl Summary {
             self.expectations.iter().any(|e| e.key == key && pred(&e.expected))
         };
         let divergence_expected = expects("keys_agreed", &|v| *v == Observed::Bool(false));
-        let stall_expected = expects("epochs_completed", &|v| matches!(v, Observed::Count(x) if *x < self.epochs));
+        let stall_expected =
+            expects("epochs_completed", &|v| matches!(v, Observed::Count(x) if *x < self.epochs));
         let cheated = self.cheated();
         let json = |f: &Finding| f.to_string();
         let mut out: Vec<String> = self
             .findings
             .iter()
             .filter(|f| {
-                (matches!(f, Finding::Invariant { .. }) && !cheated) || matches!(f, Finding::AnalysisError { .. })
+                (matches!(f, Finding::Invariant { .. }) && !cheated)
+                    || matches!(f, Finding::AnalysisError { .. })
             })
             .map(json)
             .collect();

@@ -141,8 +141,12 @@ impl Manifest {
 
     /// The run index of a row, from its varied values and seed.
     pub fn run_of(&self, row: &Row) -> Option<u64> {
-        let idx: Option<Vec<usize>> =
-            self.vary.iter().zip(&row.values).map(|(v, cell)| v.values.iter().position(|x| x == cell)).collect();
+        let idx: Option<Vec<usize>> = self
+            .vary
+            .iter()
+            .zip(&row.values)
+            .map(|(v, cell)| v.values.iter().position(|x| x == cell))
+            .collect();
         let s = self.seeds.iter().position(|&x| x == row.seed)? as u64;
         Some(self.index(&idx?, s))
     }
@@ -169,7 +173,10 @@ impl Manifest {
         let mut keys = BTreeSet::new();
         for (k, v) in self.vary.iter().enumerate() {
             if !(1..=VALUES_MAX).contains(&v.values.len()) {
-                return Err(format!("vary[{k}].values: {} values; allowed: 1..={VALUES_MAX}", v.values.len()));
+                return Err(format!(
+                    "vary[{k}].values: {} values; allowed: 1..={VALUES_MAX}",
+                    v.values.len()
+                ));
             }
             if !keys.insert(v.key.as_str()) || v.key == "seed" {
                 return Err(format!("vary[{k}].key: \"{}\" is varied twice", v.key));
@@ -247,7 +254,9 @@ impl Manifest {
                 Err(e) => {
                     let line = e.position().map_or(line, |p| p.line());
                     let what = match e.kind() {
-                        csv::ErrorKind::Utf8 { err, .. } => format!("field {}: not UTF-8 text", err.field() + 1),
+                        csv::ErrorKind::Utf8 { err, .. } => {
+                            format!("field {}: not UTF-8 text", err.field() + 1)
+                        }
                         _ => e.to_string(),
                     };
                     return Err((line, what));
@@ -261,10 +270,9 @@ impl Manifest {
                 continue;
             }
             let row = self.row(cells).map_err(|m| (line, m))?;
-            let i = self
-                .run_of(&row)
-                .filter(|&i| self.holds(i))
-                .ok_or_else(|| (line, "a run that is not part of this sweep (or of this shard)".to_string()))?;
+            let i = self.run_of(&row).filter(|&i| self.holds(i)).ok_or_else(|| {
+                (line, "a run that is not part of this sweep (or of this shard)".to_string())
+            })?;
             if rows.insert(i, row).is_some() {
                 return Err((line, "the run is listed twice".into()));
             }
@@ -392,7 +400,11 @@ pub fn check_cell(metric: &str, cell: &str, errored: bool) -> Result<(), String>
         return Ok(());
     }
     if errored {
-        return if cell.is_empty() { Ok(()) } else { Err(format!("{cell:?}: a run with an error has no metrics")) };
+        return if cell.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{cell:?}: a run with an error has no metrics"))
+        };
     }
     let ok = match kind {
         Cell::OptBool | Cell::OptCount if cell.is_empty() => true,

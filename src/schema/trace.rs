@@ -542,8 +542,12 @@ impl TraceLine {
     /// the line has a readable `seq`, its position. Unknown keys are
     /// ignored; an unknown `type` is an error.
     pub fn from_json(text: &str) -> Result<TraceLine, LineError> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| LineError { seq: None, key: None, message: e.to_string(), unknown_type: false })?;
+        let value: Value = serde_json::from_str(text).map_err(|e| LineError {
+            seq: None,
+            key: None,
+            message: e.to_string(),
+            unknown_type: false,
+        })?;
         Self::from_value(&value)
     }
 

@@ -119,7 +119,8 @@ fn withholding_fails_recovery_and_names_the_withholder() {
     assert_eq!((stall.iter, stall.failed.clone()), (3, vec![MemberId(4)]));
     assert!(report.summary.recovered.is_empty());
     assert!(!report.summary.passed(), "a stall without an expectation fails the run");
-    let failed = report.summary.findings.iter().find(|f| matches!(f, Finding::RecoveryFailed { .. })).unwrap();
+    let failed =
+        report.summary.findings.iter().find(|f| matches!(f, Finding::RecoveryFailed { .. })).unwrap();
     assert!(matches!(failed, Finding::RecoveryFailed { withheld_by, .. } if withheld_by == &[2]), "{failed}");
 }
 

@@ -36,7 +36,8 @@ fn every_trace_line_round_trips() {
         execute(&sc, level, Some(&dir)).unwrap();
         let text = fs::read_to_string(dir.join("trace.jsonl")).unwrap();
         for (k, line) in text.lines().enumerate() {
-            let typed = TraceLine::from_json(line).unwrap_or_else(|e| panic!("{} line {}: {e}", sc.name, k + 1));
+            let typed =
+                TraceLine::from_json(line).unwrap_or_else(|e| panic!("{} line {}: {e}", sc.name, k + 1));
             assert_eq!(typed.to_json(), line, "{} line {}", sc.name, k + 1);
             let plain: TraceLine = serde_json::from_str(line).unwrap();
             assert_eq!(plain, typed, "{} line {}", sc.name, k + 1);

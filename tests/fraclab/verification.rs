@@ -35,7 +35,7 @@ fn findings(s: &Summary) -> Vec<serde_json::Value> {
 
 /// Every culprit any detect finding names.
 fn named(s: &Summary) -> Vec<Option<u64>> {
-    findings(&s).into_iter().filter(|f| f["kind"] == "detect").map(|f| f["culprit"].as_u64()).collect()
+    findings(s).into_iter().filter(|f| f["kind"] == "detect").map(|f| f["culprit"].as_u64()).collect()
 }
 
 /// The summary's verdict on a cheat: caught exactly, nobody honest named,
@@ -44,7 +44,7 @@ fn assert_caught(s: &Summary, culprit: u32, what: &str) {
     assert_eq!(s.detected, [culprit], "{what}");
     assert!(named(s).iter().all(|c| c.is_none() || *c == Some(u64::from(culprit))), "{what}: {:?}", named(s));
     assert!(s.keys_agreed && s.epochs_completed == 3, "{what}");
-    let f = findings(&s).into_iter().find(|f| f["kind"] == "cheat").expect("a cheat finding");
+    let f = findings(s).into_iter().find(|f| f["kind"] == "cheat").expect("a cheat finding");
     assert_eq!(f["detected"], true, "{what}");
     assert!(s.passed(), "{what}: {:?}", s.problems());
 }
@@ -170,7 +170,7 @@ fn dlog_run(params: &str, budget: u64, view: &str) -> Summary {
 }
 
 fn attack(s: &Summary) -> serde_json::Value {
-    findings(&s).into_iter().find(|f| f["kind"] == "dlog-attack").expect("a dlog-attack finding")
+    findings(s).into_iter().find(|f| f["kind"] == "dlog-attack").expect("a dlog-attack finding")
 }
 
 /// Pollard's rho takes the discrete log of every commitment in toy-16 and
@@ -188,7 +188,8 @@ fn dlog_recovers_commitments_in_toy_groups_and_refuses_big_ones() {
             let a = attack(&s);
             assert_eq!(a["targets"], targets, "{params}, view {view}");
             assert_eq!(a["recovered"], a["targets"], "{params}: {a}");
-            let found: Vec<serde_json::Value> = findings(&s).into_iter().filter(|f| f["kind"] == "dlog").collect();
+            let found: Vec<serde_json::Value> =
+                findings(&s).into_iter().filter(|f| f["kind"] == "dlog").collect();
             assert_eq!(found.len(), targets);
             assert!(found.iter().all(|f| f["matches_truth"] == true), "{params}: {found:?}");
             for secret in ["v[1]", "v[3]", "γ", "FK[3,1]"] {

@@ -233,7 +233,6 @@ impl Shard {
             (k.trim().parse().map_err(|_| err())?, n.trim().parse().map_err(|_| err())?);
         if index >= 1 && index <= count { Ok(Shard { index, count }) } else { Err(err()) }
     }
-
 }
 
 #[cfg(test)]

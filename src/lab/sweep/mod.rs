@@ -26,9 +26,9 @@ use crate::report::plot::data;
 use crate::report::{self, Summary};
 use crate::scenario::{self, LoadError, TraceLevel};
 
-pub use crate::schema::sweep::{METRICS, Manifest, RUNS_MAX, Row, SEEDS_MAX, SWEEP_FORMAT};
 use crate::schema::Finding;
 use crate::schema::sweep::columns_of;
+pub use crate::schema::sweep::{METRICS, Manifest, RUNS_MAX, Row, SEEDS_MAX, SWEEP_FORMAT};
 
 /// The most parallel runs `--jobs` asks for: a fixed bound, the same on
 /// every machine, far above any core count fraclab runs on, and far below

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use super::PlotError;
 pub use crate::schema::Summary;
 pub use crate::schema::summary::{EPOCHS_MAX, MEMBERS_MAX, MEMBERS_MIN};
-pub use crate::schema::{json_message, parse_json};
 use crate::schema::trace::{LeakAudience, LeakTo, TRACE_FORMAT, TraceLine};
 use crate::schema::{self, Manifest, Row};
+pub use crate::schema::{json_message, parse_json};
 
 /// A message as the sequence chart draws it.
 #[derive(Clone, Debug)]
@@ -123,7 +123,10 @@ impl View {
     fn within(self, members: u32) -> Result<View, String> {
         let ids: &[u32] = match &self {
             View::Members(ms) if ms.is_empty() => {
-                return Err(format!("[] is not a view ({})", "a member id, a list of ids, \"outsider\" or \"replacement:M#K\""));
+                return Err(format!(
+                    "[] is not a view ({})",
+                    "a member id, a list of ids, \"outsider\" or \"replacement:M#K\""
+                ));
             }
             View::Members(ms) => ms,
             View::Replacement(m, _) => std::slice::from_ref(m),
@@ -163,7 +166,7 @@ pub fn detect_text(culprit: Option<u32>, check: &str) -> String {
 }
 
 /// A secret's label from a trace event's (name, owner, index), as the
-/// knowledge engine writes them: FK[3,1], α[1,2], θ_2, v[1].
+/// knowledge engine writes them: `FK[3,1]`, `α[1,2]`, `θ_2`, `v[1]`.
 pub fn secret_label(name: &str, owner: Option<u32>, index: u64) -> String {
     let o = owner.map_or(String::new(), |o| o.to_string());
     match name {
@@ -271,7 +274,10 @@ impl Trace {
             let mark = match l {
                 TraceLine::Header(h) => {
                     if h.format != TRACE_FORMAT {
-                        return Err(bad(1, format!("format: \"{}\"; this fraclab reads {TRACE_FORMAT}", h.format)));
+                        return Err(bad(
+                            1,
+                            format!("format: \"{}\"; this fraclab reads {TRACE_FORMAT}", h.format),
+                        ));
                     }
                     let m = h.members;
                     if !(MEMBERS_MIN..=MEMBERS_MAX).contains(&m) {
@@ -347,7 +353,8 @@ impl Trace {
                     (l.t_us, l.seq, Mark::Leak { member, secret: l.secret.into_owned(), epoch, to })
                 }
                 TraceLine::Learn(l) => {
-                    let view = View::from(&l.view).within(members).map_err(|e| bad(k, format!("view: {e}")))?;
+                    let view =
+                        View::from(&l.view).within(members).map_err(|e| bad(k, format!("view: {e}")))?;
                     let target = match l.target {
                         Some(o) => Some(need(o, "target")?),
                         None => None,
