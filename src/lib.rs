@@ -27,6 +27,7 @@
 //! | 8 | [`cli`] | the `fraclab` command line (feature `cli`) |
 //! | 7 | [`lab`] | orchestration: one run with its passes, atlas, sweeps, gallery |
 //! | 6 | [`report`] | pure writers and readers: trace, summary, `verify-trace`, plots |
+//! | 5 | [`schema`] | the typed formats: trace lines, summary and findings, sweep manifest and rows |
 //! | 4 | [`knowledge`], [`scenario`] | the derivability engine; TOML → validated [`Scenario`] |
 //! | 3 | [`sim`] | virtual time, seeded streams, network, faults, the run loop |
 //! | 2 | [`adversary`] | declarative adversaries and their conduct |
@@ -42,8 +43,9 @@ pub mod lab;
 pub mod protocol;
 pub mod report;
 pub mod scenario;
+pub mod schema;
 pub mod sim;
 
 pub use lab::{Options, Outcome, RunError, run};
-pub use report::Summary;
 pub use scenario::Scenario;
+pub use schema::Summary;

@@ -6,6 +6,7 @@ use super::{EXIT_BAD_INPUT, EXIT_FAILED};
 use crate::knowledge::{self, Analysis, Explanation, Target};
 use crate::report::Summary;
 use crate::scenario::{Scenario, TraceLevel};
+use crate::schema::Finding;
 
 pub fn run(
     path: &Path,
@@ -80,7 +81,7 @@ fn print_account(s: &Summary, out: &Path, level: TraceLevel, plots: &str) {
         s.sim_time_us as f64 / 1e6
     );
     if s.channel == "sealed" || !s.attacks.is_empty() {
-        let list = |m: &std::collections::BTreeMap<&str, u64>| {
+        let list = |m: &std::collections::BTreeMap<String, u64>| {
             let parts: Vec<String> = m.iter().map(|(k, v)| format!("{v} {k}")).collect();
             if parts.is_empty() { "none".to_string() } else { parts.join(", ") }
         };
@@ -92,7 +93,7 @@ fn print_account(s: &Summary, out: &Path, level: TraceLevel, plots: &str) {
             s.accepted_forgeries
         );
     }
-    for f in s.findings.iter().filter(|f| f["kind"] != "learn" && f["kind"] != "dlog") {
+    for f in s.findings.iter().filter(|f| !matches!(f, Finding::Learn(_) | Finding::Dlog { .. })) {
         println!("finding: {f}");
     }
     for e in &s.expectations {

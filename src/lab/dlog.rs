@@ -5,13 +5,12 @@
 use std::collections::BTreeMap;
 use std::io;
 
-use serde_json::{Value, json};
-
 use crate::adversary::dlog::{self, Outcome};
 use crate::adversary::{Adversary, DlogView};
 use crate::group::{Element, Scalar};
 use crate::protocol::{Body, Commitment, Party};
 use crate::scenario::{Keygen, Scenario};
+use crate::schema::{Finding, View};
 use crate::sim::{Record, Recorder, SimTime};
 
 /// A commitment on the wire: who sent it, to whom, what it commits to.
@@ -115,7 +114,7 @@ impl Recorder for Pass {
 /// The findings of every dlog adversary, from what its [`Pass`] collected:
 /// one `dlog` finding per exponent recovered and one `dlog-attack` summary
 /// per attacker.
-pub(crate) fn findings(sc: &Scenario, pass: Pass) -> Vec<Value> {
+pub(crate) fn findings(sc: &Scenario, pass: Pass) -> Vec<Finding> {
     let Pass { attackers, collect: c } = pass;
     let g = sc.group;
     let mut out = Vec::new();
@@ -136,11 +135,19 @@ pub(crate) fn findings(sc: &Scenario, pass: Pass) -> Vec<Value> {
             }
         }
         let q_bits = g.q.bits();
-        let summary = |recovered: usize, work: u64, detail: String| {
-            json!({
-                "kind": "dlog-attack", "view": view.to_json(), "params": g.name, "q_bits": q_bits,
-                "budget": budget, "targets": targets.len(), "recovered": recovered, "work": work, "detail": detail,
-            })
+        let who = match view {
+            DlogView::Outsider => View::Outsider,
+            DlogView::Member(m) => View::Member(m.0),
+        };
+        let summary = |recovered: usize, work: u64, detail: String| Finding::DlogAttack {
+            view: who.clone(),
+            params: g.name.into(),
+            q_bits,
+            budget,
+            targets: targets.len() as u64,
+            recovered: recovered as u64,
+            work,
+            detail,
         };
         if let Some(refusal) = dlog::refusal(g) {
             out.push(summary(0, 0, refusal));
@@ -157,11 +164,13 @@ pub(crate) fn findings(sc: &Scenario, pass: Pass) -> Vec<Value> {
                     spent += work;
                     recovered += 1;
                     let truth = c.truth.get(&t.secret);
-                    out.push(json!({
-                        "kind": "dlog", "view": view.to_json(), "secret": label(t.secret),
-                        "value": g.scalar_hex(&exponent), "work": work,
-                        "matches_truth": truth == Some(&exponent),
-                    }));
+                    out.push(Finding::Dlog {
+                        view: who.clone(),
+                        secret: label(t.secret),
+                        value: g.scalar_hex(&exponent),
+                        work,
+                        matches_truth: truth == Some(&exponent),
+                    });
                 }
                 Outcome::OutOfBudget { work } => {
                     spent += work;

@@ -198,7 +198,7 @@ pub fn execute(sc: &Scenario, level: TraceLevel, out_dir: Option<&Path>) -> Resu
             return Err(e);
         }
     };
-    let mut summary = Summary::new(sc, level.as_str(), &outcome, analysis.as_ref(), sha);
+    let mut summary = crate::report::summary::build(sc, level.as_str(), &outcome, analysis.as_ref(), sha);
     if let Some(pass) = dlog {
         summary.findings.extend(dlog::findings(sc, pass));
     }

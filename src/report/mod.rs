@@ -14,7 +14,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use summary::Summary;
+pub use crate::schema::Summary;
 
 /// Writes `bytes` to `path` through a temporary name beside it, so a reader
 /// never sees half a file. On failure, the path that failed and why.

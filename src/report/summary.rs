@@ -1,246 +1,150 @@
-//! `summary.json`, format `fraclab-summary/1` (reference §5): the run's verdict,
-//! counters, findings and expectations. Fields that belong to capabilities
-//! fraclab does not have yet (detection, recovery, rejection) are absent
-//! rather than filled with values nobody computed; the knowledge fields are
-//! null when the analysis is off.
+//! Builds `summary.json` (format `fraclab-summary/1`, the typed
+//! [`Summary`] of [`crate::schema`]) from a run: the verdict, counters,
+//! findings and expectations. The knowledge fields are null when the
+//! analysis is off.
 
-use serde::Serialize;
+use std::path::Path;
 
 use super::trace::learn_seq;
 use crate::knowledge::{Analysis, Learn};
 use crate::protocol::MemberId;
 use crate::scenario::Scenario;
-use crate::sim::{Finding, Outcome};
-
-pub const SUMMARY_FORMAT: &str = "fraclab-summary/1";
-
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct Expectation {
-    pub key: &'static str,
-    pub expected: serde_json::Value,
-    pub observed: serde_json::Value,
-    pub held: bool,
-}
-
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct Summary {
-    pub format: &'static str,
-    pub scenario: String,
-    pub seed: u64,
-    pub params: &'static str,
-    pub members: u32,
-    pub init: &'static str,
-    pub keygen: &'static str,
-    pub channel: &'static str,
-    pub epochs: u64,
-    pub epochs_completed: u64,
-    pub keys_agreed: bool,
-    pub final_sk: Option<String>,
-    pub invariants_held: bool,
-    /// Members some view that excludes them derived an FK or α of; null when
-    /// the knowledge analysis is off.
-    pub compromised: Option<Vec<u32>>,
-    pub secure: Option<Vec<u32>>,
-    pub outsider_learns_key: Option<bool>,
-    /// Indices whose replacement recovered (process 700) with every value
-    /// equal to the ground truth and the key confirmed.
-    pub recovered: Vec<u32>,
-    /// Culprits named by a failed verification check (0 is the SM), sorted.
-    pub detected: Vec<u32>,
-    /// Set when the run ended short of its epochs: which iteration did not
-    /// complete, who never completed it, and who was down.
-    pub stalled: Option<serde_json::Value>,
-    pub events: u64,
-    pub messages_sent: u64,
-    pub messages_delivered: u64,
-    pub messages_dropped: u64,
-    pub retransmissions: u64,
-    pub sim_time_us: u64,
-    /// Messages the receiver's channel refused, by reason (reference §5).
-    pub rejected: std::collections::BTreeMap<&'static str, u64>,
-    /// Adversaries' messages (tampered, replayed, forged) that reached a
-    /// party's protocol state; 0 on the sealed channel.
-    pub accepted_forgeries: u64,
-    /// The network adversaries' moves, by attack (messages tampered with,
-    /// replayed, forged).
-    pub attacks: std::collections::BTreeMap<&'static str, u64>,
-    pub findings: Vec<serde_json::Value>,
-    pub expectations: Vec<Expectation>,
-    pub warnings: Vec<String>,
-    pub trace: &'static str,
-    pub trace_sha256: Option<String>,
-    /// A cheater is declared, or an adversary's message reached a member:
-    /// broken invariants and failed checks are its effects (reported in
-    /// `cheat` and `wire` findings), not failures of the run.
-    #[serde(skip)]
-    pub cheated: bool,
-}
+use crate::schema::summary::LearnFinding;
+pub use crate::schema::summary::SUMMARY_FORMAT;
+use crate::schema::{Expectation, Finding, Observed, Stall, Summary, View, Witness};
+use crate::sim::{self, Outcome};
 
 impl Summary {
-    pub fn new(
-        sc: &Scenario,
-        trace: &'static str,
-        outcome: &Outcome,
-        analysis: Option<&Analysis>,
-        trace_sha256: Option<String>,
-    ) -> Summary {
-        let v = &outcome.verdict;
-        let ids = |ms: &[MemberId]| ms.iter().map(|m| m.0).collect::<Vec<_>>();
-        let mut findings: Vec<serde_json::Value> = v.findings.iter().map(finding_json).collect();
-        for r in &v.recoveries {
-            findings.push(if r.ok {
-                serde_json::json!({"kind": "recovered", "member": r.member.0, "iter": r.iter, "ok": true})
-            } else {
-                serde_json::json!({
-                    "kind": "recovery-failed", "member": r.member.0, "iter": r.iter,
-                    "withheld_by": ids(&r.withheld_by),
-                    "detail": if r.withheld_by.is_empty() {
-                        "the recovered values or key did not check out".to_string()
-                    } else {
-                        format!("no ĤFK from survivor(s) {:?}: they withheld it or could not answer", ids(&r.withheld_by))
-                    },
-                })
-            });
-        }
-        let stalled = v.stall.as_ref().map(|st| {
-            serde_json::json!({
-                "iter": st.iter,
-                "incomplete": ids(&st.incomplete),
-                "failed": ids(&st.failed),
-                "detail": format!(
-                    "iteration {} never completed{}",
-                    st.iter,
-                    if st.failed.is_empty() { String::new() } else { format!("; member(s) {:?} down", ids(&st.failed)) }
-                ),
-            })
+    /// Reads `summary.json` at `path` (at most
+    /// [`JSON_FILE_MAX`](crate::report::plot::data::JSON_FILE_MAX) bytes)
+    /// into the typed schema. Errors read `FILE: line L: KEY: message`.
+    pub fn read(path: &Path) -> Result<Summary, String> {
+        let text = super::plot::data::read_bounded(path, super::plot::data::JSON_FILE_MAX)?;
+        Summary::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+/// The summary of a run of `sc` whose trace (at level `trace`) hashed to
+/// `trace_sha256`.
+pub fn build(
+    sc: &Scenario,
+    trace: &'static str,
+    outcome: &Outcome,
+    analysis: Option<&Analysis>,
+    trace_sha256: Option<String>,
+) -> Summary {
+    let v = &outcome.verdict;
+    let ids = |ms: &[MemberId]| ms.iter().map(|m| m.0).collect::<Vec<_>>();
+    let mut findings: Vec<Finding> = v.findings.iter().map(finding).collect();
+    for r in &v.recoveries {
+        findings.push(if r.ok {
+            Finding::Recovered { member: r.member.0, iter: r.iter, ok: true }
+        } else {
+            Finding::RecoveryFailed {
+                member: r.member.0,
+                iter: r.iter,
+                withheld_by: ids(&r.withheld_by),
+                detail: if r.withheld_by.is_empty() {
+                    "the recovered values or key did not check out".to_string()
+                } else {
+                    format!(
+                        "no ĤFK from survivor(s) {:?}: they withheld it or could not answer",
+                        ids(&r.withheld_by)
+                    )
+                },
+            }
         });
-        if let Some(st) = &stalled {
-            let mut f = st.clone();
-            f["kind"] = "stalled".into();
-            findings.push(f);
-        }
-        for d in &v.detections {
-            findings.push(serde_json::json!({
-                "kind": "detect", "member": d.member.0, "check": d.check,
-                "culprit": d.culprit.map(|c| c.trace_id()), "iter": d.iter,
-            }));
-        }
-        let detected = culprits(v);
-        let cheats = cheat_findings(sc, v, &detected);
-        let cheated = !cheats.is_empty() || outcome.accepted_forgeries > 0;
-        findings.extend(cheats);
-        findings.extend(wire_findings(sc, outcome));
-        let mut recovered: Vec<u32> = v.recoveries.iter().filter(|r| r.ok).map(|r| r.member.0).collect();
-        recovered.sort_unstable();
-        recovered.dedup();
-        if let Some(a) = analysis {
-            findings.extend(a.learns.iter().enumerate().map(|(i, l)| learn_json(sc, &a.learns, i, l)));
-            findings.extend(a.outsider_sks.iter().map(
-                |(epoch, _)| serde_json::json!({"kind": "sk-leak", "view": "outsider", "epoch": epoch}),
-            ));
-            findings
-                .extend(a.errors.iter().map(|e| serde_json::json!({"kind": "analysis-error", "detail": e})));
-        }
-        Summary {
-            format: SUMMARY_FORMAT,
-            scenario: sc.name.clone(),
-            seed: sc.seed,
-            params: sc.group.name,
-            members: sc.members,
-            init: sc.init.as_str(),
-            keygen: sc.keygen.as_str(),
-            channel: sc.channel.as_str(),
-            epochs: sc.epochs,
-            epochs_completed: v.epochs_completed,
-            keys_agreed: v.keys_agreed,
-            final_sk: v.final_sk.map(|k| k.to_hex()),
-            invariants_held: !v.findings.iter().any(|f| matches!(f, Finding::Invariant { .. }))
-                && analysis.is_none_or(|a| a.errors.is_empty()),
-            compromised: analysis.map(|a| ids(&a.compromised)),
-            secure: analysis.map(|a| ids(&a.secure)),
-            outsider_learns_key: analysis.map(|a| a.outsider_learns_key),
-            recovered,
-            detected,
-            stalled,
-            events: outcome.events,
-            messages_sent: outcome.messages_sent,
-            messages_delivered: outcome.messages_delivered,
-            messages_dropped: outcome.messages_dropped,
-            retransmissions: outcome.retransmissions,
-            sim_time_us: outcome.sim_time_us,
-            rejected: outcome.rejected.clone(),
-            accepted_forgeries: outcome.accepted_forgeries,
-            attacks: outcome.attacks.clone(),
-            findings,
-            expectations: expectations(sc, outcome, analysis),
-            warnings: sc.warnings.clone(),
-            trace,
-            trace_sha256,
-            cheated,
-        }
     }
-
-    /// Whether the run passed: every invariant and every expectation held,
-    /// and the keys agreed — unless the scenario expects them not to (an
-    /// attack on the keys is then the point of the run).
-    pub fn passed(&self) -> bool {
-        self.problems().is_empty() && self.expectations.iter().all(|e| e.held)
+    let stalled = v.stall.as_ref().map(|st| Stall {
+        iter: st.iter,
+        incomplete: ids(&st.incomplete),
+        failed: ids(&st.failed),
+        detail: format!(
+            "iteration {} never completed{}",
+            st.iter,
+            if st.failed.is_empty() {
+                String::new()
+            } else {
+                format!("; member(s) {:?} down", ids(&st.failed))
+            }
+        ),
+    });
+    if let Some(st) = &stalled {
+        findings.push(Finding::Stalled(st.clone()));
     }
-
-    /// What makes the run fail besides its expectations: broken invariants,
-    /// analysis errors, keys that diverged or a stall that no expectation
-    /// announced. One line each, for `run` and `check` to print.
-    pub fn problems(&self) -> Vec<String> {
-        let divergence_expected =
-            self.expectations.iter().any(|e| e.key == "keys_agreed" && e.expected == false);
-        let stall_expected = self
-            .expectations
-            .iter()
-            .any(|e| e.key == "epochs_completed" && e.expected.as_u64().is_some_and(|x| x < self.epochs));
-        let mut out: Vec<String> = self
-            .findings
-            .iter()
-            .filter(|f| (f["kind"] == "invariant" && !self.cheated) || f["kind"] == "analysis-error")
-            .map(|f| f.to_string())
-            .collect();
-        if !self.keys_agreed && !divergence_expected {
-            let n = self.findings.iter().filter(|f| f["kind"] == "divergence").count();
-            out.push(format!("keys did not agree ({n} divergence findings)"));
-        }
-        if let Some(stall) = self.stalled.as_ref().filter(|_| !stall_expected) {
-            out.push(format!("stalled: {}", stall["detail"].as_str().unwrap_or("")));
-        }
-        // A failed verification check is a problem unless the scenario says
-        // who it expects to be caught (an `[expect] detected`).
-        if !self.cheated && !self.expectations.iter().any(|e| e.key == "detected") {
-            out.extend(
-                self.findings
-                    .iter()
-                    .filter(|f| f["kind"] == "detect")
-                    .map(|f| format!("verification failed: {f}")),
-            );
-        }
-        out
+    for d in &v.detections {
+        findings.push(Finding::Detect {
+            member: d.member.0,
+            check: d.check.to_string(),
+            culprit: d.culprit.map(|c| c.trace_id()),
+            iter: d.iter,
+        });
     }
-
-    pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).expect("a summary always serialises");
-        s.push('\n');
-        s
+    let detected = culprits(v);
+    findings.extend(cheat_findings(sc, v, &detected));
+    findings.extend(wire_findings(sc, outcome));
+    let mut recovered: Vec<u32> = v.recoveries.iter().filter(|r| r.ok).map(|r| r.member.0).collect();
+    recovered.sort_unstable();
+    recovered.dedup();
+    if let Some(a) = analysis {
+        findings.extend(a.learns.iter().enumerate().map(|(i, l)| learn_finding(sc, &a.learns, i, l)));
+        findings.extend(
+            a.outsider_sks.iter().map(|(epoch, _)| Finding::SkLeak { view: View::Outsider, epoch: *epoch }),
+        );
+        findings.extend(a.errors.iter().map(|e| Finding::AnalysisError { detail: e.clone() }));
+    }
+    let names = |m: &std::collections::BTreeMap<&'static str, u64>| {
+        m.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    };
+    Summary {
+        format: SUMMARY_FORMAT.into(),
+        scenario: sc.name.clone(),
+        seed: sc.seed,
+        params: sc.group.name.into(),
+        members: sc.members,
+        init: sc.init.as_str().into(),
+        keygen: sc.keygen.as_str().into(),
+        channel: sc.channel.as_str().into(),
+        epochs: sc.epochs,
+        epochs_completed: v.epochs_completed,
+        keys_agreed: v.keys_agreed,
+        final_sk: v.final_sk.map(|k| k.to_hex()),
+        invariants_held: !v.findings.iter().any(|f| matches!(f, sim::Finding::Invariant { .. }))
+            && analysis.is_none_or(|a| a.errors.is_empty()),
+        compromised: analysis.map(|a| ids(&a.compromised)),
+        secure: analysis.map(|a| ids(&a.secure)),
+        outsider_learns_key: analysis.map(|a| a.outsider_learns_key),
+        recovered,
+        detected,
+        stalled,
+        events: outcome.events,
+        messages_sent: outcome.messages_sent,
+        messages_delivered: outcome.messages_delivered,
+        messages_dropped: outcome.messages_dropped,
+        retransmissions: outcome.retransmissions,
+        sim_time_us: outcome.sim_time_us,
+        rejected: names(&outcome.rejected),
+        accepted_forgeries: outcome.accepted_forgeries,
+        attacks: names(&outcome.attacks),
+        findings,
+        expectations: expectations(sc, outcome, analysis),
+        warnings: sc.warnings.clone(),
+        trace: trace.into(),
+        trace_sha256,
     }
 }
 
 /// One finding per declared cheater: what it forged, whether verification
 /// named it, and what the ground truth says the cheat did (the reference: without
 /// verification the run says what broke, silently).
-fn cheat_findings(sc: &Scenario, v: &crate::sim::Verdict, detected: &[u32]) -> Vec<serde_json::Value> {
+fn cheat_findings(sc: &Scenario, v: &crate::sim::Verdict, detected: &[u32]) -> Vec<Finding> {
     use crate::adversary::{Adversary, CheatPhase};
     let broken = |check: &str| -> Vec<u64> {
         let mut epochs: Vec<u64> = v
             .findings
             .iter()
             .filter_map(|f| match f {
-                Finding::Invariant { check: c, epoch, .. } if *c == check => Some(*epoch),
+                sim::Finding::Invariant { check: c, epoch, .. } if *c == check => Some(*epoch),
                 _ => None,
             })
             .collect();
@@ -288,10 +192,13 @@ fn cheat_findings(sc: &Scenario, v: &crate::sim::Verdict, detected: &[u32]) -> V
                 (true, false, true) => "noticed by the group-key check, which names no one",
                 (true, false, false) => "undetected",
             };
-            serde_json::json!({
-                "kind": "cheat", "culprit": culprit, "what": what, "carried_out": carried_out, "detected": caught,
-                "effect": format!("{verdict}; {effect}"),
-            })
+            Finding::Cheat {
+                culprit,
+                what,
+                carried_out,
+                detected: caught,
+                effect: format!("{verdict}; {effect}"),
+            }
         })
         .collect()
 }
@@ -300,7 +207,7 @@ fn cheat_findings(sc: &Scenario, v: &crate::sim::Verdict, detected: &[u32]) -> V
 /// "the keys diverge" (a divergence was seen), or, when no divergence was
 /// seen but the keys did not agree either, that some key was never derived.
 fn keys_effect(v: &crate::sim::Verdict, agree: &str) -> String {
-    let diverged = v.findings.iter().any(|f| matches!(f, Finding::Divergence { .. }));
+    let diverged = v.findings.iter().any(|f| matches!(f, sim::Finding::Divergence { .. }));
     match (v.keys_agreed, diverged) {
         (true, _) => format!("the keys {agree}"),
         (false, true) => "the keys diverge".into(),
@@ -310,7 +217,7 @@ fn keys_effect(v: &crate::sim::Verdict, agree: &str) -> String {
 
 /// One finding per kind of network attack the run saw: how many moves, and
 /// what became of them (refused by the channel, or taken by a member).
-fn wire_findings(sc: &Scenario, outcome: &Outcome) -> Vec<serde_json::Value> {
+fn wire_findings(sc: &Scenario, outcome: &Outcome) -> Vec<Finding> {
     let v = &outcome.verdict;
     let mut kinds: Vec<&'static str> = sc.adversaries.wire().map(|w| w.attack.as_str()).collect();
     kinds.sort_unstable();
@@ -332,7 +239,7 @@ fn wire_findings(sc: &Scenario, outcome: &Outcome) -> Vec<serde_json::Value> {
                     keys_effect(v, "still agree")
                 )
             };
-            serde_json::json!({"kind": "wire", "attack": attack, "moves": moves, "effect": effect})
+            Finding::Wire { attack: attack.to_string(), moves, effect }
         })
         .collect()
 }
@@ -345,43 +252,42 @@ fn culprits(v: &crate::sim::Verdict) -> Vec<u32> {
     ids
 }
 
-fn finding_json(f: &Finding) -> serde_json::Value {
+fn finding(f: &sim::Finding) -> Finding {
     match f {
-        Finding::Invariant { check, epoch, detail } => serde_json::json!({
-            "kind": "invariant", "check": check, "epoch": epoch, "detail": detail,
-        }),
-        Finding::Divergence { member, epoch, with } => serde_json::json!({
-            "kind": "divergence", "member": member.0, "epoch": epoch, "with": with.0,
-        }),
+        sim::Finding::Invariant { check, epoch, detail } => {
+            Finding::Invariant { check: check.to_string(), epoch: *epoch, detail: detail.clone() }
+        }
+        sim::Finding::Divergence { member, epoch, with } => {
+            Finding::Divergence { member: member.0, epoch: *epoch, with: with.0 }
+        }
     }
 }
 
-fn learn_json(sc: &Scenario, learns: &[Learn], i: usize, l: &Learn) -> serde_json::Value {
+fn learn_finding(sc: &Scenario, learns: &[Learn], i: usize, l: &Learn) -> Finding {
     let elgamal = sc.keygen == crate::scenario::Keygen::Elgamal;
     let (name, index) = l.target.name_index_as(elgamal);
-    let witness: Option<Vec<serde_json::Value>> = l.witness.as_ref().map(|w| {
-        w.iter().map(|(value, coeff)| serde_json::json!({"value": value, "coeff": coeff})).collect()
+    let witness = l.witness.as_ref().map(|w| {
+        w.iter().map(|(value, coeff)| Witness { value: value.clone(), coeff: coeff.clone() }).collect()
     });
-    serde_json::json!({
-        "kind": "learn",
-        "view": l.view.to_json(),
-        "target": l.target.owner().map(|m| m.0),
-        "secret": l.target.label_as(elgamal),
-        "name": name,
-        "index": index,
-        "epoch": l.epoch,
-        "seq": learn_seq(learns, i),
-        "t_us": l.t_us,
-        "value": sc.group.scalar_hex(&l.value),
-        "expression": l.expression,
-        "witness": witness,
+    Finding::Learn(LearnFinding {
+        view: View::from(&l.view),
+        target: l.target.owner().map(|m| m.0),
+        secret: l.target.label_as(elgamal),
+        name: name.to_string(),
+        index,
+        epoch: l.epoch,
+        seq: learn_seq(learns, i),
+        t_us: l.t_us,
+        value: sc.group.scalar_hex(&l.value),
+        expression: l.expression.clone(),
+        witness,
     })
 }
 
 /// One expectation: `want` against `got`, held when they are equal.
-fn compare<T: PartialEq + Into<serde_json::Value>>(key: &'static str, want: T, got: T) -> Expectation {
+fn compare<T: PartialEq + Into<Observed>>(key: &'static str, want: T, got: T) -> Expectation {
     let held = want == got;
-    Expectation { key, expected: want.into(), observed: got.into(), held }
+    Expectation { key: key.into(), expected: want.into(), observed: got.into(), held }
 }
 
 fn expectations(sc: &Scenario, outcome: &Outcome, analysis: Option<&Analysis>) -> Vec<Expectation> {
@@ -434,7 +340,7 @@ mod tests {
         let sc = crate::scenario::parse(&toml, "s.toml").unwrap();
         let verdict = Verdict { epochs_completed: 1, keys_agreed, ..Verdict::default() };
         let outcome = Outcome { verdict, ..Outcome::default() };
-        Summary::new(&sc, "none", &outcome, None, None)
+        build(&sc, "none", &outcome, None, None)
     }
 
     /// Keys that do not agree fail a run (exit 1) unless the scenario says

@@ -1,8 +1,7 @@
-//! `trace.jsonl`, format `fraclab-trace/1` (reference §5): a header line, one
-//! line per record, a footer. Lines are formatted by hand (fixed key order,
-//! values that never need escaping) into a buffered writer whose bytes are
-//! hashed on their way to the file, so the summary's `trace_sha256` costs no
-//! second pass.
+//! Writes `trace.jsonl`, format `fraclab-trace/1` (reference §5): a header
+//! line, one line per record, a footer, each a [`TraceLine`] of the schema
+//! serialised into a buffered writer whose bytes are hashed on their way to
+//! the file, so the summary's `trace_sha256` costs no second pass.
 
 use std::io::{self, BufWriter, Write};
 
@@ -10,11 +9,12 @@ use sha2::{Digest, Sha256};
 
 use crate::group::GroupParams;
 use crate::knowledge::Learn;
-use crate::protocol::{Body, Commitment};
+use crate::protocol::{Body, Commitment, Envelope};
 use crate::scenario::{Scenario, TraceLevel};
+use crate::schema::View;
+pub use crate::schema::trace::TRACE_FORMAT;
+use crate::schema::trace::{self as line, LeakAudience, LeakTo, Payload, TraceLine};
 use crate::sim::{Record, Recorder, SimTime};
-
-pub const TRACE_FORMAT: &str = "fraclab-trace/1";
 
 /// A writer that hashes everything written through it.
 pub struct HashingWriter<W> {
@@ -65,75 +65,74 @@ impl<'l, W: Write> TraceWriter<'l, W> {
             learns,
             next_learn: 0,
         };
-        use serde_json::Value;
-        let fields: [(&str, Value); 13] = [
-            ("type", "header".into()),
-            ("format", TRACE_FORMAT.into()),
-            ("scenario", scenario.name.clone().into()),
-            ("scenario_sha256", scenario.source_sha256.clone().into()),
-            ("seed", scenario.seed.into()),
-            ("params", scenario.group.name.into()),
-            ("members", scenario.members.into()),
-            ("fraclab", env!("CARGO_PKG_VERSION").into()),
-            ("init", scenario.init.as_str().into()),
-            ("keygen", scenario.keygen.as_str().into()),
-            ("epochs", scenario.epochs.into()),
-            ("channel", scenario.channel.as_str().into()),
-            ("trace", level.as_str().into()),
-        ];
-        let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
-        let line = format!("{{{}}}\n", body.join(","));
-        w.out.write_all(line.as_bytes())?;
+        let header = TraceLine::Header(line::Header {
+            format: TRACE_FORMAT.into(),
+            scenario: scenario.name.clone(),
+            scenario_sha256: scenario.source_sha256.clone(),
+            seed: scenario.seed,
+            params: scenario.group.name.into(),
+            members: scenario.members,
+            fraclab: env!("CARGO_PKG_VERSION").into(),
+            init: scenario.init.as_str().into(),
+            keygen: scenario.keygen.as_str().into(),
+            epochs: scenario.epochs,
+            channel: scenario.channel.as_str().into(),
+            trace: level.as_str().into(),
+        });
+        w.write_line(&header)?;
         Ok(w)
+    }
+
+    /// Serialises one line and its newline.
+    fn write_line(&mut self, l: &TraceLine) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, l)?;
+        self.out.write_all(b"\n")
     }
 
     /// Writes the footer and returns the inner writer and the SHA-256 (hex)
     /// of every byte written.
     pub fn finish(mut self) -> io::Result<(W, String)> {
         self.learns_before(u64::MAX)?;
-        writeln!(self.out, "{{\"type\":\"footer\",\"events\":{}}}", self.lines)?;
+        self.write_line(&TraceLine::Footer(line::Footer { events: self.lines }))?;
         let hashing = self.out.into_inner().map_err(|e| e.into_error())?;
         Ok((hashing.inner, hex::encode(hashing.hasher.finalize())))
     }
 
-    fn body_value(&self, body: &Body) -> String {
+    fn payload(&self, body: &Body) -> Payload {
         let g = self.group;
         match body {
             Body::Pad { alpha, theta } => {
-                format!("{{\"alpha\":\"{}\",\"theta\":\"{}\"}}", g.scalar_hex(alpha), g.scalar_hex(theta))
+                Payload::Pad(line::PadValue { alpha: g.scalar_hex(alpha), theta: g.scalar_hex(theta) })
             }
-            Body::Delta(s) | Body::Theta(s) | Body::Hfk(s) | Body::Share(s) => {
-                format!("\"{}\"", g.scalar_hex(s))
+            Body::Delta(s) | Body::Theta(s) | Body::Hfk(s) | Body::Share(s) => Payload::Hex(g.scalar_hex(s)),
+            Body::Confirm(tag) => Payload::Hex(tag.to_hex()),
+            Body::FkPub(e) => Payload::Hex(g.element_hex(e)),
+            Body::Commit(Commitment::Pads { alphas, theta }) => Payload::SmCommit(line::SmCommitValue {
+                alphas: alphas.iter().map(|a| g.element_hex(a)).collect(),
+                theta: g.element_hex(theta),
+            }),
+            Body::Commit(Commitment::Ring { v, delta, gamma }) => {
+                Payload::RingCommit(line::RingCommitValue {
+                    v: g.element_hex(v),
+                    delta: g.element_hex(delta),
+                    gamma: gamma.as_ref().map(|x| g.element_hex(x)),
+                })
             }
-            Body::Confirm(tag) => format!("\"{}\"", tag.to_hex()),
-            Body::FkPub(e) => format!("\"{}\"", g.element_hex(e)),
-            Body::Commit(Commitment::Pads { alphas, theta }) => {
-                let cs: Vec<String> = alphas.iter().map(|a| format!("\"{}\"", g.element_hex(a))).collect();
-                format!("{{\"alphas\":[{}],\"theta\":\"{}\"}}", cs.join(","), g.element_hex(theta))
-            }
-            Body::Commit(Commitment::Ring { v, delta, gamma }) => format!(
-                "{{\"v\":\"{}\",\"delta\":\"{}\",\"gamma\":{}}}",
-                g.element_hex(v),
-                g.element_hex(delta),
-                gamma.as_ref().map_or("null".to_string(), |x| format!("\"{}\"", g.element_hex(x)))
-            ),
-            Body::Recover { hfk, theta, sk } => format!(
-                "{{\"hfk\":{},\"theta\":\"{}\",\"sk\":\"{}\"}}",
-                hfk.as_ref().map_or("null".to_string(), |h| format!("\"{}\"", g.scalar_hex(h))),
-                g.scalar_hex(theta),
-                sk.to_hex()
-            ),
-            Body::HfkRelay { owner, hfk, fk_pub, .. } => {
-                let public = fk_pub
-                    .as_ref()
-                    .map_or(String::new(), |p| format!(",\"fk_pub\":\"{}\"", g.element_hex(p)));
-                format!("{{\"owner\":{owner},\"hfk\":\"{}\"{public}}}", g.scalar_hex(hfk))
-            }
+            Body::Recover { hfk, theta, sk } => Payload::Recover(line::RecoverValue {
+                hfk: hfk.as_ref().map(|h| g.scalar_hex(h)),
+                theta: g.scalar_hex(theta),
+                sk: sk.to_hex(),
+            }),
+            Body::HfkRelay { owner, hfk, fk_pub, .. } => Payload::Relay(line::RelayValue {
+                owner: owner.0,
+                hfk: g.scalar_hex(hfk),
+                fk_pub: fk_pub.as_ref().map(|p| g.element_hex(p)),
+            }),
             Body::RecoveryDelta { delta: s, .. } | Body::Xi(s) | Body::HfkHat(s) => {
-                format!("\"{}\"", g.scalar_hex(s))
+                Payload::Hex(g.scalar_hex(s))
             }
-            Body::Ack { seq, .. } => seq.to_string(),
-            Body::Joined => "null".to_string(),
+            Body::Ack { seq, .. } => Payload::Seq(*seq),
+            Body::Joined => Payload::Null,
         }
     }
 }
@@ -145,15 +144,16 @@ impl<W: Write> TraceWriter<'_, W> {
             let i = self.next_learn;
             let l = &self.learns[i];
             let (name, index) = l.target.name_index_as(self.elgamal);
-            let target = l.target.owner().map_or("null".to_string(), |m| m.0.to_string());
-            let line = format!(
-                "{{\"type\":\"learn\",\"t_us\":{},\"seq\":{},\"view\":{},\"target\":{target},\"name\":\"{name}\",\"index\":{index},\"value\":\"{}\"}}\n",
-                l.t_us,
-                learn_seq(self.learns, i),
-                l.view.to_json(),
-                self.group.scalar_hex(&l.value)
-            );
-            self.out.write_all(line.as_bytes())?;
+            let learn = TraceLine::Learn(line::Learn {
+                t_us: l.t_us,
+                seq: learn_seq(self.learns, i),
+                view: View::from(&l.view),
+                target: l.target.owner().map(|m| m.0),
+                name: name.into(),
+                index,
+                value: self.group.scalar_hex(&l.value),
+            });
+            self.write_line(&learn)?;
             self.lines += 1;
             self.next_learn += 1;
         }
@@ -168,88 +168,127 @@ impl<W: Write> Recorder for TraceWriter<'_, W> {
 
     fn record(&mut self, sim_seq: u64, at: SimTime, rec: &Record<'_>) -> io::Result<()> {
         self.learns_before(sim_seq)?;
-        let g = self.group;
         let seq = sim_seq + self.next_learn as u64;
-        let t = at.0;
-        let head = |ty: &str| format!("{{\"type\":\"{ty}\",\"t_us\":{t},\"seq\":{seq}");
-        let line = match rec {
-            Record::Secret { owner, name, index, value, .. } => format!(
-                "{},\"member\":{owner},\"name\":\"{}\",\"index\":{index},\"value\":\"{}\"}}",
-                head("secret"),
-                name.as_str(),
-                g.scalar_hex(value)
-            ),
-            Record::Send { msg, env } => format!(
-                "{},\"msg\":{msg},\"from\":{},\"to\":{},\"mode\":\"{}\",\"iter\":{},\"kind\":\"{}\",\"value\":{},\"sender_seq\":{},\"attempt\":{}}}",
-                head("send"),
-                env.from.trace_id(),
-                env.to.trace_id(),
-                env.mode.as_str(),
-                env.iter,
-                env.body.kind(),
-                self.body_value(&env.body),
-                env.seq,
-                env.attempt
-            ),
-            Record::Deliver { msg, to, duplicate } => {
-                let dup = if *duplicate { ",\"duplicate\":true" } else { "" };
-                format!("{},\"msg\":{msg},\"to\":{}{dup}}}", head("deliver"), to.trace_id())
-            }
-            Record::Drop { msg, reason } => {
-                format!("{},\"msg\":{msg},\"reason\":\"{reason}\"}}", head("drop"))
-            }
-            Record::Attack { msg, attack, of, env } => format!(
-                "{},\"msg\":{msg},\"attack\":\"{}\",\"of\":{},\"from\":{},\"to\":{},\"mode\":\"{}\",\"iter\":{},\"kind\":\"{}\"}}",
-                head("attack"),
-                attack.as_str(),
-                of.map_or("null".to_string(), |m| m.to_string()),
-                env.from.trace_id(),
-                env.to.trace_id(),
-                env.mode.as_str(),
-                env.iter,
-                env.body.kind()
-            ),
-            Record::Reject { member, msg, reason } => format!(
-                "{},\"member\":{},\"msg\":{msg},\"reason\":\"{reason}\"}}",
-                head("reject"),
-                member.trace_id()
-            ),
-            Record::Forgery { member, msg, attack } => format!(
-                "{},\"member\":{},\"msg\":{msg},\"attack\":\"{}\"}}",
-                head("forgery"),
-                member.trace_id(),
-                attack.as_str()
-            ),
-            Record::Leak { leak, .. } => format!(
-                "{},\"member\":{},\"secret\":\"{}\",\"epoch\":{},\"to\":{}}}",
-                head("leak"),
-                leak.member,
-                leak.secret.as_str(),
-                leak.epoch,
-                leak.to
-            ),
-            Record::Crash { member } => format!("{},\"member\":{member}}}", head("crash")),
-            Record::Replace { member } => format!("{},\"member\":{member}}}", head("replace")),
-            Record::Detect { member, check, culprit, iter } => format!(
-                "{},\"member\":{member},\"check\":\"{check}\",\"culprit\":{},\"iter\":{iter}}}",
-                head("detect"),
-                culprit.map_or("null".to_string(), |c| c.trace_id().to_string())
-            ),
-            Record::Recovered { member, iter, ok } => {
-                format!("{},\"member\":{member},\"iter\":{iter},\"ok\":{ok}}}", head("recovered"))
-            }
-            Record::Theta { member, epoch, value } => format!(
-                "{},\"member\":{member},\"epoch\":{epoch},\"value\":\"{}\"}}",
-                head("theta"),
-                g.scalar_hex(value)
-            ),
-            Record::Key { member, epoch, sk } => {
-                format!("{},\"member\":{member},\"epoch\":{epoch},\"sk\":\"{}\"}}", head("key"), sk.to_hex())
-            }
-        };
+        let line = self.line(at.0, seq, rec);
         self.lines += 1;
-        self.out.write_all(line.as_bytes())?;
-        self.out.write_all(b"\n")?;
+        self.write_line(&line)?;
         self.learns_before(sim_seq + 1)
     }
+}
+
+impl<W: Write> TraceWriter<'_, W> {
+    /// The trace line of one simulator record at time `t_us` and trace `seq`.
+    fn line(&self, t_us: u64, seq: u64, rec: &Record<'_>) -> TraceLine {
+        let g = self.group;
+        match rec {
+            Record::Secret { owner, name, index, value, .. } => TraceLine::Secret(line::Secret {
+                t_us,
+                seq,
+                member: owner.0,
+                name: name.as_str().into(),
+                index: *index,
+                value: g.scalar_hex(value),
+            }),
+            Record::Send { msg, env } => TraceLine::Send(line::Sent {
+                t_us,
+                seq,
+                msg: *msg,
+                from: env.from.trace_id(),
+                to: env.to.trace_id(),
+                mode: env.mode.as_str().into(),
+                iter: env.iter,
+                kind: env.body.kind().into(),
+                value: self.payload(&env.body),
+                sender_seq: env.seq,
+                attempt: env.attempt,
+            }),
+            Record::Deliver { msg, to, duplicate } => TraceLine::Deliver(line::Deliver {
+                t_us,
+                seq,
+                msg: *msg,
+                to: to.trace_id(),
+                duplicate: *duplicate,
+            }),
+            Record::Drop { msg, reason } => {
+                TraceLine::Drop(line::Dropped { t_us, seq, msg: *msg, reason: (*reason).into() })
+            }
+            Record::Attack { msg, attack, of, env } => {
+                attack_line(t_us, seq, *msg, attack.as_str(), *of, env)
+            }
+            Record::Reject { member, msg, reason } => TraceLine::Reject(line::Reject {
+                t_us,
+                seq,
+                member: member.trace_id(),
+                msg: *msg,
+                reason: (*reason).into(),
+            }),
+            Record::Forgery { member, msg, attack } => TraceLine::Forgery(line::Forgery {
+                t_us,
+                seq,
+                member: member.trace_id(),
+                msg: *msg,
+                attack: attack.as_str().into(),
+            }),
+            Record::Leak { leak, .. } => TraceLine::Leak(line::Leak {
+                t_us,
+                seq,
+                member: leak.member.0,
+                secret: leak.secret.as_str().into(),
+                epoch: leak.epoch,
+                to: match &leak.to {
+                    crate::adversary::LeakTo::Group => LeakTo::Named(LeakAudience::Group),
+                    crate::adversary::LeakTo::Outsider => LeakTo::Named(LeakAudience::Outsider),
+                    crate::adversary::LeakTo::Members(ms) => {
+                        LeakTo::Members(ms.iter().map(|m| m.0).collect())
+                    }
+                },
+            }),
+            Record::Crash { member } => TraceLine::Crash(line::Crash { t_us, seq, member: member.0 }),
+            Record::Replace { member } => TraceLine::Replace(line::Replace { t_us, seq, member: member.0 }),
+            Record::Detect { member, check, culprit, iter } => TraceLine::Detect(line::Detect {
+                t_us,
+                seq,
+                member: member.0,
+                check: (*check).into(),
+                culprit: culprit.map(|c| c.trace_id()),
+                iter: *iter,
+            }),
+            Record::Recovered { member, iter, ok } => {
+                TraceLine::Recovered(line::Recovered { t_us, seq, member: member.0, iter: *iter, ok: *ok })
+            }
+            Record::Theta { member, epoch, value } => TraceLine::Theta(line::Theta {
+                t_us,
+                seq,
+                member: member.0,
+                epoch: *epoch,
+                value: g.scalar_hex(value),
+            }),
+            Record::Key { member, epoch, sk } => {
+                TraceLine::Key(line::Key { t_us, seq, member: member.0, epoch: *epoch, sk: sk.to_hex() })
+            }
+        }
+    }
+}
+
+/// An `attack` line: what the message claims to be.
+fn attack_line(
+    t_us: u64,
+    seq: u64,
+    msg: u64,
+    attack: &'static str,
+    of: Option<u64>,
+    env: &Envelope,
+) -> TraceLine {
+    TraceLine::Attack(line::Attack {
+        t_us,
+        seq,
+        msg,
+        attack: attack.into(),
+        of,
+        from: env.from.trace_id(),
+        to: env.to.trace_id(),
+        mode: env.mode.as_str().into(),
+        iter: env.iter,
+        kind: env.body.kind().into(),
+    })
 }

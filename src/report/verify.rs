@@ -27,7 +27,7 @@
 //! - `attack`, `reject`, `forgery`, `leak`, `detect`, `crash`, `replace`,
 //!   `recovered`: their ids, names and references;
 //! - every `learn`: its view and target well-formed, its value the ground
-//!   truth, and (see [`learn`]) the derivation re-decided from what the view
+//!   truth, and (see the `learn` module) the derivation re-decided from what the view
 //!   holds in the trace;
 //! - `seq` strictly increasing, `t_us` non-decreasing, the footer's count,
 //!   and nothing after the footer.

@@ -18,6 +18,7 @@ mod protocol;
 mod recovery;
 mod reliability;
 mod scenario_errors;
+mod schema;
 mod sealed;
 mod sweep;
 mod verification;

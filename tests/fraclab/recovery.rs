@@ -5,6 +5,7 @@ use fraclab::knowledge::form::Var;
 use fraclab::lab::{analyse, execute};
 use fraclab::protocol::MemberId;
 use fraclab::scenario::{self, Scenario, TraceLevel};
+use fraclab::schema::Finding;
 
 fn build(n: u32, init: &str, epochs: u64, extra: &str, seed: u64) -> Scenario {
     let toml = format!(
@@ -118,8 +119,9 @@ fn withholding_fails_recovery_and_names_the_withholder() {
     assert_eq!((stall.iter, stall.failed.clone()), (3, vec![MemberId(4)]));
     assert!(report.summary.recovered.is_empty());
     assert!(!report.summary.passed(), "a stall without an expectation fails the run");
-    let failed = report.summary.findings.iter().find(|f| f["kind"] == "recovery-failed").unwrap();
-    assert_eq!(failed["withheld_by"], serde_json::json!([2]));
+    let failed =
+        report.summary.findings.iter().find(|f| matches!(f, Finding::RecoveryFailed { .. })).unwrap();
+    assert!(matches!(failed, Finding::RecoveryFailed { withheld_by, .. } if withheld_by == &[2]), "{failed}");
 }
 
 /// Without a replacement the group stalls, and the verdict names the failed
@@ -132,8 +134,8 @@ fn a_crash_without_replacement_stalls_with_a_clear_verdict() {
     assert_eq!((stall.iter, stall.failed), (2, vec![MemberId(3)]));
     assert_eq!(report.sim.verdict.epochs_completed, 1);
     let s = &report.summary;
-    assert_eq!(s.stalled.as_ref().unwrap()["failed"], serde_json::json!([3]));
-    assert!(s.stalled.as_ref().unwrap()["detail"].as_str().unwrap().contains("iteration 2 never completed"));
+    assert_eq!(s.stalled.as_ref().unwrap().failed, [3]);
+    assert!(s.stalled.as_ref().unwrap().detail.contains("iteration 2 never completed"));
 }
 
 /// A partition that heals: keys agree afterwards, nobody is replaced; one

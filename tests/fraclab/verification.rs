@@ -28,9 +28,14 @@ fn sm_cheat(member: u32) -> String {
     format!("[[adversary]]\nkind = \"sm-cheat\"\nmember = {member}\n")
 }
 
+/// The summary's findings as JSON values, as `summary.json` writes them.
+fn findings(s: &Summary) -> Vec<serde_json::Value> {
+    s.findings.iter().map(|f| serde_json::to_value(f).unwrap()).collect()
+}
+
 /// Every culprit any detect finding names.
 fn named(s: &Summary) -> Vec<Option<u64>> {
-    s.findings.iter().filter(|f| f["kind"] == "detect").map(|f| f["culprit"].as_u64()).collect()
+    findings(s).into_iter().filter(|f| f["kind"] == "detect").map(|f| f["culprit"].as_u64()).collect()
 }
 
 /// The summary's verdict on a cheat: caught exactly, nobody honest named,
@@ -39,7 +44,7 @@ fn assert_caught(s: &Summary, culprit: u32, what: &str) {
     assert_eq!(s.detected, [culprit], "{what}");
     assert!(named(s).iter().all(|c| c.is_none() || *c == Some(u64::from(culprit))), "{what}: {:?}", named(s));
     assert!(s.keys_agreed && s.epochs_completed == 3, "{what}");
-    let f = s.findings.iter().find(|f| f["kind"] == "cheat").expect("a cheat finding");
+    let f = findings(s).into_iter().find(|f| f["kind"] == "cheat").expect("a cheat finding");
     assert_eq!(f["detected"], true, "{what}");
     assert!(s.passed(), "{what}: {:?}", s.problems());
 }
@@ -104,7 +109,7 @@ fn without_verification_cheats_pass_silently() {
         let s = run(5, init, keygen, "none", &adversary, 3);
         assert!(s.detected.is_empty(), "{init} {keygen}: {:?}", s.detected);
         assert!(!s.invariants_held, "the ground truth sees the cheat");
-        let f = s.findings.iter().find(|f| f["kind"] == "cheat").expect("a cheat finding");
+        let f = findings(&s).into_iter().find(|f| f["kind"] == "cheat").expect("a cheat finding");
         assert_eq!(f["detected"], false);
         let effect = f["effect"].as_str().unwrap();
         let verdict = if keygen == "elgamal" {
@@ -164,8 +169,8 @@ fn dlog_run(params: &str, budget: u64, view: &str) -> Summary {
     execute(&sc, TraceLevel::None, None).unwrap().summary
 }
 
-fn attack(s: &Summary) -> &serde_json::Value {
-    s.findings.iter().find(|f| f["kind"] == "dlog-attack").expect("a dlog-attack finding")
+fn attack(s: &Summary) -> serde_json::Value {
+    findings(s).into_iter().find(|f| f["kind"] == "dlog-attack").expect("a dlog-attack finding")
 }
 
 /// Pollard's rho takes the discrete log of every commitment in toy-16 and
@@ -183,7 +188,8 @@ fn dlog_recovers_commitments_in_toy_groups_and_refuses_big_ones() {
             let a = attack(&s);
             assert_eq!(a["targets"], targets, "{params}, view {view}");
             assert_eq!(a["recovered"], a["targets"], "{params}: {a}");
-            let found: Vec<&serde_json::Value> = s.findings.iter().filter(|f| f["kind"] == "dlog").collect();
+            let found: Vec<serde_json::Value> =
+                findings(&s).into_iter().filter(|f| f["kind"] == "dlog").collect();
             assert_eq!(found.len(), targets);
             assert!(found.iter().all(|f| f["matches_truth"] == true), "{params}: {found:?}");
             for secret in ["v[1]", "v[3]", "γ", "FK[3,1]"] {
@@ -202,7 +208,7 @@ fn dlog_recovers_commitments_in_toy_groups_and_refuses_big_ones() {
     let a = attack(&s);
     assert_eq!(a["detail"], "not attempted: q has 2047 bits");
     assert_eq!((a["work"].as_u64(), a["recovered"].as_u64()), (Some(0), Some(0)));
-    assert!(!s.findings.iter().any(|f| f["kind"] == "dlog"));
+    assert!(!findings(&s).into_iter().any(|f| f["kind"] == "dlog"));
     let s = dlog_run("toy-32", 1000, "\"outsider\"");
     let a = attack(&s);
     assert!(a["detail"].as_str().unwrap().starts_with("budget exhausted"), "{a}");
@@ -225,7 +231,7 @@ fn a_cheat_with_a_recovery_names_only_the_cheater() {
             let s = run(5, init, "additive", "commitments", &format!("{adversary}{crash}"), seed);
             assert_eq!(s.detected, [culprit], "{init} {adversary}: {:?}", named(&s));
             assert!(named(&s).iter().all(|c| c.is_none() || *c == Some(u64::from(culprit))));
-            assert!(s.findings.iter().any(|f| f["check"] == "hfk-after-recovery"), "{adversary}");
+            assert!(findings(&s).into_iter().any(|f| f["check"] == "hfk-after-recovery"), "{adversary}");
         }
     }
 }
@@ -236,7 +242,7 @@ fn a_cheat_with_a_recovery_names_only_the_cheater() {
 fn a_cheat_never_carried_out_says_so() {
     let crash = "[[fault]]\nkind = \"crash\"\nmember = 3\nat = { epoch = 1, when = \"before-send\" }\nreplace = true\n";
     let s = run(5, "ring", "additive", "commitments", &format!("{}{crash}", cheat(3, "keygen", Some(2))), 1);
-    let f = s.findings.iter().find(|f| f["kind"] == "cheat").unwrap();
+    let f = findings(&s).into_iter().find(|f| f["kind"] == "cheat").unwrap();
     assert_eq!(f["carried_out"], false);
     assert!(f["effect"].as_str().unwrap().starts_with("never carried out"), "{f}");
     assert!(s.detected.is_empty());

@@ -2,18 +2,7 @@
 //! scenario's TOML, and numbered so that every run has one index whatever
 //! the shard or `--jobs`.
 
-use serde::{Deserialize, Serialize};
-
-/// One `--vary KEY=VALUES`: the dotted key and its values as the CSV writes
-/// them (a range `3..6` is expanded).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Vary {
-    pub key: String,
-    pub values: Vec<String>,
-}
-
-/// The largest number of values one `--vary` may list or expand to.
-pub const VALUES_MAX: usize = 100_000;
+pub use crate::schema::sweep::{Shard, VALUES_MAX, Vary};
 
 /// One step of a dotted key: a table key or an array index.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -236,13 +225,6 @@ impl Grid {
     }
 }
 
-/// `--shard K/N`: the runs with index ≡ K−1 (mod N).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shard {
-    pub index: u64,
-    pub count: u64,
-}
-
 impl Shard {
     pub fn parse(s: &str) -> Result<Shard, String> {
         let err = || format!("--shard {s}: expected K/N with 1 ≤ K ≤ N, e.g. 2/8");
@@ -250,16 +232,6 @@ impl Shard {
         let (index, count): (u64, u64) =
             (k.trim().parse().map_err(|_| err())?, n.trim().parse().map_err(|_| err())?);
         if index >= 1 && index <= count { Ok(Shard { index, count }) } else { Err(err()) }
-    }
-
-    pub fn holds(&self, run: u64) -> bool {
-        run % self.count == self.index - 1
-    }
-}
-
-impl std::fmt::Display for Shard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
     }
 }
 

@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use grid::{Grid, Shard, Vary};
@@ -27,55 +26,14 @@ use crate::report::plot::data;
 use crate::report::{self, Summary};
 use crate::scenario::{self, LoadError, TraceLevel};
 
-pub const SWEEP_FORMAT: &str = "fraclab-sweep/1";
+use crate::schema::Finding;
+use crate::schema::sweep::columns_of;
+pub use crate::schema::sweep::{METRICS, Manifest, RUNS_MAX, Row, SEEDS_MAX, SWEEP_FORMAT};
 
 /// The most parallel runs `--jobs` asks for: a fixed bound, the same on
 /// every machine, far above any core count fraclab runs on, and far below
 /// what makes thread creation fail.
 pub const JOBS_MAX: usize = 256;
-/// `--seeds N`: at most this many.
-pub const SEEDS_MAX: u64 = 1_000_000;
-/// The most runs one sweep may have.
-pub const RUNS_MAX: u64 = 100_000_000;
-
-/// A sweep's columns: the varied keys, `seed`, the metrics.
-fn columns_of(vary: &[Vary]) -> Vec<String> {
-    let mut columns: Vec<String> = vary.iter().map(|v| v.key.clone()).collect();
-    columns.push("seed".into());
-    columns.extend(METRICS.iter().map(|m| m.to_string()));
-    columns
-}
-
-/// The summary metrics a sweep writes per run, after the varied keys and
-/// `seed`. Per-epoch figures divide by the epochs completed plus one (the
-/// initialisation is epoch 1). Knowledge columns are empty when the run's
-/// analysis is off, the dlog columns when no dlog adversary is declared;
-/// `error` is empty unless the run could not be made.
-pub const METRICS: [&str; 23] = [
-    "passed",
-    "keys_agreed",
-    "epochs_completed",
-    "compromised_count",
-    "secure_count",
-    "outsider_learns_key",
-    "recovered_count",
-    "stalled",
-    "invariants_held",
-    "events",
-    "messages_sent",
-    "messages_delivered",
-    "messages_dropped",
-    "retransmissions",
-    "sim_time_us",
-    "messages_per_epoch",
-    "sim_time_us_per_epoch",
-    "detected_count",
-    "dlog_recovered",
-    "dlog_work",
-    "rejected_count",
-    "accepted_forgeries",
-    "error",
-];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
@@ -90,135 +48,19 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SweepError + '_ {
     move |error| SweepError::Io { path: path.to_path_buf(), error }
 }
 
-/// What `sweep.json` records: enough to tell two sweeps apart, nothing that
-/// differs between machines (no paths, no times).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
-    pub format: String,
-    pub scenario: String,
-    pub scenario_sha256: String,
-    pub vary: Vec<Vary>,
-    /// The seeds, in order: the scenario's seed and the N−1 after it.
-    pub seeds: Vec<u64>,
-    pub runs: u64,
-    pub columns: Vec<String>,
-    /// Set for the output of `--shard K/N`.
-    pub shard: Option<Shard>,
-    pub fraclab: String,
-}
-
 impl Manifest {
+    /// The grid the manifest's varied values and seeds span.
     pub fn grid(&self) -> Grid {
         Grid { sizes: self.vary.iter().map(|v| v.values.len()).collect(), seeds: self.seeds.len() as u64 }
     }
 
-    /// The run index of a CSV row, from its varied values and seed.
-    fn run_of(&self, row: &[String]) -> Option<u64> {
-        let k = self.vary.len();
-        let idx: Option<Vec<usize>> =
-            self.vary.iter().zip(row).map(|(v, cell)| v.values.iter().position(|x| x == cell)).collect();
-        let seed: u64 = row.get(k)?.parse().ok()?;
-        let s = self.seeds.iter().position(|&x| x == seed)? as u64;
-        Some(self.grid().index(&idx?, s))
-    }
-
-    /// How many runs this sweep's output (sharded or not) holds.
-    pub fn held_runs(&self) -> u64 {
-        match self.shard {
-            None => self.runs,
-            Some(s) => self.runs / s.count + u64::from(s.index - 1 < self.runs % s.count),
-        }
-    }
-
-    /// Whether this sweep's output (sharded or not) holds run `i`.
-    pub fn holds(&self, i: u64) -> bool {
-        self.shard.is_none_or(|s| s.holds(i))
-    }
-
-    /// Reads `dir/sweep.json`: the format string exactly, then every size
-    /// within the limits `fraclab sweep` itself enforces, the run count and
-    /// the columns consistent with the grid. Errors name the file, line and key.
+    /// Reads `dir/sweep.json` (see [`crate::report::plot::data::read_manifest`]).
     pub fn read(dir: &Path) -> Result<Manifest, SweepError> {
-        let path = dir.join("sweep.json");
-        if !path.exists() {
-            return Err(SweepError::BadInput(format!(
-                "{}: not a sweep folder (no sweep.json)",
-                dir.display()
-            )));
-        }
-        let text = data::read_bounded(&path, data::JSON_FILE_MAX).map_err(SweepError::BadInput)?;
-        let m: Manifest = data::parse_json(&text, &path, SWEEP_FORMAT).map_err(SweepError::BadInput)?;
-        m.check().map_err(|e| SweepError::BadInput(format!("{}: {e}", path.display())))?;
-        Ok(m)
-    }
-
-    fn check(&self) -> Result<(), String> {
-        if !(1..=SEEDS_MAX as usize).contains(&self.seeds.len()) {
-            return Err(format!("seeds: {} seeds; allowed: 1..={SEEDS_MAX}", self.seeds.len()));
-        }
-        let mut keys = std::collections::BTreeSet::new();
-        for (k, v) in self.vary.iter().enumerate() {
-            if !(1..=grid::VALUES_MAX).contains(&v.values.len()) {
-                return Err(format!(
-                    "vary[{k}].values: {} values; allowed: 1..={}",
-                    v.values.len(),
-                    grid::VALUES_MAX
-                ));
-            }
-            if !keys.insert(v.key.as_str()) || v.key == "seed" {
-                return Err(format!("vary[{k}].key: \"{}\" is varied twice", v.key));
-            }
-        }
-        let runs = self
-            .vary
-            .iter()
-            .try_fold(self.seeds.len() as u64, |acc, v| acc.checked_mul(v.values.len() as u64));
-        match runs {
-            Some(r) if r == self.runs && r <= RUNS_MAX => {}
-            Some(r) if r <= RUNS_MAX => {
-                return Err(format!("runs: {}, but the grid has {r}", self.runs));
-            }
-            _ => return Err(format!("runs: the grid has more than {RUNS_MAX} runs")),
-        }
-        let expected = columns_of(&self.vary);
-        if self.columns != expected {
-            let k = self.columns.iter().zip(&expected).take_while(|(a, b)| a == b).count();
-            let found = self.columns.get(k).map_or("nothing".to_string(), |c| format!("\"{c}\""));
-            let want = expected.get(k).map_or("nothing".to_string(), |c| format!("\"{c}\""));
-            return Err(format!("columns[{k}]: {found}; this fraclab writes {want} there"));
-        }
-        if let Some(sh) = self.shard
-            && !(sh.index >= 1 && sh.index <= sh.count)
-        {
-            return Err(format!(
-                "shard: {{\"index\": {}, \"count\": {}}}; expected 1 ≤ index ≤ count",
-                sh.index, sh.count
-            ));
-        }
-        Ok(())
+        data::read_manifest(dir).map_err(SweepError::BadInput)
     }
 
     fn write(&self, dir: &Path) -> Result<(), SweepError> {
-        let mut text = serde_json::to_string_pretty(self).expect("a manifest serialises");
-        text.push('\n');
-        write_atomic(&dir.join("sweep.json"), text.as_bytes())
-    }
-
-    /// How `other` differs from this manifest, ignoring the shard.
-    fn difference(&self, other: &Manifest) -> Option<&'static str> {
-        if self.scenario_sha256 != other.scenario_sha256 || self.scenario != other.scenario {
-            Some("the scenario")
-        } else if self.vary != other.vary {
-            Some("the varied keys or values")
-        } else if self.seeds != other.seeds {
-            Some("the seeds")
-        } else if self.columns != other.columns {
-            Some("the columns")
-        } else if self.fraclab != other.fraclab {
-            Some("the fraclab version")
-        } else {
-            None
-        }
+        write_atomic(&dir.join("sweep.json"), self.to_json().as_bytes())
     }
 }
 
@@ -448,8 +290,15 @@ fn metrics(s: &Summary) -> Vec<String> {
 
 /// The sum of a field over the dlog attacks' summaries; empty without any.
 fn dlog_sum(s: &Summary, field: &str) -> String {
-    let attacks: Vec<u64> =
-        s.findings.iter().filter(|f| f["kind"] == "dlog-attack").filter_map(|f| f[field].as_u64()).collect();
+    let attacks: Vec<u64> = s
+        .findings
+        .iter()
+        .filter_map(|f| match (f, field) {
+            (Finding::DlogAttack { recovered, .. }, "recovered") => Some(*recovered),
+            (Finding::DlogAttack { work, .. }, "work") => Some(*work),
+            _ => None,
+        })
+        .collect();
     if attacks.is_empty() { String::new() } else { attacks.iter().sum::<u64>().to_string() }
 }
 
@@ -469,177 +318,15 @@ fn csv_file(m: &Manifest, rows: &BTreeMap<u64, Vec<String>>) -> Vec<u8> {
     out
 }
 
-/// What a metric cell holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Cell {
-    Bool,
-    /// Empty when the knowledge analysis is off.
-    OptBool,
-    Count,
-    /// Empty when the analysis is off or no dlog adversary is declared.
-    OptCount,
-    /// A per-epoch mean, written with one decimal.
-    Mean,
-    Text,
-}
-
-fn cell_kind(metric: &str) -> Cell {
-    match metric {
-        "passed" | "keys_agreed" | "stalled" | "invariants_held" => Cell::Bool,
-        "outsider_learns_key" => Cell::OptBool,
-        "compromised_count" | "secure_count" | "dlog_recovered" | "dlog_work" => Cell::OptCount,
-        "messages_per_epoch" | "sim_time_us_per_epoch" => Cell::Mean,
-        "error" => Cell::Text,
-        _ => Cell::Count,
-    }
-}
-
-/// Whether `cell` is a value of its column; `errored`: the row's `error` is set,
-/// and then every other metric is empty.
-fn check_cell(metric: &str, cell: &str, errored: bool) -> Result<(), String> {
-    let kind = cell_kind(metric);
-    if kind == Cell::Text {
-        return Ok(());
-    }
-    if errored {
-        return if cell.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("{cell:?}: a run with an error has no metrics"))
-        };
-    }
-    let ok = match kind {
-        Cell::OptBool | Cell::OptCount if cell.is_empty() => true,
-        Cell::Bool | Cell::OptBool => cell == "true" || cell == "false",
-        Cell::Count | Cell::OptCount => {
-            let max = match metric {
-                "compromised_count" | "secure_count" | "recovered_count" => u64::from(data::MEMBERS_MAX),
-                "epochs_completed" => data::EPOCHS_MAX,
-                _ => u64::MAX,
-            };
-            cell.bytes().all(|b| b.is_ascii_digit()) && cell.parse::<u64>().is_ok_and(|v| v <= max)
-        }
-        Cell::Mean => cell.parse::<f64>().is_ok_and(|v| v.is_finite() && v >= 0.0) && !cell.starts_with('+'),
-        Cell::Text => true,
-    };
-    if ok {
-        return Ok(());
-    }
-    let allowed = match kind {
-        Cell::Bool => "true or false".to_string(),
-        Cell::OptBool => "true, false or empty".to_string(),
-        Cell::Count | Cell::OptCount => {
-            let max = match metric {
-                "compromised_count" | "secure_count" | "recovered_count" => {
-                    format!("0..={}", data::MEMBERS_MAX)
-                }
-                "epochs_completed" => format!("0..={}", data::EPOCHS_MAX),
-                _ => "a count".to_string(),
-            };
-            if kind == Cell::OptCount { format!("{max} or empty") } else { max }
-        }
-        Cell::Mean => "a non-negative number".to_string(),
-        Cell::Text => String::new(),
-    };
-    Err(format!("{cell:?}; allowed: {allowed}"))
-}
-
-/// The longest row a reader accepts (a real row is a few hundred bytes).
-const ROW_BYTES_MAX: u64 = 16 << 10;
-
 /// The complete rows of `dir/sweep.csv`, by run index, each checked
-/// against the manifest: the header is the manifest's columns, every row
-/// has one cell per column, varied values and the seed are this sweep's,
-/// every metric has its type. Only a last line cut off mid-write (no
-/// newline) is dropped, and counted; anything else wrong is an error
-/// `sweep.csv:LINE: column X: …`. A missing file has no rows.
+/// against the manifest (see [`crate::report::plot::data::read_rows`]). A
+/// missing file has no rows; the count is of a last line cut off mid-write.
 pub fn read_rows(dir: &Path, m: &Manifest) -> Result<(BTreeMap<u64, Vec<String>>, usize), SweepError> {
-    let path = dir.join("sweep.csv");
-    let held = m.held_runs();
-    let max = (held + 1).saturating_mul(ROW_BYTES_MAX);
-    let mut bytes = match fs::metadata(&path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((BTreeMap::new(), 0)),
-        Err(e) => return Err(io_err(&path)(e)),
-        Ok(meta) if meta.len() > max => {
-            return Err(SweepError::BadInput(format!(
-                "{}: {} bytes, more than {} rows of this sweep can hold",
-                path.display(),
-                meta.len(),
-                held
-            )));
-        }
-        Ok(_) => fs::read(&path).map_err(io_err(&path))?,
-    };
-    let mut dropped = 0;
-    if !bytes.is_empty() && !bytes.ends_with(b"\n") {
-        let cut = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-        bytes.truncate(cut);
-        dropped += 1;
-    }
-    let at = |line: u64, what: String| SweepError::BadInput(format!("{}:{line}: {what}", path.display()));
-    let mut r = csv::ReaderBuilder::new().flexible(true).has_headers(false).from_reader(&bytes[..]);
-    let mut rows = BTreeMap::new();
-    let mut record = csv::StringRecord::new();
-    let mut first = true;
-    loop {
-        let line = r.position().line();
-        match r.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map_or(line, |p| p.line());
-                let what = match e.kind() {
-                    csv::ErrorKind::Utf8 { err, .. } => format!("field {}: not UTF-8 text", err.field() + 1),
-                    _ => e.to_string(),
-                };
-                return Err(at(line, what));
-            }
-        }
-        let line = record.position().map_or(line, |p| p.line());
-        let cells: Vec<String> = record.iter().map(str::to_string).collect();
-        if first {
-            first = false;
-            if cells != m.columns {
-                let k = cells.iter().zip(&m.columns).take_while(|(a, b)| a == b).count();
-                let what = match (cells.get(k), m.columns.get(k)) {
-                    (Some(c), Some(want)) => format!("column {}: \"{c}\"; sweep.json says \"{want}\"", k + 1),
-                    (Some(c), None) => format!("column {}: \"{c}\" is not a column of this sweep", k + 1),
-                    _ => format!("{} columns; sweep.json lists {}", cells.len(), m.columns.len()),
-                };
-                return Err(at(line, format!("the header is not this sweep's: {what}")));
-            }
-            continue;
-        }
-        if cells.len() != m.columns.len() {
-            return Err(at(line, format!("{} fields; the header has {}", cells.len(), m.columns.len())));
-        }
-        let k = m.vary.len();
-        for (v, cell) in m.vary.iter().zip(&cells) {
-            if !v.values.contains(cell) {
-                return Err(at(
-                    line,
-                    format!("column {}: {cell:?} is not one of this sweep's values", v.key),
-                ));
-            }
-        }
-        let seed_ok = cells[k].parse::<u64>().ok().filter(|s| m.seeds.contains(s));
-        if seed_ok.is_none() {
-            return Err(at(line, format!("column seed: {:?} is not one of this sweep's seeds", cells[k])));
-        }
-        let metrics = &cells[k + 1..];
-        let errored = metrics.last().is_some_and(|e| !e.is_empty());
-        for (name, cell) in METRICS.iter().zip(metrics) {
-            check_cell(name, cell, errored).map_err(|e| at(line, format!("column {name}: {e}")))?;
-        }
-        let i = m
-            .run_of(&cells)
-            .filter(|&i| m.holds(i))
-            .ok_or_else(|| at(line, "a run that is not part of this sweep (or of this shard)".into()))?;
-        if rows.insert(i, cells).is_some() {
-            return Err(at(line, "the run is listed twice".into()));
-        }
-    }
-    Ok((rows, dropped))
+    let (rows, dropped) = data::read_rows(dir, m).map_err(|e| match e {
+        data::RowsError::Io(path, error) => SweepError::Io { path, error },
+        data::RowsError::Bad(message) => SweepError::BadInput(message),
+    })?;
+    Ok((rows.into_iter().map(|(i, r)| (i, r.cells())).collect(), dropped))
 }
 
 /// What a finished (or resumed) sweep did.
@@ -836,6 +523,7 @@ mod tests {
     /// The cell types the CSV reader holds rows to.
     #[test]
     fn cells_are_typed() {
+        use crate::schema::sweep::check_cell;
         assert!(check_cell("passed", "true", false).is_ok());
         assert!(check_cell("passed", "", false).is_err());
         assert!(check_cell("compromised_count", "", false).is_ok());

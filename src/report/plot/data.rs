@@ -4,48 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Read};
-use std::path::Path;
-
-use serde::Deserialize;
+use std::path::{Path, PathBuf};
 
 use super::PlotError;
-use crate::report::trace::TRACE_FORMAT;
-
-/// One trace line, with only the fields the plots use.
-#[derive(Debug, Deserialize)]
-struct Line {
-    #[serde(rename = "type")]
-    ty: String,
-    #[serde(default)]
-    t_us: u64,
-    #[serde(default)]
-    seq: u64,
-    msg: Option<u64>,
-    from: Option<u32>,
-    to: Option<serde_json::Value>,
-    mode: Option<String>,
-    iter: Option<u64>,
-    kind: Option<String>,
-    #[serde(default)]
-    attempt: u32,
-    member: Option<u32>,
-    culprit: Option<u32>,
-    check: Option<String>,
-    secret: Option<String>,
-    epoch: Option<u64>,
-    ok: Option<bool>,
-    reason: Option<String>,
-    view: Option<serde_json::Value>,
-    target: Option<u32>,
-    name: Option<String>,
-    index: Option<u64>,
-    members: Option<u32>,
-    init: Option<String>,
-    trace: Option<String>,
-    format: Option<String>,
-    #[serde(default)]
-    duplicate: bool,
-}
+pub use crate::schema::Summary;
+pub use crate::schema::summary::{EPOCHS_MAX, MEMBERS_MAX, MEMBERS_MIN};
+use crate::schema::trace::{LeakAudience, LeakTo, TRACE_FORMAT, TraceLine};
+use crate::schema::{self, Manifest, Row};
+pub use crate::schema::{json_message, parse_json};
 
 /// A message as the sequence chart draws it.
 #[derive(Clone, Debug)]
@@ -128,7 +94,21 @@ pub enum Mark {
     },
 }
 
-/// Who learned: the `view` of a `learn` event.
+impl From<&schema::View> for View {
+    fn from(v: &schema::View) -> View {
+        match v {
+            schema::View::Member(m) => View::Members(vec![*m]),
+            schema::View::Coalition(ms) => View::Members(ms.clone()),
+            schema::View::Outsider => View::Outsider,
+            schema::View::Replacement { member, nth } => {
+                View::Replacement(*member, format!("replacement:{member}#{nth}"))
+            }
+        }
+    }
+}
+
+/// Who learned: the `view` of a `learn` event, as the charts order and
+/// label it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum View {
     Members(Vec<u32>),
@@ -138,36 +118,16 @@ pub enum View {
 }
 
 impl View {
-    /// A view as trace and summary write it: a member id, a list of ids,
-    /// `"outsider"` or `"replacement:M#K"`.
-    pub fn from_json(v: &serde_json::Value) -> Result<View, String> {
-        let id = |x: &serde_json::Value| {
-            x.as_u64().and_then(|x| u32::try_from(x).ok()).ok_or_else(|| format!("{x} is not a member id"))
-        };
-        match v {
-            serde_json::Value::Number(_) => Ok(View::Members(vec![id(v)?])),
-            serde_json::Value::Array(a) if !a.is_empty() => {
-                Ok(View::Members(a.iter().map(id).collect::<Result<_, _>>()?))
-            }
-            serde_json::Value::String(s) if s == "outsider" => Ok(View::Outsider),
-            serde_json::Value::String(s) => {
-                let member = s
-                    .strip_prefix("replacement:")
-                    .and_then(|r| r.split_once('#'))
-                    .filter(|(_, nth)| nth.parse::<u32>().is_ok())
-                    .and_then(|(m, _)| m.parse().ok())
-                    .ok_or_else(|| format!("\"{s}\" is not a view (a member id, a list of ids, \"outsider\" or \"replacement:M#K\")"))?;
-                Ok(View::Replacement(member, s.clone()))
-            }
-            other => Err(format!(
-                "{other} is not a view (a member id, a list of ids, \"outsider\" or \"replacement:M#K\")"
-            )),
-        }
-    }
-
-    /// The view, if every member it names is one of `members`.
+    /// The view, if every member it names is one of `members` (and a
+    /// coalition names some).
     fn within(self, members: u32) -> Result<View, String> {
         let ids: &[u32] = match &self {
+            View::Members(ms) if ms.is_empty() => {
+                return Err(format!(
+                    "[] is not a view ({})",
+                    "a member id, a list of ids, \"outsider\" or \"replacement:M#K\""
+                ));
+            }
             View::Members(ms) => ms,
             View::Replacement(m, _) => std::slice::from_ref(m),
             View::Outsider => &[],
@@ -206,7 +166,7 @@ pub fn detect_text(culprit: Option<u32>, check: &str) -> String {
 }
 
 /// A secret's label from a trace event's (name, owner, index), as the
-/// knowledge engine writes them: FK[3,1], α[1,2], θ_2, v[1].
+/// knowledge engine writes them: `FK[3,1]`, `α[1,2]`, `θ_2`, `v[1]`.
 pub fn secret_label(name: &str, owner: Option<u32>, index: u64) -> String {
     let o = owner.map_or(String::new(), |o| o.to_string());
     match name {
@@ -281,45 +241,45 @@ impl Trace {
             if buf.len() > TRACE_LINE_MAX {
                 return Err(bad(k, format!("longer than {TRACE_LINE_MAX} bytes; not a line fraclab writes")));
             }
-            let l: Line = serde_json::from_slice(&buf).map_err(|e| bad(k, json_message(&e)))?;
-            if k == 1 && l.ty != "header" {
-                return Err(bad(1, format!("a {} event; the first line is the header", l.ty)));
+            let text = std::str::from_utf8(&buf).map_err(|e| bad(k, format!("not UTF-8 text: {e}")))?;
+            let l = match TraceLine::from_json(text) {
+                Ok(l) => l,
+                Err(e) if e.unknown_type && k > 1 => continue,
+                Err(e) => return Err(bad(k, e.to_string())),
+            };
+            let ty = l.type_name();
+            if k == 1 && ty != "header" {
+                return Err(bad(1, format!("a {ty} event; the first line is the header")));
             }
-            if k > 1 && l.ty == "header" {
+            if k > 1 && ty == "header" {
                 return Err(bad(k, "a second header".into()));
             }
             let members = t.members;
-            let need = |v: Option<u32>, f: &str| {
-                let v = v.ok_or_else(|| bad(k, format!("{} event without {f}", l.ty)))?;
+            let need = |v: u32, f: &str| {
                 if v > members {
                     return Err(bad(k, format!("{f}: {v} is not a party of this run (0..={members})")));
                 }
                 Ok(v)
             };
-            let epoch_ok = |v: Option<u64>, f: &str| {
-                let v = v.unwrap_or(0);
+            let epoch_ok = |v: u64, f: &str| {
                 if v > EPOCHS_MAX + 1 {
                     return Err(bad(k, format!("{f}: {v} is beyond the epoch limit ({EPOCHS_MAX})")));
                 }
                 Ok(v)
             };
             let full = t.messages.len() >= TRACE_ITEMS_MAX || t.marks.len() >= TRACE_ITEMS_MAX;
-            if full && l.ty != "header" {
+            if full && ty != "header" {
                 t.truncated = true;
             }
-            match l.ty.as_str() {
-                "header" => {
-                    match l.format.as_deref() {
-                        Some(TRACE_FORMAT) => {}
-                        Some(f) => {
-                            return Err(bad(
-                                1,
-                                format!("format: \"{f}\"; this fraclab reads {TRACE_FORMAT}"),
-                            ));
-                        }
-                        None => return Err(bad(1, format!("header without format ({TRACE_FORMAT})"))),
+            let mark = match l {
+                TraceLine::Header(h) => {
+                    if h.format != TRACE_FORMAT {
+                        return Err(bad(
+                            1,
+                            format!("format: \"{}\"; this fraclab reads {TRACE_FORMAT}", h.format),
+                        ));
                     }
-                    let m = l.members.ok_or_else(|| bad(1, "header without members".into()))?;
+                    let m = h.members;
                     if !(MEMBERS_MIN..=MEMBERS_MAX).contains(&m) {
                         return Err(bad(
                             1,
@@ -327,33 +287,25 @@ impl Trace {
                         ));
                     }
                     t.members = m;
-                    t.init = l.init.clone().unwrap_or_default();
-                    t.level = l.trace.clone().unwrap_or_else(|| "full".into());
+                    t.init = h.init;
+                    t.level = h.trace;
+                    continue;
                 }
-                "send" => {
-                    let kind = l.kind.clone().unwrap_or_default();
-                    if kind == "ack" {
+                TraceLine::Send(l) => {
+                    if l.kind == "ack" {
                         t.acks += 1;
                         continue;
                     }
-                    let to = match &l.to {
-                        None => None,
-                        Some(v) => Some(
-                            v.as_u64()
-                                .and_then(|v| u32::try_from(v).ok())
-                                .ok_or_else(|| bad(k, format!("to: {v} is not a party id")))?,
-                        ),
-                    };
                     let m = Message {
                         seq: l.seq,
                         t_send_us: l.t_us,
                         t_deliver_us: None,
                         dropped: None,
                         from: need(l.from, "from")?,
-                        to: need(to, "to")?,
-                        mode: l.mode.clone().unwrap_or_default(),
+                        to: need(l.to, "to")?,
+                        mode: l.mode.into_owned(),
                         iter: epoch_ok(l.iter, "iter")?,
-                        kind,
+                        kind: l.kind.into_owned(),
                         attempt: l.attempt,
                     };
                     if full {
@@ -362,74 +314,66 @@ impl Trace {
                     if m.mode != "R" {
                         t.epoch_starts.entry(m.epoch()).or_insert(m.t_send_us);
                     }
-                    by_msg.insert(l.msg.unwrap_or(u64::MAX), t.messages.len());
+                    by_msg.insert(l.msg, t.messages.len());
                     t.messages.push(m);
+                    continue;
                 }
-                "deliver" => {
-                    if let Some(&i) = l.msg.as_ref().and_then(|m| by_msg.get(m)) {
+                TraceLine::Deliver(l) => {
+                    if let Some(&i) = by_msg.get(&l.msg) {
                         let m = &mut t.messages[i];
                         if m.t_deliver_us.is_none() && !l.duplicate {
                             m.t_deliver_us = Some(l.t_us);
                         }
                     }
+                    continue;
                 }
-                "drop" => {
-                    if let Some(&i) = l.msg.as_ref().and_then(|m| by_msg.get(m)) {
+                TraceLine::Drop(l) => {
+                    if let Some(&i) = by_msg.get(&l.msg) {
                         let m = &mut t.messages[i];
                         if m.t_deliver_us.is_none() && m.dropped.is_none() {
-                            m.dropped = Some((l.t_us, l.reason.clone().unwrap_or_default()));
+                            m.dropped = Some((l.t_us, l.reason.into_owned()));
                         }
                     }
+                    continue;
                 }
-                "crash" | "replace" | "recovered" | "leak" | "learn" | "detect" => {
-                    let mark = match l.ty.as_str() {
-                        "crash" => Mark::Crash { member: need(l.member, "member")? },
-                        "replace" => Mark::Replace { member: need(l.member, "member")? },
-                        "recovered" => Mark::Recovered {
-                            member: need(l.member, "member")?,
-                            iter: epoch_ok(l.iter, "iter")?,
-                            ok: l.ok.unwrap_or(false),
-                        },
-                        "leak" => {
-                            let member = need(l.member, "member")?;
-                            let epoch = epoch_ok(l.epoch, "epoch")?;
-                            let secret = l.secret.clone().unwrap_or_default();
-                            let to = match &l.to {
-                                Some(serde_json::Value::String(s)) => s.clone(),
-                                Some(v) => v.to_string(),
-                                None => String::new(),
-                            };
-                            Mark::Leak { member, secret, epoch, to }
-                        }
-                        "learn" => {
-                            let view = View::from_json(l.view.as_ref().unwrap_or(&serde_json::Value::Null))
-                                .and_then(|v| v.within(members))
-                                .map_err(|e| bad(k, format!("view: {e}")))?;
-                            let target = match l.target {
-                                Some(o) => Some(need(Some(o), "target")?),
-                                None => None,
-                            };
-                            let label = secret_label(
-                                &l.name.clone().unwrap_or_default(),
-                                target,
-                                l.index.unwrap_or(0),
-                            );
-                            Mark::Learn { view, target, label }
-                        }
-                        _ => Mark::Detect {
-                            member: need(l.member, "member")?,
-                            culprit: match l.culprit {
-                                Some(c) => Some(need(Some(c), "culprit")?),
-                                None => None,
-                            },
-                            check: l.check.clone().unwrap_or_default(),
-                        },
+                TraceLine::Crash(l) => (l.t_us, l.seq, Mark::Crash { member: need(l.member, "member")? }),
+                TraceLine::Replace(l) => (l.t_us, l.seq, Mark::Replace { member: need(l.member, "member")? }),
+                TraceLine::Recovered(l) => {
+                    let (member, iter) = (need(l.member, "member")?, epoch_ok(l.iter, "iter")?);
+                    (l.t_us, l.seq, Mark::Recovered { member, iter, ok: l.ok })
+                }
+                TraceLine::Leak(l) => {
+                    let member = need(l.member, "member")?;
+                    let epoch = epoch_ok(l.epoch, "epoch")?;
+                    let to = match &l.to {
+                        LeakTo::Named(LeakAudience::Group) => "group".to_string(),
+                        LeakTo::Named(LeakAudience::Outsider) => "outsider".to_string(),
+                        LeakTo::Members(ids) => serde_json::to_string(ids).unwrap_or_default(),
                     };
-                    if !full {
-                        t.marks.push((l.t_us, l.seq, mark));
-                    }
+                    (l.t_us, l.seq, Mark::Leak { member, secret: l.secret.into_owned(), epoch, to })
                 }
-                _ => {}
+                TraceLine::Learn(l) => {
+                    let view =
+                        View::from(&l.view).within(members).map_err(|e| bad(k, format!("view: {e}")))?;
+                    let target = match l.target {
+                        Some(o) => Some(need(o, "target")?),
+                        None => None,
+                    };
+                    let label = secret_label(&l.name, target, l.index);
+                    (l.t_us, l.seq, Mark::Learn { view, target, label })
+                }
+                TraceLine::Detect(l) => {
+                    let member = need(l.member, "member")?;
+                    let culprit = match l.culprit {
+                        Some(c) => Some(need(c, "culprit")?),
+                        None => None,
+                    };
+                    (l.t_us, l.seq, Mark::Detect { member, culprit, check: l.check.into_owned() })
+                }
+                _ => continue,
+            };
+            if !full {
+                t.marks.push(mark);
             }
         }
         if t.members == 0 {
@@ -450,10 +394,6 @@ impl Trace {
     }
 }
 
-/// The limits of reference §9, as readers of fraclab's files check them.
-pub const MEMBERS_MIN: u32 = 2;
-pub const MEMBERS_MAX: u32 = 4096;
-pub const EPOCHS_MAX: u64 = 100_000;
 /// The longest trace line the plot reader accepts.
 pub const TRACE_LINE_MAX: usize = 1 << 20;
 /// Messages (and, apart, marks) the plot reader keeps; a longer trace gets
@@ -461,15 +401,6 @@ pub const TRACE_LINE_MAX: usize = 1 << 20;
 pub const TRACE_ITEMS_MAX: usize = 1_000_000;
 /// The largest `summary.json` or `sweep.json` a reader accepts.
 pub const JSON_FILE_MAX: u64 = 256 << 20;
-
-/// serde_json's message without its " at line L column C" suffix.
-pub fn json_message(e: &serde_json::Error) -> String {
-    let full = e.to_string();
-    match full.rsplit_once(" at line ") {
-        Some((m, _)) if e.line() > 0 => m.to_string(),
-        _ => full,
-    }
-}
 
 /// A file of at most `max` bytes, as text.
 pub fn read_bounded(path: &Path, max: u64) -> Result<String, String> {
@@ -483,138 +414,56 @@ pub fn read_bounded(path: &Path, max: u64) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| format!("{}: not UTF-8 text: {e}", path.display()))
 }
 
-/// Parses one of fraclab's JSON files: first its `format` string, which
-/// must be `format` exactly, then the typed contents. Errors read
-/// `FILE: line L: KEY: message`.
-pub fn parse_json<T: serde::de::DeserializeOwned>(
-    text: &str,
-    path: &Path,
-    format: &str,
-) -> Result<T, String> {
-    let at = |line: usize, key: &str, m: &str| {
-        let key = if key.is_empty() || key == "." { String::new() } else { format!("{key}: ") };
-        format!("{}: line {line}: {key}{m}", path.display())
+/// Reads `path` as a summary: at most [`JSON_FILE_MAX`] bytes, every field
+/// typed, within reference §9. Errors read `FILE: line L: KEY: message`.
+pub fn read_summary(path: &Path) -> Result<Summary, PlotError> {
+    let text = read_bounded(path, JSON_FILE_MAX).map_err(PlotError::Read)?;
+    Summary::from_json(&text).map_err(|e| PlotError::Read(format!("{}: {e}", path.display())))
+}
+
+/// Reads `dir/sweep.json`: the format string exactly, then every size
+/// within the limits `fraclab sweep` itself enforces, the run count and the
+/// columns consistent with the grid. Errors name the file, line and key.
+pub fn read_manifest(dir: &Path) -> Result<Manifest, String> {
+    let path = dir.join("sweep.json");
+    if !path.exists() {
+        return Err(format!("{}: not a sweep folder (no sweep.json)", dir.display()));
+    }
+    let text = read_bounded(&path, JSON_FILE_MAX)?;
+    Manifest::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The longest row a reader accepts (a real row is a few hundred bytes).
+const ROW_BYTES_MAX: u64 = 16 << 10;
+
+/// Why `sweep.csv` could not be read.
+#[derive(Debug)]
+pub enum RowsError {
+    /// The file could not be read.
+    Io(PathBuf, std::io::Error),
+    /// It is not this sweep's: `sweep.csv:LINE: column X: …`.
+    Bad(String),
+}
+
+/// The complete rows of `dir/sweep.csv`, by run index, each checked
+/// against the manifest ([`Manifest::parse_rows`]), and the count of a last
+/// line cut off mid-write. A missing file has no rows.
+pub fn read_rows(dir: &Path, m: &Manifest) -> Result<(BTreeMap<u64, Row>, usize), RowsError> {
+    let path = dir.join("sweep.csv");
+    let held = m.held_runs();
+    let max = (held + 1).saturating_mul(ROW_BYTES_MAX);
+    let bytes = match std::fs::metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((BTreeMap::new(), 0)),
+        Err(e) => return Err(RowsError::Io(path, e)),
+        Ok(meta) if meta.len() > max => {
+            return Err(RowsError::Bad(format!(
+                "{}: {} bytes, more than {} rows of this sweep can hold",
+                path.display(),
+                meta.len(),
+                held
+            )));
+        }
+        Ok(_) => std::fs::read(&path).map_err(|e| RowsError::Io(path.clone(), e))?,
     };
-    let located = |e: serde_path_to_error::Error<serde_json::Error>| {
-        let key = e.path().to_string();
-        let inner = e.into_inner();
-        at(inner.line(), &key, &json_message(&inner))
-    };
-    #[derive(Deserialize)]
-    #[serde(rename = "a JSON object")]
-    struct Format {
-        format: Option<serde_json::Value>,
-    }
-    let head: Format =
-        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text)).map_err(located)?;
-    let line = text.find("\"format\"").map_or(1, |i| text[..i].matches('\n').count() + 1);
-    match head.format {
-        Some(serde_json::Value::String(f)) if f == format => {}
-        Some(f) => return Err(at(line, "format", &format!("{f}; this fraclab reads \"{format}\""))),
-        None => return Err(at(1, "format", &format!("missing; this fraclab reads \"{format}\""))),
-    }
-    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text)).map_err(located)
-}
-
-/// The summary fields the plots use.
-#[derive(Debug, Deserialize)]
-pub struct Summary {
-    pub scenario: String,
-    #[serde(deserialize_with = "members")]
-    pub members: u32,
-    #[serde(deserialize_with = "epochs")]
-    pub epochs: u64,
-    pub init: String,
-    pub compromised: Option<Vec<u32>>,
-    pub findings: Vec<serde_json::Value>,
-}
-
-/// A member count within reference §9, checked as it is read (so the error has its line).
-fn members<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    let n = u64::deserialize(d)?;
-    match u32::try_from(n) {
-        Ok(n) if (MEMBERS_MIN..=MEMBERS_MAX).contains(&n) => Ok(n),
-        _ => Err(serde::de::Error::custom(format!(
-            "{n} is out of range; allowed: {MEMBERS_MIN}..={MEMBERS_MAX}"
-        ))),
-    }
-}
-
-/// An epoch count within reference §9, checked as it is read.
-fn epochs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    let e = u64::deserialize(d)?;
-    if e > EPOCHS_MAX {
-        return Err(serde::de::Error::custom(format!("{e} is out of range; allowed: 0..={EPOCHS_MAX}")));
-    }
-    Ok(e)
-}
-
-impl Summary {
-    pub fn read(path: &Path) -> Result<Summary, PlotError> {
-        let data = |message: String| PlotError::Data { path: path.to_path_buf(), message };
-        let text = read_bounded(path, JSON_FILE_MAX).map_err(PlotError::Read)?;
-        let s: Summary =
-            parse_json(&text, path, crate::report::summary::SUMMARY_FORMAT).map_err(PlotError::Read)?;
-        s.check().map_err(data)?;
-        Ok(s)
-    }
-
-    /// The bounds of reference §9 and ids within the run's members, so that no
-    /// chart is sized by a number a run cannot produce.
-    fn check(&self) -> Result<(), String> {
-        let (n, e) = (self.members, self.epochs);
-        if !(MEMBERS_MIN..=MEMBERS_MAX).contains(&n) {
-            return Err(format!("members: {n} is out of range; allowed: {MEMBERS_MIN}..={MEMBERS_MAX}"));
-        }
-        if e > EPOCHS_MAX {
-            return Err(format!("epochs: {e} is out of range; allowed: 0..={EPOCHS_MAX}"));
-        }
-        for (k, &m) in self.compromised.iter().flatten().enumerate() {
-            if m == 0 || m > n {
-                return Err(format!("compromised[{k}]: member {m} is not one of 1..={n}"));
-            }
-        }
-        for (k, f) in self.findings.iter().enumerate() {
-            if f["kind"] != "learn" {
-                continue;
-            }
-            let at = |key: &str, m: String| format!("findings[{k}].{key}: {m}");
-            let epoch = f["epoch"].as_u64().filter(|&x| (1..=e + 1).contains(&x));
-            if epoch.is_none() {
-                return Err(at(
-                    "epoch",
-                    format!("{} is not an epoch of this run (1..={})", f["epoch"], e + 1),
-                ));
-            }
-            View::from_json(&f["view"]).and_then(|v| v.within(n)).map_err(|m| at("view", m))?;
-            match &f["target"] {
-                serde_json::Value::Null => {}
-                t => {
-                    if t.as_u64().is_none_or(|t| t > u64::from(n)) {
-                        return Err(at("target", format!("{t} is not a party of this run (0..={n})")));
-                    }
-                }
-            }
-            if !f["secret"].is_string() {
-                return Err(at("secret", format!("{} is not a secret's label", f["secret"])));
-            }
-        }
-        Ok(())
-    }
-
-    /// The `learn` findings as (epoch, view, owner, label), in finding order.
-    pub fn learns(&self) -> Vec<(u64, View, Option<u32>, String)> {
-        self.findings
-            .iter()
-            .filter(|f| f["kind"] == "learn")
-            .map(|f| {
-                (
-                    f["epoch"].as_u64().unwrap_or(0),
-                    View::from_json(&f["view"]).unwrap_or(View::Outsider),
-                    f["target"].as_u64().map(|t| t as u32),
-                    f["secret"].as_str().unwrap_or("?").to_string(),
-                )
-            })
-            .collect()
-    }
+    m.parse_rows(&bytes).map_err(|(line, what)| RowsError::Bad(format!("{}:{line}: {what}", path.display())))
 }

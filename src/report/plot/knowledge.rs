@@ -84,7 +84,8 @@ impl Timeline {
         let per = epochs.div_ceil(COLUMNS_MAX).max(1);
         let column = |e: u64| e.saturating_sub(1) / per + 1;
         let mut rows: BTreeMap<RowKey, BTreeMap<u64, Vec<String>>> = BTreeMap::new();
-        for (epoch, view, owner, label) in s.learns() {
+        for l in s.learns() {
+            let (epoch, view, owner, label) = (l.epoch, View::from(&l.view), l.target, l.secret.clone());
             let cell =
                 rows.entry((view_rank(&view), view, owner)).or_default().entry(column(epoch)).or_default();
             if !cell.contains(&label) {

@@ -62,7 +62,7 @@ struct RunFiles {
 }
 
 fn load_run(dir: &Path) -> Result<RunFiles, PlotError> {
-    let summary = data::Summary::read(&dir.join("summary.json"))?;
+    let summary = data::read_summary(&dir.join("summary.json"))?;
     let trace_path = dir.join("trace.jsonl");
     let trace = if trace_path.exists() { Some(data::Trace::read(&trace_path)?) } else { None };
     if let Some(t) = &trace

@@ -9,7 +9,8 @@ use plotters::prelude::*;
 
 use super::PlotError;
 use super::canvas::{self, Chart, de};
-use crate::lab::sweep::Manifest;
+use super::data;
+use crate::schema::Manifest;
 
 /// The metrics drawn, with their axis titles and a scale applied to values
 /// (0 means log10).
@@ -50,17 +51,19 @@ struct Curves {
     lines: Vec<(String, Vec<(f64, f64)>)>,
 }
 
-/// A sweep's manifest and rows, read and checked (see [`crate::lab::sweep::read_rows`]).
+/// A sweep's manifest and rows, read and checked (see [`data::read_rows`]).
 pub struct SweepFiles {
     manifest: Manifest,
     rows: Vec<Vec<String>>,
 }
 
 pub fn load(dir: &Path) -> Result<SweepFiles, PlotError> {
-    let manifest = Manifest::read(dir).map_err(|e| PlotError::Read(e.to_string()))?;
-    let (rows, _) =
-        crate::lab::sweep::read_rows(dir, &manifest).map_err(|e| PlotError::Read(e.to_string()))?;
-    Ok(SweepFiles { manifest, rows: rows.into_values().collect() })
+    let manifest = data::read_manifest(dir).map_err(PlotError::Read)?;
+    let (rows, _) = data::read_rows(dir, &manifest).map_err(|e| match e {
+        data::RowsError::Io(path, error) => PlotError::Io { path, error },
+        data::RowsError::Bad(message) => PlotError::Read(message),
+    })?;
+    Ok(SweepFiles { manifest, rows: rows.into_values().map(|r| r.cells()).collect() })
 }
 
 pub fn draw(dir: &Path, files: &SweepFiles) -> Result<Vec<PathBuf>, PlotError> {

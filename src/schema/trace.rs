@@ -1,0 +1,603 @@
+//! `trace.jsonl`, format `fraclab-trace/1` (reference §5; README "Outputs"):
+//! one [`TraceLine`] per line, a [`Header`] first and a [`Footer`] last.
+//!
+//! The writer (`report::trace`) serialises these values and the readers
+//! (`verify-trace`, the plots) deserialise them, so the format is stated once.
+//! Field order is the order the trace has always been written in: the key
+//! order of a line is part of the golden trace hash. Readers accept keys in
+//! any order and ignore keys they do not know (formats are extended
+//! compatibly); `verify-trace` additionally insists on exactly the keys the
+//! writer writes.
+//!
+//! Names from small closed sets that the simulator supplies as static
+//! strings (message kinds, modes, secret names, drop and reject reasons,
+//! checks, attacks) are [`Name`]s: borrowed when written, owned when read,
+//! and checked against their sets by the reader that needs them.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use super::View;
+
+/// The format string of a trace header.
+pub const TRACE_FORMAT: &str = "fraclab-trace/1";
+
+/// A name from a closed set: borrowed from the simulator when written, owned
+/// when read back.
+pub type Name = Cow<'static, str>;
+
+/// One line of `trace.jsonl`, tagged by its `"type"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum TraceLine {
+    /// The first line: what ran.
+    Header(Header),
+    /// A secret drawn or derived.
+    Secret(Secret),
+    /// A transmission (level `full` only).
+    Send(Sent),
+    /// A delivery (level `full` only).
+    Deliver(Deliver),
+    /// A message lost, partitioned away or sent to a crashed party (level
+    /// `full` only).
+    Drop(Dropped),
+    /// A network adversary's move (level `full` only).
+    Attack(Attack),
+    /// A receiver's channel refused a message.
+    Reject(Reject),
+    /// An adversary's message reached a party's protocol state.
+    Forgery(Forgery),
+    /// A member crashed.
+    Crash(Crash),
+    /// A failed check.
+    Detect(Detect),
+    /// A replacement took a crashed member's index.
+    Replace(Replace),
+    /// A replacement's recovery (process 700) ended.
+    Recovered(Recovered),
+    /// A member revealed a secret.
+    Leak(Leak),
+    /// A view derived a secret (knowledge analysis).
+    Learn(Learn),
+    /// A member holds θ of an epoch.
+    Theta(Theta),
+    /// A member derived the key of an epoch.
+    Key(Key),
+    /// The last line: how many lines came between header and footer.
+    Footer(Footer),
+}
+
+/// The header: the run's scenario, seed, parameters and trace level.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    /// [`TRACE_FORMAT`].
+    pub format: String,
+    /// The scenario's name.
+    pub scenario: String,
+    /// SHA-256 (hex) of the scenario file's bytes.
+    pub scenario_sha256: String,
+    /// The run's seed.
+    pub seed: u64,
+    /// The parameter set's name.
+    pub params: String,
+    /// n.
+    pub members: u32,
+    /// The fraclab version that wrote the trace.
+    pub fraclab: String,
+    /// `sm`, `ring` or `ring-hardened`.
+    pub init: String,
+    /// `additive` or `elgamal`.
+    pub keygen: String,
+    /// Key-generation iterations the scenario asks for.
+    pub epochs: u64,
+    /// `ideal`, `plain` or `sealed`.
+    pub channel: String,
+    /// `full` or `protocol`.
+    pub trace: String,
+}
+
+/// A `secret` line: `member`'s `name[index]` is `value`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Secret {
+    /// Virtual time, µs.
+    pub t_us: u64,
+    /// Position in the run's total order.
+    pub seq: u64,
+    /// The owner (the SM's draw v_i belongs to member i).
+    pub member: u32,
+    /// v, gamma, delta, alpha, fk, x, share, w, xi or beta.
+    pub name: Name,
+    /// The epoch, iteration, recipient or recovery the value belongs to.
+    pub index: u64,
+    /// The scalar, lowercase hex of the byte length of q.
+    pub value: String,
+}
+
+/// A `send` line: one transmission of a message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sent {
+    /// Virtual time, µs.
+    pub t_us: u64,
+    /// Position in the run's total order.
+    pub seq: u64,
+    /// Unique per transmission.
+    pub msg: u64,
+    /// The sender (0 = SM).
+    pub from: u32,
+    /// The recipient (0 = SM).
+    pub to: u32,
+    /// `I`, `G` or `R`.
+    pub mode: Name,
+    /// The iteration.
+    pub iter: u64,
+    /// The message kind (`pad`, `hfk`, `ack`, …).
+    pub kind: Name,
+    /// What the message carries, by kind.
+    pub value: Payload,
+    /// The sender's number for this payload to this recipient (0 for acks).
+    pub sender_seq: u64,
+    /// 0, or the retransmission's number.
+    pub attempt: u32,
+}
+
+/// A `send` line's `value`: its shape follows the message kind.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Payload {
+    /// An ack: the acknowledged `sender_seq`.
+    Seq(u64),
+    /// A scalar, an element or a confirmation tag, in hex.
+    Hex(String),
+    /// The SM's pad (process 300).
+    Pad(PadValue),
+    /// The SM's commitments (process 800).
+    SmCommit(SmCommitValue),
+    /// A ring member's commitments (process 900).
+    RingCommit(RingCommitValue),
+    /// The RI's handover to a replacement (process 700).
+    Recover(RecoverValue),
+    /// An HFK relayed by the RI to a survivor (process 700).
+    Relay(RelayValue),
+    /// `joined`: nothing.
+    Null,
+}
+
+/// `{"alpha","theta"}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PadValue {
+    /// α_(i,1).
+    pub alpha: String,
+    /// θ_1.
+    pub theta: String,
+}
+
+/// `{"alphas":[C_1,…,C_n],"theta":C_θ}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmCommitValue {
+    /// g^α_(i,1) for every member, in id order.
+    pub alphas: Vec<String>,
+    /// g^θ_1.
+    pub theta: String,
+}
+
+/// `{"v":V_i,"delta":D_i,"gamma":Γ|null}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RingCommitValue {
+    /// g^v_i.
+    pub v: String,
+    /// g^δ_i.
+    pub delta: String,
+    /// g^γ from the GI (member 1), else null.
+    pub gamma: Option<String>,
+}
+
+/// `{"hfk":…|null,"theta":…,"sk":…}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverValue {
+    /// HFK of the replaced member at r (null at r = 0).
+    pub hfk: Option<String>,
+    /// θ_(r+1).
+    pub theta: String,
+    /// SK_(r+1), 64 hex digits.
+    pub sk: String,
+}
+
+/// `{"owner":ī,"hfk":…}` plus `"fk_pub"` when FKs are published.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayValue {
+    /// Whose HFK it is.
+    pub owner: u32,
+    /// HFK_(ī,r).
+    pub hfk: String,
+    /// g^FK_(ī,r), when FKs are published; absent otherwise (never null).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    pub fk_pub: Option<String>,
+}
+
+/// A key that, when present, holds a string (absent is `None`, null an error).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
+}
+
+/// A `deliver` line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Deliver {
+    /// Virtual time, µs.
+    pub t_us: u64,
+    /// Position in the run's total order.
+    pub seq: u64,
+    /// The delivered message.
+    pub msg: u64,
+    /// The recipient (0 = SM).
+    pub to: u32,
+    /// A network duplicate; written only when true.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub duplicate: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A `drop` line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Dropped {
+    /// Virtual time, µs.
+    pub t_us: u64,
+    /// Position in the run's total order.
+    pub seq: u64,
+    /// The dropped message.
+    pub msg: u64,
+    /// `loss`, `partition` or `crashed`.
+    pub reason: Name,
+}
+
+/// An `attack` line: what the tampered or injected message claims to be.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Attack {
+    /// Virtual time, µs.
+    pub t_us: u64,
+    /// Position in the run's total order.
+    pub seq: u64,
+    /// The message (a tamper keeps its `msg`, an injection gets a new one).
+    pub msg: u64,
+    /// `tamper`, `replay` or `forge`.
+    pub attack: Name,
+    /// The replayed message's `msg`, else null.
+    pub of: Option<u64>,
+    /// Claimed sender.
+    pub from: u32,
+    /// Recipient.
+    pub to: u32,
+    /// Claimed mode.
+    pub mode: Name,
+    /// Claimed iteration.
+    pub iter: u64,
+    /// Claimed kind.
+    pub kind: Name,
+}
+
+/// A `reject` line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reject {
+    /// Virtual time, µs.
+    pub t_us: u64,
+    /// Position in the run's total order.
+    pub seq: u64,
+    /// The receiver (0 = SM).
+    pub member: u32,
+    /// The refused message.
+    pub msg: u64,
+    /// Why the channel refused it.
+    pub reason: Name,
+}
+
+/// A `forgery` line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Forgery {
+    /// Virtual time, µs.
+    pub t_us: u64,
+    /// Position in the run's total order.
+    pub seq: u64,
+    /// The party whose protocol state took it (0 = SM).
+    pub member: u32,
+    /// The adversary's message.
+    pub msg: u64,
+    /// `tamper`, `replay` or `forge`.
+    pub attack: Name,
+}
+
+/// A `crash` line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Crash {
+    /// Virtual time, µs.
+    pub t_us: u64,
+    /// Position in the run's total order.
+    pub seq: u64,
+    /// Who crashed.
+    pub member: u32,
+}
+
+/// A `detect` line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Detect {
+    /// Virtual time, µs.
+    pub t_us: u64,
+    /// Position in the run's total order.
+    pub seq: u64,
+    /// Who found it.
+    pub member: u32,
+    /// `silence` or a verification check.
+    pub check: Name,
+    /// The party the check names (0 = SM), or null.
+    pub culprit: Option<u32>,
+    /// The iteration.
+    pub iter: u64,
+}
+
+/// A `replace` line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Replace {
+    /// Virtual time, µs.
+    pub t_us: u64,
+    /// Position in the run's total order.
+    pub seq: u64,
+    /// The index the replacement takes.
+    pub member: u32,
+}
+
+/// A `recovered` line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recovered {
+    /// Virtual time, µs.
+    pub t_us: u64,
+    /// Position in the run's total order.
+    pub seq: u64,
+    /// The replaced index.
+    pub member: u32,
+    /// r.
+    pub iter: u64,
+    /// The recovered values equal the originals and the key confirmed.
+    pub ok: bool,
+}
+
+/// A `leak` line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Leak {
+    /// Virtual time, µs.
+    pub t_us: u64,
+    /// Position in the run's total order.
+    pub seq: u64,
+    /// The leaker.
+    pub member: u32,
+    /// `alpha`, `fk`, `theta` or `sk`.
+    pub secret: Name,
+    /// The epoch (the iteration j for FK).
+    pub epoch: u64,
+    /// Who it reaches.
+    pub to: LeakTo,
+}
+
+/// A leak's recipients: `"group"`, `"outsider"` or a list of ids.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LeakTo {
+    /// `"group"` or `"outsider"`.
+    Named(LeakAudience),
+    /// These members.
+    Members(Vec<u32>),
+}
+
+/// The named recipients of a leak.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LeakAudience {
+    /// Every other member.
+    Group,
+    /// The outsider.
+    Outsider,
+}
+
+/// A `learn` line: `view` derived `name[target,index]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Learn {
+    /// Virtual time, µs.
+    pub t_us: u64,
+    /// Position in the run's total order.
+    pub seq: u64,
+    /// Who derived it.
+    pub view: View,
+    /// The owner; null for θ.
+    pub target: Option<u32>,
+    /// fk (x under ElGamal), alpha, v or theta.
+    pub name: Name,
+    /// The epoch or iteration.
+    pub index: u64,
+    /// The derived scalar.
+    pub value: String,
+}
+
+/// A `theta` line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Theta {
+    /// Virtual time, µs.
+    pub t_us: u64,
+    /// Position in the run's total order.
+    pub seq: u64,
+    /// Who holds it.
+    pub member: u32,
+    /// The epoch.
+    pub epoch: u64,
+    /// θ_epoch.
+    pub value: String,
+}
+
+/// A `key` line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Key {
+    /// Virtual time, µs.
+    pub t_us: u64,
+    /// Position in the run's total order.
+    pub seq: u64,
+    /// Who derived it.
+    pub member: u32,
+    /// The epoch.
+    pub epoch: u64,
+    /// SK_epoch, 64 hex digits.
+    pub sk: String,
+}
+
+/// The footer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Footer {
+    /// Lines between header and footer.
+    pub events: u64,
+}
+
+/// Why a line is not a [`TraceLine`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineError {
+    /// The line's `seq`, when it has a readable one.
+    pub seq: Option<u64>,
+    /// The key at fault (`from`, `value.alpha`), when serde can name one.
+    pub key: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// The line is an event of a type this version does not know (readers
+    /// that only draw may skip it: formats are extended compatibly).
+    pub unknown_type: bool,
+}
+
+impl std::fmt::Display for LineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.key {
+            Some(k) => write!(f, "`{k}`: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// The keys every line is read for first: its type and position.
+#[derive(Deserialize)]
+struct Head {
+    #[serde(rename = "type")]
+    ty: Option<Value>,
+    seq: Option<Value>,
+}
+
+impl TraceLine {
+    /// The line's `"type"`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            TraceLine::Header(_) => "header",
+            TraceLine::Secret(_) => "secret",
+            TraceLine::Send(_) => "send",
+            TraceLine::Deliver(_) => "deliver",
+            TraceLine::Drop(_) => "drop",
+            TraceLine::Attack(_) => "attack",
+            TraceLine::Reject(_) => "reject",
+            TraceLine::Forgery(_) => "forgery",
+            TraceLine::Crash(_) => "crash",
+            TraceLine::Detect(_) => "detect",
+            TraceLine::Replace(_) => "replace",
+            TraceLine::Recovered(_) => "recovered",
+            TraceLine::Leak(_) => "leak",
+            TraceLine::Learn(_) => "learn",
+            TraceLine::Theta(_) => "theta",
+            TraceLine::Key(_) => "key",
+            TraceLine::Footer(_) => "footer",
+        }
+    }
+
+    /// (t_us, seq) of an event line; `None` for header and footer.
+    pub fn at(&self) -> Option<(u64, u64)> {
+        Some(match self {
+            TraceLine::Header(_) | TraceLine::Footer(_) => return None,
+            TraceLine::Secret(l) => (l.t_us, l.seq),
+            TraceLine::Send(l) => (l.t_us, l.seq),
+            TraceLine::Deliver(l) => (l.t_us, l.seq),
+            TraceLine::Drop(l) => (l.t_us, l.seq),
+            TraceLine::Attack(l) => (l.t_us, l.seq),
+            TraceLine::Reject(l) => (l.t_us, l.seq),
+            TraceLine::Forgery(l) => (l.t_us, l.seq),
+            TraceLine::Crash(l) => (l.t_us, l.seq),
+            TraceLine::Detect(l) => (l.t_us, l.seq),
+            TraceLine::Replace(l) => (l.t_us, l.seq),
+            TraceLine::Recovered(l) => (l.t_us, l.seq),
+            TraceLine::Leak(l) => (l.t_us, l.seq),
+            TraceLine::Learn(l) => (l.t_us, l.seq),
+            TraceLine::Theta(l) => (l.t_us, l.seq),
+            TraceLine::Key(l) => (l.t_us, l.seq),
+        })
+    }
+
+    /// Reads one line with an error that names the key at fault and, when
+    /// the line has a readable `seq`, its position. Unknown keys are
+    /// ignored; an unknown `type` is an error.
+    pub fn from_json(text: &str) -> Result<TraceLine, LineError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| LineError {
+            seq: None,
+            key: None,
+            message: e.to_string(),
+            unknown_type: false,
+        })?;
+        Self::from_value(&value)
+    }
+
+    /// [`TraceLine::from_json`] of an already parsed JSON value.
+    pub fn from_value(value: &Value) -> Result<TraceLine, LineError> {
+        let plain = |message: String| LineError { seq: None, key: None, message, unknown_type: false };
+        if !value.is_object() {
+            return Err(plain("not a JSON object".into()));
+        }
+        let head = Head::deserialize(value).map_err(|e| plain(e.to_string()))?;
+        let ty = match head.ty {
+            Some(Value::String(s)) => s,
+            Some(_) => return Err(plain("`type` is not a string".into())),
+            None => return Err(plain("missing field `type`".into())),
+        };
+        let seq = head.seq.as_ref().and_then(Value::as_u64);
+        fn typed<T: serde::de::DeserializeOwned>(v: &Value, seq: Option<u64>) -> Result<T, LineError> {
+            serde_path_to_error::deserialize(v).map_err(|e| {
+                let path = e.path().to_string();
+                let key = (path != ".").then_some(path);
+                LineError { seq, key, message: e.into_inner().to_string(), unknown_type: false }
+            })
+        }
+        Ok(match ty.as_str() {
+            "header" => TraceLine::Header(typed(value, seq)?),
+            "secret" => TraceLine::Secret(typed(value, seq)?),
+            "send" => TraceLine::Send(typed(value, seq)?),
+            "deliver" => TraceLine::Deliver(typed(value, seq)?),
+            "drop" => TraceLine::Drop(typed(value, seq)?),
+            "attack" => TraceLine::Attack(typed(value, seq)?),
+            "reject" => TraceLine::Reject(typed(value, seq)?),
+            "forgery" => TraceLine::Forgery(typed(value, seq)?),
+            "crash" => TraceLine::Crash(typed(value, seq)?),
+            "detect" => TraceLine::Detect(typed(value, seq)?),
+            "replace" => TraceLine::Replace(typed(value, seq)?),
+            "recovered" => TraceLine::Recovered(typed(value, seq)?),
+            "leak" => TraceLine::Leak(typed(value, seq)?),
+            "learn" => TraceLine::Learn(typed(value, seq)?),
+            "theta" => TraceLine::Theta(typed(value, seq)?),
+            "key" => TraceLine::Key(typed(value, seq)?),
+            "footer" => TraceLine::Footer(typed(value, seq)?),
+            other => {
+                let message = format!("unknown event type \"{other}\"");
+                return Err(LineError { seq, key: None, message, unknown_type: true });
+            }
+        })
+    }
+
+    /// The line as the writer writes it, without the newline.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a trace line always serialises")
+    }
+}
