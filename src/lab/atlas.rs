@@ -166,6 +166,9 @@ pub fn write(
     let ring = ring(group, members, &mut progress).map_err(|e| LabError::failed(e.to_string()))?;
     write_csv(&out.join("atlas-leaks.csv"), &leaks)?;
     write_csv(&out.join("atlas-ring.csv"), &ring)?;
+    #[cfg(feature = "plots")]
     let plots = crate::report::plot::atlas(out).map_err(|e| LabError::failed(e.to_string()))?;
+    #[cfg(not(feature = "plots"))]
+    let plots = Vec::new();
     Ok(Written { leaks, ring, plots })
 }

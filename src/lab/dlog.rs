@@ -72,7 +72,7 @@ impl Recorder for Collect {
 }
 
 fn label((name, owner, index): (&str, u32, u64)) -> String {
-    crate::report::plot::data::secret_label(name, Some(owner), index)
+    crate::report::secret_label(name, Some(owner), index)
 }
 
 /// The dlog adversaries' share of a run: a [`Recorder`] that collects the

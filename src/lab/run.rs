@@ -250,7 +250,10 @@ pub fn run_into(
             });
         }
     };
+    #[cfg(feature = "plots")]
     let plots = crate::report::plot::redraw_run(out).map_err(|e| super::LabError::failed(e.to_string()))?;
+    #[cfg(not(feature = "plots"))]
+    let plots = Vec::new();
     Ok((report, plots))
 }
 

@@ -5,7 +5,9 @@
 //!
 //! Nothing here runs a scenario: that is the lab layer's job.
 
+#[cfg(feature = "plots")]
 pub mod plot;
+pub mod read;
 pub mod summary;
 pub mod trace;
 pub mod verify;
@@ -23,4 +25,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), (PathBuf, io::Error
     let tmp = path.with_file_name(format!(".{name}.partial"));
     fs::write(&tmp, bytes).map_err(|e| (tmp.clone(), e))?;
     fs::rename(&tmp, path).map_err(|e| (path.to_path_buf(), e))
+}
+
+/// A secret's label from a trace event's (name, owner, index), as the
+/// knowledge engine writes them: `FK[3,1]`, `α[1,2]`, `θ_2`, `v[1]`.
+pub fn secret_label(name: &str, owner: Option<u32>, index: u64) -> String {
+    let o = owner.map_or(String::new(), |o| o.to_string());
+    match name {
+        "fk" => format!("FK[{o},{index}]"),
+        "alpha" => format!("α[{o},{index}]"),
+        "theta" => format!("θ_{index}"),
+        "sk" => format!("SK_{index}"),
+        "v" => format!("v[{o}]"),
+        "gamma" => "γ".into(),
+        "delta" => format!("δ[{o}]"),
+        "x" => format!("x[{o},{index}]"),
+        other => format!("{other}[{o},{index}]"),
+    }
 }

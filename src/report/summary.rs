@@ -16,10 +16,10 @@ use crate::sim::{self, Outcome};
 
 impl Summary {
     /// Reads `summary.json` at `path` (at most
-    /// [`JSON_FILE_MAX`](crate::report::plot::data::JSON_FILE_MAX) bytes)
+    /// [`JSON_FILE_MAX`](crate::report::read::JSON_FILE_MAX) bytes)
     /// into the typed schema. Errors read `FILE: line L: KEY: message`.
     pub fn read(path: &Path) -> Result<Summary, String> {
-        let text = super::plot::data::read_bounded(path, super::plot::data::JSON_FILE_MAX)?;
+        let text = super::read::read_bounded(path, super::read::JSON_FILE_MAX)?;
         Summary::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 }

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 pub use grid::{Grid, Shard, Vary};
 
-use crate::report::plot::data;
+use crate::report::read as data;
 use crate::report::{self, Summary};
 use crate::scenario::{self, LoadError, TraceLevel};
 
@@ -54,7 +54,7 @@ impl Manifest {
         Grid { sizes: self.vary.iter().map(|v| v.values.len()).collect(), seeds: self.seeds.len() as u64 }
     }
 
-    /// Reads `dir/sweep.json` (see [`crate::report::plot::data::read_manifest`]).
+    /// Reads `dir/sweep.json` (see [`crate::report::read::read_manifest`]).
     pub fn read(dir: &Path) -> Result<Manifest, SweepError> {
         data::read_manifest(dir).map_err(SweepError::BadInput)
     }
@@ -319,7 +319,7 @@ fn csv_file(m: &Manifest, rows: &BTreeMap<u64, Vec<String>>) -> Vec<u8> {
 }
 
 /// The complete rows of `dir/sweep.csv`, by run index, each checked
-/// against the manifest (see [`crate::report::plot::data::read_rows`]). A
+/// against the manifest (see [`crate::report::read::read_rows`]). A
 /// missing file has no rows; the count is of a last line cut off mid-write.
 pub fn read_rows(dir: &Path, m: &Manifest) -> Result<(BTreeMap<u64, Vec<String>>, usize), SweepError> {
     let (rows, dropped) = data::read_rows(dir, m).map_err(|e| match e {

@@ -9,7 +9,6 @@ use plotters::prelude::*;
 
 use super::PlotError;
 use super::canvas::{self, Chart, de};
-use super::data;
 use crate::schema::Manifest;
 
 /// The metrics drawn, with their axis titles and a scale applied to values
@@ -51,17 +50,17 @@ struct Curves {
     lines: Vec<(String, Vec<(f64, f64)>)>,
 }
 
-/// A sweep's manifest and rows, read and checked (see [`data::read_rows`]).
+/// A sweep's manifest and rows, read and checked (see [`crate::report::read::read_rows`]).
 pub struct SweepFiles {
     manifest: Manifest,
     rows: Vec<Vec<String>>,
 }
 
 pub fn load(dir: &Path) -> Result<SweepFiles, PlotError> {
-    let manifest = data::read_manifest(dir).map_err(PlotError::Read)?;
-    let (rows, _) = data::read_rows(dir, &manifest).map_err(|e| match e {
-        data::RowsError::Io(path, error) => PlotError::Io { path, error },
-        data::RowsError::Bad(message) => PlotError::Read(message),
+    let manifest = crate::report::read::read_manifest(dir).map_err(PlotError::Read)?;
+    let (rows, _) = crate::report::read::read_rows(dir, &manifest).map_err(|e| match e {
+        crate::report::read::RowsError::Io(path, error) => PlotError::Io { path, error },
+        crate::report::read::RowsError::Bad(message) => PlotError::Read(message),
     })?;
     Ok(SweepFiles { manifest, rows: rows.into_values().map(|r| r.cells()).collect() })
 }
