@@ -75,7 +75,7 @@ pub fn gallery(scenarios: &Path, out: &Path) -> u8 {
     let mut loaded = Vec::new();
     for file in &files {
         match super::run::load_with_seed(file, None) {
-            Ok(sc) => loaded.push((file, sc.name)),
+            Ok(sc) => loaded.push((file, sc.name().to_string())),
             Err(code) => return code,
         }
     }

@@ -81,7 +81,7 @@ fn label((name, owner, index): (&str, u32, u64)) -> String {
 /// exponent recovered and one `dlog-attack` summary per attacker.
 pub fn attacks(sc: &Scenario) -> Result<Vec<Value>, RunError> {
     let attackers: Vec<(DlogView, u64)> = sc
-        .adversaries
+        .adversaries()
         .list
         .iter()
         .filter_map(|a| match a {
@@ -92,8 +92,8 @@ pub fn attacks(sc: &Scenario) -> Result<Vec<Value>, RunError> {
     if attackers.is_empty() {
         return Ok(Vec::new());
     }
-    let g = sc.group;
-    let mut c = Collect { elgamal: sc.keygen == Keygen::Elgamal, ..Collect::default() };
+    let g = sc.group();
+    let mut c = Collect { elgamal: sc.keygen() == Keygen::Elgamal, ..Collect::default() };
     sim::run(&sc.sim_config(), &mut c)?;
     let mut out = Vec::new();
     for (view, budget) in attackers {

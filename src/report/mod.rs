@@ -58,7 +58,7 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RunError + '_ {
 /// pass, with every record going to the views.
 pub fn analyse(sc: &Scenario) -> Result<(sim::Outcome, Collector, Analysis), RunError> {
     let (outcome, collector) = collect(sc)?;
-    let analysis = knowledge::analyse(&collector, sc.group, &sc.adversaries.coalitions(sc.members));
+    let analysis = knowledge::analyse(&collector, sc.group(), &sc.adversaries().coalitions(sc.members()));
     Ok((outcome, collector, analysis))
 }
 
@@ -67,10 +67,10 @@ pub fn analyse(sc: &Scenario) -> Result<(sim::Outcome, Collector, Analysis), Run
 pub fn collect(sc: &Scenario) -> Result<(sim::Outcome, Collector), RunError> {
     let cfg = sc.sim_config();
     // Each replacement may restart its ring once (a survivor further on).
-    let recoveries = 2 * sc.faults.crashes.iter().filter(|c| c.replace).count() as u32;
-    let elgamal = sc.keygen == crate::scenario::Keygen::Elgamal;
-    let layout = Layout { members: sc.members, epochs: sc.epochs, init: sc.init, recoveries, elgamal };
-    let tapped = match (sc.channel, sc.adversaries.tapped_modes()) {
+    let recoveries = 2 * sc.faults().crashes.iter().filter(|c| c.replace).count() as u32;
+    let elgamal = sc.keygen() == crate::scenario::Keygen::Elgamal;
+    let layout = Layout { members: sc.members(), epochs: sc.epochs(), init: sc.init(), recoveries, elgamal };
+    let tapped = match (sc.channel(), sc.adversaries().tapped_modes()) {
         (Channel::Plain, Some(modes)) => modes,
         _ => Vec::new(),
     };
@@ -102,7 +102,7 @@ fn traced<W: Write>(
 /// every view and analyse it, once to write the trace with each `learn`
 /// event at its place. Both runs must agree, and are checked to.
 pub fn execute(sc: &Scenario, level: TraceLevel, out_dir: Option<&Path>) -> Result<RunReport, RunError> {
-    let (first, analysis) = if sc.analysis {
+    let (first, analysis) = if sc.analysis() {
         let (outcome, _, analysis) = analyse(sc)?;
         (Some(outcome), Some(analysis))
     } else {

@@ -58,8 +58,8 @@ impl<'l, W: Write> TraceWriter<'l, W> {
         let hashing = HashingWriter { inner, hasher: Sha256::new() };
         let mut w = TraceWriter {
             out: BufWriter::with_capacity(1 << 16, hashing),
-            group: scenario.group,
-            elgamal: scenario.keygen == crate::scenario::Keygen::Elgamal,
+            group: scenario.group(),
+            elgamal: scenario.keygen() == crate::scenario::Keygen::Elgamal,
             level,
             lines: 0,
             learns,
@@ -69,16 +69,16 @@ impl<'l, W: Write> TraceWriter<'l, W> {
         let fields: [(&str, Value); 13] = [
             ("type", "header".into()),
             ("format", TRACE_FORMAT.into()),
-            ("scenario", scenario.name.clone().into()),
-            ("scenario_sha256", scenario.source_sha256.clone().into()),
-            ("seed", scenario.seed.into()),
-            ("params", scenario.group.name.into()),
-            ("members", scenario.members.into()),
+            ("scenario", scenario.name().to_string().into()),
+            ("scenario_sha256", scenario.source_sha256().to_string().into()),
+            ("seed", scenario.seed().into()),
+            ("params", scenario.group().name.into()),
+            ("members", scenario.members().into()),
             ("fraclab", env!("CARGO_PKG_VERSION").into()),
-            ("init", scenario.init.as_str().into()),
-            ("keygen", scenario.keygen.as_str().into()),
-            ("epochs", scenario.epochs.into()),
-            ("channel", scenario.channel.as_str().into()),
+            ("init", scenario.init().as_str().into()),
+            ("keygen", scenario.keygen().as_str().into()),
+            ("epochs", scenario.epochs().into()),
+            ("channel", scenario.channel().as_str().into()),
             ("trace", level.as_str().into()),
         ];
         let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();

@@ -73,8 +73,52 @@ pub fn not_utf8(bytes: &[u8], error: std::str::Utf8Error, file: &str) -> LoadErr
 /// the CLI prints before exiting with status 2.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoadError {
-    Io { file: String, error: String },
-    Invalid { file: String, line: usize, col: usize, key: String, message: String },
+    /// The file could not be read.
+    Io {
+        /// The file, as given.
+        file: String,
+        /// The operating system's reason.
+        error: String,
+    },
+    /// The text is not a valid scenario: `file:line:col: key: message`.
+    Invalid {
+        /// The file, or `<inline>`.
+        file: String,
+        /// 1-based line of the offending value.
+        line: usize,
+        /// 1-based column, in characters.
+        col: usize,
+        /// The dotted key, e.g. `protocol.members` or `adversary[0].member`.
+        key: String,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+    /// A setting made in code (a [`Builder`](super::Builder), an override or
+    /// `--vary`) makes the scenario invalid: `file: key: message`, with the
+    /// key and message the file loader gives for the same value. There is no
+    /// line:column: the TOML the loader read was generated, not written.
+    Setting {
+        /// The scenario's file, or `<builder>` / `<inline>`.
+        file: String,
+        /// The dotted key the loader names (it may be another key than the
+        /// one set: `protocol.members = 2` can make `adversary[0].member`
+        /// name no member).
+        key: String,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+}
+
+impl LoadError {
+    /// `key: message`, without the file and line:column (for a sweep row).
+    pub fn without_location(&self) -> String {
+        match self {
+            LoadError::Invalid { key, message, .. } | LoadError::Setting { key, message, .. } => {
+                format!("{key}: {message}")
+            }
+            LoadError::Io { .. } => self.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for LoadError {
@@ -84,6 +128,7 @@ impl fmt::Display for LoadError {
             LoadError::Invalid { file, line, col, key, message } => {
                 write!(f, "{file}:{line}:{col}: {key}: {message}")
             }
+            LoadError::Setting { file, key, message } => write!(f, "{file}: {key}: {message}"),
         }
     }
 }

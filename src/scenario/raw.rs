@@ -11,7 +11,7 @@ use super::adversaries::{self, AdversaryTable};
 use super::error::{SpanError, did_you_mean, num, quoted};
 use super::faults::{self, Fault, FaultTable};
 use super::tagged::{parse_error, serde_error};
-use super::{ANALYSIS_MEMBERS_MAX, Expect, FULL_TRACE_MEMBERS_MAX, MAX_EVENTS, Scenario};
+use super::{ANALYSIS_MEMBERS_MAX, Expect, FULL_TRACE_MEMBERS_MAX, MAX_EVENTS, Scenario, defaults};
 use crate::adversary::{Adversaries, Adversary, WireAttack};
 use crate::group::{GroupParams, PARAMS_NAMES, by_name};
 use crate::protocol::{InitKind, MemberId};
@@ -538,22 +538,22 @@ impl RawScenario {
         Ok(Scenario {
             name: self.name.0,
             description: self.description,
-            seed: self.seed.unwrap_or(1),
+            seed: self.seed.unwrap_or(defaults::SEED),
             group,
             members,
             init,
             keygen: p.keygen,
             epochs,
-            rekey_interval_ms: p.rekey_interval_ms.map_or(1_000, |v| v.0),
-            round_timeout_ms: p.round_timeout_ms.map_or(500, |v| v.0),
-            verify: verify.map_or(Verify::None, |v| v.0),
-            channel: p.channel.unwrap_or(Channel::Ideal),
+            rekey_interval_ms: p.rekey_interval_ms.map_or(defaults::REKEY_INTERVAL_MS, |v| v.0),
+            round_timeout_ms: p.round_timeout_ms.map_or(defaults::ROUND_TIMEOUT_MS, |v| v.0),
+            verify: verify.map_or(defaults::VERIFY, |v| v.0),
+            channel: p.channel.unwrap_or(defaults::CHANNEL),
             network: NetworkModel {
-                latency: net.latency_ms.map_or(Latency::Fixed { value_us: 10_000 }, |l| l.0),
-                loss: net.loss.as_ref().map_or(0.0, |l| l.get_ref().0),
-                duplicate: net.duplicate.unwrap_or_default().0,
+                latency: net.latency_ms.map_or(defaults::LATENCY, |l| l.0),
+                loss: net.loss.as_ref().map_or(defaults::LOSS, |l| l.get_ref().0),
+                duplicate: net.duplicate.map_or(defaults::DUPLICATE, |d| d.0),
             },
-            clock_skew_us: net.clock_skew_ms.map_or(0, |s| s.0 as i64),
+            clock_skew_us: net.clock_skew_ms.map_or(defaults::CLOCK_SKEW_US, |s| s.0 as i64),
             trace,
             expect,
             adversaries: Adversaries { list: adversaries },
@@ -561,6 +561,8 @@ impl RawScenario {
             analysis,
             source_sha256,
             warnings,
+            doc: toml::Table::new(),
+            origin: String::new(),
         })
     }
 }

@@ -16,6 +16,7 @@ mod plots;
 mod protocol;
 mod recovery;
 mod reliability;
+mod scenario_api;
 mod scenario_errors;
 mod sealed;
 mod sweep;
