@@ -1,10 +1,18 @@
 //! TOML scenarios (reference §4): the file types, validated into a [`Scenario`].
 //!
-//! Validation happens while deserialising (newtypes with `try_from`), so
-//! every error carries the span toml attaches to the offending value and the
-//! dotted key `serde_path_to_error` tracked: a user sees
+//! Validation comes in small pieces. Each leaf with a range or a set of
+//! allowed values is a newtype checked while deserialising (`try_from`),
+//! `[[adversary]]` and `[[fault]]` tables are checked kind by kind, and the
+//! rules between values (limits, one cheat per party, the analysis) are one
+//! function per section. Every check returns a field error carrying the
+//! dotted key and the TOML span of the offending value; the span alone
+//! gives the line:column, so a user sees
 //! `scenarios/x.toml:7:11: protocol.members: 5000 is out of range; allowed: 2..=4096`
 //! and nothing is written.
+//!
+//! In code, a [`Builder`] and [`Scenario::set`] go through the same loader,
+//! so they share its defaults ([`defaults`]), checks and messages; `--vary`
+//! overrides through them too.
 
 mod adversaries;
 mod builder;
