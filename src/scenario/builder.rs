@@ -7,21 +7,8 @@
 //! file, and `--vary` (which overrides through this module) gets them too.
 
 use super::dotted::DottedKey;
-use super::{Channel, Keygen, LoadError, Scenario, TraceLevel, Verify, parse};
+use super::{Channel, Keygen, LoadError, Scenario, TraceLevel, Verify, defaults, parse};
 use crate::protocol::InitKind;
-
-/// The builder's `name` when none is set.
-pub const NAME: &str = "scenario";
-/// The builder's `[group] params` when none is set.
-pub const PARAMS: &str = "toy-64";
-/// The builder's `[protocol] members` when none is set.
-pub const MEMBERS: u32 = 3;
-/// The builder's `[protocol] init` when none is set.
-pub const INIT: InitKind = InitKind::Ring;
-/// The builder's `[protocol] keygen` when none is set.
-pub const KEYGEN: Keygen = Keygen::Additive;
-/// The builder's `[protocol] epochs` when none is set.
-pub const EPOCHS: u64 = 1;
 
 /// What errors name for a scenario made by [`Scenario::builder`].
 const BUILDER_ORIGIN: &str = "<builder>";
@@ -33,8 +20,8 @@ const INLINE_ORIGIN: &str = "<inline>";
 ///
 /// [`Scenario::builder`] starts from the keys a file must have (`name`,
 /// `group.params`, `protocol.members`, `init`, `keygen`, `epochs`), set to
-/// [`NAME`], [`PARAMS`], [`MEMBERS`], [`INIT`], [`KEYGEN`] and [`EPOCHS`];
-/// every other key keeps the reference's default ([`super::defaults`]).
+/// [`defaults::BUILDER_NAME`] and the other `BUILDER_` values; every other
+/// key keeps the reference's default ([`defaults`]).
 ///
 /// ```
 /// use fraclab::scenario::{Channel, Scenario};
@@ -65,9 +52,12 @@ impl Scenario {
     pub fn builder() -> Builder {
         let mut b =
             Builder { table: toml::Table::new(), origin: BUILDER_ORIGIN.into(), seed: None, error: None };
-        b.put("name", NAME.into());
-        b.put("group.params", PARAMS.into());
-        b.members(MEMBERS).init(INIT).keygen(KEYGEN).epochs(EPOCHS)
+        b.put("name", defaults::BUILDER_NAME.into());
+        b.put("group.params", defaults::BUILDER_PARAMS.into());
+        b.members(defaults::BUILDER_MEMBERS)
+            .init(defaults::BUILDER_INIT)
+            .keygen(defaults::BUILDER_KEYGEN)
+            .epochs(defaults::BUILDER_EPOCHS)
     }
 
     /// A builder holding this scenario's settings, to change some.

@@ -1,10 +1,15 @@
 //! The values of the keys a scenario may leave out (README "Scenario
 //! format", reference §4). The loader applies them, and a [`Builder`]
 //! goes through the loader, so a file, inline TOML and code share them.
+//! The `BUILDER_` values are where [`Scenario::builder`] starts for the keys
+//! a file must set.
+//!
+//! [`Scenario::builder`]: super::Scenario::builder
 //!
 //! [`Builder`]: super::Builder
 
-use super::{Channel, Verify};
+use super::{Channel, Keygen, Verify};
+use crate::protocol::InitKind;
 use crate::sim::network::Latency;
 
 /// `seed`.
@@ -25,3 +30,16 @@ pub const LOSS: f64 = 0.0;
 pub const DUPLICATE: f64 = 0.0;
 /// `[network] clock_skew_ms`, in µs.
 pub const CLOCK_SKEW_US: i64 = 0;
+
+/// The builder's `name`.
+pub const BUILDER_NAME: &str = "scenario";
+/// The builder's `[group] params`.
+pub const BUILDER_PARAMS: &str = "toy-64";
+/// The builder's `[protocol] members`.
+pub const BUILDER_MEMBERS: u32 = 3;
+/// The builder's `[protocol] init`.
+pub const BUILDER_INIT: InitKind = InitKind::Ring;
+/// The builder's `[protocol] keygen`.
+pub const BUILDER_KEYGEN: Keygen = Keygen::Additive;
+/// The builder's `[protocol] epochs`.
+pub const BUILDER_EPOCHS: u64 = 1;
