@@ -54,28 +54,28 @@ fn check_one(file: &Path) -> Result<bool, u8> {
     let report = match crate::lab::execute(&sc, TraceLevel::None, None) {
         Ok(r) => r,
         Err(e) => {
-            println!("FAIL  {:<28} {e}", sc.name);
-            println!("      reproduce: {}", reproduce_command(file, sc.seed));
+            println!("FAIL  {:<28} {e}", sc.name());
+            println!("      reproduce: {}", reproduce_command(file, sc.seed()));
             return Err(EXIT_FAILED);
         }
     };
     let s = &report.summary;
     let mut ok = true;
     if s.expectations.is_empty() {
-        println!("FAIL  {:<28} no [expect] block", sc.name);
+        println!("FAIL  {:<28} no [expect] block", sc.name());
         ok = false;
     }
     for e in &s.expectations {
         let mark = if e.held { "ok  " } else { "FAIL" };
-        println!("{mark}  {:<28} {} = {} (observed {})", sc.name, e.key, e.expected, e.observed);
+        println!("{mark}  {:<28} {} = {} (observed {})", sc.name(), e.key, e.expected, e.observed);
         ok &= e.held;
     }
     for problem in s.problems() {
-        println!("FAIL  {:<28} {problem}", sc.name);
+        println!("FAIL  {:<28} {problem}", sc.name());
         ok = false;
     }
     if !ok {
-        println!("      reproduce: {}", reproduce_command(file, sc.seed));
+        println!("      reproduce: {}", reproduce_command(file, sc.seed()));
     }
     Ok(ok)
 }

@@ -20,14 +20,14 @@ pub fn run(
         Ok(sc) => sc,
         Err(code) => return code,
     };
-    let out = out.unwrap_or_else(|| Path::new("results").join(&sc.name));
+    let out = out.unwrap_or_else(|| Path::new("results").join(sc.name()));
     if let Err(e) = crate::lab::out::check(&out) {
         eprintln!("error: {e}");
         return EXIT_BAD_INPUT;
     }
-    let level = trace.unwrap_or(sc.trace);
+    let level = trace.unwrap_or(sc.trace());
     if !quiet {
-        for w in &sc.warnings {
+        for w in sc.warnings() {
             eprintln!("warning: {w}");
         }
     }
@@ -43,7 +43,7 @@ pub fn run(
     if !quiet {
         print_account(s, &out, level, &plots);
         if let Some(a) = &report.analysis {
-            narrate(a, sc.keygen == crate::scenario::Keygen::Elgamal);
+            narrate(a, sc.keygen() == crate::scenario::Keygen::Elgamal);
         }
     }
     if s.passed() {
@@ -52,7 +52,7 @@ pub fn run(
         for problem in s.problems() {
             eprintln!("problem: {problem}");
         }
-        eprintln!("FAILED; reproduce: {}", crate::lab::reproduce_command(path, sc.seed));
+        eprintln!("FAILED; reproduce: {}", crate::lab::reproduce_command(path, sc.seed()));
         EXIT_FAILED
     }
 }
@@ -155,7 +155,7 @@ fn explain_one(sc: &Scenario, spec: &str) -> u8 {
     let parsed = spec
         .split_once(':')
         .ok_or_else(|| format!("\"{spec}\" is not VIEW:SECRET, e.g. 2:fk[3,1] or outsider:theta[2]"))
-        .and_then(|(v, t)| Ok((knowledge::parse_view(v, sc.members)?, Target::parse(t)?)));
+        .and_then(|(v, t)| Ok((knowledge::parse_view(v, sc.members())?, Target::parse(t)?)));
     let (view, target) = match parsed {
         Ok(p) => p,
         Err(e) => {
@@ -165,8 +165,8 @@ fn explain_one(sc: &Scenario, spec: &str) -> u8 {
     };
     let explained = crate::lab::collect(sc)
         .map_err(|e| e.to_string())
-        .and_then(|(_, collector)| knowledge::explain(&collector, sc.group, &view, target));
-    let g = sc.group;
+        .and_then(|(_, collector)| knowledge::explain(&collector, sc.group(), &view, target));
+    let g = sc.group();
     match explained {
         Err(e) => {
             eprintln!("error: --explain: {e}");
@@ -176,7 +176,7 @@ fn explain_one(sc: &Scenario, spec: &str) -> u8 {
             println!(
                 "{} derives {} (first at t = {:.3} s, epoch {}):",
                 view.describe(),
-                target.label_as(sc.keygen == crate::scenario::Keygen::Elgamal),
+                target.label_as(sc.keygen() == crate::scenario::Keygen::Elgamal),
                 l.t_us as f64 / 1e6,
                 l.epoch
             );
@@ -191,14 +191,14 @@ fn explain_one(sc: &Scenario, spec: &str) -> u8 {
             println!(
                 "{} cannot derive {}.",
                 view.describe(),
-                target.label_as(sc.keygen == crate::scenario::Keygen::Elgamal)
+                target.label_as(sc.keygen() == crate::scenario::Keygen::Elgamal)
             );
             println!(
                 "Two assignments of the hidden values agree on all {checked} values and relations the view holds,"
             );
             println!(
                 "and differ on {}. A is this run; B = A + z for a vector z the view cannot see:",
-                target.label_as(sc.keygen == crate::scenario::Keygen::Elgamal)
+                target.label_as(sc.keygen() == crate::scenario::Keygen::Elgamal)
             );
             let w = g.q_bytes() * 2;
             println!("  {:<14} {:<w$}  {:<w$}", "value", "A", "B");
@@ -207,7 +207,7 @@ fn explain_one(sc: &Scenario, spec: &str) -> u8 {
             }
             println!(
                 "  {:<14} {:<w$}  {:<w$}",
-                target.label_as(sc.keygen == crate::scenario::Keygen::Elgamal),
+                target.label_as(sc.keygen() == crate::scenario::Keygen::Elgamal),
                 g.scalar_hex(&target_a),
                 g.scalar_hex(&target_b)
             );

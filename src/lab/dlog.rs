@@ -88,7 +88,7 @@ impl Pass {
     /// The pass `sc`'s dlog adversaries need, if it has any.
     pub(crate) fn of(sc: &Scenario) -> Option<Pass> {
         let attackers: Vec<(DlogView, u64)> = sc
-            .adversaries
+            .adversaries()
             .list
             .iter()
             .filter_map(|a| match a {
@@ -96,7 +96,7 @@ impl Pass {
                 _ => None,
             })
             .collect();
-        let collect = Collect { elgamal: sc.keygen == Keygen::Elgamal, ..Collect::default() };
+        let collect = Collect { elgamal: sc.keygen() == Keygen::Elgamal, ..Collect::default() };
         (!attackers.is_empty()).then_some(Pass { attackers, collect })
     }
 }
@@ -116,7 +116,7 @@ impl Recorder for Pass {
 /// per attacker.
 pub(crate) fn findings(sc: &Scenario, pass: Pass) -> Vec<Finding> {
     let Pass { attackers, collect: c } = pass;
-    let g = sc.group;
+    let g = sc.group();
     let mut out = Vec::new();
     for (view, budget) in attackers {
         // A member attacks what reaches it, not its own secrets (nor θ_1,

@@ -53,7 +53,7 @@ pub fn gallery(scenarios: &Path, out: &Path, mut say: impl FnMut(Step<'_>)) -> R
         loaded.push((file, super::load(file, None)?));
     }
     let mut folders: Vec<PathBuf> = vec![out.to_path_buf(), out.join("atlas")];
-    folders.extend(loaded.iter().map(|(_, sc)| out.join(&sc.name)));
+    folders.extend(loaded.iter().map(|(_, sc)| out.join(sc.name())));
     folders.extend(SWEEPS.iter().map(|(folder, ..)| out.join(folder)));
     for (_, scenario, ..) in SWEEPS {
         let path = scenarios.join(scenario);
@@ -70,9 +70,9 @@ pub fn gallery(scenarios: &Path, out: &Path, mut say: impl FnMut(Step<'_>)) -> R
     super::out::prepare(out).map_err(LabError::BadInput)?;
     let mut failed = 0;
     for (file, sc) in &loaded {
-        let dir = out.join(&sc.name);
+        let dir = out.join(sc.name());
         say(Step::Start { what: file.display().to_string(), dir: &dir });
-        let problems = match super::run_into(sc, file, sc.trace, &dir) {
+        let problems = match super::run_into(sc, file, sc.trace(), &dir) {
             Ok((report, _)) if report.summary.passed() => continue,
             Ok((report, _)) => {
                 let s = &report.summary;

@@ -60,7 +60,7 @@ pub fn reproduce_command(path: &Path, seed: u64) -> String {
 pub fn load(path: &Path, seed: Option<u64>) -> Result<Scenario, LoadError> {
     let mut sc = scenario::load(path)?;
     if let Some(s) = seed {
-        sc.seed = s;
+        sc.set_seed(s);
     }
     Ok(sc)
 }

@@ -59,7 +59,7 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RunError + '_ {
 /// pass, with every record going to the views.
 pub fn analyse(sc: &Scenario) -> Result<(sim::Outcome, Collector, Analysis), RunError> {
     let (outcome, collector) = collect(sc)?;
-    let analysis = knowledge::analyse(&collector, sc.group, &sc.adversaries.coalitions(sc.members));
+    let analysis = knowledge::analyse(&collector, sc.group(), &sc.adversaries().coalitions(sc.members()));
     Ok((outcome, collector, analysis))
 }
 
@@ -76,10 +76,10 @@ fn collect_beside(
 ) -> Result<(sim::Outcome, Collector), RunError> {
     let cfg = sc.sim_config();
     // Each replacement may restart its ring once (a survivor further on).
-    let recoveries = 2 * sc.faults.crashes.iter().filter(|c| c.replace).count() as u32;
-    let elgamal = sc.keygen == crate::scenario::Keygen::Elgamal;
-    let layout = Layout { members: sc.members, epochs: sc.epochs, init: sc.init, recoveries, elgamal };
-    let tapped = match (sc.channel, sc.adversaries.tapped_modes()) {
+    let recoveries = 2 * sc.faults().crashes.iter().filter(|c| c.replace).count() as u32;
+    let elgamal = sc.keygen() == crate::scenario::Keygen::Elgamal;
+    let layout = Layout { members: sc.members(), epochs: sc.epochs(), init: sc.init(), recoveries, elgamal };
+    let tapped = match (sc.channel(), sc.adversaries().tapped_modes()) {
         (Channel::Plain, Some(modes)) => modes,
         _ => Vec::new(),
     };
@@ -130,7 +130,7 @@ pub struct Options {
 pub fn run(sc: &Scenario, options: &Options) -> Result<Outcome, RunError> {
     let level = match (options.trace, &options.out) {
         (Some(level), _) => level,
-        (None, Some(_)) => sc.trace,
+        (None, Some(_)) => sc.trace(),
         (None, None) => TraceLevel::None,
     };
     execute(sc, level, options.out.as_deref())
@@ -147,9 +147,9 @@ pub fn run(sc: &Scenario, options: &Options) -> Result<Outcome, RunError> {
 /// else the trace); they never cost a run of their own.
 pub fn execute(sc: &Scenario, level: TraceLevel, out_dir: Option<&Path>) -> Result<Outcome, RunError> {
     let mut dlog = dlog::Pass::of(sc);
-    let (first, analysis) = if sc.analysis {
+    let (first, analysis) = if sc.analysis() {
         let (outcome, collector) = collect_beside(sc, dlog.as_mut().map(|d| d as &mut dyn Recorder))?;
-        let analysis = knowledge::analyse(&collector, sc.group, &sc.adversaries.coalitions(sc.members));
+        let analysis = knowledge::analyse(&collector, sc.group(), &sc.adversaries().coalitions(sc.members()));
         (Some(outcome), Some(analysis))
     } else {
         (None, None)
@@ -246,7 +246,7 @@ pub fn run_into(
         Err(e) => {
             return Err(super::LabError::Failed {
                 message: e.to_string(),
-                reproduce: Some(super::reproduce_command(path, sc.seed)),
+                reproduce: Some(super::reproduce_command(path, sc.seed())),
             });
         }
     };

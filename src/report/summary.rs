@@ -98,14 +98,14 @@ pub fn build(
     };
     Summary {
         format: SUMMARY_FORMAT.into(),
-        scenario: sc.name.clone(),
-        seed: sc.seed,
-        params: sc.group.name.into(),
-        members: sc.members,
-        init: sc.init.as_str().into(),
-        keygen: sc.keygen.as_str().into(),
-        channel: sc.channel.as_str().into(),
-        epochs: sc.epochs,
+        scenario: sc.name().to_string(),
+        seed: sc.seed(),
+        params: sc.group().name.into(),
+        members: sc.members(),
+        init: sc.init().as_str().into(),
+        keygen: sc.keygen().as_str().into(),
+        channel: sc.channel().as_str().into(),
+        epochs: sc.epochs(),
         epochs_completed: v.epochs_completed,
         keys_agreed: v.keys_agreed,
         final_sk: v.final_sk.map(|k| k.to_hex()),
@@ -128,7 +128,7 @@ pub fn build(
         attacks: names(&outcome.attacks),
         findings,
         expectations: expectations(sc, outcome, analysis),
-        warnings: sc.warnings.clone(),
+        warnings: sc.warnings().to_vec(),
         trace: trace.into(),
         trace_sha256,
     }
@@ -166,7 +166,7 @@ fn cheat_findings(sc: &Scenario, v: &crate::sim::Verdict, detected: &[u32]) -> V
     }
     effects.push(keys_effect(v, "still agree"));
     let effect = effects.join("; ");
-    sc.adversaries
+    sc.adversaries()
         .list
         .iter()
         .filter_map(|a| match a {
@@ -219,7 +219,7 @@ fn keys_effect(v: &crate::sim::Verdict, agree: &str) -> String {
 /// what became of them (refused by the channel, or taken by a member).
 fn wire_findings(sc: &Scenario, outcome: &Outcome) -> Vec<Finding> {
     let v = &outcome.verdict;
-    let mut kinds: Vec<&'static str> = sc.adversaries.wire().map(|w| w.attack.as_str()).collect();
+    let mut kinds: Vec<&'static str> = sc.adversaries().wire().map(|w| w.attack.as_str()).collect();
     kinds.sort_unstable();
     kinds.dedup();
     let refused: u64 = outcome.rejected.values().sum();
@@ -264,7 +264,7 @@ fn finding(f: &sim::Finding) -> Finding {
 }
 
 fn learn_finding(sc: &Scenario, learns: &[Learn], i: usize, l: &Learn) -> Finding {
-    let elgamal = sc.keygen == crate::scenario::Keygen::Elgamal;
+    let elgamal = sc.keygen() == crate::scenario::Keygen::Elgamal;
     let (name, index) = l.target.name_index_as(elgamal);
     let witness = l.witness.as_ref().map(|w| {
         w.iter().map(|(value, coeff)| Witness { value: value.clone(), coeff: coeff.clone() }).collect()
@@ -278,7 +278,7 @@ fn learn_finding(sc: &Scenario, learns: &[Learn], i: usize, l: &Learn) -> Findin
         epoch: l.epoch,
         seq: learn_seq(learns, i),
         t_us: l.t_us,
-        value: sc.group.scalar_hex(&l.value),
+        value: sc.group().scalar_hex(&l.value),
         expression: l.expression.clone(),
         witness,
     })
@@ -293,36 +293,36 @@ fn compare<T: PartialEq + Into<Observed>>(key: &'static str, want: T, got: T) ->
 fn expectations(sc: &Scenario, outcome: &Outcome, analysis: Option<&Analysis>) -> Vec<Expectation> {
     let v = &outcome.verdict;
     let mut out = Vec::new();
-    if let Some(want) = sc.expect.keys_agreed {
+    if let Some(want) = sc.expect().keys_agreed {
         out.push(compare("keys_agreed", want, v.keys_agreed));
     }
-    if let Some(want) = sc.expect.epochs_completed {
+    if let Some(want) = sc.expect().epochs_completed {
         out.push(compare("epochs_completed", want, v.epochs_completed));
     }
-    if let (Some(want), Some(a)) = (&sc.expect.compromised, analysis) {
+    if let (Some(want), Some(a)) = (&sc.expect().compromised, analysis) {
         let (want, got): (Vec<u32>, Vec<u32>) =
             (want.iter().map(|m| m.0).collect(), a.compromised.iter().map(|m| m.0).collect());
         out.push(compare("compromised", want, got));
     }
-    if let Some(want) = &sc.expect.recovered {
+    if let Some(want) = &sc.expect().recovered {
         let want: Vec<u32> = want.iter().map(|m| m.0).collect();
         let mut got: Vec<u32> = v.recoveries.iter().filter(|r| r.ok).map(|r| r.member.0).collect();
         got.sort_unstable();
         got.dedup();
         out.push(compare("recovered", want, got));
     }
-    if let Some(want) = &sc.expect.detected {
+    if let Some(want) = &sc.expect().detected {
         let got = culprits(v);
         out.push(compare("detected", want.clone(), got));
     }
-    if let Some(want) = sc.expect.accepted_forgeries {
+    if let Some(want) = sc.expect().accepted_forgeries {
         out.push(compare("accepted_forgeries", want, outcome.accepted_forgeries));
     }
-    if let Some(want) = &sc.expect.rejected {
+    if let Some(want) = &sc.expect().rejected {
         let got: Vec<String> = outcome.rejected.keys().map(|r| r.to_string()).collect();
         out.push(compare("rejected", want.clone(), got));
     }
-    if let (Some(want), Some(a)) = (sc.expect.outsider_learns_key, analysis) {
+    if let (Some(want), Some(a)) = (sc.expect().outsider_learns_key, analysis) {
         out.push(compare("outsider_learns_key", want, a.outsider_learns_key));
     }
     out

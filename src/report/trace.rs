@@ -58,8 +58,8 @@ impl<'l, W: Write> TraceWriter<'l, W> {
         let hashing = HashingWriter { inner, hasher: Sha256::new() };
         let mut w = TraceWriter {
             out: BufWriter::with_capacity(1 << 16, hashing),
-            group: scenario.group,
-            elgamal: scenario.keygen == crate::scenario::Keygen::Elgamal,
+            group: scenario.group(),
+            elgamal: scenario.keygen() == crate::scenario::Keygen::Elgamal,
             level,
             lines: 0,
             learns,
@@ -67,16 +67,16 @@ impl<'l, W: Write> TraceWriter<'l, W> {
         };
         let header = TraceLine::Header(line::Header {
             format: TRACE_FORMAT.into(),
-            scenario: scenario.name.clone(),
-            scenario_sha256: scenario.source_sha256.clone(),
-            seed: scenario.seed,
-            params: scenario.group.name.into(),
-            members: scenario.members,
+            scenario: scenario.name().to_string(),
+            scenario_sha256: scenario.source_sha256().to_string(),
+            seed: scenario.seed(),
+            params: scenario.group().name.into(),
+            members: scenario.members(),
             fraclab: env!("CARGO_PKG_VERSION").into(),
-            init: scenario.init.as_str().into(),
-            keygen: scenario.keygen.as_str().into(),
-            epochs: scenario.epochs,
-            channel: scenario.channel.as_str().into(),
+            init: scenario.init().as_str().into(),
+            keygen: scenario.keygen().as_str().into(),
+            epochs: scenario.epochs(),
+            channel: scenario.channel().as_str().into(),
             trace: level.as_str().into(),
         });
         w.write_line(&header)?;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::DeValue;
 
-use super::error::{SpanError, num, quoted};
+use super::error::{FieldError, Problem, num, quoted};
 use super::tagged::{Tagged, tables};
 use crate::adversary::{Adversary, CheatPhase, DlogView, Leak, LeakSecret, LeakTo, Wire, WireAttack};
 use crate::protocol::{InitKind, MemberId, Mode, Party};
@@ -180,11 +180,11 @@ impl<'de> Deserialize<'de> for View {
 }
 
 /// The file's `[[adversary]]` tables, each read as its kind's fields.
-pub fn read(value: Option<Spanned<DeValue<'_>>>) -> Result<Vec<AdversaryTable>, SpanError> {
+pub fn read(value: Option<Spanned<DeValue<'_>>>) -> Result<Vec<AdversaryTable>, FieldError> {
     tables(value, "adversary", KINDS)?.into_iter().map(table).collect()
 }
 
-fn table(t: Tagged<'_>) -> Result<AdversaryTable, SpanError> {
+fn table(t: Tagged<'_>) -> Result<AdversaryTable, FieldError> {
     let (key, kind_span) = (t.key.clone(), t.kind_span.clone());
     let body = match t.kind.as_str() {
         "leak" => Body::Leak(t.fields()?),
@@ -211,24 +211,36 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    pub fn err(&self, field: &str, span: Range<usize>, message: impl Into<String>) -> SpanError {
-        SpanError::new(format!("{}.{field}", self.key), span, message)
+    /// `problem` at this table's `field`.
+    pub fn at(&self, field: &str, span: Range<usize>, problem: Problem) -> FieldError {
+        FieldError::new(format!("{}.{field}", self.key), span, problem)
     }
 
-    /// A member id in 1..=n; `what` names the field in the message.
-    pub fn member(&self, field: &str, id: &Id) -> Result<MemberId, SpanError> {
+    /// A rule broken at this table's `field` ([`Problem::Refused`]).
+    pub fn err(&self, field: &str, span: Range<usize>, message: impl Into<String>) -> FieldError {
+        self.at(field, span, Problem::Refused(message.into()))
+    }
+
+    /// `{field} = {given} is unknown; allowed: {allowed}` at `field`.
+    pub fn unknown(&self, field: &str, span: Range<usize>, given: &str, allowed: &str) -> FieldError {
+        let named = format!("{field} = {}", quoted(given));
+        self.at(field, span, Problem::Unknown { named, allowed: allowed.into() })
+    }
+
+    /// A member id in 1..=n; `field` names the field in the message.
+    pub fn member(&self, field: &'static str, id: &Id) -> Result<MemberId, FieldError> {
         match u32::try_from(*id.get_ref()) {
             Ok(m) if (1..=self.n).contains(&m) => Ok(MemberId(m)),
-            _ => Err(self.err(
+            _ => Err(self.at(
                 field,
                 id.span(),
-                format!("{field} = {} is not a member; allowed: 1..={}", id.get_ref(), self.n),
+                Problem::NotAMember { field: Some(field), value: *id.get_ref(), n: self.n },
             )),
         }
     }
 
     /// Distinct member ids, sorted.
-    fn members(&self, field: &str, ids: &[Id]) -> Result<Vec<MemberId>, SpanError> {
+    fn members(&self, field: &'static str, ids: &[Id]) -> Result<Vec<MemberId>, FieldError> {
         let mut ms = ids.iter().map(|id| self.member(field, id)).collect::<Result<Vec<_>, _>>()?;
         ms.sort();
         ms.dedup();
@@ -242,104 +254,112 @@ pub fn within(v: i64, range: std::ops::RangeInclusive<u64>) -> Option<u64> {
 }
 
 impl AdversaryTable {
-    pub fn check(self, n: u32, epochs: u64, init: InitKind) -> Result<Adversary, SpanError> {
+    /// The table checked against the protocol: n members, `epochs`, `init`.
+    pub fn check(self, n: u32, epochs: u64, init: InitKind) -> Result<Adversary, FieldError> {
         let cx = Ctx { key: &self.key, n, epochs, init };
-        let kind = |message: &str| cx.err("kind", self.kind_span.clone(), message);
+        let kind = self.kind_span.clone();
         match self.body {
             Body::Leak(f) => leak(&cx, f),
-            Body::Coalition(f) => {
-                let ms = cx.members("members", f.members.get_ref())?;
-                if ms.len() < 2 {
-                    return Err(cx.err(
-                        "members",
-                        f.members.span(),
-                        "a coalition needs at least two distinct members",
-                    ));
-                }
-                if ms.len() == n as usize {
-                    return Err(cx.err(
-                        "members",
-                        f.members.span(),
-                        format!(
-                            "a coalition of all {n} members has no one outside it to learn about; allowed: at most {} members",
-                            n - 1
-                        ),
-                    ));
-                }
-                Ok(Adversary::Coalition { members: ms })
-            }
-            Body::RingCollusion(f) => {
-                if init == InitKind::Sm {
-                    return Err(kind(
-                        "ring-collusion attacks the ring initialisation; allowed with init = \"ring\" or \"ring-hardened\"",
-                    ));
-                }
-                if n < 3 {
-                    return Err(kind(&format!(
-                        "ring-collusion needs a target and two other members; allowed: members ≥ 3 (here {n})"
-                    )));
-                }
-                Ok(Adversary::RingCollusion { target: cx.member("target", &f.target)? })
-            }
+            Body::Coalition(f) => coalition(&cx, f),
+            Body::RingCollusion(f) => ring_collusion(&cx, f, kind),
             Body::Eavesdropper(f) => Ok(Adversary::Eavesdropper {
                 modes: modes(&cx, f.modes, "an eavesdropper tapping no mode sees nothing")?,
             }),
             Body::Cheat(f) => cheat(&cx, f),
-            Body::SmCheat(f) => {
-                if init != InitKind::Sm {
-                    return Err(kind("sm-cheat needs a security manager; allowed with init = \"sm\""));
-                }
-                Ok(Adversary::SmCheat { member: cx.member("member", &f.member)? })
-            }
+            Body::SmCheat(f) => sm_cheat(&cx, f, kind),
             Body::Wire(attack, f) => wire(&cx, attack, f),
-            Body::Withhold(f) => {
-                if let Some(phase) = f.phase.filter(|p| p.get_ref() != "recovery") {
-                    return Err(cx.err(
-                        "phase",
-                        phase.span(),
-                        "a member can withhold only in recovery; allowed: \"recovery\"",
-                    ));
-                }
-                Ok(Adversary::Withhold { member: cx.member("member", &f.member)? })
-            }
-            Body::Dlog(f) => {
-                let view = match f.view {
-                    None => DlogView::Outsider,
-                    Some(v) => match v.get_ref() {
-                        View::Name(s) if s == "outsider" => DlogView::Outsider,
-                        View::Member(m) => DlogView::Member(cx.member("view", &Spanned::new(v.span(), *m))?),
-                        View::Name(s) => {
-                            return Err(cx.err(
-                                "view",
-                                v.span(),
-                                format!(
-                                    "view = {} is unknown; allowed: \"outsider\" or a member id",
-                                    quoted(s)
-                                ),
-                            ));
-                        }
-                    },
-                };
-                let budget = match f.budget {
-                    None => DLOG_BUDGET_DEFAULT,
-                    Some(b) => within(*b.get_ref(), 1..=DLOG_BUDGET_MAX).ok_or_else(|| {
-                        cx.err(
-                            "budget",
-                            b.span(),
-                            format!(
-                                "budget = {}: allowed: 1..={DLOG_BUDGET_MAX} group operations",
-                                b.get_ref()
-                            ),
-                        )
-                    })?,
-                };
-                Ok(Adversary::Dlog { view, budget })
-            }
+            Body::Withhold(f) => withhold(&cx, f),
+            Body::Dlog(f) => dlog(&cx, f),
         }
     }
 }
 
-fn leak(cx: &Ctx<'_>, f: LeakFields) -> Result<Adversary, SpanError> {
+/// At least two distinct members, and someone outside.
+fn coalition(cx: &Ctx<'_>, f: CoalitionFields) -> Result<Adversary, FieldError> {
+    let n = cx.n;
+    let ms = cx.members("members", f.members.get_ref())?;
+    if ms.len() < 2 {
+        return Err(cx.err("members", f.members.span(), "a coalition needs at least two distinct members"));
+    }
+    if ms.len() == n as usize {
+        return Err(cx.err(
+            "members",
+            f.members.span(),
+            format!(
+                "a coalition of all {n} members has no one outside it to learn about; allowed: at most {} members",
+                n - 1
+            ),
+        ));
+    }
+    Ok(Adversary::Coalition { members: ms })
+}
+
+/// A ring initialisation, and a target with two others.
+fn ring_collusion(cx: &Ctx<'_>, f: RingCollusionFields, kind: Range<usize>) -> Result<Adversary, FieldError> {
+    if cx.init == InitKind::Sm {
+        return Err(cx.err(
+            "kind",
+            kind,
+            "ring-collusion attacks the ring initialisation; allowed with init = \"ring\" or \"ring-hardened\"",
+        ));
+    }
+    if cx.n < 3 {
+        return Err(cx.err(
+            "kind",
+            kind,
+            format!(
+                "ring-collusion needs a target and two other members; allowed: members ≥ 3 (here {})",
+                cx.n
+            ),
+        ));
+    }
+    Ok(Adversary::RingCollusion { target: cx.member("target", &f.target)? })
+}
+
+/// A security manager to cheat.
+fn sm_cheat(cx: &Ctx<'_>, f: MemberFields, kind: Range<usize>) -> Result<Adversary, FieldError> {
+    if cx.init != InitKind::Sm {
+        return Err(cx.err("kind", kind, "sm-cheat needs a security manager; allowed with init = \"sm\""));
+    }
+    Ok(Adversary::SmCheat { member: cx.member("member", &f.member)? })
+}
+
+/// Withholding happens in recovery only.
+fn withhold(cx: &Ctx<'_>, f: WithholdFields) -> Result<Adversary, FieldError> {
+    if let Some(phase) = f.phase.filter(|p| p.get_ref() != "recovery") {
+        return Err(cx.err(
+            "phase",
+            phase.span(),
+            "a member can withhold only in recovery; allowed: \"recovery\"",
+        ));
+    }
+    Ok(Adversary::Withhold { member: cx.member("member", &f.member)? })
+}
+
+/// The view (the outsider's by default) and a work budget.
+fn dlog(cx: &Ctx<'_>, f: DlogFields) -> Result<Adversary, FieldError> {
+    let view = match f.view {
+        None => DlogView::Outsider,
+        Some(v) => match v.get_ref() {
+            View::Name(s) if s == "outsider" => DlogView::Outsider,
+            View::Member(m) => DlogView::Member(cx.member("view", &Spanned::new(v.span(), *m))?),
+            View::Name(s) => return Err(cx.unknown("view", v.span(), s, "\"outsider\" or a member id")),
+        },
+    };
+    let budget = match f.budget {
+        None => DLOG_BUDGET_DEFAULT,
+        Some(b) => within(*b.get_ref(), 1..=DLOG_BUDGET_MAX).ok_or_else(|| {
+            cx.err(
+                "budget",
+                b.span(),
+                format!("budget = {}: allowed: 1..={DLOG_BUDGET_MAX} group operations", b.get_ref()),
+            )
+        })?,
+    };
+    Ok(Adversary::Dlog { view, budget })
+}
+
+fn leak(cx: &Ctx<'_>, f: LeakFields) -> Result<Adversary, FieldError> {
     let member = cx.member("member", &f.member)?;
     let epochs = cx.epochs;
     let (secret, last) = match f.secret.get_ref().as_str() {
@@ -348,14 +368,8 @@ fn leak(cx: &Ctx<'_>, f: LeakFields) -> Result<Adversary, SpanError> {
         "theta" => (LeakSecret::Theta, epochs + 1),
         "sk" => (LeakSecret::Sk, epochs + 1),
         other => {
-            return Err(cx.err(
-                "secret",
-                f.secret.span(),
-                format!(
-                    "secret = {} is unknown; allowed: \"alpha\", \"fk\", \"theta\", \"sk\"",
-                    quoted(other)
-                ),
-            ));
+            let allowed = "\"alpha\", \"fk\", \"theta\", \"sk\"";
+            return Err(cx.unknown("secret", f.secret.span(), other, allowed));
         }
     };
     let epoch = within(*f.epoch.get_ref(), 1..=last).ok_or_else(|| {
@@ -377,14 +391,8 @@ fn leak(cx: &Ctx<'_>, f: LeakFields) -> Result<Adversary, SpanError> {
                 To::Name(s) if s == "group" => LeakTo::Group,
                 To::Name(s) if s == "outsider" => LeakTo::Outsider,
                 To::Name(s) => {
-                    return Err(cx.err(
-                        "to",
-                        span,
-                        format!(
-                            "to = {} is unknown; allowed: \"group\", \"outsider\" or a list of member ids",
-                            quoted(&s)
-                        ),
-                    ));
+                    let allowed = "\"group\", \"outsider\" or a list of member ids";
+                    return Err(cx.unknown("to", span, &s, allowed));
                 }
                 To::Members(ids) => {
                     let mut ms = cx.members("to", &ids)?;
@@ -404,7 +412,7 @@ fn leak(cx: &Ctx<'_>, f: LeakFields) -> Result<Adversary, SpanError> {
     Ok(Adversary::Leak(Leak { member, secret, epoch, to }))
 }
 
-fn cheat(cx: &Ctx<'_>, f: CheatFields) -> Result<Adversary, SpanError> {
+fn cheat(cx: &Ctx<'_>, f: CheatFields) -> Result<Adversary, FieldError> {
     let member = cx.member("member", &f.member)?;
     let (init, epochs) = (cx.init, cx.epochs);
     let epoch = f.epoch.as_ref().map(|e| (*e.get_ref(), e.span()));
@@ -443,27 +451,18 @@ fn cheat(cx: &Ctx<'_>, f: CheatFields) -> Result<Adversary, SpanError> {
             ));
         }
         (other, _) => {
-            return Err(cx.err(
-                "phase",
-                phase_span,
-                format!("phase = {} is unknown; allowed: \"init\", \"keygen\"", quoted(other)),
-            ));
+            return Err(cx.unknown("phase", phase_span, other, "\"init\", \"keygen\""));
         }
     };
     Ok(Adversary::Cheat { member, phase })
 }
 
-fn wire(cx: &Ctx<'_>, attack: WireAttack, f: WireFields) -> Result<Adversary, SpanError> {
+fn wire(cx: &Ctx<'_>, attack: WireAttack, f: WireFields) -> Result<Adversary, FieldError> {
     let probability = *f.probability.get_ref();
     if !(0.0..1.0).contains(&probability) {
-        return Err(cx.err(
-            "probability",
-            f.probability.span(),
-            format!(
-                "probability = {} is out of range; allowed: a probability in [0, 1) (0 ≤ p < 1)",
-                num(probability)
-            ),
-        ));
+        let value = format!("probability = {}", num(probability));
+        let allowed = "a probability in [0, 1) (0 ≤ p < 1)".into();
+        return Err(cx.at("probability", f.probability.span(), Problem::OutOfRange { value, allowed }));
     }
     let modes = modes(cx, f.modes, "a network adversary filtering out every mode attacks nothing")?;
     let senders = match f.senders {
@@ -477,12 +476,8 @@ fn wire(cx: &Ctx<'_>, attack: WireAttack, f: WireFields) -> Result<Adversary, Sp
                     Ok(0) if sm => Party::Sm,
                     Ok(m) if (1..=n).contains(&m) => Party::Member(MemberId(m)),
                     _ => {
-                        let who = if sm { " (0 is the SM)" } else { " (0, the SM, only with init = \"sm\")" };
-                        return Err(cx.err(
-                            "senders",
-                            id.span(),
-                            format!("{} is not a party; allowed: ids in {least}..={n}{who}", id.get_ref()),
-                        ));
+                        let problem = Problem::NotAParty { value: *id.get_ref(), least, n };
+                        return Err(cx.at("senders", id.span(), problem));
                     }
                 };
                 parties.push(party);
@@ -504,7 +499,7 @@ fn wire(cx: &Ctx<'_>, attack: WireAttack, f: WireFields) -> Result<Adversary, Sp
 
 /// `modes = ["I", "G", "R"]`: all three if left out; `empty` says why an
 /// empty list is refused.
-fn modes(cx: &Ctx<'_>, modes: Option<Modes>, empty: &str) -> Result<Vec<Mode>, SpanError> {
+fn modes(cx: &Ctx<'_>, modes: Option<Modes>, empty: &str) -> Result<Vec<Mode>, FieldError> {
     let Some(list) = modes else { return Ok(vec![Mode::Init, Mode::Generation, Mode::Recovery]) };
     let mut out = Vec::new();
     for m in list.get_ref() {
@@ -513,11 +508,8 @@ fn modes(cx: &Ctx<'_>, modes: Option<Modes>, empty: &str) -> Result<Vec<Mode>, S
             "G" => Mode::Generation,
             "R" => Mode::Recovery,
             other => {
-                return Err(cx.err(
-                    "modes",
-                    m.span(),
-                    format!("mode {} is unknown; allowed: \"I\", \"G\", \"R\"", quoted(other)),
-                ));
+                let (named, allowed) = (format!("mode {}", quoted(other)), "\"I\", \"G\", \"R\"".into());
+                return Err(cx.at("modes", m.span(), Problem::Unknown { named, allowed }));
             }
         });
     }

@@ -1,5 +1,9 @@
 //! Scenario load errors: file, line:column, key, and what is allowed.
 //!
+//! Checks return a [`FieldError`]: the dotted key, the value's byte span
+//! and a typed [`Problem`]. [`FieldError::located`] turns the span into
+//! line:column and the problem into the message of a [`LoadError`].
+//!
 //! Also the helpers that keep messages readable whatever the input: echoed
 //! values are clipped, internal type names never show, and an unknown name
 //! gets the closest allowed one as a suggestion.
@@ -13,28 +17,88 @@ pub const ECHO_CHARS_MAX: usize = 60;
 /// A key path longer than this many characters is cut, with "…".
 const KEY_CHARS_MAX: usize = 120;
 
-/// An error found at a byte span of the scenario text, not yet located.
-#[derive(Debug)]
-pub struct SpanError {
-    pub key: String,
-    pub span: Option<Range<usize>>,
-    pub message: String,
+/// What is wrong with one value of a scenario. Its `Display` is the
+/// message after `file:line:col: key: `.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// `{value} is out of range; allowed: {allowed}`; `value` may name its
+    /// key (`at_ms = 5`).
+    OutOfRange { value: String, allowed: String },
+    /// Not an id in 1..=n: `{field} = {value} is not a member`, or for an
+    /// `[expect]` list `member {value} does not exist`.
+    NotAMember { field: Option<&'static str>, value: i64, n: u32 },
+    /// Not an id in `least..=n`, where 0 is the SM (with init = "sm").
+    NotAParty { value: i64, least: u32, n: u32 },
+    /// `{named} is unknown; allowed: {allowed}`, e.g. `secret = "x"`.
+    Unknown { named: String, allowed: String },
+    /// The scenario is over a limit of reference §9.
+    OverLimit(String),
+    /// A value that breaks a rule of the protocol or of another value (one
+    /// cheat per party, commitments with ring-hardened, …): the sentence,
+    /// with what is allowed.
+    Refused(String),
+    /// What reading the file reported: TOML syntax, a type, an unknown key,
+    /// a value a leaf refused while it was read.
+    Read(String),
 }
 
-impl SpanError {
-    pub fn new(key: impl Into<String>, span: Range<usize>, message: impl Into<String>) -> SpanError {
-        SpanError { key: key.into(), span: Some(span), message: message.into() }
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::OutOfRange { value, allowed } => {
+                write!(f, "{value} is out of range; allowed: {allowed}")
+            }
+            Problem::NotAMember { field: Some(field), value, n } => {
+                write!(f, "{field} = {value} is not a member; allowed: 1..={n}")
+            }
+            Problem::NotAMember { field: None, value, n } => {
+                write!(f, "member {value} does not exist; allowed: ids in 1..={n}")
+            }
+            Problem::NotAParty { value, least, n } => {
+                let sm = if *least == 0 { " (0 is the SM)" } else { " (0, the SM, only with init = \"sm\")" };
+                write!(f, "{value} is not a party; allowed: ids in {least}..={n}{sm}")
+            }
+            Problem::Unknown { named, allowed } => write!(f, "{named} is unknown; allowed: {allowed}"),
+            Problem::OverLimit(m) | Problem::Refused(m) | Problem::Read(m) => f.write_str(m),
+        }
+    }
+}
+
+/// An error at a byte span of the scenario text, under a dotted key, not
+/// yet located: [`FieldError::located`] turns the span into line:column.
+#[derive(Debug)]
+pub struct FieldError {
+    /// `protocol.members`, `adversary[0].member`; empty for the file.
+    pub key: String,
+    /// The offending value's bytes in the text.
+    pub span: Range<usize>,
+    pub problem: Problem,
+}
+
+impl FieldError {
+    pub fn new(key: impl Into<String>, span: Range<usize>, problem: Problem) -> FieldError {
+        FieldError { key: key.into(), span, problem }
+    }
+
+    /// What reading reported ([`Problem::Read`]) at `key`.
+    pub fn read(key: impl Into<String>, span: Range<usize>, message: impl Into<String>) -> FieldError {
+        FieldError::new(key, span, Problem::Read(message.into()))
+    }
+
+    /// A rule broken ([`Problem::Refused`]) at `key`.
+    pub fn refused(key: impl Into<String>, span: Range<usize>, message: impl Into<String>) -> FieldError {
+        FieldError::new(key, span, Problem::Refused(message.into()))
     }
 
     pub fn located(self, src: &str, file: &str) -> LoadError {
-        let (line, col) = line_col(src, self.span.map_or(0, |s| s.start));
+        let (line, col) = line_col(src, self.span.start);
         let key = if self.key.is_empty() || self.key == "." { "(file)".to_string() } else { self.key };
         LoadError::Invalid {
             file: file.to_string(),
             line,
             col,
             key: clip_to(&single_line(&key), KEY_CHARS_MAX),
-            message: polish(&self.message),
+            message: polish(&self.problem.to_string()),
         }
     }
 }
@@ -73,8 +137,52 @@ pub fn not_utf8(bytes: &[u8], error: std::str::Utf8Error, file: &str) -> LoadErr
 /// the CLI prints before exiting with status 2.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoadError {
-    Io { file: String, error: String },
-    Invalid { file: String, line: usize, col: usize, key: String, message: String },
+    /// The file could not be read.
+    Io {
+        /// The file, as given.
+        file: String,
+        /// The operating system's reason.
+        error: String,
+    },
+    /// The text is not a valid scenario: `file:line:col: key: message`.
+    Invalid {
+        /// The file, or `<inline>`.
+        file: String,
+        /// 1-based line of the offending value.
+        line: usize,
+        /// 1-based column, in characters.
+        col: usize,
+        /// The dotted key, e.g. `protocol.members` or `adversary[0].member`.
+        key: String,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+    /// A setting made in code (a [`Builder`](super::Builder), an override or
+    /// `--vary`) makes the scenario invalid: `file: key: message`, with the
+    /// key and message the file loader gives for the same value. There is no
+    /// line:column: the TOML the loader read was generated, not written.
+    Setting {
+        /// The scenario's file, or `<builder>` / `<inline>`.
+        file: String,
+        /// The dotted key the loader names (it may be another key than the
+        /// one set: `protocol.members = 2` can make `adversary[0].member`
+        /// name no member).
+        key: String,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+}
+
+impl LoadError {
+    /// `key: message`, without the file and line:column (for a sweep row).
+    pub fn without_location(&self) -> String {
+        match self {
+            LoadError::Invalid { key, message, .. } | LoadError::Setting { key, message, .. } => {
+                format!("{key}: {message}")
+            }
+            LoadError::Io { .. } => self.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for LoadError {
@@ -84,6 +192,7 @@ impl fmt::Display for LoadError {
             LoadError::Invalid { file, line, col, key, message } => {
                 write!(f, "{file}:{line}:{col}: {key}: {message}")
             }
+            LoadError::Setting { file, key, message } => write!(f, "{file}: {key}: {message}"),
         }
     }
 }
@@ -256,6 +365,44 @@ fn clip_quoted(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each typed problem renders the message the checks wrote before they
+    /// were typed, and its span alone locates it.
+    #[test]
+    fn problems_render_and_locate() {
+        let cases = [
+            (
+                Problem::OutOfRange { value: "at_ms = -1".into(), allowed: "0..=9".into() },
+                "at_ms = -1 is out of range; allowed: 0..=9",
+            ),
+            (
+                Problem::NotAMember { field: Some("member"), value: 9, n: 4 },
+                "member = 9 is not a member; allowed: 1..=4",
+            ),
+            (
+                Problem::NotAMember { field: None, value: 9, n: 4 },
+                "member 9 does not exist; allowed: ids in 1..=4",
+            ),
+            (
+                Problem::NotAParty { value: 9, least: 0, n: 4 },
+                "9 is not a party; allowed: ids in 0..=4 (0 is the SM)",
+            ),
+            (
+                Problem::NotAParty { value: 0, least: 1, n: 4 },
+                "0 is not a party; allowed: ids in 1..=4 (0, the SM, only with init = \"sm\")",
+            ),
+            (
+                Problem::Unknown { named: "mode \"X\"".into(), allowed: "\"I\"".into() },
+                "mode \"X\" is unknown; allowed: \"I\"",
+            ),
+        ];
+        for (problem, text) in cases {
+            assert_eq!(problem.to_string(), text);
+        }
+        let e = FieldError::new("fault[0].at_ms", 6..8, Problem::Refused("no".into()))
+            .located("a = 1\nb = 22", "f.toml");
+        assert_eq!(e.to_string(), "f.toml:2:1: fault[0].at_ms: no");
+    }
 
     #[test]
     fn line_col_never_splits_a_character() {

@@ -9,7 +9,7 @@ use toml::Spanned;
 use toml::de::DeValue;
 
 use super::adversaries::{Ctx, within};
-use super::error::{SpanError, quoted};
+use super::error::{FieldError, Problem};
 use super::tagged::tables;
 use crate::protocol::member::Halt;
 use crate::protocol::{InitKind, MemberId};
@@ -67,7 +67,7 @@ pub enum Fault {
 }
 
 /// The file's `[[fault]]` tables, each read as its kind's fields.
-pub fn read(value: Option<Spanned<DeValue<'_>>>) -> Result<Vec<FaultTable>, SpanError> {
+pub fn read(value: Option<Spanned<DeValue<'_>>>) -> Result<Vec<FaultTable>, FieldError> {
     let mut out = Vec::new();
     for t in tables(value, "fault", KINDS)? {
         let (key, span) = (t.key.clone(), t.span.clone());
@@ -81,7 +81,7 @@ pub fn read(value: Option<Spanned<DeValue<'_>>>) -> Result<Vec<FaultTable>, Span
 }
 
 impl FaultTable {
-    pub fn check(self, n: u32, epochs: u64) -> Result<Fault, SpanError> {
+    pub fn check(self, n: u32, epochs: u64) -> Result<Fault, FieldError> {
         let cx = Ctx { key: &self.key, n, epochs, init: InitKind::Sm };
         match self.body {
             Body::Crash(f) => crash(&cx, f, self.span),
@@ -90,7 +90,7 @@ impl FaultTable {
     }
 }
 
-fn crash(cx: &Ctx<'_>, f: CrashFields, table: Range<usize>) -> Result<Fault, SpanError> {
+fn crash(cx: &Ctx<'_>, f: CrashFields, table: Range<usize>) -> Result<Fault, FieldError> {
     let member = cx.member("member", &f.member)?;
     let epochs = cx.epochs;
     let at = match (f.at, f.at_ms) {
@@ -107,14 +107,8 @@ fn crash(cx: &Ctx<'_>, f: CrashFields, table: Range<usize>) -> Result<Fault, Spa
                 "before-send" => false,
                 "after-send" => true,
                 other => {
-                    return Err(cx.err(
-                        "at.when",
-                        p.when.span(),
-                        format!(
-                            "at.when = {} is unknown; allowed: \"before-send\", \"after-send\"",
-                            quoted(other)
-                        ),
-                    ));
+                    let allowed = "\"before-send\", \"after-send\"";
+                    return Err(cx.unknown("at.when", p.when.span(), other, allowed));
                 }
             };
             CrashAt::Point(Halt { iteration, after_send })
@@ -122,11 +116,9 @@ fn crash(cx: &Ctx<'_>, f: CrashFields, table: Range<usize>) -> Result<Fault, Spa
         (None, Some(ms)) => match within(*ms.get_ref(), 0..=FAULT_MS_MAX) {
             Some(t) => CrashAt::Time(t * 1_000),
             None => {
-                return Err(cx.err(
-                    "at_ms",
-                    ms.span(),
-                    format!("at_ms = {} is out of range; allowed: 0..={FAULT_MS_MAX}", ms.get_ref()),
-                ));
+                let value = format!("at_ms = {}", ms.get_ref());
+                let allowed = format!("0..={FAULT_MS_MAX}");
+                return Err(cx.at("at_ms", ms.span(), Problem::OutOfRange { value, allowed }));
             }
         },
         (Some(_), Some(ms)) => {
@@ -137,7 +129,7 @@ fn crash(cx: &Ctx<'_>, f: CrashFields, table: Range<usize>) -> Result<Fault, Spa
             ));
         }
         (None, None) => {
-            return Err(SpanError::new(
+            return Err(FieldError::refused(
                 cx.key,
                 table,
                 "a crash needs exactly one of at = { epoch, when } and at_ms",
@@ -149,7 +141,7 @@ fn crash(cx: &Ctx<'_>, f: CrashFields, table: Range<usize>) -> Result<Fault, Spa
 
 /// A partition must separate someone: no empty group, no member twice, and
 /// at least two sides (members named in no group form one side together).
-fn partition(cx: &Ctx<'_>, f: PartitionFields) -> Result<Fault, SpanError> {
+fn partition(cx: &Ctx<'_>, f: PartitionFields) -> Result<Fault, FieldError> {
     let example = "e.g. groups = [[1, 2], [3, 4]]";
     let groups_span = f.groups.span();
     if f.groups.get_ref().is_empty() {

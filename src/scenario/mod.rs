@@ -1,12 +1,23 @@
 //! TOML scenarios (reference §4): the file types, validated into a [`Scenario`].
 //!
-//! Validation happens while deserialising (newtypes with `try_from`), so
-//! every error carries the span toml attaches to the offending value and the
-//! dotted key `serde_path_to_error` tracked: a user sees
+//! Validation comes in small pieces. Each leaf with a range or a set of
+//! allowed values is a newtype checked while deserialising (`try_from`),
+//! `[[adversary]]` and `[[fault]]` tables are checked kind by kind, and the
+//! rules between values (limits, one cheat per party, the analysis) are one
+//! function per section. Every check returns a field error carrying the
+//! dotted key and the TOML span of the offending value; the span alone
+//! gives the line:column, so a user sees
 //! `scenarios/x.toml:7:11: protocol.members: 5000 is out of range; allowed: 2..=4096`
 //! and nothing is written.
+//!
+//! In code, a [`Builder`] and [`Scenario::set`] go through the same loader,
+//! so they share its defaults ([`defaults`]), checks and messages; `--vary`
+//! overrides through them too.
 
 mod adversaries;
+mod builder;
+pub mod defaults;
+mod dotted;
 mod error;
 mod faults;
 mod raw;
@@ -16,6 +27,8 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+pub use builder::Builder;
+pub use dotted::{DottedKey, value_from_str};
 pub use error::LoadError;
 pub use raw::{Channel, Keygen, TraceLevel, Verify};
 
@@ -56,33 +69,65 @@ pub struct Expect {
     pub rejected: Option<Vec<String>>,
 }
 
-/// A validated scenario.
+/// A validated scenario. Its settings are read through getters named as
+/// the fields of the file (`members()`, `epochs()`); they change only
+/// through [`Scenario::set`] or a [`Builder`], which run the loader's checks
+/// again, so a scenario in hand is always one the loader would accept.
+///
+/// ```
+/// use fraclab::scenario::Scenario;
+/// let mut sc = Scenario::builder().members(5).build()?;
+/// assert_eq!(sc.members(), 5);
+/// assert!(sc.set("protocol.members", 1).is_err(), "n = 1 is refused");
+/// assert_eq!(sc.members(), 5, "and the scenario is unchanged");
+/// # Ok::<(), fraclab::scenario::LoadError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Scenario {
-    pub name: String,
-    pub description: Option<String>,
-    pub seed: u64,
-    pub group: &'static GroupParams,
-    pub members: u32,
-    pub init: InitKind,
-    pub keygen: Keygen,
-    pub epochs: u64,
-    pub rekey_interval_ms: u64,
-    pub round_timeout_ms: u64,
-    pub verify: Verify,
-    pub channel: Channel,
-    pub network: NetworkModel,
-    pub clock_skew_us: i64,
-    pub trace: TraceLevel,
-    pub expect: Expect,
-    pub adversaries: Adversaries,
-    pub faults: Faults,
-    /// Whether the knowledge engine analyses the run.
-    pub analysis: bool,
-    /// SHA-256 of the scenario file's bytes, for the trace header.
-    pub source_sha256: String,
-    /// Things the user should know that do not stop the run.
-    pub warnings: Vec<String>,
+    name: String,
+    description: Option<String>,
+    seed: u64,
+    group: &'static GroupParams,
+    members: u32,
+    init: InitKind,
+    keygen: Keygen,
+    epochs: u64,
+    rekey_interval_ms: u64,
+    round_timeout_ms: u64,
+    verify: Verify,
+    channel: Channel,
+    network: NetworkModel,
+    clock_skew_us: i64,
+    trace: TraceLevel,
+    expect: Expect,
+    adversaries: Adversaries,
+    faults: Faults,
+    analysis: bool,
+    source_sha256: String,
+    warnings: Vec<String>,
+    /// The TOML the scenario was validated from: overrides edit a copy.
+    doc: toml::Table,
+    /// What errors name: the file, `<inline>` or `<builder>`.
+    origin: String,
+}
+
+/// Two scenarios are equal when every setting, expectation and warning is:
+/// where they came from (the origin, the source bytes' hash, how the TOML
+/// was spelled) is not compared.
+impl PartialEq for Scenario {
+    fn eq(&self, o: &Scenario) -> bool {
+        self.name == o.name
+            && self.description == o.description
+            && self.seed == o.seed
+            && self.group.name == o.group.name
+            && (self.members, self.init, self.keygen, self.epochs) == (o.members, o.init, o.keygen, o.epochs)
+            && (self.rekey_interval_ms, self.round_timeout_ms) == (o.rekey_interval_ms, o.round_timeout_ms)
+            && (self.verify, self.channel, self.network, self.clock_skew_us)
+                == (o.verify, o.channel, o.network, o.clock_skew_us)
+            && (self.trace, &self.expect, &self.adversaries, &self.faults)
+                == (o.trace, &o.expect, &o.adversaries, &o.faults)
+            && (self.analysis, &self.warnings) == (o.analysis, &o.warnings)
+    }
 }
 
 /// Reads and validates a scenario file.
@@ -94,11 +139,16 @@ pub fn load(path: &Path) -> Result<Scenario, LoadError> {
     parse(src, &file)
 }
 
-/// Validates scenario text; `file` names it in errors.
+/// Validates scenario text; `file` names it in errors. Keys left out get
+/// the reference's defaults ([`defaults`]).
 pub fn parse(src: &str, file: &str) -> Result<Scenario, LoadError> {
     let raw = raw::deserialize(src).map_err(|e| e.located(src, file))?;
     let source_sha256 = hex::encode(Sha256::digest(src.as_bytes()));
-    raw.validate(source_sha256).map_err(|e| e.located(src, file))
+    let doc: toml::Table = toml::from_str(src).map_err(|e| tagged::parse_error(src, e).located(src, file))?;
+    let mut sc = raw.validate(source_sha256).map_err(|e| e.located(src, file))?;
+    sc.doc = doc;
+    sc.origin = file.to_string();
+    Ok(sc)
 }
 
 impl Scenario {
@@ -124,5 +174,98 @@ impl Scenario {
             faults: self.faults.clone(),
             sealed: self.channel == ChannelName::Sealed,
         }
+    }
+}
+
+/// Getters, one per setting, named as the file's keys.
+impl Scenario {
+    /// `name`: it names the output folder.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// `description`, if any.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+    /// `seed` (or `--seed`, through [`Scenario::set_seed`]).
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    /// `[group] params`.
+    pub fn group(&self) -> &'static GroupParams {
+        self.group
+    }
+    /// `[protocol] members`: n.
+    pub fn members(&self) -> u32 {
+        self.members
+    }
+    /// `[protocol] init`.
+    pub fn init(&self) -> InitKind {
+        self.init
+    }
+    /// `[protocol] keygen`.
+    pub fn keygen(&self) -> Keygen {
+        self.keygen
+    }
+    /// `[protocol] epochs`: key-generation iterations after init.
+    pub fn epochs(&self) -> u64 {
+        self.epochs
+    }
+    /// `[protocol] rekey_interval_ms`.
+    pub fn rekey_interval_ms(&self) -> u64 {
+        self.rekey_interval_ms
+    }
+    /// `[protocol] round_timeout_ms`.
+    pub fn round_timeout_ms(&self) -> u64 {
+        self.round_timeout_ms
+    }
+    /// `[protocol] verify`.
+    pub fn verify(&self) -> Verify {
+        self.verify
+    }
+    /// `[protocol] channel`.
+    pub fn channel(&self) -> Channel {
+        self.channel
+    }
+    /// `[network]`: latency, loss and duplication.
+    pub fn network(&self) -> &NetworkModel {
+        &self.network
+    }
+    /// `[network] clock_skew_ms`, in µs.
+    pub fn clock_skew_us(&self) -> i64 {
+        self.clock_skew_us
+    }
+    /// `[output] trace`, or the default for the scenario's size.
+    pub fn trace(&self) -> TraceLevel {
+        self.trace
+    }
+    /// `[expect]`.
+    pub fn expect(&self) -> &Expect {
+        &self.expect
+    }
+    /// The `[[adversary]]` tables, checked.
+    pub fn adversaries(&self) -> &Adversaries {
+        &self.adversaries
+    }
+    /// The `[[fault]]` tables, checked.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+    /// Whether the knowledge engine analyses the run.
+    pub fn analysis(&self) -> bool {
+        self.analysis
+    }
+    /// SHA-256 of the scenario's source bytes, for the trace header (for a
+    /// built or overridden scenario, of the TOML it was validated from).
+    pub fn source_sha256(&self) -> &str {
+        &self.source_sha256
+    }
+    /// Things the user should know that do not stop the run.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+    /// What errors name: the file, `<inline>` or `<builder>`.
+    pub fn origin(&self) -> &str {
+        &self.origin
     }
 }

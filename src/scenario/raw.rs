@@ -2,16 +2,18 @@
 //! that has a range or a set of allowed values is a newtype whose `try_from`
 //! says what is allowed, so the error lands on the value's own span.
 
+use std::ops::Range;
+
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use toml::Spanned;
 use toml::de::DeTable;
 
 use super::adversaries::{self, AdversaryTable};
-use super::error::{SpanError, did_you_mean, num, quoted};
+use super::error::{FieldError, Problem, did_you_mean, num, quoted};
 use super::faults::{self, Fault, FaultTable};
 use super::tagged::{parse_error, serde_error};
-use super::{ANALYSIS_MEMBERS_MAX, Expect, FULL_TRACE_MEMBERS_MAX, MAX_EVENTS, Scenario};
+use super::{ANALYSIS_MEMBERS_MAX, Expect, FULL_TRACE_MEMBERS_MAX, MAX_EVENTS, Scenario, defaults};
 use crate::adversary::{Adversaries, Adversary, WireAttack};
 use crate::group::{GroupParams, PARAMS_NAMES, by_name};
 use crate::protocol::{InitKind, MemberId};
@@ -20,7 +22,7 @@ use crate::sim::network::{Latency, NetworkModel};
 
 /// Reads the file types: the tables tagged by `kind` in a second step (see
 /// [`super::tagged`]), so their errors too land on the field.
-pub fn deserialize(src: &str) -> Result<RawScenario, SpanError> {
+pub fn deserialize(src: &str) -> Result<RawScenario, FieldError> {
     let root = DeTable::parse(src).map_err(|e| parse_error(src, e))?;
     let adversary = root.get_ref().get("adversary").cloned();
     let fault = root.get_ref().get("fault").cloned();
@@ -33,17 +35,15 @@ pub fn deserialize(src: &str) -> Result<RawScenario, SpanError> {
 }
 
 /// A sorted set of member ids from an `[expect]` list, each in 1..=n.
-fn member_set(ids: Spanned<Vec<u32>>, key: &str, n: u32) -> Result<Vec<MemberId>, SpanError> {
+fn member_set(ids: Spanned<Vec<u32>>, key: &str, n: u32) -> Result<Vec<MemberId>, FieldError> {
     let span = ids.span();
     let mut ids = ids.into_inner();
     ids.sort_unstable();
     ids.dedup();
     match ids.iter().find(|&&m| m == 0 || m > n) {
-        Some(bad) => Err(SpanError {
-            key: key.into(),
-            span: Some(span),
-            message: format!("member {bad} does not exist; allowed: ids in 1..={n}"),
-        }),
+        Some(&bad) => {
+            Err(FieldError::new(key, span, Problem::NotAMember { field: None, value: i64::from(bad), n }))
+        }
         None => Ok(ids.into_iter().map(MemberId).collect()),
     }
 }
@@ -339,234 +339,303 @@ struct RawExpect {
 }
 
 impl RawScenario {
-    /// Cross-field checks and defaults (reference §4).
-    pub fn validate(mut self, source_sha256: String) -> Result<Scenario, SpanError> {
+    /// Cross-field checks and defaults (reference §4), section by section;
+    /// the first error found is returned, in this order.
+    pub fn validate(self, source_sha256: String) -> Result<Scenario, FieldError> {
         let p = self.protocol;
-        let members = p.members.0;
-        let epochs = p.epochs.get_ref().0;
-        // A lossless run delivers, per epoch, n(n−1) payloads of each of two
-        // kinds (HFK, confirmation) plus as many acks.
-        let n = u128::from(members);
-        let least_events = u128::from(epochs + 1) * n * (n - 1) * 4;
-        if least_events > u128::from(MAX_EVENTS) {
-            return Err(SpanError {
-                key: "protocol.epochs".into(),
-                span: Some(p.epochs.span()),
-                message: format!(
-                    "{members} members × {epochs} epochs need at least {least_events} events, over the limit of {MAX_EVENTS} (reference §9); allowed: fewer members or epochs"
-                ),
-            });
-        }
-        // Under loss each payload (and each ack) is sent 1/(1 − loss) times
-        // on average, and every retransmission is a timer event.
-        if let Some(loss) = &self.network.loss {
-            let p = loss.get_ref().0;
-            // A payload goes out until its ack is back: 1/(1 − p)² times on
-            // average; its ack 1/(1 − p) times.
-            let expected = least_events as f64 / 2.0 * (1.0 / (1.0 - p) + 1.0 / ((1.0 - p) * (1.0 - p)));
-            if expected > MAX_EVENTS as f64 {
-                return Err(SpanError {
-                    key: "network.loss".into(),
-                    span: Some(loss.span()),
-                    message: format!(
-                        "at loss = {p}, {members} members × {epochs} epochs need about {expected:.3e} events (a payload is sent 1/(1 − loss)² times on average, until its ack gets back), over the limit of {MAX_EVENTS} (reference §9); allowed: a lower loss, or fewer members or epochs"
-                    ),
-                });
-            }
-        }
+        let (members, epochs) = (p.members.0, p.epochs.get_ref().0);
+        check_events(&p, self.network.loss.as_ref())?;
         let group = self.group.params.0;
-        let mut warnings = Vec::new();
-        if members == 2 {
-            warnings.push("n = 2: each member can compute the other's FK from θ and its own; fraclab runs it, but it protects nothing between the two".to_string());
-        }
-        if group.is_toy() {
-            warnings.push(format!(
-                "{} is a toy group for teaching and brute-force demonstrations only",
-                group.name
-            ));
-        }
-        let trace = match self.output.trace {
-            Some(level) => level,
-            None if members > FULL_TRACE_MEMBERS_MAX => {
-                warnings.push(format!(
-                "n = {members} > {FULL_TRACE_MEMBERS_MAX}: trace level \"protocol\" (no per-message events); set [output] trace = \"full\" or pass --trace full for every message"
-            ));
-                TraceLevel::Protocol
-            }
-            None => TraceLevel::Full,
-        };
+        let mut warnings = size_warnings(members, group);
+        let trace = trace_level(self.output.trace, members, &mut warnings);
         let init = match p.init {
             Init::Sm => InitKind::Sm,
             Init::Ring => InitKind::Ring,
             Init::RingHardened => InitKind::RingHardened,
         };
-        let mut adversaries: Vec<Adversary> = Vec::new();
-        for a in self.adversary {
-            let (key, span) = (format!("{}.kind", a.key), a.kind_span.clone());
-            let checked = a.check(members, epochs, init)?;
-            // One cheat per party: a second would silently not happen.
-            let twice = adversaries.iter().any(|b| match (b, &checked) {
-                (Adversary::Cheat { member: x, .. }, Adversary::Cheat { member: y, .. }) => x == y,
-                (Adversary::SmCheat { .. }, Adversary::SmCheat { .. }) => true,
-                _ => false,
-            });
-            if twice {
-                let who = match &checked {
-                    Adversary::SmCheat { .. } => "the SM already cheats".to_string(),
-                    Adversary::Cheat { member, .. } => format!("member {member} already cheats"),
-                    _ => unreachable!("only cheats are compared"),
-                };
-                return Err(SpanError {
-                    key,
-                    span: Some(span),
-                    message: format!("{who} in an earlier [[adversary]]; allowed: one cheat per party"),
-                });
-            }
-            adversaries.push(checked);
-        }
-        let verify = p.verify.as_ref().map(|v| (*v.get_ref(), v.span()));
-        if let (Some((Verify::Commitments, span)), InitKind::RingHardened) = (verify.clone(), init) {
-            return Err(SpanError {
-                key: "protocol.verify".into(),
-                span: Some(span),
-                message: "commitments verify the SM's pads (process 800) and the plain ring (process 900); allowed with init = \"sm\" or \"ring\"".into(),
-            });
-        }
-        let tapped = adversaries.iter().any(|a| matches!(a, Adversary::Eavesdropper { .. }));
-        if tapped && p.channel != Some(Channel::Plain) {
-            warnings.push(
-                "an eavesdropper on a channel other than \"plain\" reads no payloads: the outsider taps metadata only".into(),
-            );
-        }
-        let cheats =
-            adversaries.iter().any(|a| matches!(a, Adversary::Cheat { .. } | Adversary::SmCheat { .. }));
-        // Tampered and forged payloads reach members unless the channel is
-        // sealed: like a cheater's, their values are off the algebra.
-        let corrupts = p.channel != Some(Channel::Sealed)
-            && adversaries.iter().any(|a| matches!(a, Adversary::Wire(w) if w.attack != WireAttack::Replay));
-        let asked = self.output.analysis.as_ref().map(|a| (*a.get_ref(), a.span()));
-        if let (true, Some((true, span))) = (cheats || corrupts, asked.clone()) {
-            let who = if cheats {
-                "a cheater's values are"
-            } else {
-                "tampered and forged payloads on an unsealed channel are"
-            };
-            return Err(SpanError {
-                key: "output.analysis".into(),
-                span: Some(span),
-                message: format!(
-                    "the knowledge analysis models honest-but-curious members; {who} off the protocol's algebra; allowed: analysis = false (or leave it out)"
-                ),
-            });
-        }
-        let analysis =
-            !cheats && !corrupts && asked.as_ref().map_or(members <= ANALYSIS_MEMBERS_MAX, |a| a.0);
-        if cheats {
-            warnings.push("a cheater breaks the protocol's algebra: the knowledge analysis is off".into());
-        } else if corrupts {
-            warnings.push("tampered or forged payloads reach members on an unsealed channel: the knowledge analysis is off".into());
-        } else if !analysis && self.output.analysis.is_none() {
-            warnings.push(format!(
-                "n = {members} > {ANALYSIS_MEMBERS_MAX}: the knowledge analysis is off; set [output] analysis = true to run it"
-            ));
-        }
-        let mut expect = Expect {
-            keys_agreed: self.expect.keys_agreed,
-            epochs_completed: self.expect.epochs_completed,
-            accepted_forgeries: self.expect.accepted_forgeries,
-            ..Expect::default()
-        };
-        if let Some(r) = self.expect.rejected.take() {
-            let span = r.span();
-            let mut reasons = r.into_inner();
-            if let Some(bad) = reasons.iter().find(|x| !REJECT_REASONS.contains(&x.as_str())) {
-                return Err(SpanError {
-                    key: "expect.rejected".into(),
-                    span: Some(span),
-                    message: format!(
-                        "{} is not a rejection reason; {}allowed: {}",
-                        quoted(bad),
-                        did_you_mean(bad, &REJECT_REASONS, quoted),
-                        allowed(&REJECT_REASONS)
-                    ),
-                });
-            }
-            reasons.sort();
-            reasons.dedup();
-            expect.rejected = Some(reasons);
-        }
-        let needs_analysis =
-            self.expect.compromised_span().or(self.expect.outsider_learns_key.as_ref().map(|b| b.span()));
-        if let Some(c) = self.expect.compromised {
-            expect.compromised = Some(member_set(c, "expect.compromised", members)?);
-        }
-        expect.outsider_learns_key = self.expect.outsider_learns_key.as_ref().map(|b| *b.get_ref());
-        if let Some(rec) = self.expect.recovered {
-            expect.recovered = Some(member_set(rec, "expect.recovered", members)?);
-        }
-        if let Some(d) = self.expect.detected {
-            let span = d.span();
-            let mut ids = d.into_inner();
-            ids.sort_unstable();
-            ids.dedup();
-            let least = if p.init == Init::Sm { 0 } else { 1 };
-            if let Some(bad) = ids.iter().find(|&&m| m < least || m > members) {
-                let sm = if least == 0 { " (0 is the SM)" } else { " (0, the SM, only with init = \"sm\")" };
-                return Err(SpanError {
-                    key: "expect.detected".into(),
-                    span: Some(span),
-                    message: format!("{bad} is not a party; allowed: ids in {least}..={members}{sm}"),
-                });
-            }
-            expect.detected = Some(ids);
-        }
-        let mut faults = Faults::default();
-        for f in self.fault {
-            match f.check(members, epochs)? {
-                Fault::Crash(c) => faults.crashes.push(c),
-                Fault::Partition(p) => faults.partitions.push(p),
-            }
-        }
+        let adversaries = check_adversaries(self.adversary, members, epochs, init)?;
+        let verify = check_verify(p.verify.as_ref(), init)?;
+        let analysis = check_analysis(&self.output, &adversaries, p.channel, members, &mut warnings)?;
+        let (expect, needs_analysis) = self.expect.check(members, init)?;
+        let faults = check_faults(self.fault, members, epochs)?;
         if let (false, Some(span)) = (analysis, needs_analysis) {
-            return Err(SpanError {
-                key: "expect".into(),
-                span: Some(span),
-                message: "this expectation needs the knowledge analysis, which is off; allowed: set [output] analysis = true".into(),
-            });
+            return Err(FieldError::refused(
+                "expect",
+                span,
+                "this expectation needs the knowledge analysis, which is off; allowed: set [output] analysis = true",
+            ));
         }
         let net = self.network;
         Ok(Scenario {
             name: self.name.0,
             description: self.description,
-            seed: self.seed.unwrap_or(1),
+            seed: self.seed.unwrap_or(defaults::SEED),
             group,
             members,
             init,
             keygen: p.keygen,
             epochs,
-            rekey_interval_ms: p.rekey_interval_ms.map_or(1_000, |v| v.0),
-            round_timeout_ms: p.round_timeout_ms.map_or(500, |v| v.0),
-            verify: verify.map_or(Verify::None, |v| v.0),
-            channel: p.channel.unwrap_or(Channel::Ideal),
+            rekey_interval_ms: p.rekey_interval_ms.map_or(defaults::REKEY_INTERVAL_MS, |v| v.0),
+            round_timeout_ms: p.round_timeout_ms.map_or(defaults::ROUND_TIMEOUT_MS, |v| v.0),
+            verify,
+            channel: p.channel.unwrap_or(defaults::CHANNEL),
             network: NetworkModel {
-                latency: net.latency_ms.map_or(Latency::Fixed { value_us: 10_000 }, |l| l.0),
-                loss: net.loss.as_ref().map_or(0.0, |l| l.get_ref().0),
-                duplicate: net.duplicate.unwrap_or_default().0,
+                latency: net.latency_ms.map_or(defaults::LATENCY, |l| l.0),
+                loss: net.loss.as_ref().map_or(defaults::LOSS, |l| l.get_ref().0),
+                duplicate: net.duplicate.map_or(defaults::DUPLICATE, |d| d.0),
             },
-            clock_skew_us: net.clock_skew_ms.map_or(0, |s| s.0 as i64),
+            clock_skew_us: net.clock_skew_ms.map_or(defaults::CLOCK_SKEW_US, |s| s.0 as i64),
             trace,
             expect,
-            adversaries: Adversaries { list: adversaries },
+            adversaries,
             faults,
             analysis,
             source_sha256,
             warnings,
+            doc: toml::Table::new(),
+            origin: String::new(),
         })
     }
 }
 
+/// reference §9: the least number of events the run needs must be under
+/// [`MAX_EVENTS`], at the key that makes it so (`epochs`, or `loss`).
+fn check_events(p: &RawProtocol, loss: Option<&Spanned<Probability>>) -> Result<(), FieldError> {
+    let (members, epochs) = (p.members.0, p.epochs.get_ref().0);
+    // A lossless run delivers, per epoch, n(n−1) payloads of each of two
+    // kinds (HFK, confirmation) plus as many acks.
+    let n = u128::from(members);
+    let least_events = u128::from(epochs + 1) * n * (n - 1) * 4;
+    if least_events > u128::from(MAX_EVENTS) {
+        return Err(FieldError::new(
+            "protocol.epochs",
+            p.epochs.span(),
+            Problem::OverLimit(format!(
+                "{members} members × {epochs} epochs need at least {least_events} events, over the limit of {MAX_EVENTS} (reference §9); allowed: fewer members or epochs"
+            )),
+        ));
+    }
+    let Some(loss) = loss else { return Ok(()) };
+    let p = loss.get_ref().0;
+    // Under loss a payload goes out until its ack is back: 1/(1 − p)² times
+    // on average; its ack 1/(1 − p) times. Every retransmission is a timer
+    // event.
+    let expected = least_events as f64 / 2.0 * (1.0 / (1.0 - p) + 1.0 / ((1.0 - p) * (1.0 - p)));
+    if expected > MAX_EVENTS as f64 {
+        return Err(FieldError::new(
+            "network.loss",
+            loss.span(),
+            Problem::OverLimit(format!(
+                "at loss = {p}, {members} members × {epochs} epochs need about {expected:.3e} events (a payload is sent 1/(1 − loss)² times on average, until its ack gets back), over the limit of {MAX_EVENTS} (reference §9); allowed: a lower loss, or fewer members or epochs"
+            )),
+        ));
+    }
+    Ok(())
+}
+
+/// Warnings about n = 2 and toy groups.
+fn size_warnings(members: u32, group: &GroupParams) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if members == 2 {
+        warnings.push("n = 2: each member can compute the other's FK from θ and its own; fraclab runs it, but it protects nothing between the two".to_string());
+    }
+    if group.is_toy() {
+        warnings
+            .push(format!("{} is a toy group for teaching and brute-force demonstrations only", group.name));
+    }
+    warnings
+}
+
+/// `[output] trace`, or `protocol` above [`FULL_TRACE_MEMBERS_MAX`] members
+/// (with a warning) and `full` below.
+fn trace_level(asked: Option<TraceLevel>, members: u32, warnings: &mut Vec<String>) -> TraceLevel {
+    match asked {
+        Some(level) => level,
+        None if members > FULL_TRACE_MEMBERS_MAX => {
+            warnings.push(format!(
+                "n = {members} > {FULL_TRACE_MEMBERS_MAX}: trace level \"protocol\" (no per-message events); set [output] trace = \"full\" or pass --trace full for every message"
+            ));
+            TraceLevel::Protocol
+        }
+        None => TraceLevel::Full,
+    }
+}
+
+/// Each `[[adversary]]` checked, and one cheat per party: a second would
+/// silently not happen.
+fn check_adversaries(
+    tables: Vec<AdversaryTable>,
+    members: u32,
+    epochs: u64,
+    init: InitKind,
+) -> Result<Adversaries, FieldError> {
+    let mut list: Vec<Adversary> = Vec::new();
+    for a in tables {
+        let (key, span) = (format!("{}.kind", a.key), a.kind_span.clone());
+        let checked = a.check(members, epochs, init)?;
+        let earlier = list.iter().find_map(|b| match (b, &checked) {
+            (Adversary::Cheat { member: x, .. }, Adversary::Cheat { member: y, .. }) if x == y => {
+                Some(format!("member {x} already cheats"))
+            }
+            (Adversary::SmCheat { .. }, Adversary::SmCheat { .. }) => {
+                Some("the SM already cheats".to_string())
+            }
+            _ => None,
+        });
+        if let Some(who) = earlier {
+            return Err(FieldError::refused(
+                key,
+                span,
+                format!("{who} in an earlier [[adversary]]; allowed: one cheat per party"),
+            ));
+        }
+        list.push(checked);
+    }
+    Ok(Adversaries { list })
+}
+
+/// `verify = "commitments"` needs pads to verify: not with ring-hardened.
+fn check_verify(verify: Option<&Spanned<Verify>>, init: InitKind) -> Result<Verify, FieldError> {
+    match verify {
+        Some(v) if *v.get_ref() == Verify::Commitments && init == InitKind::RingHardened => {
+            Err(FieldError::refused(
+                "protocol.verify",
+                v.span(),
+                "commitments verify the SM's pads (process 800) and the plain ring (process 900); allowed with init = \"sm\" or \"ring\"",
+            ))
+        }
+        Some(v) => Ok(*v.get_ref()),
+        None => Ok(defaults::VERIFY),
+    }
+}
+
+/// Whether the knowledge analysis runs: never with values off the algebra
+/// (a cheater, or tampered and forged payloads on an unsealed channel),
+/// else as `[output] analysis` asks, else up to [`ANALYSIS_MEMBERS_MAX`].
+fn check_analysis(
+    output: &RawOutput,
+    adversaries: &Adversaries,
+    channel: Option<Channel>,
+    members: u32,
+    warnings: &mut Vec<String>,
+) -> Result<bool, FieldError> {
+    let list = &adversaries.list;
+    let tapped = list.iter().any(|a| matches!(a, Adversary::Eavesdropper { .. }));
+    if tapped && channel != Some(Channel::Plain) {
+        warnings.push(
+            "an eavesdropper on a channel other than \"plain\" reads no payloads: the outsider taps metadata only".into(),
+        );
+    }
+    let cheats = list.iter().any(|a| matches!(a, Adversary::Cheat { .. } | Adversary::SmCheat { .. }));
+    // Tampered and forged payloads reach members unless the channel is
+    // sealed: like a cheater's, their values are off the algebra.
+    let corrupts = channel != Some(Channel::Sealed)
+        && list.iter().any(|a| matches!(a, Adversary::Wire(w) if w.attack != WireAttack::Replay));
+    let asked = output.analysis.as_ref().map(|a| (*a.get_ref(), a.span()));
+    if let (true, Some((true, span))) = (cheats || corrupts, asked.clone()) {
+        let who = if cheats {
+            "a cheater's values are"
+        } else {
+            "tampered and forged payloads on an unsealed channel are"
+        };
+        return Err(FieldError::refused(
+            "output.analysis",
+            span,
+            format!(
+                "the knowledge analysis models honest-but-curious members; {who} off the protocol's algebra; allowed: analysis = false (or leave it out)"
+            ),
+        ));
+    }
+    let analysis = !cheats && !corrupts && asked.as_ref().map_or(members <= ANALYSIS_MEMBERS_MAX, |a| a.0);
+    if cheats {
+        warnings.push("a cheater breaks the protocol's algebra: the knowledge analysis is off".into());
+    } else if corrupts {
+        warnings.push(
+            "tampered or forged payloads reach members on an unsealed channel: the knowledge analysis is off"
+                .into(),
+        );
+    } else if !analysis && asked.is_none() {
+        warnings.push(format!(
+            "n = {members} > {ANALYSIS_MEMBERS_MAX}: the knowledge analysis is off; set [output] analysis = true to run it"
+        ));
+    }
+    Ok(analysis)
+}
+
+/// Each `[[fault]]` checked.
+fn check_faults(tables: Vec<FaultTable>, members: u32, epochs: u64) -> Result<Faults, FieldError> {
+    let mut faults = Faults::default();
+    for f in tables {
+        match f.check(members, epochs)? {
+            Fault::Crash(c) => faults.crashes.push(c),
+            Fault::Partition(p) => faults.partitions.push(p),
+        }
+    }
+    Ok(faults)
+}
+
 impl RawExpect {
-    fn compromised_span(&self) -> Option<std::ops::Range<usize>> {
-        self.compromised.as_ref().map(|c| c.span())
+    /// `[expect]` checked against n and init; with the span of the first
+    /// expectation that needs the knowledge analysis, if any.
+    fn check(self, members: u32, init: InitKind) -> Result<(Expect, Option<Range<usize>>), FieldError> {
+        let rejected = self.rejected.map(reject_reasons).transpose()?;
+        let needs_analysis = self
+            .compromised
+            .as_ref()
+            .map(|c| c.span())
+            .or(self.outsider_learns_key.as_ref().map(|b| b.span()));
+        let expect = Expect {
+            keys_agreed: self.keys_agreed,
+            epochs_completed: self.epochs_completed,
+            compromised: self
+                .compromised
+                .map(|c| member_set(c, "expect.compromised", members))
+                .transpose()?,
+            outsider_learns_key: self.outsider_learns_key.map(|b| b.into_inner()),
+            recovered: self.recovered.map(|r| member_set(r, "expect.recovered", members)).transpose()?,
+            detected: self.detected.map(|d| party_set(d, members, init)).transpose()?,
+            accepted_forgeries: self.accepted_forgeries,
+            rejected,
+        };
+        Ok((expect, needs_analysis))
+    }
+}
+
+/// `expect.rejected`: known reasons, sorted, each once.
+fn reject_reasons(r: Spanned<Vec<String>>) -> Result<Vec<String>, FieldError> {
+    let span = r.span();
+    let mut reasons = r.into_inner();
+    if let Some(bad) = reasons.iter().find(|x| !REJECT_REASONS.contains(&x.as_str())) {
+        return Err(FieldError::refused(
+            "expect.rejected",
+            span,
+            format!(
+                "{} is not a rejection reason; {}allowed: {}",
+                quoted(bad),
+                did_you_mean(bad, &REJECT_REASONS, quoted),
+                allowed(&REJECT_REASONS)
+            ),
+        ));
+    }
+    reasons.sort();
+    reasons.dedup();
+    Ok(reasons)
+}
+
+/// `expect.detected`: party ids, sorted, each once; 0 is the SM, with
+/// init = "sm" only.
+fn party_set(d: Spanned<Vec<u32>>, members: u32, init: InitKind) -> Result<Vec<u32>, FieldError> {
+    let span = d.span();
+    let mut ids = d.into_inner();
+    ids.sort_unstable();
+    ids.dedup();
+    let least = if init == InitKind::Sm { 0 } else { 1 };
+    match ids.iter().find(|&&m| m < least || m > members) {
+        Some(&bad) => Err(FieldError::new(
+            "expect.detected",
+            span,
+            Problem::NotAParty { value: i64::from(bad), least, n: members },
+        )),
+        None => Ok(ids),
     }
 }

@@ -14,25 +14,22 @@ use serde_path_to_error::Segment;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::error::{SpanError, did_you_mean, listed, quoted, ticked};
+use super::error::{FieldError, Problem, did_you_mean, listed, quoted, ticked};
 
 /// A toml parse error: `duplicate key` names the key and where it is.
-pub fn parse_error(src: &str, e: toml::de::Error) -> SpanError {
+pub fn parse_error(src: &str, e: toml::de::Error) -> FieldError {
     let span = e.span();
     let message = e.message();
     if let (true, Some(span)) = (message.starts_with("duplicate key"), span.clone()) {
         let name = src.get(span.clone()).unwrap_or_default().trim();
         let key = key_path_at(src, span.start, name);
-        return SpanError {
-            key,
-            span: Some(span),
-            message: format!(
-                "duplicate key {}: it is already set in this table; allowed: each key (and each [table]) once",
-                ticked(name)
-            ),
-        };
+        let message = format!(
+            "duplicate key {}: it is already set in this table; allowed: each key (and each [table]) once",
+            ticked(name)
+        );
+        return FieldError::new(key, span, Problem::Read(message));
     }
-    SpanError { key: String::new(), span, message: format!("malformed TOML: {message}") }
+    FieldError::new("", span.unwrap_or(0..0), Problem::Read(format!("malformed TOML: {message}")))
 }
 
 /// Best effort: the dotted path of the key written at `offset` (`name`),
@@ -80,7 +77,7 @@ pub fn serde_error(
     prefix: &str,
     extra: &[&str],
     fallback: Range<usize>,
-) -> SpanError {
+) -> FieldError {
     let mut key = prefix.to_string();
     let mut last = None;
     let mut depth = 0;
@@ -117,7 +114,7 @@ pub fn serde_error(
         }
         None => plain_types(message),
     };
-    SpanError { key, span: Some(inner.span().unwrap_or(fallback)), message }
+    FieldError::new(key, inner.span().unwrap_or(fallback), Problem::Read(message))
 }
 
 /// serde's "unknown field `x`, expected one of `a`, `b`" as
@@ -165,7 +162,7 @@ pub struct Tagged<'i> {
 
 impl Tagged<'_> {
     /// The table's other fields, as the kind's struct `T`.
-    pub fn fields<T: DeserializeOwned>(self) -> Result<T, SpanError> {
+    pub fn fields<T: DeserializeOwned>(self) -> Result<T, FieldError> {
         let de = toml::Deserializer::from(Spanned::new(self.span.clone(), self.fields));
         serde_path_to_error::deserialize(de).map_err(|e| serde_error(e, &self.key, &["kind"], self.span))
     }
@@ -177,12 +174,12 @@ pub fn tables<'i>(
     value: Option<Spanned<DeValue<'i>>>,
     name: &str,
     kinds: &[&str],
-) -> Result<Vec<Tagged<'i>>, SpanError> {
+) -> Result<Vec<Tagged<'i>>, FieldError> {
     let Some(value) = value else { return Ok(Vec::new()) };
     let allowed = listed(kinds, quoted);
     let span = value.span();
     let DeValue::Array(items) = value.into_inner() else {
-        return Err(SpanError::new(
+        return Err(FieldError::read(
             name,
             span,
             format!("expected [[{name}]] tables; allowed: one [[{name}]] table each, with kind = {allowed}"),
@@ -193,25 +190,25 @@ pub fn tables<'i>(
         let key = format!("{name}[{i}]");
         let span = item.span();
         let DeValue::Table(mut fields) = item.into_inner() else {
-            return Err(SpanError::new(
+            return Err(FieldError::read(
                 key,
                 span,
                 format!("expected a table with a kind; allowed: kind = {allowed}"),
             ));
         };
         let Some((_, kind)) = fields.remove_entry("kind") else {
-            return Err(SpanError::new(key, span, format!("missing field `kind`; allowed: {allowed}")));
+            return Err(FieldError::read(key, span, format!("missing field `kind`; allowed: {allowed}")));
         };
         let kind_span = kind.span();
         let DeValue::String(kind) = kind.into_inner() else {
-            return Err(SpanError::new(
+            return Err(FieldError::read(
                 format!("{key}.kind"),
                 kind_span,
                 format!("expected a string; allowed: {allowed}"),
             ));
         };
         if !kinds.contains(&kind.as_ref()) {
-            return Err(SpanError::new(
+            return Err(FieldError::read(
                 format!("{key}.kind"),
                 kind_span,
                 format!(

@@ -151,7 +151,7 @@ fn outsider_learns_keys_only_with_a_theta() {
     let tap = |modes: &str| format!("[[adversary]]\nkind = \"eavesdropper\"\n{modes}\n");
     let plain = |extra: &str| {
         let mut sc = build("toy-64", 4, "sm", 3, extra, 2);
-        sc.channel = fraclab::scenario::Channel::Plain;
+        sc.set("protocol.channel", "plain").expect("a plain channel is valid");
         sc
     };
     let (_, _, all) = analyse(&plain(&tap(""))).unwrap();
@@ -187,12 +187,12 @@ fn non_derivability_witness_agrees_on_the_view_and_differs_on_the_target() {
     let (_, collector, _) = analyse(&sc).unwrap();
     let target = Target::parse("fk[3,1]").unwrap();
     let Explanation::Hidden { differing, target_a, target_b, .. } =
-        explain(&collector, sc.group, &ViewId::Member(MemberId(2)), target).unwrap()
+        explain(&collector, sc.group(), &ViewId::Member(MemberId(2)), target).unwrap()
     else {
         panic!("member 2 should not derive FK[3,1] with n = 4");
     };
     assert_ne!(target_a, target_b);
-    let g = sc.group;
+    let g = sc.group();
     let truth = |v: Var| collector.truth.get(&v).cloned();
     let b_of = |v: Var| {
         differing
@@ -235,7 +235,7 @@ fn non_derivability_witness_agrees_on_the_view_and_differs_on_the_target() {
 fn explain_gives_a_derivation_when_one_exists() {
     let sc = build("toy-64", 3, "ring", 3, &leak(1, "alpha", 2), 7);
     let (_, collector, _) = analyse(&sc).unwrap();
-    match explain(&collector, sc.group, &ViewId::Member(MemberId(2)), Target::parse("fk[3,1]").unwrap())
+    match explain(&collector, sc.group(), &ViewId::Member(MemberId(2)), Target::parse("fk[3,1]").unwrap())
         .unwrap()
     {
         Explanation::Derivable(l) => {
@@ -245,7 +245,7 @@ fn explain_gives_a_derivation_when_one_exists() {
         Explanation::Hidden { .. } => panic!("member 2 derives FK[3,1] once α[1,2] leaks (n = 3)"),
     }
     assert!(
-        explain(&collector, sc.group, &ViewId::Member(MemberId(2)), Target::parse("fk[3,9]").unwrap())
+        explain(&collector, sc.group(), &ViewId::Member(MemberId(2)), Target::parse("fk[3,9]").unwrap())
             .is_err()
     );
 }

@@ -11,9 +11,9 @@ use crate::harness::repo_root;
 fn run_to(dir: &std::path::Path, file: &str, seed: Option<u64>) -> (Vec<u8>, Vec<u8>) {
     let mut sc = scenario::load(&repo_root().join("scenarios").join(file)).unwrap();
     if let Some(s) = seed {
-        sc.seed = s;
+        sc.set_seed(s);
     }
-    execute(&sc, sc.trace, Some(dir)).unwrap();
+    execute(&sc, sc.trace(), Some(dir)).unwrap();
     (fs::read(dir.join("trace.jsonl")).unwrap(), fs::read(dir.join("summary.json")).unwrap())
 }
 

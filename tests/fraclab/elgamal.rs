@@ -68,7 +68,7 @@ fn group_public_key_holds_every_epoch() {
     for n in 3..=8 {
         for init in ["sm", "ring", "ring-hardened"] {
             let sc = scenario(n, init, 3, "", u64::from(n));
-            let g = sc.group;
+            let g = sc.group();
             let mut p = Public::default();
             let out = sim::run(&sc.sim_config(), &mut p).unwrap();
             assert!(out.verdict.keys_agreed && out.verdict.epochs_completed == 3, "n = {n}, {init}");

@@ -597,8 +597,8 @@ proptest! {
         let again = parse(&text).map_err(TestCaseError::fail)?.map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(format!("{sc:?}"), format!("{again:?}"));
         let tables = |h: &str| text.lines().filter(|l| *l == h).count();
-        prop_assert_eq!(sc.adversaries.list.len(), tables("[[adversary]]"));
-        prop_assert_eq!(sc.faults.crashes.len() + sc.faults.partitions.len(), tables("[[fault]]"));
+        prop_assert_eq!(sc.adversaries().list.len(), tables("[[adversary]]"));
+        prop_assert_eq!(sc.faults().crashes.len() + sc.faults().partitions.len(), tables("[[fault]]"));
     }
 
     /// One thing broken in a valid scenario: the error names that key, on

@@ -54,7 +54,7 @@ fn traces() -> &'static [Trace] {
             .map(|name| {
                 let sc = scenario::load(&repo_root().join("scenarios").join(format!("{name}.toml"))).unwrap();
                 let dir = tmp.path().join(name);
-                execute(&sc, sc.trace, Some(&dir)).unwrap();
+                execute(&sc, sc.trace(), Some(&dir)).unwrap();
                 let events: Vec<Value> = fs::read_to_string(dir.join("trace.jsonl"))
                     .unwrap()
                     .lines()

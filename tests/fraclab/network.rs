@@ -15,7 +15,7 @@ fn loss_and_duplication_still_complete_every_epoch() {
             let (outcome, c) = run_collect(&sc);
             assert_eq!(outcome.verdict.epochs_completed, 4, "{init}, seed {seed}");
             assert!(outcome.verdict.keys_agreed, "{init}, seed {seed}");
-            assert_protocol_invariants(sc.group, 5, 4, &c);
+            assert_protocol_invariants(sc.group(), 5, 4, &c);
             assert!(c.drops > 0 && c.duplicates > 0, "the network really lost and duplicated");
             assert!(outcome.retransmissions > 0);
             assert_eq!(outcome.messages_dropped, c.drops);

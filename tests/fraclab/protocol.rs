@@ -21,7 +21,7 @@ fn all_members_agree_and_invariants_hold_for_n_2_to_9_and_both_inits() {
                 100 + u64::from(n),
             );
             let (outcome, c) = run_collect(&sc);
-            assert_protocol_invariants(sc.group, n, epochs, &c);
+            assert_protocol_invariants(sc.group(), n, epochs, &c);
             let v = &outcome.verdict;
             assert_eq!(v.epochs_completed, epochs, "init {init}, n = {n}");
             assert!(v.keys_agreed, "init {init}, n = {n}");
@@ -38,7 +38,7 @@ fn ring_initialisation_follows_process_400() {
     let n = 5;
     let sc = make("toy-32", n, "ring", 1, "", 9);
     let (_, c) = run_collect(&sc);
-    let g = sc.group;
+    let g = sc.group();
     let gamma = c.secret("gamma", 1, 1);
     let mut delta = g.add(gamma, c.secret("v", 1, 1));
     assert_eq!(&delta, c.secret("delta", 1, 1));
@@ -60,7 +60,7 @@ fn pads_roll_forward_as_theta_minus_fk() {
     let n = 4;
     let sc = make("toy-128", n, "sm", 3, "", 5);
     let (_, c) = run_collect(&sc);
-    let g = sc.group;
+    let g = sc.group();
     for j in 1..=3u64 {
         let theta_next = &c.thetas[&(j + 1)][&1];
         for i in 1..=n {

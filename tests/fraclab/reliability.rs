@@ -68,7 +68,7 @@ fn a_tampered_member_id_is_refused_not_an_index() {
         let text = format!("{text}\n[[adversary]]\n{adversary}\n");
         for seed in 1..=12 {
             let mut sc = scenario(&text);
-            sc.seed = seed;
+            sc.set_seed(seed);
             let (_, d) = run_counting(&sc);
             malformed += d.malformed;
         }
@@ -126,7 +126,7 @@ fn heavy_loss_completes_without_false_failures() {
             .replace("loss = 0.2", &format!("loss = {loss}"));
         for seed in 1..=3 {
             let mut sc = scenario(&text);
-            sc.seed = seed;
+            sc.set_seed(seed);
             let (outcome, d) = run_counting(&sc);
             let v = &outcome.verdict;
             assert_eq!(

@@ -31,16 +31,16 @@ fn every_trace_line_round_trips() {
     let mut kinds = std::collections::BTreeSet::new();
     for path in bundled() {
         let sc = scenario::load(&path).unwrap();
-        let level = if sc.trace == TraceLevel::None { TraceLevel::Full } else { sc.trace };
-        let dir = tmp.path().join(&sc.name);
+        let level = if sc.trace() == TraceLevel::None { TraceLevel::Full } else { sc.trace() };
+        let dir = tmp.path().join(sc.name());
         execute(&sc, level, Some(&dir)).unwrap();
         let text = fs::read_to_string(dir.join("trace.jsonl")).unwrap();
         for (k, line) in text.lines().enumerate() {
             let typed =
-                TraceLine::from_json(line).unwrap_or_else(|e| panic!("{} line {}: {e}", sc.name, k + 1));
-            assert_eq!(typed.to_json(), line, "{} line {}", sc.name, k + 1);
+                TraceLine::from_json(line).unwrap_or_else(|e| panic!("{} line {}: {e}", sc.name(), k + 1));
+            assert_eq!(typed.to_json(), line, "{} line {}", sc.name(), k + 1);
             let plain: TraceLine = serde_json::from_str(line).unwrap();
-            assert_eq!(plain, typed, "{} line {}", sc.name, k + 1);
+            assert_eq!(plain, typed, "{} line {}", sc.name(), k + 1);
             kinds.insert(typed.type_name());
         }
     }

@@ -29,26 +29,28 @@ fn accepts_every_bundled_scenario_trace() {
     let tmp = tempfile::tempdir().unwrap();
     for path in bundled() {
         let sc = scenario::load(&path).unwrap();
-        let dir = tmp.path().join(&sc.name);
-        let report = execute(&sc, sc.trace, Some(&dir)).unwrap();
+        let dir = tmp.path().join(sc.name());
+        let report = execute(&sc, sc.trace(), Some(&dir)).unwrap();
         let completed = report.summary.epochs_completed;
         let f = fs::File::open(dir.join("trace.jsonl")).unwrap();
         // A cheater's values, and tampered or forged payloads that members
         // took on an unsealed channel, break the invariants the trace shows.
-        let cheats = sc.adversaries.list.iter().any(|a| match a {
+        let cheats = sc.adversaries().list.iter().any(|a| match a {
             Adversary::Cheat { .. } | Adversary::SmCheat { .. } => true,
-            Adversary::Wire(w) => w.attack != WireAttack::Replay && sc.channel != Channel::Sealed,
+            Adversary::Wire(w) => w.attack != WireAttack::Replay && sc.channel() != Channel::Sealed,
             _ => false,
         });
         if cheats {
-            let e = verify(BufReader::new(f)).expect_err(&sc.name);
-            assert!(matches!(e, VerifyError::Violation { .. }), "{}: {e}", sc.name);
+            let e = verify(BufReader::new(f)).expect_err(sc.name());
+            assert!(matches!(e, VerifyError::Violation { .. }), "{}: {e}", sc.name());
             continue;
         }
-        let checked = verify(BufReader::new(f)).unwrap_or_else(|e| panic!("{}: {e}", sc.name));
-        assert!(checked.keys > 0 && checked.i1_epochs == completed + 1, "{}: {checked:?}", sc.name);
+        let checked = verify(BufReader::new(f)).unwrap_or_else(|e| panic!("{}: {e}", sc.name()));
+        assert!(checked.keys > 0 && checked.i1_epochs == completed + 1, "{}: {checked:?}", sc.name());
         if !checked.without_messages {
-            assert!(checked.hfk_messages >= completed * u64::from(sc.members) * u64::from(sc.members - 1));
+            assert!(
+                checked.hfk_messages >= completed * u64::from(sc.members()) * u64::from(sc.members() - 1)
+            );
         }
     }
 }
@@ -56,7 +58,7 @@ fn accepts_every_bundled_scenario_trace() {
 fn baseline_trace() -> String {
     let tmp = tempfile::tempdir().unwrap();
     let sc = scenario::load(&repo_root().join("scenarios/baseline-sm.toml")).unwrap();
-    execute(&sc, sc.trace, Some(tmp.path())).unwrap();
+    execute(&sc, sc.trace(), Some(tmp.path())).unwrap();
     fs::read_to_string(tmp.path().join("trace.jsonl")).unwrap()
 }
 
@@ -114,7 +116,7 @@ fn rejects_altered_theta_keys_and_truncation() {
 fn trace_of(file: &str) -> Vec<serde_json::Value> {
     let tmp = tempfile::tempdir().unwrap();
     let sc = scenario::load(&repo_root().join("scenarios").join(file)).unwrap();
-    execute(&sc, sc.trace, Some(tmp.path())).unwrap();
+    execute(&sc, sc.trace(), Some(tmp.path())).unwrap();
     fs::read_to_string(tmp.path().join("trace.jsonl"))
         .unwrap()
         .lines()

@@ -72,8 +72,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SweepError> {
 #[derive(Debug)]
 pub struct Plan {
     pub manifest: Manifest,
-    base: toml::Table,
-    file: String,
+    base: scenario::Scenario,
 }
 
 impl Plan {
@@ -92,7 +91,6 @@ impl Plan {
             Err(e) => return Err(SweepError::BadInput(format!("{file}: cannot read the scenario: {e}"))),
         };
         let sc = scenario::parse(&src, &file).map_err(|e| SweepError::BadInput(e.to_string()))?;
-        let base: toml::Table = toml::from_str(&src).expect("a scenario that loads is a TOML table");
         let vary: Vec<Vary> =
             vary.iter().map(|s| Vary::parse(s)).collect::<Result<_, _>>().map_err(SweepError::BadInput)?;
         let mut keys = std::collections::BTreeSet::new();
@@ -103,9 +101,9 @@ impl Plan {
             return Err(SweepError::BadInput(format!("--seeds {seeds}: expected 1..={SEEDS_MAX}")));
         }
         let seeds: Vec<u64> = (0..seeds)
-            .map(|k| sc.seed.checked_add(k))
+            .map(|k| sc.seed().checked_add(k))
             .collect::<Option<_>>()
-            .ok_or_else(|| SweepError::BadInput(format!("seed {} + {seeds} overflows a u64", sc.seed)))?;
+            .ok_or_else(|| SweepError::BadInput(format!("seed {} + {seeds} overflows a u64", sc.seed())))?;
         let columns = columns_of(&vary);
         let grid = Grid { sizes: vary.iter().map(|v| v.values.len()).collect(), seeds: seeds.len() as u64 };
         let runs = grid.sizes.iter().try_fold(grid.seeds, |acc, &s| acc.checked_mul(s as u64));
@@ -114,7 +112,7 @@ impl Plan {
             .ok_or_else(|| SweepError::BadInput("the sweep has more than 10^8 runs".into()))?;
         let manifest = Manifest {
             format: SWEEP_FORMAT.into(),
-            scenario: sc.name.clone(),
+            scenario: sc.name().to_string(),
             scenario_sha256: hex::encode(Sha256::digest(src.as_bytes())),
             vary,
             seeds,
@@ -123,7 +121,7 @@ impl Plan {
             shard: None,
             fraclab: env!("CARGO_PKG_VERSION").into(),
         };
-        let plan = Plan { manifest, base, file };
+        let plan = Plan { manifest, base: sc };
         plan.check_values()?;
         Ok(plan)
     }
@@ -157,7 +155,7 @@ impl Plan {
                     return Err(SweepError::BadInput(format!(
                         "--vary {}={value}: {}{with}",
                         v.key,
-                        without_location(&e)
+                        e.without_location()
                     )));
                 }
             }
@@ -167,22 +165,14 @@ impl Plan {
 
     /// The base scenario with `sets` applied, loaded and validated.
     fn scenario(&self, sets: &[(&str, &str)], seed: Option<u64>) -> Result<scenario::Scenario, LoadError> {
-        let mut table = self.base.clone();
+        let mut b = self.base.to_builder();
         for (key, value) in sets {
-            grid::set(&mut table, key, grid::toml_value(value)).map_err(|message| LoadError::Invalid {
-                file: self.file.clone(),
-                line: 0,
-                col: 0,
-                key: key.to_string(),
-                message,
-            })?;
+            b = b.set(key, scenario::value_from_str(value))?;
         }
-        let text = toml::to_string(&table).expect("a TOML table serialises");
-        let mut sc = scenario::parse(&text, &self.file)?;
         if let Some(s) = seed {
-            sc.seed = s;
+            b = b.seed(s);
         }
-        Ok(sc)
+        b.build()
     }
 
     /// Runs number `i` and returns its CSV row.
@@ -196,7 +186,7 @@ impl Plan {
         row.push(seed.to_string());
         let result = self
             .scenario(&sets, Some(seed))
-            .map_err(|e| format!("invalid scenario: {}", without_location(&e)))
+            .map_err(|e| format!("invalid scenario: {}", e.without_location()))
             .and_then(|sc| crate::lab::execute(&sc, TraceLevel::None, None).map_err(|e| e.to_string()));
         match result {
             Ok(r) => row.extend(metrics(&r.summary)),
@@ -244,15 +234,6 @@ fn guarded(width: usize, f: impl FnOnce() -> Vec<String>, key: impl FnOnce() -> 
             row.push(format!("fraclab bug: the run panicked: {what}"));
             row
         }
-    }
-}
-
-/// A load error without its line:column, which would point into the
-/// generated TOML rather than the user's file.
-fn without_location(e: &LoadError) -> String {
-    match e {
-        LoadError::Invalid { key, message, .. } => format!("{key}: {message}"),
-        LoadError::Io { .. } => e.to_string(),
     }
 }
 
