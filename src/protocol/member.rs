@@ -19,12 +19,12 @@ use rand_core::Rng;
 mod recovery;
 mod verify;
 
+use super::conduct::{self, Conduct, Context, Outgoing};
 use super::link::{Backoff, Link};
 use super::sealed;
 use super::{
     Body, Envelope, InitKind, KeygenKind, LocalTime, MemberId, Mode, Node, Note, Output, Party, SecretName,
 };
-use crate::adversary::CheatPhase;
 use crate::group::{Element, GroupParams, KeyTag, Scalar, SharedKey, confirm_tag, derive_sk};
 
 /// Everything a member is configured with before the run.
@@ -37,16 +37,11 @@ pub struct MemberConfig {
     pub keygen: KeygenKind,
     /// Commitments: processes 800 and 900 and verified key generation.
     pub verify: bool,
-    /// A member that sends values inconsistent with its commitments.
-    pub cheat: Option<CheatPhase>,
     /// Key-generation iterations to run after initialisation.
     pub epochs: u64,
     pub rekey_interval_us: i64,
     /// When the link retransmits.
     pub backoff: Backoff,
-    /// A rogue member of a ring collusion (section II.B): besides sending
-    /// its δ to the next member, it also sends it to this one.
-    pub forward_delta_to: Option<MemberId>,
     /// Silence after which a member missing from a round is declared failed.
     pub round_timeout_us: i64,
     /// The group's bound on how far one member's clock may be from
@@ -58,20 +53,8 @@ pub struct MemberConfig {
     /// lossy network (see `sim::Config::loss_allowance_us`): silence
     /// shorter than this is not taken for a failure either.
     pub loss_allowance_us: i64,
-    /// A crash fault at a protocol point.
-    pub halt: Option<Halt>,
-    /// A survivor that refuses to send its ĤFK in a recovery.
-    pub withhold: bool,
     /// 0 for an original member, k for the k-th replacement of its index.
     pub incarnation: u32,
-}
-
-/// Where a member crashes: when iteration `iteration` is due, before it
-/// sends HFK, or once every member has acknowledged its HFK.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Halt {
-    pub iteration: u64,
-    pub after_send: bool,
 }
 
 /// A completed iteration: the member's own FK (or x), every HFK and, when
@@ -156,6 +139,9 @@ struct Round {
 
 pub struct Member {
     cfg: MemberConfig,
+    /// How the member's payloads leave it (honest unless an adversary
+    /// supplies another conduct).
+    conduct: Box<dyn Conduct>,
     link: Link,
     started_at: Option<LocalTime>,
     /// The member's initialisation draw v_i (process 300 keeps it at the SM).
@@ -189,9 +175,6 @@ pub struct Member {
     past: BTreeMap<u64, Past>,
     /// (iteration, member, its incarnation) already declared failed.
     declared: BTreeSet<(u64, MemberId, u32)>,
-    halted: bool,
-    /// The HFK sends to watch for the after-send crash point.
-    halt_watch: Vec<(Party, u32, u64)>,
     recovery: recovery::State,
     verif: verify::Verif,
 }
@@ -207,10 +190,13 @@ impl MemberConfig {
 }
 
 impl Member {
-    pub fn new(cfg: MemberConfig) -> Member {
+    /// A member that sends through `conduct` ([`conduct::Honest`] for one
+    /// that follows the protocol).
+    pub fn new(cfg: MemberConfig, conduct: Box<dyn Conduct>) -> Member {
         let link = Link::incarnation(Party::Member(cfg.id), cfg.incarnation, cfg.backoff);
         Member {
             cfg,
+            conduct,
             link,
             started_at: None,
             v: None,
@@ -231,21 +217,15 @@ impl Member {
             diverged: BTreeSet::new(),
             past: BTreeMap::new(),
             declared: BTreeSet::new(),
-            halted: false,
-            halt_watch: Vec::new(),
             recovery: recovery::State::default(),
             verif: verify::Verif::default(),
         }
     }
 
-    /// Whether the member has stopped (a crash fault).
-    pub fn is_halted(&self) -> bool {
-        self.halted
-    }
-
-    fn halt(&mut self, out: &mut Output) {
-        self.halted = true;
-        out.notes.push(Note::Halted { member: self.cfg.id });
+    /// The member's link, for a driver that watches what is still
+    /// unacknowledged (the simulator's after-send crash point).
+    pub fn link(&self) -> &Link {
+        &self.link
     }
 
     pub fn id(&self) -> MemberId {
@@ -269,10 +249,35 @@ impl Member {
         out.notes.push(Note::Secret { owner: self.cfg.id, name, index, value: value.clone() });
     }
 
+    fn context(&self, mode: Mode, iter: u64) -> Context {
+        let (party, incarnation, group) = (Party::Member(self.cfg.id), self.cfg.incarnation, self.cfg.group);
+        Context { party, incarnation, mode, iter, group }
+    }
+
+    /// Sends `body` to `to` through the member's conduct; the link frames
+    /// what the conduct lets out.
+    fn send(&mut self, now: LocalTime, to: Party, mode: Mode, iter: u64, body: Body, out: &mut Output) {
+        let ctx = self.context(mode, iter);
+        for msg in conduct::conduct(&mut *self.conduct, &ctx, Outgoing { to, body }, &mut out.notes) {
+            out.sends.push(self.link.send(now, msg.to, mode, iter, msg.body));
+        }
+    }
+
+    /// The member's own part of a round, `body` passed through its conduct
+    /// as a message to itself (see [`conduct`]); `None` if the conduct
+    /// keeps none.
+    fn own_part(&mut self, mode: Mode, iter: u64, body: Body, out: &mut Output) -> Option<Body> {
+        let (ctx, me) = (self.context(mode, iter), Party::Member(self.cfg.id));
+        let msg = Outgoing { to: me, body };
+        conduct::conduct(&mut *self.conduct, &ctx, msg, &mut out.notes)
+            .into_iter()
+            .find(|m| m.to == me)
+            .map(|m| m.body)
+    }
+
     fn broadcast(&mut self, now: LocalTime, mode: Mode, iter: u64, body: Body, out: &mut Output) {
         for m in self.others() {
-            let env = self.link.send(now, Party::Member(m), mode, iter, body.clone());
-            out.sends.push(env);
+            self.send(now, Party::Member(m), mode, iter, body.clone(), out);
         }
     }
 
@@ -291,7 +296,7 @@ impl Member {
             let share = g.random_scalar(rng);
             kept = g.sub(&kept, &share);
             self.note_secret(out, SecretName::Share, u64::from(k.0), &share);
-            out.sends.push(self.link.send(now, Party::Member(k), Mode::Init, 1, Body::Share(share)));
+            self.send(now, Party::Member(k), Mode::Init, 1, Body::Share(share), out);
         }
         self.note_secret(out, SecretName::Share, u64::from(self.cfg.id.0), &kept);
         self.v = Some(v);
@@ -355,19 +360,8 @@ impl Member {
         let delta = g.add(&base, &contribution);
         self.note_secret(out, SecretName::Delta, 1, &delta);
         self.delta_sent = true;
-        // A cheater commits to δ_i but sends δ_i + 1.
-        let wire = match self.cfg.cheat {
-            Some(CheatPhase::Init) => {
-                out.notes.push(Note::Cheated { by: Party::Member(self.cfg.id) });
-                g.add(&delta, &g.scalar_from_u64(1))
-            }
-            _ => delta.clone(),
-        };
         let next = self.next_in_ring();
-        out.sends.push(self.link.send(now, Party::Member(next), Mode::Init, 1, Body::Delta(wire.clone())));
-        if let Some(accomplice) = self.cfg.forward_delta_to {
-            out.sends.push(self.link.send(now, Party::Member(accomplice), Mode::Init, 1, Body::Delta(wire)));
-        }
+        self.send(now, Party::Member(next), Mode::Init, 1, Body::Delta(delta.clone()), out);
         if self.cfg.verify {
             let gamma = self.gamma.clone();
             let c = self.own_ring_commitment(&contribution, &delta, gamma.as_ref());
@@ -478,7 +472,7 @@ impl Member {
     /// The iteration the member could start next, if any.
     fn next_iteration(&self) -> Option<u64> {
         let held = self.held.as_ref()?;
-        (self.round.is_none() && held.epoch <= self.cfg.epochs && !self.halted).then_some(held.epoch)
+        (self.round.is_none() && held.epoch <= self.cfg.epochs).then_some(held.epoch)
     }
 
     /// Steps 515–525 (process 600: 615–625): draw FK_{i,j} (x_{i,j}) and
@@ -488,32 +482,24 @@ impl Member {
         if self.rekey_due(j).is_none_or(|due| due > now) {
             return;
         }
-        if self.cfg.halt == Some(Halt { iteration: j, after_send: false }) {
-            return self.halt(out);
-        }
+        out.notes.push(Note::RoundStart { member: self.cfg.id, iter: j });
         let g = self.group();
         let alpha = &self.held.as_ref().expect("next_iteration implies held").alpha;
         let fk = g.random_scalar(rng);
-        let mut hfk = g.add(alpha, &fk);
-        if self.cfg.cheat == Some(CheatPhase::Keygen(j)) {
-            // Inconsistent with E = g^FK; used in its own sum too, so the
-            // keys still agree and only verification can tell.
-            hfk = g.add(&hfk, &g.scalar_from_u64(1));
-            out.notes.push(Note::Cheated { by: Party::Member(self.cfg.id) });
-        }
+        let hfk = g.add(alpha, &fk);
+        let own = match self.own_part(Mode::Generation, j, Body::Hfk(hfk.clone()), out) {
+            Some(Body::Hfk(h)) => h,
+            _ => hfk.clone(),
+        };
         self.note_secret(out, self.cfg.keygen.key_part(), j, &fk);
         let fk_pub = self.publishes().then(|| g.pow_g(&fk));
-        let first = out.sends.len();
         self.broadcast(now, Mode::Generation, j, Body::Hfk(hfk.clone()), out);
         if let Some(p) = &fk_pub {
             self.broadcast(now, Mode::Generation, j, Body::FkPub(p.clone()), out);
         }
-        if self.cfg.halt == Some(Halt { iteration: j, after_send: true }) {
-            self.halt_watch = out.sends[first..].iter().map(|e| (e.to, e.to_inc, e.seq)).collect();
-        }
         let mut parts = self.early.remove(&j).unwrap_or_default();
         let (me, inc) = (self.cfg.id, self.cfg.incarnation);
-        parts.put_hfk(me, inc, hfk.clone());
+        parts.put_hfk(me, inc, own);
         if let Some(p) = &fk_pub {
             parts.put_pub(me, inc, p.clone());
         }
@@ -643,7 +629,7 @@ impl Node for Member {
         if self.cfg.incarnation > 0 {
             // A replacement announces itself and waits for the RI (process 700).
             for m in self.others() {
-                out.sends.push(self.link.send(now, Party::Member(m), Mode::Recovery, 0, Body::Joined));
+                self.send(now, Party::Member(m), Mode::Recovery, 0, Body::Joined, &mut out);
             }
             return out;
         }
@@ -660,9 +646,6 @@ impl Node for Member {
 
     fn handle_message(&mut self, now: LocalTime, env: Envelope, rng: &mut dyn Rng) -> Output {
         let mut out = Output::default();
-        if self.halted {
-            return out;
-        }
         let received = self.link.receive(env);
         out.sends.extend(received.ack);
         if let Some(Party::Member(m)) = received.restarted {
@@ -673,20 +656,10 @@ impl Node for Member {
             self.dispatch(now, env, rng, &mut out);
         }
         self.maybe_start_round(now, rng, &mut out);
-        let watched = !self.halt_watch.is_empty();
-        if watched && self.halt_watch.iter().all(|&(to, inc, seq)| !self.link.is_pending(to, inc, seq)) {
-            // The after-send crash point: every member has our HFK.
-            self.halt_watch.clear();
-            self.halt(&mut out);
-            out.sends.clear();
-        }
         out
     }
 
     fn handle_timeout(&mut self, now: LocalTime, rng: &mut dyn Rng) -> Output {
-        if self.halted {
-            return Output::default();
-        }
         let mut out = Output { sends: self.link.due(now), ..Output::default() };
         self.detect_silence(now, &mut out);
         self.recovery_timeout(now, &mut out);
@@ -717,9 +690,6 @@ impl Node for Member {
     }
 
     fn poll_timeout(&self) -> Option<LocalTime> {
-        if self.halted {
-            return None;
-        }
         let rekey = self.next_iteration().and_then(|j| self.rekey_due(j));
         [self.link.next_deadline(), rekey, self.silence_deadline(), self.recovery_deadline()]
             .into_iter()

@@ -9,6 +9,7 @@
 //! confirmation after every epoch. Reliability (acks, retransmission,
 //! duplicate suppression) is the [`link`] layer underneath.
 
+pub mod conduct;
 pub mod link;
 pub mod member;
 pub mod message;
@@ -168,8 +169,10 @@ pub enum Note {
     Confirmed { member: MemberId, epoch: u64 },
     /// Another member's confirmation of SK_epoch did not match.
     Divergence { member: MemberId, epoch: u64, with: MemberId },
-    /// The member stopped (a crash fault at a protocol point).
-    Halted { member: MemberId },
+    /// Iteration `iter` fell due and the member starts it: what follows in
+    /// the same output is its draw of FK_{i,iter} and its HFK. (A driver
+    /// crashing the member "before it sends" cuts its output here.)
+    RoundStart { member: MemberId, iter: u64 },
     /// `member` heard nothing from `failed` for a round timeout in iteration
     /// `iter` and declares it failed.
     Declared { member: MemberId, failed: MemberId, iter: u64 },

@@ -20,9 +20,9 @@ use super::message::Mode;
 #[serde(transparent)]
 pub struct Epoch(pub u64);
 
-/// The index j of a generation round and its fractional keys FK_{i,j}, from
-/// 1. Initialisation and recovery messages carry one too (see the module
-/// docs).
+/// The index j, from 1, of a generation round and its fractional keys
+/// FK_{i,j}. Initialisation and recovery messages carry one too (see the
+/// module docs).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Iteration(pub u64);

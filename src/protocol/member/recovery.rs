@@ -159,7 +159,7 @@ impl Member {
         };
         let (Some(held), Some(sk)) = (&self.held, self.keys.get(&j)) else { return };
         let body = Body::Recover { hfk: hfk.clone(), theta: held.theta.clone(), sk: *sk };
-        out.sends.push(self.link.send(now, Party::Member(failed), Mode::Recovery, r, body));
+        self.send(now, Party::Member(failed), Mode::Recovery, r, body, out);
         // A survivor that lost its copy of HFK_{ī,r} (the failed member died
         // before retransmitting it) is a round behind and could not answer
         // the recovery ring: the RI relays it to every survivor.
@@ -167,9 +167,10 @@ impl Member {
             let past = self.past.get(&r);
             let fk_pub = past.and_then(|p| p.pubs.get(&failed)).cloned();
             let inc = past.and_then(|p| p.incs.get(&failed)).copied().unwrap_or(0);
-            for l in self.survivors(failed).into_iter().filter(|&l| l != self.cfg.id) {
+            let me = self.cfg.id;
+            for l in self.survivors(failed).into_iter().filter(|&l| l != me) {
                 let body = Body::HfkRelay { owner: failed, inc, hfk: hfk.clone(), fk_pub: fk_pub.clone() };
-                out.sends.push(self.link.send(now, Party::Member(l), Mode::Recovery, r, body));
+                self.send(now, Party::Member(l), Mode::Recovery, r, body, out);
             }
         }
     }
@@ -226,7 +227,7 @@ impl Member {
         let first = self.survivors(self.cfg.id)[0];
         let body =
             Body::RecoveryDelta { failed: self.cfg.id, inc: self.cfg.incarnation, delta: gamma.clone() };
-        out.sends.push(self.link.send(now, Party::Member(first), Mode::Recovery, h.r, body));
+        self.send(now, Party::Member(first), Mode::Recovery, h.r, body, out);
         self.recovery.replacing = Some(Replacing {
             handover: h,
             gamma,
@@ -265,7 +266,7 @@ impl Member {
         self.note_secret(out, SecretName::W, r, &w);
         let next = self.ring_next(failed);
         let body = Body::RecoveryDelta { failed, inc, delta: g.add(&delta, &w) };
-        out.sends.push(self.link.send(now, Party::Member(next), Mode::Recovery, r, body));
+        self.send(now, Party::Member(next), Mode::Recovery, r, body, out);
         self.recovery.w.insert(ring, w);
     }
 
@@ -281,7 +282,7 @@ impl Member {
         rep.xi = Some(xi.clone());
         self.note_secret(out, SecretName::Xi, r, &xi);
         for l in self.survivors(self.cfg.id) {
-            out.sends.push(self.link.send(now, Party::Member(l), Mode::Recovery, r, Body::Xi(xi.clone())));
+            self.send(now, Party::Member(l), Mode::Recovery, r, Body::Xi(xi.clone()), out);
         }
     }
 
@@ -300,18 +301,17 @@ impl Member {
             self.recovery.pending_xi.insert(ring, xi);
         }
         if let Some(round) = &self.round {
-            let body = Body::Hfk(round.hfk.clone());
-            out.sends.push(self.link.send(now, to, Mode::Generation, round.j, body));
-            if let Some(p) = &round.fk_pub {
-                let body = Body::FkPub(p.clone());
-                out.sends.push(self.link.send(now, to, Mode::Generation, round.j, body));
+            let (j, hfk, fk_pub) = (round.j, round.hfk.clone(), round.fk_pub.clone());
+            self.send(now, to, Mode::Generation, j, Body::Hfk(hfk), out);
+            if let Some(p) = fk_pub {
+                self.send(now, to, Mode::Generation, j, Body::FkPub(p), out);
             }
         }
         if let Some(held) = &self.held {
             let (mode, iter) =
                 if held.epoch == 1 { (Mode::Init, 1) } else { (Mode::Generation, held.epoch - 1) };
             let tag = crate::group::confirm_tag(&self.keys[&held.epoch]);
-            out.sends.push(self.link.send(now, to, mode, iter, Body::Confirm(tag)));
+            self.send(now, to, mode, iter, Body::Confirm(tag), out);
         }
     }
 
@@ -330,10 +330,8 @@ impl Member {
         let Some(own) = own else { return false };
         let beta = g.sub(xi, &w);
         self.note_secret(out, SecretName::Beta, r, &beta);
-        if !self.cfg.withhold {
-            let body = Body::HfkHat(g.add(&beta, &own));
-            out.sends.push(self.link.send(now, Party::Member(failed), Mode::Recovery, r, body));
-        }
+        let body = Body::HfkHat(g.add(&beta, &own));
+        self.send(now, Party::Member(failed), Mode::Recovery, r, body, out);
         true
     }
 
