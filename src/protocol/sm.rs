@@ -13,7 +13,9 @@ use rand_core::Rng;
 use super::conduct::{self, Conduct, Context, Outgoing};
 use super::link::{Backoff, Link};
 use super::sealed;
-use super::{Body, Commitment, Envelope, LocalTime, MemberId, Mode, Node, Note, Output, Party, SecretName};
+use super::{
+    Body, Commitment, Envelope, LocalTime, MemberId, Mode, Node, Note, Output, Party, SecretName, Timer,
+};
 use crate::group::GroupParams;
 
 pub struct SecurityManager {
@@ -94,8 +96,8 @@ impl Node for SecurityManager {
         Output { sends: self.link.due(now), ..Output::default() }
     }
 
-    fn poll_timeout(&self) -> Option<LocalTime> {
-        self.link.next_deadline()
+    fn poll_timeout(&self) -> Option<(Timer, LocalTime)> {
+        self.link.next_deadline().map(|at| (Timer::Retransmit, at))
     }
 
     /// The SM takes part in initialisation only: acks of its pads.

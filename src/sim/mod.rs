@@ -857,7 +857,8 @@ impl<'r> Sim<'r> {
         let wanted = match slot {
             0 => self.sm.as_ref().and_then(|sm| sm.poll_timeout()),
             i => self.members[i - 1].poll_timeout(),
-        };
+        }
+        .map(|(_, at)| at);
         let (armed, generation) = self.armed[slot];
         if wanted == armed {
             return;
