@@ -193,11 +193,6 @@ impl GroupParams {
         Element(e.0.modpow(k, &self.p))
     }
 
-    /// e⁻¹ mod P (P is prime: e^(P−2)).
-    pub fn inverse(&self, e: &Element) -> Element {
-        Element(e.0.modpow(&(&self.p - 2u32), &self.p))
-    }
-
     pub fn mul_elements(&self, a: &Element, b: &Element) -> Element {
         Element((&a.0 * &b.0) % &self.p)
     }
