@@ -13,9 +13,11 @@
 //!   or injects one of its own under a member's name (`forge`).
 //!
 //! The simulator carries leaks out (they are events at a moment of the run)
-//! and configures rogue members; coalitions and the eavesdropper only decide
-//! which views the knowledge engine analyses.
+//! and hands every party its conduct ([`conduct`]: cheats, withholding and
+//! forwarding act on a party's outgoing payloads); coalitions and the
+//! eavesdropper only decide which views the knowledge engine analyses.
 
+pub mod conduct;
 pub mod dlog;
 
 use std::fmt;

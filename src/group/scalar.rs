@@ -235,11 +235,6 @@ impl GroupParams {
         Element(e.0.modpow(k, &self.p))
     }
 
-    /// e⁻¹ mod P (P is prime: e^(P−2)).
-    pub fn inverse(&self, e: &Element) -> Element {
-        Element(e.0.modpow(&(&self.p - 2u32), &self.p))
-    }
-
     /// `a · b mod P`, e.g. the chain check D_i = D_{i−1} · V_i of process 900.
     pub fn mul_elements(&self, a: &Element, b: &Element) -> Element {
         Element((&a.0 * &b.0) % &self.p)

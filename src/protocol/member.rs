@@ -17,14 +17,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand_core::Rng;
 
 mod recovery;
+#[cfg(test)]
+mod tests;
 mod verify;
 
+use super::conduct::{self, Conduct, Context, Outgoing};
 use super::link::{Backoff, Link};
 use super::sealed;
 use super::{
     Body, Envelope, InitKind, KeygenKind, LocalTime, MemberId, Mode, Node, Note, Output, Party, SecretName,
+    Timer,
 };
-use crate::adversary::CheatPhase;
 use crate::group::{Element, GroupParams, KeyTag, Scalar, SharedKey, confirm_tag, derive_sk};
 
 /// Everything a member is configured with before the run.
@@ -37,16 +40,11 @@ pub struct MemberConfig {
     pub keygen: KeygenKind,
     /// Commitments: processes 800 and 900 and verified key generation.
     pub verify: bool,
-    /// A member that sends values inconsistent with its commitments.
-    pub cheat: Option<CheatPhase>,
     /// Key-generation iterations to run after initialisation.
     pub epochs: u64,
     pub rekey_interval_us: i64,
     /// When the link retransmits.
     pub backoff: Backoff,
-    /// A rogue member of a ring collusion (section II.B): besides sending
-    /// its δ to the next member, it also sends it to this one.
-    pub forward_delta_to: Option<MemberId>,
     /// Silence after which a member missing from a round is declared failed.
     pub round_timeout_us: i64,
     /// The group's bound on how far one member's clock may be from
@@ -58,20 +56,8 @@ pub struct MemberConfig {
     /// lossy network (see `sim::Config::loss_allowance_us`): silence
     /// shorter than this is not taken for a failure either.
     pub loss_allowance_us: i64,
-    /// A crash fault at a protocol point.
-    pub halt: Option<Halt>,
-    /// A survivor that refuses to send its ĤFK in a recovery.
-    pub withhold: bool,
     /// 0 for an original member, k for the k-th replacement of its index.
     pub incarnation: u32,
-}
-
-/// Where a member crashes: when iteration `iteration` is due, before it
-/// sends HFK, or once every member has acknowledged its HFK.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Halt {
-    pub iteration: u64,
-    pub after_send: bool,
 }
 
 /// A completed iteration: the member's own FK (or x), every HFK and, when
@@ -135,11 +121,63 @@ impl Parts {
     }
 }
 
-/// θ_e and α_{i,e} for the epoch the member currently holds.
+/// θ_e and α_{i,e} for the epoch the member currently holds, and since
+/// when it holds them.
 struct Held {
     epoch: u64,
     theta: Scalar,
     alpha: Scalar,
+    since: LocalTime,
+}
+
+/// Where a member is in the protocol. Each phase holds what only it needs,
+/// so that what a step relies on (θ held, a recovery running) is there by
+/// construction.
+enum Phase {
+    /// [`Node::start`] has not been called yet.
+    Created,
+    /// An original member before it holds θ_1 (process 300, 400 or the
+    /// hardened ring).
+    Init(Init),
+    /// A replacement (process 700) waiting for the RI's handover.
+    AwaitingHandover,
+    /// A replacement running the recovery ring.
+    Recovering(recovery::Replacing),
+    /// Holding epoch e: key generation, with iteration e in progress or
+    /// not yet due.
+    Holding { held: Held, round: Option<Round> },
+}
+
+/// An original member's side of initialisation, until it holds θ_1.
+enum Init {
+    /// Process 300: the pad comes from the SM.
+    Pad,
+    /// The ring, before the member has sent its δ_i: δ_{i−1} once it has
+    /// arrived (never needed by the GI) and, on the hardened ring, the
+    /// shares.
+    Ring { pending_delta: Option<Scalar>, shares: Option<Shares> },
+    /// δ_i has gone out: the member's v_i (to take α_{i,1} = θ_1 − v_i)
+    /// and, for the GI, its blinding γ (to unblind δ_n).
+    Sent { v: Scalar, gamma: Option<Scalar> },
+}
+
+/// The hardened ring: v_i, the share s_{i,i} the member keeps, the shares
+/// received and, once all are in, the partial sum it contributes.
+struct Shares {
+    v: Scalar,
+    kept: Scalar,
+    received: BTreeMap<MemberId, Scalar>,
+    partial: Option<Scalar>,
+}
+
+impl Shares {
+    /// Once every other member's share is in: the partial sum, fixed from
+    /// then on.
+    fn maybe_sum(&mut self, g: &GroupParams, members: u32) {
+        if self.partial.is_none() && self.received.len() + 1 == members as usize {
+            self.partial = Some(g.add(&self.kept, &g.sum(self.received.values())));
+        }
+    }
 }
 
 /// An iteration in progress: the member's own FK (x under ElGamal) and
@@ -156,22 +194,11 @@ struct Round {
 
 pub struct Member {
     cfg: MemberConfig,
+    /// How the member's payloads leave it (honest unless an adversary
+    /// supplies another conduct).
+    conduct: Box<dyn Conduct>,
     link: Link,
-    started_at: Option<LocalTime>,
-    /// The member's initialisation draw v_i (process 300 keeps it at the SM).
-    v: Option<Scalar>,
-    /// The GI's blinding γ.
-    gamma: Option<Scalar>,
-    /// Hardened ring: the share of v_i the member keeps, the shares received
-    /// and, once all are in, the partial sum it contributes to the ring.
-    kept_share: Option<Scalar>,
-    shares_in: BTreeMap<MemberId, Scalar>,
-    partial: Option<Scalar>,
-    /// δ_{i−1}, held until the member's own contribution is ready.
-    pending_delta: Option<Scalar>,
-    delta_sent: bool,
-    held: Option<Held>,
-    round: Option<Round>,
+    phase: Phase,
     /// Parts of iterations this member has not started yet.
     early: BTreeMap<u64, Parts>,
     keys: BTreeMap<u64, SharedKey>,
@@ -181,17 +208,12 @@ pub struct Member {
     matched: BTreeMap<u64, u32>,
     /// Who has confirmed (or contradicted) each epoch's key.
     confirmed_by: BTreeMap<u64, BTreeSet<MemberId>>,
-    /// When the member came to hold its current epoch.
-    held_since: Option<LocalTime>,
     diverged: BTreeSet<(u64, MemberId)>,
     /// Completed iterations: own FK and every HFK (process 700 needs
     /// FK_{l,r} and HFK_{ī,r} of the last one). The last two are kept.
     past: BTreeMap<u64, Past>,
     /// (iteration, member, its incarnation) already declared failed.
     declared: BTreeSet<(u64, MemberId, u32)>,
-    halted: bool,
-    /// The HFK sends to watch for the after-send crash point.
-    halt_watch: Vec<(Party, u32, u64)>,
     recovery: recovery::State,
     verif: verify::Verif,
 }
@@ -207,45 +229,42 @@ impl MemberConfig {
 }
 
 impl Member {
-    pub fn new(cfg: MemberConfig) -> Member {
+    /// A member that sends through `conduct` ([`conduct::Honest`] for one
+    /// that follows the protocol).
+    pub fn new(cfg: MemberConfig, conduct: Box<dyn Conduct>) -> Member {
         let link = Link::incarnation(Party::Member(cfg.id), cfg.incarnation, cfg.backoff);
         Member {
             cfg,
+            conduct,
             link,
-            started_at: None,
-            v: None,
-            gamma: None,
-            kept_share: None,
-            shares_in: BTreeMap::new(),
-            partial: None,
-            pending_delta: None,
-            delta_sent: false,
-            held: None,
-            round: None,
+            phase: Phase::Created,
             early: BTreeMap::new(),
             keys: BTreeMap::new(),
             confirms: BTreeMap::new(),
             matched: BTreeMap::new(),
             confirmed_by: BTreeMap::new(),
-            held_since: None,
             diverged: BTreeSet::new(),
             past: BTreeMap::new(),
             declared: BTreeSet::new(),
-            halted: false,
-            halt_watch: Vec::new(),
             recovery: recovery::State::default(),
             verif: verify::Verif::default(),
         }
     }
 
-    /// Whether the member has stopped (a crash fault).
-    pub fn is_halted(&self) -> bool {
-        self.halted
+    /// Every timer of the member with its deadline, if armed.
+    pub fn timers(&self) -> [(Timer, Option<LocalTime>); 4] {
+        [
+            (Timer::Retransmit, self.link.next_deadline()),
+            (Timer::Rekey, self.next_iteration().map(|j| self.rekey_due(j))),
+            (Timer::Silence, self.silence_deadline()),
+            (Timer::RecoveryPatience, self.recovery_deadline()),
+        ]
     }
 
-    fn halt(&mut self, out: &mut Output) {
-        self.halted = true;
-        out.notes.push(Note::Halted { member: self.cfg.id });
+    /// The member's link, for a driver that watches what is still
+    /// unacknowledged (the simulator's after-send crash point).
+    pub fn link(&self) -> &Link {
+        &self.link
     }
 
     pub fn id(&self) -> MemberId {
@@ -254,6 +273,22 @@ impl Member {
 
     fn group(&self) -> &'static GroupParams {
         self.cfg.group
+    }
+
+    /// The epoch held, if any.
+    fn held(&self) -> Option<&Held> {
+        match &self.phase {
+            Phase::Holding { held, .. } => Some(held),
+            _ => None,
+        }
+    }
+
+    /// The key-generation round in progress, if any.
+    fn round(&self) -> Option<&Round> {
+        match &self.phase {
+            Phase::Holding { round, .. } => round.as_ref(),
+            _ => None,
+        }
     }
 
     fn next_in_ring(&self) -> MemberId {
@@ -269,10 +304,35 @@ impl Member {
         out.notes.push(Note::Secret { owner: self.cfg.id, name, index, value: value.clone() });
     }
 
+    fn context(&self, mode: Mode, iter: u64) -> Context {
+        let (party, incarnation, group) = (Party::Member(self.cfg.id), self.cfg.incarnation, self.cfg.group);
+        Context { party, incarnation, mode, iter, group }
+    }
+
+    /// Sends `body` to `to` through the member's conduct; the link frames
+    /// what the conduct lets out.
+    fn send(&mut self, now: LocalTime, to: Party, mode: Mode, iter: u64, body: Body, out: &mut Output) {
+        let ctx = self.context(mode, iter);
+        for msg in conduct::conduct(&mut *self.conduct, &ctx, Outgoing { to, body }, &mut out.notes) {
+            out.sends.push(self.link.send(now, msg.to, mode, iter, msg.body));
+        }
+    }
+
+    /// The member's own part of a round, `body` passed through its conduct
+    /// as a message to itself (see [`conduct`]); `None` if the conduct
+    /// keeps none.
+    fn own_part(&mut self, mode: Mode, iter: u64, body: Body, out: &mut Output) -> Option<Body> {
+        let (ctx, me) = (self.context(mode, iter), Party::Member(self.cfg.id));
+        let msg = Outgoing { to: me, body };
+        conduct::conduct(&mut *self.conduct, &ctx, msg, &mut out.notes)
+            .into_iter()
+            .find(|m| m.to == me)
+            .map(|m| m.body)
+    }
+
     fn broadcast(&mut self, now: LocalTime, mode: Mode, iter: u64, body: Body, out: &mut Output) {
         for m in self.others() {
-            let env = self.link.send(now, Party::Member(m), mode, iter, body.clone());
-            out.sends.push(env);
+            self.send(now, Party::Member(m), mode, iter, body.clone(), out);
         }
     }
 
@@ -280,9 +340,23 @@ impl Member {
         super::ring_neighbours(self.cfg.id, self.cfg.members).0
     }
 
+    /// The initialisation an original member starts: the pad (process
+    /// 300) or the ring; on the hardened ring it first deals its shares.
+    fn start_init(&mut self, now: LocalTime, rng: &mut dyn Rng, out: &mut Output) {
+        self.phase = Phase::Init(match self.cfg.init {
+            InitKind::Sm => Init::Pad,
+            InitKind::Ring => Init::Ring { pending_delta: None, shares: None },
+            InitKind::RingHardened => {
+                let shares = self.deal_shares(now, rng, out);
+                Init::Ring { pending_delta: None, shares: Some(shares) }
+            }
+        });
+        self.maybe_send_delta(now, rng, out);
+    }
+
     /// Hardened ring, first step: split v_i into n additive shares, keep
     /// s_{i,i} = v_i − Σ_{k≠i} s_{i,k}, send s_{i,k} to each member k.
-    fn deal_shares(&mut self, now: LocalTime, rng: &mut dyn Rng, out: &mut Output) {
+    fn deal_shares(&mut self, now: LocalTime, rng: &mut dyn Rng, out: &mut Output) -> Shares {
         let g = self.group();
         let v = g.random_scalar(rng);
         self.note_secret(out, SecretName::V, 1, &v);
@@ -291,85 +365,65 @@ impl Member {
             let share = g.random_scalar(rng);
             kept = g.sub(&kept, &share);
             self.note_secret(out, SecretName::Share, u64::from(k.0), &share);
-            out.sends.push(self.link.send(now, Party::Member(k), Mode::Init, 1, Body::Share(share)));
+            self.send(now, Party::Member(k), Mode::Init, 1, Body::Share(share), out);
         }
         self.note_secret(out, SecretName::Share, u64::from(self.cfg.id.0), &kept);
-        self.v = Some(v);
-        self.kept_share = Some(kept);
-        self.maybe_sum_shares();
+        let mut shares = Shares { v, kept, received: BTreeMap::new(), partial: None };
+        shares.maybe_sum(g, self.cfg.members);
+        shares
     }
 
     fn on_share(&mut self, from: MemberId, share: Scalar) {
-        if self.cfg.init == InitKind::RingHardened {
-            self.shares_in.insert(from, share);
-            self.maybe_sum_shares();
+        let (g, n) = (self.group(), self.cfg.members);
+        if let Phase::Init(Init::Ring { shares: Some(shares), .. }) = &mut self.phase {
+            shares.received.insert(from, share);
+            shares.maybe_sum(g, n);
         }
     }
 
-    fn maybe_sum_shares(&mut self) {
-        let complete = self.shares_in.len() + 1 == self.cfg.members as usize;
-        if let (Some(kept), true, None) = (&self.kept_share, complete, &self.partial) {
-            let g = self.group();
-            self.partial = Some(g.add(kept, &g.sum(self.shares_in.values())));
-        }
-    }
-
-    /// What this member adds to δ: v_i on the plain ring (drawn when first
-    /// needed, step 430), the partial sum of shares on the hardened ring.
-    fn ring_contribution(&mut self, rng: &mut dyn Rng, out: &mut Output) -> Option<Scalar> {
-        match self.cfg.init {
-            InitKind::Ring => {
-                if self.v.is_none() {
-                    let v = self.group().random_scalar(rng);
-                    self.note_secret(out, SecretName::V, 1, &v);
-                    self.v = Some(v);
-                }
-                self.v.clone()
+    /// What this member adds to δ, and its v_i: v_i itself on the plain
+    /// ring (drawn when first needed, step 430), the partial sum of shares
+    /// on the hardened ring, once complete.
+    fn ring_contribution(&self, rng: &mut dyn Rng, out: &mut Output) -> Option<(Scalar, Scalar)> {
+        match &self.phase {
+            Phase::Init(Init::Ring { shares: None, .. }) => {
+                let v = self.group().random_scalar(rng);
+                self.note_secret(out, SecretName::V, 1, &v);
+                Some((v.clone(), v))
             }
-            InitKind::RingHardened => self.partial.clone(),
-            InitKind::Sm => None,
+            Phase::Init(Init::Ring { shares: Some(s), .. }) => Some((s.partial.clone()?, s.v.clone())),
+            _ => None,
         }
     }
 
     /// Sends δ_i = δ_{i−1} + contribution (for the GI, γ + contribution) to
     /// the next member once both are at hand.
     fn maybe_send_delta(&mut self, now: LocalTime, rng: &mut dyn Rng, out: &mut Output) {
-        if self.delta_sent || self.cfg.init == InitKind::Sm {
-            return;
-        }
         let is_gi = self.cfg.id == MemberId(1);
-        if !is_gi && self.pending_delta.is_none() {
+        let pending = match &self.phase {
+            Phase::Init(Init::Ring { pending_delta, .. }) => pending_delta.clone(),
+            _ => return,
+        };
+        if !is_gi && pending.is_none() {
             return;
         }
-        let Some(contribution) = self.ring_contribution(rng, out) else { return };
+        let Some((contribution, v)) = self.ring_contribution(rng, out) else { return };
         let g = self.group();
-        let base = if is_gi {
-            // Steps 410–415: the GI blinds its contribution with γ.
-            let gamma = g.random_scalar(rng);
-            self.note_secret(out, SecretName::Gamma, 1, &gamma);
-            self.gamma = Some(gamma.clone());
-            gamma
-        } else {
-            self.pending_delta.take().expect("checked above")
+        let (base, gamma) = match pending {
+            Some(prev) if !is_gi => (prev, None),
+            _ => {
+                // Steps 410–415: the GI blinds its contribution with γ.
+                let gamma = g.random_scalar(rng);
+                self.note_secret(out, SecretName::Gamma, 1, &gamma);
+                (gamma.clone(), Some(gamma))
+            }
         };
         let delta = g.add(&base, &contribution);
         self.note_secret(out, SecretName::Delta, 1, &delta);
-        self.delta_sent = true;
-        // A cheater commits to δ_i but sends δ_i + 1.
-        let wire = match self.cfg.cheat {
-            Some(CheatPhase::Init) => {
-                out.notes.push(Note::Cheated { by: Party::Member(self.cfg.id) });
-                g.add(&delta, &g.scalar_from_u64(1))
-            }
-            _ => delta.clone(),
-        };
+        self.phase = Phase::Init(Init::Sent { v, gamma: gamma.clone() });
         let next = self.next_in_ring();
-        out.sends.push(self.link.send(now, Party::Member(next), Mode::Init, 1, Body::Delta(wire.clone())));
-        if let Some(accomplice) = self.cfg.forward_delta_to {
-            out.sends.push(self.link.send(now, Party::Member(accomplice), Mode::Init, 1, Body::Delta(wire)));
-        }
+        self.send(now, Party::Member(next), Mode::Init, 1, Body::Delta(delta.clone()), out);
         if self.cfg.verify {
-            let gamma = self.gamma.clone();
             let c = self.own_ring_commitment(&contribution, &delta, gamma.as_ref());
             self.broadcast(now, Mode::Init, 1, Body::Commit(c), out);
         }
@@ -377,37 +431,36 @@ impl Member {
 
     fn on_delta(&mut self, now: LocalTime, prev: Scalar, rng: &mut dyn Rng, out: &mut Output) {
         self.note_delta_in(&prev);
-        if let Some(gamma) = &self.gamma {
-            // Step 475: δ_n came back to the GI; θ_1 = δ_n − γ.
-            if self.held.is_some() {
-                return;
+        let gamma = match &mut self.phase {
+            Phase::Init(Init::Sent { gamma: Some(gamma), .. }) => gamma.clone(),
+            Phase::Init(Init::Ring { pending_delta, .. }) => {
+                // Steps 430–440.
+                *pending_delta = Some(prev);
+                return self.maybe_send_delta(now, rng, out);
             }
-            let theta = self.group().sub(&prev, gamma);
-            self.broadcast(now, Mode::Init, 1, Body::Theta(theta.clone()), out);
-            self.adopt_theta1(now, theta, out);
-        } else if !self.delta_sent {
-            // Steps 430–440.
-            self.pending_delta = Some(prev);
-            self.maybe_send_delta(now, rng, out);
-        }
+            _ => return,
+        };
+        // Step 475: δ_n came back to the GI; θ_1 = δ_n − γ.
+        let theta = self.group().sub(&prev, &gamma);
+        self.broadcast(now, Mode::Init, 1, Body::Theta(theta.clone()), out);
+        self.adopt_theta1(now, theta, out);
     }
 
     /// Step 490: α_{i,1} = θ_1 − v_i.
     fn adopt_theta1(&mut self, now: LocalTime, theta: Scalar, out: &mut Output) {
-        let Some(v) = &self.v else {
-            return; // θ_1 cannot precede δ_{i−1} on the ring; ignore a forged one.
+        let v = match &self.phase {
+            Phase::Init(Init::Sent { v, .. } | Init::Ring { shares: Some(Shares { v, .. }), .. }) => v,
+            // θ_1 cannot precede δ_{i−1} on the ring; ignore a forged one.
+            _ => return,
         };
         let alpha = self.group().sub(&theta, v);
-        self.enter_epoch(now, 1, theta, alpha, out);
-        self.held_epoch1(out);
+        self.enter_epoch1(now, theta, alpha, out);
     }
 
     /// Epoch 1 is held (from the SM's pad or the ring): verify it.
-    fn held_epoch1(&mut self, out: &mut Output) {
-        if let Some(h) = self.held.as_ref().filter(|h| h.epoch == 1) {
-            let (theta, alpha) = (h.theta.clone(), h.alpha.clone());
-            self.note_epoch1(&theta, &alpha, out);
-        }
+    fn enter_epoch1(&mut self, now: LocalTime, theta: Scalar, alpha: Scalar, out: &mut Output) {
+        self.enter_epoch(now, 1, theta.clone(), alpha.clone(), out);
+        self.note_epoch1(&theta, &alpha, out);
     }
 
     /// The member now holds θ_e and α_{i,e}: derive SK_e and confirm it.
@@ -418,8 +471,7 @@ impl Member {
         let sk = derive_sk(self.group(), self.cfg.members, epoch, &theta);
         out.notes.push(Note::Key { member: id, epoch, sk });
         self.keys.insert(epoch, sk);
-        self.held = Some(Held { epoch, theta, alpha });
-        self.held_since = Some(now);
+        self.phase = Phase::Holding { held: Held { epoch, theta, alpha, since: now }, round: None };
         self.link.retire(epoch);
         // Silence detection looks at the epoch held; older confirmations
         // only need their counts (kept in `matched`).
@@ -470,63 +522,56 @@ impl Member {
     /// The local time at which iteration j is due: the group's schedule says
     /// j·rekey_interval after the start, and each member reads it off its own
     /// (possibly skewed) clock, so a fast clock rekeys early.
-    fn rekey_due(&self, j: u64) -> Option<LocalTime> {
-        self.started_at?;
-        Some(LocalTime(self.cfg.rekey_interval_us.saturating_mul(j as i64)))
+    fn rekey_due(&self, j: u64) -> LocalTime {
+        LocalTime(self.cfg.rekey_interval_us.saturating_mul(j as i64))
     }
 
     /// The iteration the member could start next, if any.
     fn next_iteration(&self) -> Option<u64> {
-        let held = self.held.as_ref()?;
-        (self.round.is_none() && held.epoch <= self.cfg.epochs && !self.halted).then_some(held.epoch)
+        match &self.phase {
+            Phase::Holding { held, round: None } if held.epoch <= self.cfg.epochs => Some(held.epoch),
+            _ => None,
+        }
     }
 
     /// Steps 515–525 (process 600: 615–625): draw FK_{i,j} (x_{i,j}) and
     /// broadcast HFK_{i,j} once due; under ElGamal also FK_{i,j} = g^x.
     fn maybe_start_round(&mut self, now: LocalTime, rng: &mut dyn Rng, out: &mut Output) {
         let Some(j) = self.next_iteration() else { return };
-        if self.rekey_due(j).is_none_or(|due| due > now) {
-            return;
-        }
-        if self.cfg.halt == Some(Halt { iteration: j, after_send: false }) {
-            return self.halt(out);
-        }
+        let Some(held) = self.held().filter(|_| self.rekey_due(j) <= now) else { return };
         let g = self.group();
-        let alpha = &self.held.as_ref().expect("next_iteration implies held").alpha;
+        let hfk_of = |fk: &Scalar| g.add(&held.alpha, fk);
+        out.notes.push(Note::RoundStart { member: self.cfg.id, iter: j });
         let fk = g.random_scalar(rng);
-        let mut hfk = g.add(alpha, &fk);
-        if self.cfg.cheat == Some(CheatPhase::Keygen(j)) {
-            // Inconsistent with E = g^FK; used in its own sum too, so the
-            // keys still agree and only verification can tell.
-            hfk = g.add(&hfk, &g.scalar_from_u64(1));
-            out.notes.push(Note::Cheated { by: Party::Member(self.cfg.id) });
-        }
+        let hfk = hfk_of(&fk);
+        let own = match self.own_part(Mode::Generation, j, Body::Hfk(hfk.clone()), out) {
+            Some(Body::Hfk(h)) => h,
+            _ => hfk.clone(),
+        };
         self.note_secret(out, self.cfg.keygen.key_part(), j, &fk);
         let fk_pub = self.publishes().then(|| g.pow_g(&fk));
-        let first = out.sends.len();
         self.broadcast(now, Mode::Generation, j, Body::Hfk(hfk.clone()), out);
         if let Some(p) = &fk_pub {
             self.broadcast(now, Mode::Generation, j, Body::FkPub(p.clone()), out);
         }
-        if self.cfg.halt == Some(Halt { iteration: j, after_send: true }) {
-            self.halt_watch = out.sends[first..].iter().map(|e| (e.to, e.to_inc, e.seq)).collect();
-        }
         let mut parts = self.early.remove(&j).unwrap_or_default();
         let (me, inc) = (self.cfg.id, self.cfg.incarnation);
-        parts.put_hfk(me, inc, hfk.clone());
+        parts.put_hfk(me, inc, own);
         if let Some(p) = &fk_pub {
             parts.put_pub(me, inc, p.clone());
         }
-        self.round = Some(Round { j, fk, hfk, fk_pub, parts, started: now });
+        if let Phase::Holding { round, .. } = &mut self.phase {
+            *round = Some(Round { j, fk, hfk, fk_pub, parts, started: now });
+        }
         self.maybe_finish_round(now, out);
     }
 
     /// The parts of iteration j, if they are still wanted: the round in
     /// progress, or a later one kept until it starts.
     fn parts_of(&mut self, j: u64) -> Option<&mut Parts> {
-        let current = self.held.as_ref().map_or(1, |h| h.epoch);
-        match &mut self.round {
-            Some(round) if round.j == j => Some(&mut round.parts),
+        let current = self.held().map_or(1, |h| h.epoch);
+        match &mut self.phase {
+            Phase::Holding { round: Some(round), .. } if round.j == j => Some(&mut round.parts),
             _ if j >= current && j <= self.cfg.epochs => Some(self.early.entry(j).or_default()),
             _ => None,
         }
@@ -569,17 +614,14 @@ impl Member {
         let n = self.cfg.members as usize;
         let elgamal = self.cfg.keygen == KeygenKind::Elgamal;
         let publishes = self.publishes();
-        if self.round.as_ref().is_none_or(|r| r.parts.complete(publishes) < n) {
-            return;
-        }
-        let round = self.round.take().expect("checked above");
-        let held = self.held.as_ref().expect("a round runs on a held epoch");
+        let Phase::Holding { held, round } = &mut self.phase else { return };
+        let Some(round) = round.take_if(|r| r.parts.complete(publishes) >= n) else { return };
+        let theta_j = held.theta.clone();
         let g = self.group();
         let lambda = 1 - n as i64;
         let Parts { hfks, pubs, incs } = round.parts;
-        let theta = g.add(&g.mul_i64(&held.theta, lambda), &g.sum(hfks.values()));
+        let theta = g.add(&g.mul_i64(&theta_j, lambda), &g.sum(hfks.values()));
         let alpha = g.sub(&theta, &round.fk);
-        let theta_j = held.theta.clone();
         self.check_round(round.j, &theta_j, &hfks, &pubs, &incs, out);
         if elgamal && g.pow_g(&theta) != g.product(pubs.values()) {
             let (member, iter) = (self.cfg.id, round.j);
@@ -595,12 +637,11 @@ impl Member {
 
     fn dispatch(&mut self, now: LocalTime, env: Envelope, rng: &mut dyn Rng, out: &mut Output) {
         let Party::Member(from) = env.from else {
-            match (env.body, self.cfg.init, &self.held) {
-                (Body::Pad { alpha, theta }, InitKind::Sm, None) => {
-                    self.enter_epoch(now, 1, theta, alpha, out);
-                    self.held_epoch1(out);
+            match (env.body, &self.phase) {
+                (Body::Pad { alpha, theta }, Phase::Init(Init::Pad)) => {
+                    self.enter_epoch1(now, theta, alpha, out)
                 }
-                (Body::Commit(c), InitKind::Sm, _) => self.on_commit(Party::Sm, c, out),
+                (Body::Commit(c), _) if self.cfg.init == InitKind::Sm => self.on_commit(Party::Sm, c, out),
                 _ => {}
             }
             return;
@@ -616,7 +657,7 @@ impl Member {
                 self.on_share(from, sh);
                 self.maybe_send_delta(now, rng, out);
             }
-            (Mode::Init, Body::Theta(t)) if self.held.is_none() => self.adopt_theta1(now, t, out),
+            (Mode::Init, Body::Theta(t)) => self.adopt_theta1(now, t, out),
             (Mode::Init, Body::Commit(c)) => self.on_commit(Party::Member(from), c, out),
             (Mode::Generation, Body::Hfk(h)) => self.on_hfk(now, env.iter, (from, env.from_inc), h, out),
             (Mode::Generation, Body::FkPub(p)) => self.on_fk_pub(now, env.iter, (from, env.from_inc), p, out),
@@ -638,31 +679,21 @@ impl Node for Member {
     }
 
     fn start(&mut self, now: LocalTime, rng: &mut dyn Rng) -> Output {
-        self.started_at = Some(now);
         let mut out = Output::default();
         if self.cfg.incarnation > 0 {
             // A replacement announces itself and waits for the RI (process 700).
+            self.phase = Phase::AwaitingHandover;
             for m in self.others() {
-                out.sends.push(self.link.send(now, Party::Member(m), Mode::Recovery, 0, Body::Joined));
+                self.send(now, Party::Member(m), Mode::Recovery, 0, Body::Joined, &mut out);
             }
             return out;
         }
-        match self.cfg.init {
-            InitKind::Sm => {}
-            InitKind::Ring => self.maybe_send_delta(now, rng, &mut out),
-            InitKind::RingHardened => {
-                self.deal_shares(now, rng, &mut out);
-                self.maybe_send_delta(now, rng, &mut out);
-            }
-        }
+        self.start_init(now, rng, &mut out);
         out
     }
 
     fn handle_message(&mut self, now: LocalTime, env: Envelope, rng: &mut dyn Rng) -> Output {
         let mut out = Output::default();
-        if self.halted {
-            return out;
-        }
         let received = self.link.receive(env);
         out.sends.extend(received.ack);
         if let Some(Party::Member(m)) = received.restarted {
@@ -673,20 +704,10 @@ impl Node for Member {
             self.dispatch(now, env, rng, &mut out);
         }
         self.maybe_start_round(now, rng, &mut out);
-        let watched = !self.halt_watch.is_empty();
-        if watched && self.halt_watch.iter().all(|&(to, inc, seq)| !self.link.is_pending(to, inc, seq)) {
-            // The after-send crash point: every member has our HFK.
-            self.halt_watch.clear();
-            self.halt(&mut out);
-            out.sends.clear();
-        }
         out
     }
 
     fn handle_timeout(&mut self, now: LocalTime, rng: &mut dyn Rng) -> Output {
-        if self.halted {
-            return Output::default();
-        }
         let mut out = Output { sends: self.link.due(now), ..Output::default() };
         self.detect_silence(now, &mut out);
         self.recovery_timeout(now, &mut out);
@@ -703,7 +724,7 @@ impl Node for Member {
     /// A replacement that has not recovered yet takes G and R of any
     /// iteration: it does not know where the group is.
     fn admits(&self) -> sealed::Admit {
-        let Some(held) = &self.held else {
+        let Some(held) = self.held() else {
             if self.cfg.incarnation > 0 {
                 // Mode I too: initialisation messages to a predecessor that
                 // died during it are acked (and dropped) by the link.
@@ -716,14 +737,7 @@ impl Node for Member {
         sealed::Admit { modes, iters: [1..=1, c.saturating_sub(3)..=c + 1, 0..=c + 1] }
     }
 
-    fn poll_timeout(&self) -> Option<LocalTime> {
-        if self.halted {
-            return None;
-        }
-        let rekey = self.next_iteration().and_then(|j| self.rekey_due(j));
-        [self.link.next_deadline(), rekey, self.silence_deadline(), self.recovery_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+    fn poll_timeout(&self) -> Option<(Timer, LocalTime)> {
+        self.timers().into_iter().filter_map(|(t, at)| Some((t, at?))).min_by_key(|&(_, at)| at)
     }
 }

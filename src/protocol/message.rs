@@ -422,7 +422,8 @@ pub mod wire {
         use super::*;
         use crate::group::by_name;
         use crate::protocol::Party;
-        use crate::sim::rng::stream;
+        use rand_chacha::ChaCha20Rng;
+        use rand_core::SeedableRng;
 
         /// A message naming a party outside the group, relaying a party's
         /// own HFK to it or from it, or a handover whose HFK does not match
@@ -471,7 +472,7 @@ pub mod wire {
         fn every_body_round_trips() {
             for name in ["toy-64", "modp-2048"] {
                 let g = by_name(name).unwrap();
-                let mut rng = stream(1, "t");
+                let mut rng = ChaCha20Rng::seed_from_u64(1);
                 let mut s = || g.random_scalar(&mut rng);
                 let e = g.pow_g(&s());
                 let bodies = vec![

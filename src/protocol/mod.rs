@@ -9,6 +9,7 @@
 //! confirmation after every epoch. Reliability (acks, retransmission,
 //! duplicate suppression) is the [`link`] layer underneath.
 
+pub mod conduct;
 pub mod link;
 pub mod member;
 pub mod message;
@@ -168,8 +169,10 @@ pub enum Note {
     Confirmed { member: MemberId, epoch: u64 },
     /// Another member's confirmation of SK_epoch did not match.
     Divergence { member: MemberId, epoch: u64, with: MemberId },
-    /// The member stopped (a crash fault at a protocol point).
-    Halted { member: MemberId },
+    /// Iteration `iter` fell due and the member starts it: what follows in
+    /// the same output is its draw of FK_{i,iter} and its HFK. (A driver
+    /// crashing the member "before it sends" cuts its output here.)
+    RoundStart { member: MemberId, iter: u64 },
     /// `member` heard nothing from `failed` for a round timeout in iteration
     /// `iter` and declares it failed.
     Declared { member: MemberId, failed: MemberId, iter: u64 },
@@ -187,7 +190,9 @@ pub enum Note {
     RecoveryFailed { member: MemberId, iter: u64, missing: Vec<MemberId> },
 }
 
-/// What one call into a party produced.
+/// What one call into a party produced. The driver must act on it: send
+/// `sends`, record `notes`, and then ask [`Node::poll_timeout`] again.
+#[must_use = "a party's output carries the messages it sends and what it noted"]
 #[derive(Default, Debug)]
 pub struct Output {
     pub sends: Vec<Envelope>,
@@ -199,6 +204,7 @@ pub struct Output {
 }
 
 impl Output {
+    /// Appends `other`'s sends and notes to this output's.
     pub fn extend(&mut self, other: Output) {
         self.sends.extend(other.sends);
         self.notes.extend(other.notes);
@@ -206,18 +212,52 @@ impl Output {
     }
 }
 
+/// A party's named timers: which deadline [`Node::poll_timeout`] reports.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum Timer {
+    /// The link's next retransmission of an unacknowledged payload.
+    Retransmit,
+    /// The next key-generation iteration falls due on the party's clock.
+    Rekey,
+    /// A peer silent for the silence timeout is to be declared failed
+    /// (process 700, detection).
+    Silence,
+    /// A replacement stops waiting for the survivors' ĤFKs (process 700,
+    /// failure).
+    RecoveryPatience,
+}
+
 /// The interface the simulator drives. Every method is pure in the sense of
 /// sans-IO: the answer depends only on the state, the arguments and the draws
 /// taken from `rng`.
+///
+/// # Driving contract
+///
+/// 1. Call [`Node::start`] exactly once, before anything else.
+/// 2. Then call [`Node::handle_message`] for each envelope delivered to the
+///    party (after [`Node::admits`] has let it through, on a channel that
+///    checks) and [`Node::handle_timeout`] when the deadline of
+///    [`Node::poll_timeout`] has come, in any order, one call at a time.
+/// 3. `now` is the party's own clock and never goes backwards from one call
+///    to the next (equal readings are fine).
+/// 4. After every call, act on its [`Output`]: send its envelopes, record
+///    its notes, and re-read [`Node::poll_timeout`] (any call may move or
+///    clear the deadline). Calling `handle_timeout` early is harmless: what
+///    is not due is left alone.
+/// 5. A party the driver has crashed is never called again; a replacement
+///    is a new party with the next incarnation.
 pub trait Node {
+    /// Which party this is.
     fn party(&self) -> Party;
-    /// Called once at virtual time 0.
+    /// Called once, first, at the party's start (virtual time 0).
     fn start(&mut self, now: LocalTime, rng: &mut dyn Rng) -> Output;
+    /// An envelope delivered to the party.
     fn handle_message(&mut self, now: LocalTime, env: Envelope, rng: &mut dyn Rng) -> Output;
     /// Called when the deadline last returned by `poll_timeout` has passed.
     fn handle_timeout(&mut self, now: LocalTime, rng: &mut dyn Rng) -> Output;
-    /// The next local time at which the party wants `handle_timeout`.
-    fn poll_timeout(&self) -> Option<LocalTime>;
+    /// The next local time at which the party wants `handle_timeout`, and
+    /// the timer that falls due then (the first named, if several do).
+    fn poll_timeout(&self) -> Option<(Timer, LocalTime)>;
     /// The modes and iterations the party takes now: the sealed channel
     /// refuses the rest (wrong-mode, stale-iteration) before the party
     /// sees them.

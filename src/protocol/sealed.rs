@@ -191,20 +191,6 @@ pub fn seal(
     Sealed { header, ciphertext }
 }
 
-/// The receiver's protocol-state checks, applied after the cryptographic
-/// ones.
-pub struct Checks<'a> {
-    /// The modes this receiver accepts now.
-    pub modes: &'a [u8],
-    /// The iterations it accepts now in modes I, G and R, inclusive.
-    pub iters: [RangeInclusive<u64>; 3],
-    /// Its clock now, and how far a timestamp may be from it.
-    pub now_us: i64,
-    pub window_us: i64,
-    /// Whether (sender, incarnation, seq, attempt) was already accepted.
-    pub seen: &'a dyn Fn(&Header) -> bool,
-}
-
 /// The cryptographic checks alone: recipient, decryption, signature.
 /// Returns the payload.
 fn unseal(
@@ -240,39 +226,6 @@ fn unseal(
     let sender = sender.ok_or(Reject::BadSignature)?;
     sender.verify.verify_strict(&signed, &sig).map_err(|_| Reject::BadSignature)?;
     Ok(payload.to_vec())
-}
-
-/// Opens a sealed message addressed to `me` = (trace id, incarnation):
-/// decrypts it, checks the sender's signature against `sender`'s public
-/// keys (`None` if the claimed sender is unknown), then the protocol-state
-/// checks. Returns the payload.
-pub fn open(
-    keys: &Keys,
-    me: (u32, u32),
-    sealed: &Sealed,
-    sender: Option<&PublicKeys>,
-    checks: &Checks,
-) -> Result<Vec<u8>, Reject> {
-    let payload = unseal(keys, me, sealed, sender)?;
-    let h = &sealed.header;
-    if !checks.modes.contains(&h.mode) {
-        return Err(Reject::WrongMode);
-    }
-    let mode_index = match h.mode {
-        b'I' => 0,
-        b'G' => 1,
-        _ => 2,
-    };
-    if !checks.iters[mode_index].contains(&h.iter) {
-        return Err(Reject::StaleIteration);
-    }
-    if (checks.seen)(h) {
-        return Err(Reject::Replayed);
-    }
-    if (checks.now_us - h.t_us).abs() > checks.window_us {
-        return Err(Reject::Timestamp);
-    }
-    Ok(payload)
 }
 
 /// The modes and iterations a receiver's protocol state admits now.
@@ -392,8 +345,8 @@ impl Endpoint {
         }
         // The state checks wait for the payload (an ack echoes the header
         // of what it acknowledges and carries no protocol state, so the mode
-        // and iteration checks do not apply to it); they come in the same
-        // order as in `open`: mode, iteration, replay, timestamp.
+        // and iteration checks do not apply to it); they come in this order:
+        // mode, iteration, replay, timestamp.
         let payload = unseal(&self.keys, self.me, sealed, sender)?;
         let h = &sealed.header;
         let (seq, to_inc, body) = wire::decode(group, &payload).ok_or(Reject::Malformed)?;
@@ -452,6 +405,9 @@ impl Endpoint {
 
 #[cfg(test)]
 mod tests {
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
     use super::*;
 
     fn keys(k: u8) -> Keys {
@@ -462,76 +418,105 @@ mod tests {
         Keys::from_seed(seed)
     }
 
-    fn header(from: u32, to: u32, mode: u8) -> Header {
-        Header {
-            from,
-            from_inc: 0,
-            to,
-            to_inc: 0,
-            mode,
+    fn group() -> &'static GroupParams {
+        crate::group::by_name("toy-64").expect("a bundled parameter set")
+    }
+
+    fn member(id: u32) -> Party {
+        Party::Member(MemberId(id))
+    }
+
+    /// Member `from`'s HFK of iteration 3 to member `to`.
+    fn hfk(from: u32, to: u32) -> Envelope {
+        Envelope {
+            from: member(from),
+            to: member(to),
+            mode: Mode::Generation,
             iter: 3,
             seq: 7,
             attempt: 0,
-            t_us: 1_000,
-            eph: [0; 32],
+            from_inc: 0,
+            to_inc: 0,
+            body: Body::Hfk(group().scalar_from_u64(42)),
         }
     }
 
-    fn never(_: &Header) -> bool {
-        false
+    /// Member `id`'s endpoint with keys `k` (a 1 000 µs window).
+    fn endpoint(k: u8, id: u32) -> Endpoint {
+        Endpoint::new(keys(k), member(id), 0, 1_000)
     }
 
-    fn checks() -> Checks<'static> {
-        Checks { modes: b"IGR", iters: [1..=5, 1..=5, 1..=5], now_us: 1_500, window_us: 1_000, seen: &never }
+    /// What member 2 admits: every mode, iterations 1..=5.
+    fn admit() -> Admit {
+        Admit { modes: b"IGR", iters: [1..=5, 1..=5, 1..=5] }
     }
 
-    /// A sealed message opens to its payload in every mode.
+    /// A sealed message opens to its envelope in every mode, and its
+    /// payload is encrypted.
     #[test]
     fn round_trip_in_every_mode() {
-        let (a, b) = (keys(1), keys(2));
-        for mode in *b"IGR" {
-            let s = seal(&a, header(1, 2, mode), &b.public().dh, b"payload", [9; 32]);
-            assert_eq!(open(&b, (2, 0), &s, Some(&a.public()), &checks()).unwrap(), b"payload");
-            assert!(!s.ciphertext.windows(7).any(|w| w == b"payload"), "the payload is encrypted");
+        let (g, mut rng) = (group(), ChaCha20Rng::seed_from_u64(1));
+        let (mut a, mut b) = (endpoint(1, 1), endpoint(2, 2));
+        for (mode, body) in [
+            (Mode::Init, Body::Theta(g.scalar_from_u64(5))),
+            (Mode::Generation, Body::Hfk(g.scalar_from_u64(6))),
+            (Mode::Recovery, Body::Xi(g.scalar_from_u64(7))),
+        ] {
+            let env = Envelope { mode, body, ..hfk(1, 2) };
+            let s = a.seal(g, LocalTime(1_000), &env, 0, &b.public(), &mut rng);
+            assert_eq!(b.open(g, LocalTime(1_500), &s, Some(&a.public()), &admit()), Ok(env.clone()));
+            let plain = wire::encode(g, &env);
+            assert!(!s.ciphertext.windows(plain.len()).any(|w| w == plain), "the payload is encrypted");
         }
     }
 
-    /// Each rejection reason comes from its own crafted message, and the
-    /// honest message passes every check.
+    /// Each rejection reason of the shipping receiver, `Endpoint::open`,
+    /// comes from its own crafted message, and the honest message passes
+    /// every check.
     #[test]
     fn each_rejection_reason_from_a_crafted_message() {
-        let (a, b, c) = (keys(1), keys(2), keys(3));
-        let honest = seal(&a, header(1, 2, b'G'), &b.public().dh, b"hfk", [9; 32]);
-        let open_b = |s: &Sealed, ch: &Checks| open(&b, (2, 0), s, Some(&a.public()), ch);
-        assert!(open_b(&honest, &checks()).is_ok());
+        let (g, mut rng) = (group(), ChaCha20Rng::seed_from_u64(1));
+        let (mut a, mut c) = (endpoint(1, 1), endpoint(3, 1));
+        let b_keys = endpoint(2, 2).public();
+        let a_keys = a.public();
+        let honest = a.seal(g, LocalTime(1_000), &hfk(1, 2), 0, &b_keys, &mut rng);
+        // A fresh receiver for every attempt: a refusal is not remembered,
+        // an acceptance would make the next attempt a replay.
+        let open_at = |s: &Sealed, now: i64, admit: &Admit, sender: Option<&PublicKeys>| {
+            endpoint(2, 2).open(g, LocalTime(now), s, sender, admit)
+        };
+        let open_b = |s: &Sealed| open_at(s, 1_500, &admit(), Some(&a_keys));
+        assert!(open_b(&honest).is_ok());
         // Addressed to member 3.
-        let other = seal(&a, header(1, 3, b'G'), &b.public().dh, b"hfk", [9; 32]);
-        assert_eq!(open_b(&other, &checks()), Err(Reject::WrongRecipient));
+        let other = a.seal(g, LocalTime(1_000), &hfk(1, 3), 0, &b_keys, &mut rng);
+        assert_eq!(open_b(&other), Err(Reject::WrongRecipient));
         // A flipped ciphertext byte, and a flipped header byte (the AAD).
         let mut tampered = honest.clone();
         tampered.ciphertext[70] ^= 1;
-        assert_eq!(open_b(&tampered, &checks()), Err(Reject::Undecryptable));
+        assert_eq!(open_b(&tampered), Err(Reject::Undecryptable));
         let mut tampered = honest.clone();
         tampered.header.iter = 4;
-        assert_eq!(open_b(&tampered, &checks()), Err(Reject::Undecryptable));
+        assert_eq!(open_b(&tampered), Err(Reject::Undecryptable));
         // A low-order ephemeral key: the exchange is not contributory.
         let mut low = honest.clone();
         low.header.eph = [0; 32];
-        assert_eq!(open_b(&low, &checks()), Err(Reject::Undecryptable));
-        // Signed by C, claiming to be A (a forgery).
-        let forged = seal(&c, header(1, 2, b'G'), &b.public().dh, b"hfk", [9; 32]);
-        assert_eq!(open_b(&forged, &checks()), Err(Reject::BadSignature));
-        assert_eq!(open(&b, (2, 0), &honest, None, &checks()), Err(Reject::BadSignature));
+        assert_eq!(open_b(&low), Err(Reject::Undecryptable));
+        // Signed by C, claiming to be A (a forgery); or from no known sender.
+        let forged = c.seal(g, LocalTime(1_000), &hfk(1, 2), 0, &b_keys, &mut rng);
+        assert_eq!(open_b(&forged), Err(Reject::BadSignature));
+        assert_eq!(open_at(&honest, 1_500, &admit(), None), Err(Reject::BadSignature));
+        // Signed by A, but no payload an honest party sends.
+        let junk = seal(&keys(1), honest.header.clone(), &b_keys.dh, b"junk", [9; 32]);
+        assert_eq!(open_b(&junk), Err(Reject::Malformed));
         // Protocol state: mode, iteration, replay, timestamp.
-        let init_only = Checks { modes: b"I", ..checks() };
-        assert_eq!(open_b(&honest, &init_only), Err(Reject::WrongMode));
-        let later = Checks { iters: [1..=5, 4..=9, 1..=5], ..checks() };
-        assert_eq!(open_b(&honest, &later), Err(Reject::StaleIteration));
-        let seen = |h: &Header| h.seq == 7;
-        let replay = Checks { seen: &seen, ..checks() };
-        assert_eq!(open_b(&honest, &replay), Err(Reject::Replayed));
-        let late = Checks { now_us: 5_000, ..checks() };
-        assert_eq!(open_b(&honest, &late), Err(Reject::Timestamp));
+        let init_only = Admit { modes: b"I", ..admit() };
+        assert_eq!(open_at(&honest, 1_500, &init_only, Some(&a_keys)), Err(Reject::WrongMode));
+        let later = Admit { iters: [1..=5, 4..=9, 1..=5], ..admit() };
+        assert_eq!(open_at(&honest, 1_500, &later, Some(&a_keys)), Err(Reject::StaleIteration));
+        let mut b = endpoint(2, 2);
+        assert!(b.open(g, LocalTime(1_500), &honest, Some(&a_keys), &admit()).is_ok());
+        assert_eq!(b.open(g, LocalTime(1_600), &honest, Some(&a_keys), &admit()), Err(Reject::Replayed));
+        assert_eq!(open_at(&honest, 5_000, &admit(), Some(&a_keys)), Err(Reject::Timestamp));
     }
 
     /// Endpoints: an envelope comes out as it went in; the same bytes again
@@ -539,8 +524,8 @@ mod tests {
     /// forgets what left the window, where the timestamp check rejects it.
     #[test]
     fn endpoints_take_retransmissions_and_refuse_replays() {
-        let g = crate::group::by_name("toy-64").unwrap();
-        let (sm, m1) = (Party::Sm, Party::Member(MemberId(1)));
+        let g = group();
+        let (sm, m1) = (Party::Sm, member(1));
         let mut a = Endpoint::new(keys(1), sm, 0, 1_000);
         let mut b = Endpoint::new(keys(2), m1, 0, 1_000);
         let env = Envelope {
@@ -552,9 +537,9 @@ mod tests {
             attempt: 0,
             from_inc: 0,
             to_inc: 0,
-            body: crate::protocol::Body::Theta(g.scalar_from_u64(99)),
+            body: Body::Theta(g.scalar_from_u64(99)),
         };
-        let mut rng = crate::sim::rng::stream(1, "t");
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
         let first = a.seal(g, LocalTime(100), &env, 0, &b.public(), &mut rng);
         let all = Admit::all();
         assert_eq!(b.open(g, LocalTime(150), &first, Some(&a.public()), &all), Ok(env.clone()));
@@ -576,8 +561,9 @@ mod tests {
     /// the wrong recipient; rewriting it to C breaks A's signature.
     #[test]
     fn a_signed_message_re_encrypted_to_another_member_is_rejected() {
-        let (a, b, c) = (keys(1), keys(2), keys(3));
-        let to_b = seal(&a, header(1, 2, b'G'), &b.public().dh, b"hfk", [9; 32]);
+        let (g, mut rng) = (group(), ChaCha20Rng::seed_from_u64(1));
+        let (mut a, b, c) = (endpoint(1, 1), keys(2), keys(3));
+        let to_b = a.seal(g, LocalTime(1_000), &hfk(1, 2), 0, &b.public(), &mut rng);
         // B decrypts: recover A's signature and payload.
         let shared = b.dh.diffie_hellman(&PublicKey::from(to_b.header.eph));
         let cipher = aead_key(shared.as_bytes(), &to_b.header.eph, b.public().dh.as_bytes());
@@ -593,9 +579,8 @@ mod tests {
             let ct = cipher.encrypt((&NONCE).into(), Payload { msg: &plain, aad: &h.to_bytes() }).unwrap();
             Sealed { header: h, ciphertext: ct }
         };
-        let kept = reseal(to_b.header.clone());
-        assert_eq!(open(&c, (3, 0), &kept, Some(&a.public()), &checks()), Err(Reject::WrongRecipient));
-        let rewritten = reseal(Header { to: 3, ..to_b.header.clone() });
-        assert_eq!(open(&c, (3, 0), &rewritten, Some(&a.public()), &checks()), Err(Reject::BadSignature));
+        let open_c = |s: &Sealed| endpoint(3, 3).open(g, LocalTime(1_500), s, Some(&a.public()), &admit());
+        assert_eq!(open_c(&reseal(to_b.header.clone())), Err(Reject::WrongRecipient));
+        assert_eq!(open_c(&reseal(Header { to: 3, ..to_b.header.clone() })), Err(Reject::BadSignature));
     }
 }

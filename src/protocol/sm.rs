@@ -4,14 +4,18 @@
 //! to each member i. With verification (process 800) it also sends every
 //! member the commitments C_i = g^{α_{i,1}} and C_θ = g^{θ_1}.
 //!
-//! A cheating SM (the `sm-cheat` adversary) hands one member α + 1 and
-//! commits to what it handed, so Π C_i ≠ C_θ^{n−1} gives it away.
+//! The SM commits to the pads as its [`Conduct`] sent them: a cheating SM
+//! (the `sm-cheat` adversary's conduct) hands one member α + 1 and commits
+//! to what it handed, so Π C_i ≠ C_θ^{n−1} gives it away.
 
 use rand_core::Rng;
 
+use super::conduct::{self, Conduct, Context, Outgoing};
 use super::link::{Backoff, Link};
 use super::sealed;
-use super::{Body, Commitment, Envelope, LocalTime, MemberId, Mode, Node, Note, Output, Party, SecretName};
+use super::{
+    Body, Commitment, Envelope, LocalTime, MemberId, Mode, Node, Note, Output, Party, SecretName, Timer,
+};
 use crate::group::GroupParams;
 
 pub struct SecurityManager {
@@ -19,18 +23,30 @@ pub struct SecurityManager {
     members: u32,
     link: Link,
     verify: bool,
-    cheat_on: Option<MemberId>,
+    /// How the SM's payloads leave it.
+    conduct: Box<dyn Conduct>,
 }
 
 impl SecurityManager {
+    /// The SM of a group of `members`, sending through `conduct`
+    /// ([`conduct::Honest`] for one that follows the protocol).
     pub fn new(
         group: &'static GroupParams,
         members: u32,
         backoff: Backoff,
         verify: bool,
-        cheat_on: Option<MemberId>,
+        conduct: Box<dyn Conduct>,
     ) -> SecurityManager {
-        SecurityManager { group, members, link: Link::new(Party::Sm, backoff), verify, cheat_on }
+        SecurityManager { group, members, link: Link::new(Party::Sm, backoff), verify, conduct }
+    }
+
+    /// Sends `body` to member `to` in mode I through the SM's conduct.
+    fn send(&mut self, now: LocalTime, to: MemberId, body: Body, out: &mut Output) {
+        let ctx = Context { party: Party::Sm, incarnation: 0, mode: Mode::Init, iter: 1, group: self.group };
+        let msg = Outgoing { to: Party::Member(to), body };
+        for msg in conduct::conduct(&mut *self.conduct, &ctx, msg, &mut out.notes) {
+            out.sends.push(self.link.send(now, msg.to, Mode::Init, 1, msg.body));
+        }
     }
 }
 
@@ -47,15 +63,16 @@ impl Node for SecurityManager {
         let mut alphas = Vec::with_capacity(vs.len());
         for (i, v) in (1..=self.members).zip(vs) {
             let owner = MemberId(i);
-            let mut alpha = g.sub(&theta, &v);
-            if self.cheat_on == Some(owner) {
-                alpha = g.add(&alpha, &g.scalar_from_u64(1));
-                out.notes.push(Note::Cheated { by: Party::Sm });
-            }
+            let alpha = g.sub(&theta, &v);
             out.notes.push(Note::Secret { owner, name: SecretName::V, index: 1, value: v });
-            let body = Body::Pad { alpha: alpha.clone(), theta: theta.clone() };
-            out.sends.push(self.link.send(now, Party::Member(owner), Mode::Init, 1, body));
-            alphas.push(alpha);
+            let first = out.sends.len();
+            self.send(now, owner, Body::Pad { alpha: alpha.clone(), theta: theta.clone() }, &mut out);
+            // The pad as sent to its owner is the one committed to.
+            let sent = out.sends[first..].iter().find_map(|e| match &e.body {
+                Body::Pad { alpha, .. } if e.to == Party::Member(owner) => Some(alpha.clone()),
+                _ => None,
+            });
+            alphas.push(sent.unwrap_or(alpha));
         }
         if self.verify {
             let commitment = Commitment::Pads {
@@ -63,8 +80,7 @@ impl Node for SecurityManager {
                 theta: g.pow_g(&theta),
             };
             for i in 1..=self.members {
-                let body = Body::Commit(commitment.clone());
-                out.sends.push(self.link.send(now, Party::Member(MemberId(i)), Mode::Init, 1, body));
+                self.send(now, MemberId(i), Body::Commit(commitment.clone()), &mut out);
             }
         }
         out
@@ -80,8 +96,8 @@ impl Node for SecurityManager {
         Output { sends: self.link.due(now), ..Output::default() }
     }
 
-    fn poll_timeout(&self) -> Option<LocalTime> {
-        self.link.next_deadline()
+    fn poll_timeout(&self) -> Option<(Timer, LocalTime)> {
+        self.link.next_deadline().map(|at| (Timer::Retransmit, at))
     }
 
     /// The SM takes part in initialisation only: acks of its pads.

@@ -11,9 +11,8 @@ use toml::de::DeValue;
 use super::adversaries::{Ctx, within};
 use super::error::{FieldError, Problem};
 use super::tagged::tables;
-use crate::protocol::member::Halt;
 use crate::protocol::{InitKind, MemberId};
-use crate::sim::fault::{Crash, CrashAt, Partition};
+use crate::sim::fault::{Crash, CrashAt, Halt, Partition};
 
 pub const KINDS: &[&str] = &["crash", "partition"];
 

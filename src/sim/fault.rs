@@ -2,14 +2,22 @@
 //! out; the members only notice silence.
 
 use crate::protocol::MemberId;
-use crate::protocol::member::Halt;
+
+/// Where a member crashes: when iteration `iteration` is due, before it
+/// sends HFK, or once every member has acknowledged its HFK. The simulator
+/// carries it out; the member knows nothing of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Halt {
+    pub iteration: u64,
+    pub after_send: bool,
+}
 
 /// When a member crashes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CrashAt {
     /// At a virtual time, in µs.
     Time(u64),
-    /// At a protocol point of an iteration (the member halts itself there).
+    /// At a protocol point of an iteration.
     Point(Halt),
 }
 

@@ -31,9 +31,9 @@ use crate::protocol::link::Backoff;
 use crate::protocol::member::{Member, MemberConfig};
 use crate::protocol::sm::SecurityManager;
 use crate::protocol::{
-    Envelope, InitKind, KeygenKind, LocalTime, MemberId, Node, Note, Output, Party, SecretName,
+    Body, Envelope, InitKind, KeygenKind, LocalTime, MemberId, Mode, Node, Note, Output, Party, SecretName,
 };
-use fault::{CrashAt, Faults};
+use fault::{CrashAt, Faults, Halt};
 use network::{Fate, NetworkModel};
 use queue::EventQueue;
 pub use truth::{Detection, Finding, Recovery, Stall, Verdict};
@@ -288,16 +288,7 @@ enum Event {
 }
 
 /// The configuration of member `id`'s `incarnation`-th node.
-fn member_config(
-    cfg: &Config,
-    id: MemberId,
-    incarnation: u32,
-    forwards: &[(MemberId, MemberId)],
-) -> MemberConfig {
-    let halt = cfg.faults.crash(id, incarnation).and_then(|c| match c.at {
-        CrashAt::Point(h) => Some(h),
-        CrashAt::Time(_) => None,
-    });
+fn member_config(cfg: &Config, id: MemberId, incarnation: u32) -> MemberConfig {
     MemberConfig {
         id,
         members: cfg.members,
@@ -305,18 +296,21 @@ fn member_config(
         init: cfg.init,
         keygen: cfg.keygen,
         verify: cfg.verify,
-        cheat: cfg.adversaries.cheat(id).filter(|_| incarnation == 0),
         epochs: cfg.epochs,
         rekey_interval_us: cfg.rekey_interval_us,
         backoff: cfg.backoff(),
-        forward_delta_to: forwards.iter().find(|(from, _)| *from == id).map(|&(_, to)| to),
         round_timeout_us: cfg.round_timeout_us,
         clock_spread_us: 2 * cfg.clock_skew_us,
         loss_allowance_us: cfg.loss_allowance_us(),
-        halt,
-        withhold: cfg.adversaries.withholds(id),
         incarnation,
     }
+}
+
+/// Member `id`'s `incarnation`-th node, with the conduct the adversaries
+/// give it.
+fn member_node(cfg: &Config, id: MemberId, incarnation: u32) -> Member {
+    let conduct = cfg.adversaries.member_conduct(id, incarnation, cfg.members);
+    Member::new(member_config(cfg, id, incarnation), conduct)
 }
 
 /// A party's slot: 0 for the SM, i for member i.
@@ -350,6 +344,9 @@ struct Sim<'r> {
     suspected: std::collections::BTreeSet<MemberId>,
     last_progress: SimTime,
     chan: wire::Channel,
+    /// Per slot: the payloads (recipient, its incarnation, seq) whose
+    /// acknowledgement an after-send crash point waits for.
+    watch: Vec<Vec<(Party, u32, u64)>>,
 }
 
 pub fn run(cfg: &Config, rec: &mut dyn Recorder) -> Result<Outcome, SimError> {
@@ -360,10 +357,9 @@ impl<'r> Sim<'r> {
     fn new(cfg: Config, rec: &'r mut dyn Recorder) -> Sim<'r> {
         let n = cfg.members;
         let backoff = cfg.backoff();
-        let forwards = cfg.adversaries.delta_forwards(n);
         let sm = (cfg.init == InitKind::Sm)
-            .then(|| SecurityManager::new(cfg.group, n, backoff, cfg.verify, cfg.adversaries.sm_cheat()));
-        let members = (1..=n).map(|i| Member::new(member_config(&cfg, MemberId(i), 0, &forwards))).collect();
+            .then(|| SecurityManager::new(cfg.group, n, backoff, cfg.verify, cfg.adversaries.sm_conduct()));
+        let members = (1..=n).map(|i| member_node(&cfg, MemberId(i), 0)).collect();
         let mut queue = EventQueue::new();
         for c in &cfg.faults.crashes {
             if let CrashAt::Time(t) = c.at {
@@ -396,6 +392,7 @@ impl<'r> Sim<'r> {
             suspected: std::collections::BTreeSet::new(),
             last_progress: SimTime(0),
             chan,
+            watch: vec![Vec::new(); n as usize + 1],
             sm,
             members,
             rngs,
@@ -415,8 +412,7 @@ impl<'r> Sim<'r> {
     fn spawn_replacement(&mut self, member: MemberId) -> Result<(), SimError> {
         let slot = member.0 as usize;
         let incarnation = self.incarnation[slot] + 1;
-        let forwards = self.cfg.adversaries.delta_forwards(self.cfg.members);
-        self.members[slot - 1] = Member::new(member_config(&self.cfg, member, incarnation, &forwards));
+        self.members[slot - 1] = member_node(&self.cfg, member, incarnation);
         self.rngs[slot] = rng::stream(self.cfg.seed, &format!("member/{}/{incarnation}", member.0));
         self.incarnation[slot] = incarnation;
         self.crashed[slot] = false;
@@ -430,6 +426,7 @@ impl<'r> Sim<'r> {
 
     fn crash(&mut self, slot: usize) -> io::Result<()> {
         self.crashed[slot] = true;
+        self.watch[slot].clear();
         self.armed[slot].1 += 1;
         self.armed[slot].0 = None;
         self.record(&Record::Crash { member: MemberId(slot as u32) })
@@ -560,6 +557,7 @@ impl<'r> Sim<'r> {
         };
         let kept = (origin.is_none() && !duplicate && self.chan.replays()).then(|| env.clone());
         let out = self.with_rng(slot, |node, rng| node.handle_message(now, env, rng));
+        let halt = self.acked_all_watched(slot);
         // Counted once past the channel, whatever the link then makes of it
         // (a duplicate, an ack): the channel is what must stop it.
         if let Some(attack) = origin {
@@ -569,13 +567,70 @@ impl<'r> Sim<'r> {
         if let Some(env) = kept {
             self.chan.delivered(msg, wire, env);
         }
-        self.apply(slot, out)
+        if halt {
+            self.watch[slot].clear();
+        }
+        self.apply_then(slot, out, halt)
+    }
+
+    /// The crash point of the node now in `slot`, if it has one.
+    fn crash_point(&self, slot: usize) -> Option<Halt> {
+        let member = MemberId(u32::try_from(slot).ok().filter(|&s| s > 0)?);
+        match self.cfg.faults.crash(member, self.incarnation[slot])?.at {
+            CrashAt::Point(h) => Some(h),
+            CrashAt::Time(_) => None,
+        }
+    }
+
+    /// Whether every payload the after-send crash point of `slot` watches
+    /// has been acknowledged (or retired): the moment it crashes.
+    fn acked_all_watched(&self, slot: usize) -> bool {
+        let watch = &self.watch[slot];
+        let link = match slot {
+            0 => return false,
+            i => self.members[i - 1].link(),
+        };
+        !watch.is_empty() && watch.iter().all(|&(to, inc, seq)| !link.is_pending(to, inc, seq))
+    }
+
+    /// Carries out `slot`'s crash point at `iter`, which the node has just
+    /// started: the index of the note before which a before-send crash cuts
+    /// the output, if it does. An after-send point starts watching the HFKs
+    /// (and public FKs) just sent.
+    fn crash_point_reached(&mut self, slot: usize, out: &Output) -> Option<usize> {
+        let point = self.crash_point(slot)?;
+        let at = out
+            .notes
+            .iter()
+            .position(|n| matches!(n, Note::RoundStart { iter, .. } if *iter == point.iteration))?;
+        if !point.after_send {
+            return Some(at);
+        }
+        self.watch[slot] = out
+            .sends
+            .iter()
+            .filter(|e| e.mode == Mode::Generation && e.iter == point.iteration && e.attempt == 0)
+            .filter(|e| matches!(e.body, Body::Hfk(_) | Body::FkPub(_)))
+            .map(|e| (e.to, e.to_inc, e.seq))
+            .collect();
+        None
     }
 
     /// Records a party's notes, puts its messages on the network and re-arms
     /// its timer.
     fn apply(&mut self, slot: usize, out: Output) -> Result<(), SimError> {
+        self.apply_then(slot, out, false)
+    }
+
+    /// [`Sim::apply`], crashing the node after its notes when `crash` is
+    /// set (its messages are then lost with it). A crash point reached in
+    /// `out` crashes it too.
+    fn apply_then(&mut self, slot: usize, mut out: Output, crash: bool) -> Result<(), SimError> {
         let by = if slot == 0 { Party::Sm } else { Party::Member(MemberId(slot as u32)) };
+        let cut = self.crash_point_reached(slot, &out);
+        if let Some(at) = cut {
+            out.notes.truncate(at);
+        }
         let mut replace = Vec::new();
         self.truth.set_recovering(out.notes.iter().find_map(|n| match n {
             Note::Recovered { iter, .. } => Some(*iter),
@@ -599,11 +654,13 @@ impl<'r> Sim<'r> {
                 Note::Key { member, epoch, sk } => {
                     self.record(&Record::Key { member: *member, epoch: *epoch, sk })?
                 }
-                Note::Confirmed { .. } | Note::Divergence { .. } | Note::Cheated { .. } => {}
+                Note::Confirmed { .. }
+                | Note::Divergence { .. }
+                | Note::Cheated { .. }
+                | Note::RoundStart { .. } => {}
                 Note::Verification { member, check, culprit, iter } => {
                     self.record(&Record::Detect { member: *member, check, culprit: *culprit, iter: *iter })?
                 }
-                Note::Halted { .. } => self.crash(slot)?,
                 Note::Declared { member, failed, iter } => {
                     let culprit = Some(Party::Member(*failed));
                     self.record(&Record::Detect { member: *member, check: "silence", culprit, iter: *iter })?;
@@ -623,6 +680,9 @@ impl<'r> Sim<'r> {
                 }
             }
             self.leak_if_due(note)?;
+        }
+        if crash || cut.is_some() {
+            self.crash(slot)?;
         }
         if self.crashed[slot] {
             // A crashed node's last words are lost with it; if it was already
@@ -797,7 +857,8 @@ impl<'r> Sim<'r> {
         let wanted = match slot {
             0 => self.sm.as_ref().and_then(|sm| sm.poll_timeout()),
             i => self.members[i - 1].poll_timeout(),
-        };
+        }
+        .map(|(_, at)| at);
         let (armed, generation) = self.armed[slot];
         if wanted == armed {
             return;

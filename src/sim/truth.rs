@@ -161,7 +161,7 @@ impl Truth {
             Note::Cheated { by } => {
                 self.cheated.insert(by.trace_id());
             }
-            Note::Halted { .. }
+            Note::RoundStart { .. }
             | Note::Declared { .. }
             | Note::Recovered { .. }
             | Note::RecoveryFailed { .. } => {}

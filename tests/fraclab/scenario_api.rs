@@ -10,8 +10,8 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use fraclab::scenario::{self, Channel, Keygen, LoadError, Scenario};
 use fraclab::lab::sweep::Plan;
+use fraclab::scenario::{self, Channel, Keygen, LoadError, Scenario};
 use proptest::prelude::*;
 
 /// A scenario with every section the overrides below touch.

@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 
 use rand_core::Rng;
 
-use super::Member;
+use super::{Member, Phase};
 use crate::group::{Scalar, SharedKey};
 use crate::protocol::{Body, LocalTime, MemberId, Mode, Note, Output, Party, SecretName};
 
@@ -40,14 +40,15 @@ pub(super) struct Handover {
     sk: SharedKey,
 }
 
-/// A replacement's recovery in progress.
+/// A replacement's recovery in progress (until it completes and the
+/// member holds θ_{r+1}).
 pub(super) struct Replacing {
     handover: Handover,
     gamma: Scalar,
+    /// ξ, once the ring has closed.
     xi: Option<Scalar>,
     started_at: LocalTime,
     hats: BTreeMap<MemberId, Scalar>,
-    completed: bool,
     /// The replacement gave up waiting (late ĤFKs still complete it).
     gave_up: bool,
 }
@@ -62,7 +63,6 @@ pub(super) struct State {
     w: BTreeMap<Ring, Scalar>,
     /// ξ received before this survivor completed round r.
     pending_xi: BTreeMap<Ring, Scalar>,
-    replacing: Option<Replacing>,
 }
 
 impl Member {
@@ -84,28 +84,28 @@ impl Member {
     /// has no next round to notice a member that died after sending).
     fn waiting_on(&self) -> Option<(Vec<MemberId>, LocalTime, u64)> {
         let everyone = (1..=self.cfg.members).map(MemberId);
-        if let Some(round) = &self.round {
+        if let Some(round) = self.round() {
             let publishes = self.publishes();
             let missing = everyone.filter(|&m| !round.parts.has(m, publishes)).collect();
             return Some((missing, round.started, round.j));
         }
-        let held = self.held.as_ref()?;
+        let held = self.held()?;
         let by = self.confirmed_by.get(&held.epoch);
         let me = self.cfg.id;
         let missing = everyone.filter(|&m| m != me && by.is_none_or(|b| !b.contains(&m))).collect();
-        Some((missing, self.held_since?, held.epoch))
+        Some((missing, held.since, held.epoch))
     }
 
     /// Called after every event, so it counts instead of listing: who is
     /// missing versus how many were declared failed in this iteration.
     pub(super) fn silence_deadline(&self) -> Option<LocalTime> {
         let n = self.cfg.members as usize;
-        let (missing, since, j) = if let Some(round) = &self.round {
+        let (missing, since, j) = if let Some(round) = self.round() {
             (n - round.parts.complete(self.publishes()), round.started, round.j)
         } else {
-            let held = self.held.as_ref()?;
+            let held = self.held()?;
             let confirmed = self.confirmed_by.get(&held.epoch).map_or(0, |c| c.len());
-            (n - 1 - confirmed, self.held_since?, held.epoch)
+            (n - 1 - confirmed, held.since, held.epoch)
         };
         let declared = self.declared.range((j, MemberId(0), 0)..=(j, MemberId(u32::MAX), u32::MAX)).count();
         (missing > declared).then(|| since.plus_us(self.cfg.silence_timeout_us()))
@@ -157,9 +157,9 @@ impl Member {
                 None => return, // this RI never held HFK_{ī,r}: nothing to hand over
             }
         };
-        let (Some(held), Some(sk)) = (&self.held, self.keys.get(&j)) else { return };
+        let (Some(held), Some(sk)) = (self.held(), self.keys.get(&j)) else { return };
         let body = Body::Recover { hfk: hfk.clone(), theta: held.theta.clone(), sk: *sk };
-        out.sends.push(self.link.send(now, Party::Member(failed), Mode::Recovery, r, body));
+        self.send(now, Party::Member(failed), Mode::Recovery, r, body, out);
         // A survivor that lost its copy of HFK_{ī,r} (the failed member died
         // before retransmitting it) is a round behind and could not answer
         // the recovery ring: the RI relays it to every survivor.
@@ -167,9 +167,10 @@ impl Member {
             let past = self.past.get(&r);
             let fk_pub = past.and_then(|p| p.pubs.get(&failed)).cloned();
             let inc = past.and_then(|p| p.incs.get(&failed)).copied().unwrap_or(0);
-            for l in self.survivors(failed).into_iter().filter(|&l| l != self.cfg.id) {
+            let me = self.cfg.id;
+            for l in self.survivors(failed).into_iter().filter(|&l| l != me) {
                 let body = Body::HfkRelay { owner: failed, inc, hfk: hfk.clone(), fk_pub: fk_pub.clone() };
-                out.sends.push(self.link.send(now, Party::Member(l), Mode::Recovery, r, body));
+                self.send(now, Party::Member(l), Mode::Recovery, r, body, out);
             }
         }
     }
@@ -213,27 +214,26 @@ impl Member {
 
     /// The replacement starts the recovery ring with its blinding γ'.
     fn on_handover(&mut self, now: LocalTime, h: Handover, rng: &mut dyn Rng, out: &mut Output) {
-        if self.cfg.incarnation == 0 {
-            return; // only a replacement recovers
-        }
-        // A later handover with a larger r comes from a survivor that is
-        // ahead of the first RI: the group is further on, so start again.
-        if self.recovery.replacing.as_ref().is_some_and(|rep| rep.completed || h.r <= rep.handover.r) {
-            return;
+        // Only a replacement that has not recovered yet takes a handover. A
+        // later one with a larger r comes from a survivor that is ahead of
+        // the first RI: the group is further on, so start again.
+        match &self.phase {
+            Phase::AwaitingHandover => {}
+            Phase::Recovering(rep) if h.r > rep.handover.r => {}
+            _ => return,
         }
         let gamma = self.group().random_scalar(rng);
         self.note_secret(out, SecretName::Gamma, h.r, &gamma);
         let first = self.survivors(self.cfg.id)[0];
         let body =
             Body::RecoveryDelta { failed: self.cfg.id, inc: self.cfg.incarnation, delta: gamma.clone() };
-        out.sends.push(self.link.send(now, Party::Member(first), Mode::Recovery, h.r, body));
-        self.recovery.replacing = Some(Replacing {
+        self.send(now, Party::Member(first), Mode::Recovery, h.r, body, out);
+        self.phase = Phase::Recovering(Replacing {
             handover: h,
             gamma,
             xi: None,
             started_at: now,
             hats: BTreeMap::new(),
-            completed: false,
             gave_up: false,
         });
     }
@@ -265,23 +265,22 @@ impl Member {
         self.note_secret(out, SecretName::W, r, &w);
         let next = self.ring_next(failed);
         let body = Body::RecoveryDelta { failed, inc, delta: g.add(&delta, &w) };
-        out.sends.push(self.link.send(now, Party::Member(next), Mode::Recovery, r, body));
+        self.send(now, Party::Member(next), Mode::Recovery, r, body, out);
         self.recovery.w.insert(ring, w);
     }
 
     /// The replacement: ξ = δ'_last − γ', sent to every survivor.
     fn on_ring_closed(&mut self, now: LocalTime, r: u64, delta: Scalar, out: &mut Output) {
         let g = self.cfg.group;
-        let Some(rep) =
-            self.recovery.replacing.as_mut().filter(|rep| rep.xi.is_none() && rep.handover.r == r)
-        else {
+        let Phase::Recovering(rep) = &mut self.phase else { return };
+        if rep.xi.is_some() || rep.handover.r != r {
             return;
-        };
+        }
         let xi = g.sub(&delta, &rep.gamma);
         rep.xi = Some(xi.clone());
         self.note_secret(out, SecretName::Xi, r, &xi);
         for l in self.survivors(self.cfg.id) {
-            out.sends.push(self.link.send(now, Party::Member(l), Mode::Recovery, r, Body::Xi(xi.clone())));
+            self.send(now, Party::Member(l), Mode::Recovery, r, Body::Xi(xi.clone()), out);
         }
     }
 
@@ -292,26 +291,25 @@ impl Member {
         let to = Party::Member(failed);
         // Ahead of this recovery's r (the first RI was a round behind): hand
         // over the later iteration instead, and relay its HFK to the others.
-        let latest = self.held.as_ref().map_or(0, |h| h.epoch - 1);
+        let latest = self.held().map_or(0, |h| h.epoch - 1);
         if latest > r && self.past.get(&latest).is_some_and(|p| p.hfks.contains_key(&failed)) {
             self.send_handover(now, failed, latest + 1, out);
         } else if !self.answer_xi(now, ring, &xi, out) {
             // Behind: answer once round r completes (a relay brings its HFK).
             self.recovery.pending_xi.insert(ring, xi);
         }
-        if let Some(round) = &self.round {
-            let body = Body::Hfk(round.hfk.clone());
-            out.sends.push(self.link.send(now, to, Mode::Generation, round.j, body));
-            if let Some(p) = &round.fk_pub {
-                let body = Body::FkPub(p.clone());
-                out.sends.push(self.link.send(now, to, Mode::Generation, round.j, body));
+        if let Some(round) = self.round() {
+            let (j, hfk, fk_pub) = (round.j, round.hfk.clone(), round.fk_pub.clone());
+            self.send(now, to, Mode::Generation, j, Body::Hfk(hfk), out);
+            if let Some(p) = fk_pub {
+                self.send(now, to, Mode::Generation, j, Body::FkPub(p), out);
             }
         }
-        if let Some(held) = &self.held {
+        if let Some(held) = self.held() {
             let (mode, iter) =
                 if held.epoch == 1 { (Mode::Init, 1) } else { (Mode::Generation, held.epoch - 1) };
             let tag = crate::group::confirm_tag(&self.keys[&held.epoch]);
-            out.sends.push(self.link.send(now, to, mode, iter, Body::Confirm(tag)));
+            self.send(now, to, mode, iter, Body::Confirm(tag), out);
         }
     }
 
@@ -323,17 +321,15 @@ impl Member {
         let Some(w) = self.recovery.w.get(&ring).cloned() else { return true };
         let own = if r == 0 {
             // FK_{l,0} is the init draw: v_l = θ_1 − α_{l,1}.
-            self.held.as_ref().filter(|h| h.epoch == 1).map(|h| g.sub(&h.theta, &h.alpha))
+            self.held().filter(|h| h.epoch == 1).map(|h| g.sub(&h.theta, &h.alpha))
         } else {
             self.past.get(&r).map(|p| p.fk.clone())
         };
         let Some(own) = own else { return false };
         let beta = g.sub(xi, &w);
         self.note_secret(out, SecretName::Beta, r, &beta);
-        if !self.cfg.withhold {
-            let body = Body::HfkHat(g.add(&beta, &own));
-            out.sends.push(self.link.send(now, Party::Member(failed), Mode::Recovery, r, body));
-        }
+        let body = Body::HfkHat(g.add(&beta, &own));
+        self.send(now, Party::Member(failed), Mode::Recovery, r, body, out);
         true
     }
 
@@ -349,26 +345,24 @@ impl Member {
     /// The replacement collects ĤFKs; with all n − 1 it recovers.
     fn on_hat(&mut self, now: LocalTime, from: MemberId, r: u64, hat: Scalar, out: &mut Output) {
         let (n, g) = (self.cfg.members, self.cfg.group);
-        let current = |rep: &&mut Replacing| !rep.completed && rep.xi.is_some() && rep.handover.r == r;
-        let Some(rep) = self.recovery.replacing.as_mut().filter(current) else {
-            return;
-        };
+        let Phase::Recovering(rep) = &mut self.phase else { return };
+        let Some(xi) = rep.xi.clone().filter(|_| rep.handover.r == r) else { return };
         rep.hats.insert(from, hat);
         if rep.hats.len() + 1 < n as usize {
             return;
         }
-        rep.completed = true;
         let h = &rep.handover;
-        let xi = rep.xi.clone().expect("checked above");
         let s = g.sub(&g.sum(rep.hats.values()), &g.mul_i64(&xi, i64::from(n) - 2));
         let own = g.sub(&h.theta, &s);
         let (r, theta, sk) = (h.r, h.theta.clone(), h.sk);
         let alpha_r = h.hfk.as_ref().map(|hfk| g.sub(hfk, &own));
-        if r == 0 {
-            self.note_secret(out, SecretName::V, 1, &own);
-        } else {
-            self.note_secret(out, self.cfg.keygen.key_part(), r, &own);
-            self.note_secret(out, SecretName::Alpha, r, alpha_r.as_ref().expect("r ≥ 1 carries HFK_{ī,r}"));
+        // A handover carries HFK_{ī,r} exactly when r ≥ 1 (`Envelope::fits`).
+        match &alpha_r {
+            None => self.note_secret(out, SecretName::V, 1, &own),
+            Some(alpha_r) => {
+                self.note_secret(out, self.cfg.keygen.key_part(), r, &own);
+                self.note_secret(out, SecretName::Alpha, r, alpha_r);
+            }
         }
         let alpha_next = g.sub(&theta, &own);
         self.enter_epoch(now, r + 1, theta, alpha_next, out);
@@ -377,8 +371,9 @@ impl Member {
     }
 
     pub(super) fn recovery_deadline(&self) -> Option<LocalTime> {
-        let rep = self.recovery.replacing.as_ref().filter(|rep| !rep.completed && !rep.gave_up)?;
-        Some(rep.started_at.plus_us(RECOVERY_PATIENCE.saturating_mul(self.cfg.silence_timeout_us())))
+        let Phase::Recovering(rep) = &self.phase else { return None };
+        let patience_us = RECOVERY_PATIENCE.saturating_mul(self.cfg.silence_timeout_us());
+        (!rep.gave_up).then(|| rep.started_at.plus_us(patience_us))
     }
 
     /// The replacement gives up on survivors that never answered.
@@ -389,7 +384,7 @@ impl Member {
         }
         let me = self.cfg.id;
         let survivors = self.survivors(me);
-        let rep = self.recovery.replacing.as_mut().expect("a deadline implies a recovery");
+        let Phase::Recovering(rep) = &mut self.phase else { return };
         rep.gave_up = true;
         let missing = survivors.into_iter().filter(|l| !rep.hats.contains_key(l)).collect();
         out.notes.push(Note::RecoveryFailed { member: me, iter: rep.handover.r, missing });
