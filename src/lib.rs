@@ -11,10 +11,27 @@
 //! # Use it from Rust
 //!
 //! ```
-//! let text = std::fs::read_to_string("scenarios/fractional-attack-n3.toml").unwrap();
-//! let scenario = fraclab::scenario::parse(&text, "fractional-attack-n3.toml").unwrap();
-//! let outcome = fraclab::run(&scenario, &fraclab::Options::default()).unwrap();
+//! use fraclab::{Options, Scenario};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // The n = 3 attack: one leaked pad exposes everyone.
+//! let mut scenario = fraclab::scenario::load("scenarios/fractional-attack-n3.toml".as_ref())?;
+//! let outcome = fraclab::run(&scenario, &Options::default())?;
 //! assert_eq!(outcome.summary.compromised, Some(vec![1, 2, 3]));
+//!
+//! // The same leak in a group of four exposes only the leaker.
+//! scenario.set("protocol.members", 4)?; // validated exactly like the file
+//! let outcome = fraclab::run(&scenario, &Options::default())?;
+//! assert_eq!(outcome.summary.compromised, Some(vec![1]));
+//!
+//! // Out of range: the loader's own error.
+//! let refused = scenario.set("protocol.members", 1).unwrap_err();
+//! assert!(refused.to_string().ends_with("protocol.members: 1 is out of range; allowed: 2..=4096"));
+//!
+//! // A scenario from the reference's defaults.
+//! let five = Scenario::builder().members(5).epochs(3).build()?;
+//! assert!(fraclab::run(&five, &Options::default())?.summary.passed());
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! # Layers
