@@ -18,6 +18,7 @@ mod recovery;
 mod reliability;
 mod scenario_errors;
 mod sealed;
+mod stepping;
 mod sweep;
 mod verification;
 mod verify_trace;
