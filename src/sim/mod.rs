@@ -37,7 +37,8 @@ use crate::protocol::member::{Member, MemberConfig};
 use crate::protocol::sealed;
 use crate::protocol::sm::SecurityManager;
 use crate::protocol::{
-    Body, Envelope, InitKind, KeygenKind, LocalTime, MemberId, Mode, Node, Note, Output, Party, SecretName,
+    Body, Check, Envelope, InitKind, KeygenKind, LocalTime, MemberId, Mode, Node, Note, Output, Party,
+    SecretName,
 };
 use fault::{CrashAt, Faults, Halt, Partition};
 use network::{Fate, NetworkModel};
@@ -160,7 +161,7 @@ pub enum Record<'a> {
     },
     Drop {
         msg: u64,
-        reason: &'static str,
+        reason: DropReason,
     },
     /// A network adversary tampered with message `msg` in flight, or
     /// injected it (a replay of message `of`, or a forgery); `env` is what
@@ -196,12 +197,12 @@ pub enum Record<'a> {
     Crash {
         member: MemberId,
     },
-    /// `member` found `check` failing in iteration `iter`: "silence" (it
+    /// `member` found `check` failing in iteration `iter`: silence (it
     /// declares `culprit` failed) or a verification check, which names a
     /// culprit when it can.
     Detect {
         member: MemberId,
-        check: &'static str,
+        check: Check,
         culprit: Option<Party>,
         iter: u64,
     },
@@ -213,6 +214,34 @@ pub enum Record<'a> {
         iter: u64,
         ok: bool,
     },
+}
+
+/// Why the network dropped a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DropReason {
+    /// The network lost it.
+    Loss,
+    /// A partition separates its sender from its recipient.
+    Partition,
+    /// Its recipient (the node it is sealed to) has crashed.
+    Crashed,
+}
+
+impl DropReason {
+    /// The reason's name in traces.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Loss => "loss",
+            DropReason::Partition => "partition",
+            DropReason::Crashed => "crashed",
+        }
+    }
+}
+
+impl std::fmt::Display for DropReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Where a run's records go.
@@ -702,7 +731,7 @@ impl<'r> Simulation<'r> {
         let slot = self.slot(to);
         if slot.crashed || sealed_to.is_some_and(|inc| inc != slot.incarnation) {
             self.out.messages_dropped += u64::from(honest);
-            return Ok(self.record_message(|| Record::Drop { msg, reason: "crashed" })?);
+            return Ok(self.record_message(|| Record::Drop { msg, reason: DropReason::Crashed })?);
         }
         self.out.messages_delivered += u64::from(honest);
         self.record_message(|| Record::Deliver { msg, to, duplicate })?;
@@ -817,12 +846,20 @@ impl<'r> Simulation<'r> {
                 | Note::Divergence { .. }
                 | Note::Cheated { .. }
                 | Note::RoundStart { .. } => {}
-                Note::Verification { member, check, culprit, iter } => {
-                    self.record(&Record::Detect { member: *member, check, culprit: *culprit, iter: *iter })?
-                }
+                Note::Verification { member, check, culprit, iter } => self.record(&Record::Detect {
+                    member: *member,
+                    check: *check,
+                    culprit: *culprit,
+                    iter: *iter,
+                })?,
                 Note::Declared { member, failed, iter } => {
                     let culprit = Some(Party::Member(*failed));
-                    self.record(&Record::Detect { member: *member, check: "silence", culprit, iter: *iter })?;
+                    self.record(&Record::Detect {
+                        member: *member,
+                        check: Check::Silence,
+                        culprit,
+                        iter: *iter,
+                    })?;
                     replace.push(*failed);
                 }
                 Note::Recovered { member, iter, key_ok } => {
@@ -877,10 +914,10 @@ impl<'r> Simulation<'r> {
     }
 
     /// Why a message from `from` to `to` cannot pass now, if it cannot.
-    fn blocked(&self, from: Party, to: Party) -> Option<&'static str> {
+    fn blocked(&self, from: Party, to: Party) -> Option<DropReason> {
         match (from, to) {
             (Party::Member(a), Party::Member(b)) if self.cfg.faults.separated(a, b, self.now.0) => {
-                Some("partition")
+                Some(DropReason::Partition)
             }
             _ => None,
         }
@@ -999,7 +1036,7 @@ impl<'r> Simulation<'r> {
         match fate {
             Fate::Lost => {
                 self.out.messages_dropped += u64::from(honest);
-                self.record_message(|| Record::Drop { msg, reason: "loss" })?;
+                self.record_message(|| Record::Drop { msg, reason: DropReason::Loss })?;
             }
             Fate::Delivered { latency_us } => {
                 let ev = Event::Deliver { msg, wire: Box::new(wire), duplicate: false, origin };

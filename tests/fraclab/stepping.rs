@@ -3,10 +3,10 @@
 
 use std::io;
 
-use fraclab::protocol::MemberId;
+use fraclab::protocol::{Check, MemberId};
 use fraclab::scenario;
 use fraclab::sim::fault::Partition;
-use fraclab::sim::{self, Config, NullRecorder, Record, Recorder, SimTime, Simulation, Step};
+use fraclab::sim::{self, Config, DropReason, NullRecorder, Record, Recorder, SimTime, Simulation, Step};
 
 /// Five members on the ring, six epochs of 1 s, no faults.
 fn config() -> Config {
@@ -29,12 +29,12 @@ impl Recorder for Faults {
     fn record(&mut self, _: u64, _: SimTime, rec: &Record<'_>) -> io::Result<()> {
         match rec {
             Record::Crash { member } => self.lines.push(format!("crash {member}")),
-            Record::Detect { member, check: "silence", culprit, .. } => {
+            Record::Detect { member, check: Check::Silence, culprit, .. } => {
                 self.lines.push(format!("{member} declares {culprit:?}"))
             }
             Record::Replace { member } => self.lines.push(format!("replace {member}")),
             Record::Recovered { member, ok, .. } => self.lines.push(format!("recovered {member} {ok}")),
-            Record::Drop { reason: "partition", .. } => self.partition_drops += 1,
+            Record::Drop { reason: DropReason::Partition, .. } => self.partition_drops += 1,
             _ => {}
         }
         Ok(())
