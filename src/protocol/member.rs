@@ -25,8 +25,8 @@ use super::conduct::{self, Conduct, Context, Outgoing};
 use super::link::{Backoff, Link};
 use super::sealed;
 use super::{
-    Body, Envelope, InitKind, KeygenKind, LocalTime, MemberId, Mode, Node, Note, Output, Party, SecretName,
-    Timer,
+    Body, Check, Envelope, InitKind, KeygenKind, LocalTime, MemberId, Mode, Node, Note, Output, Party,
+    SecretName, Timer,
 };
 use crate::group::{Element, GroupParams, KeyTag, Scalar, SharedKey, confirm_tag, derive_sk};
 
@@ -625,7 +625,7 @@ impl Member {
         self.check_round(round.j, &theta_j, &hfks, &pubs, &incs, out);
         if elgamal && g.pow_g(&theta) != g.product(pubs.values()) {
             let (member, iter) = (self.cfg.id, round.j);
-            out.notes.push(Note::Verification { member, check: "group-key", culprit: None, iter });
+            out.notes.push(Note::Verification { member, check: Check::GroupKey, culprit: None, iter });
         }
         self.past.insert(round.j, Past { fk: round.fk.clone(), hfks, pubs, incs });
         self.answer_pending_xi(now, round.j, out);

@@ -153,6 +153,61 @@ impl SecretName {
     }
 }
 
+/// A check by which a member finds another party at fault: the
+/// verification checks (processes 600, 800, 900 and verified key
+/// generation, see `member`'s verify module) and silence (process 700's
+/// detection). [`Check::as_str`] is the name traces and summaries use.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum Check {
+    /// Process 800: g^{α_{i,1}} differs from the SM's C_i.
+    Pad,
+    /// g^{θ_1} differs from C_θ (800) or from Π V_i (900).
+    Theta,
+    /// Process 800: Π C_i differs from C_θ^{n−1}.
+    PadSum,
+    /// Process 900: the δ received differs from its sender's D.
+    Delta,
+    /// Process 900: a link of the chain D_k = D_{k−1}·V_k is broken.
+    RingLink,
+    /// Verified key generation: g^{HFK} differs from g^α·E.
+    Hfk,
+    /// The same, across a recovery, where it names no one.
+    HfkAfterRecovery,
+    /// Process 600: g^{θ_{j+1}} differs from Π FK_{i,j}.
+    GroupKey,
+    /// Process 700: a member silent for the silence timeout.
+    Silence,
+}
+
+impl Check {
+    /// The check's name in traces and summaries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::Pad => "pad",
+            Check::Theta => "theta",
+            Check::PadSum => "pad-sum",
+            Check::Delta => "delta",
+            Check::RingLink => "ring-link",
+            Check::Hfk => "hfk",
+            Check::HfkAfterRecovery => "hfk-after-recovery",
+            Check::GroupKey => "group-key",
+            Check::Silence => "silence",
+        }
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Check {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// What a party reports besides its messages: the ground truth the
 /// simulator records, checks and traces.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -179,10 +234,10 @@ pub enum Note {
     /// A replacement finished process 700 for iteration `iter`; `key_ok`
     /// says whether KDF(θ_{iter+1}) matched the SK the RI sent.
     Recovered { member: MemberId, iter: u64, key_ok: bool },
-    /// A verification check failed: `check` names it ("group-key": g^θ
-    /// differs from Π FK in iteration `iter`); `culprit` is the party the
-    /// check blames, if it can name one.
-    Verification { member: MemberId, check: &'static str, culprit: Option<Party>, iter: u64 },
+    /// A verification check failed: `check` names it ([`Check::GroupKey`]:
+    /// g^θ differs from Π FK in iteration `iter`); `culprit` is the party
+    /// the check blames, if it can name one.
+    Verification { member: MemberId, check: Check, culprit: Option<Party>, iter: u64 },
     /// A cheater (the SM or a member) sent a value inconsistent with its
     /// commitments: the ground truth of a `cheat` adversary acting.
     Cheated { by: Party },

@@ -12,7 +12,7 @@
 //! - The receiver rejects, each with its own reason: a header addressed to
 //!   someone else, a ciphertext it cannot open (or a non-contributory key
 //!   exchange), and a bad signature. Then, from its protocol state (see
-//!   [`Checks`]): a mode not allowed now, an iteration outside its window,
+//!   [`Admit`], checked by [`Endpoint::open`]): a mode not allowed now, an iteration outside its window,
 //!   a replayed sequence number and a timestamp outside the window.
 //!
 //! Keys are derived from bytes the simulator draws from seeded streams, so

@@ -2,6 +2,11 @@
 //! randomness, the network, faults (crashes, partitions, replacements) and
 //! adversaries; the protocol parties in `protocol` only answer calls.
 //!
+//! A run is a [`Simulation`]: [`Simulation::step`] starts the parties, then
+//! processes one event at a time, and [`Simulation::run`] steps to the end.
+//! Between steps, code may inject a crash or a partition. Each party lives
+//! in its own slot (its node, RNG stream, clock skew, timer, liveness).
+//!
 //! A run ends when nothing is left to do, or when nothing has progressed
 //! (no secret, θ, key or recovery) for a stall horizon of
 //! 2 × rekey interval + 10 × round timeout + 4 × clock skew (plus, under
@@ -29,11 +34,13 @@ use crate::adversary::{Adversaries, Leak, LeakSecret, WireAttack};
 use crate::group::{GroupParams, Scalar, SharedKey};
 use crate::protocol::link::Backoff;
 use crate::protocol::member::{Member, MemberConfig};
+use crate::protocol::sealed;
 use crate::protocol::sm::SecurityManager;
 use crate::protocol::{
-    Body, Envelope, InitKind, KeygenKind, LocalTime, MemberId, Mode, Node, Note, Output, Party, SecretName,
+    Body, Check, Envelope, InitKind, KeygenKind, LocalTime, MemberId, Mode, Node, Note, Output, Party,
+    SecretName,
 };
-use fault::{CrashAt, Faults, Halt};
+use fault::{CrashAt, Faults, Halt, Partition};
 use network::{Fate, NetworkModel};
 use queue::EventQueue;
 pub use truth::{Detection, Finding, Recovery, Stall, Verdict};
@@ -154,7 +161,7 @@ pub enum Record<'a> {
     },
     Drop {
         msg: u64,
-        reason: &'static str,
+        reason: DropReason,
     },
     /// A network adversary tampered with message `msg` in flight, or
     /// injected it (a replay of message `of`, or a forgery); `env` is what
@@ -190,12 +197,12 @@ pub enum Record<'a> {
     Crash {
         member: MemberId,
     },
-    /// `member` found `check` failing in iteration `iter`: "silence" (it
+    /// `member` found `check` failing in iteration `iter`: silence (it
     /// declares `culprit` failed) or a verification check, which names a
     /// culprit when it can.
     Detect {
         member: MemberId,
-        check: &'static str,
+        check: Check,
         culprit: Option<Party>,
         iter: u64,
     },
@@ -207,6 +214,34 @@ pub enum Record<'a> {
         iter: u64,
         ok: bool,
     },
+}
+
+/// Why the network dropped a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DropReason {
+    /// The network lost it.
+    Loss,
+    /// A partition separates its sender from its recipient.
+    Partition,
+    /// Its recipient (the node it is sealed to) has crashed.
+    Crashed,
+}
+
+impl DropReason {
+    /// The reason's name in traces.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Loss => "loss",
+            DropReason::Partition => "partition",
+            DropReason::Crashed => "crashed",
+        }
+    }
+}
+
+impl std::fmt::Display for DropReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Where a run's records go.
@@ -277,12 +312,12 @@ enum Event {
         origin: Option<WireAttack>,
     },
     Timer {
-        slot: usize,
+        party: Party,
         generation: u64,
     },
-    /// A crash at a time, of the slot's `incarnation`.
+    /// A crash at a time, of the member's `incarnation`.
     Crash {
-        slot: usize,
+        member: MemberId,
         incarnation: u32,
     },
 }
@@ -313,64 +348,136 @@ fn member_node(cfg: &Config, id: MemberId, incarnation: u32) -> Member {
     Member::new(member_config(cfg, id, incarnation), conduct)
 }
 
-/// A party's slot: 0 for the SM, i for member i.
-fn slot_of(p: Party) -> usize {
-    p.trace_id() as usize
+/// Who occupies a party's slot.
+#[allow(clippy::large_enum_variant, reason = "one per party, in place in its slot")]
+enum Occupant {
+    Sm(SecurityManager),
+    Member(Member),
+    /// The SM's slot in a run without one (process 400).
+    Vacant,
 }
 
-struct Sim<'r> {
+/// One party's place in the simulation: its node and everything the
+/// simulator keeps about it.
+struct Slot {
+    occupant: Occupant,
+    /// The party's own stream ("sm", "member/i", "member/i/k" for the k-th
+    /// replacement).
+    rng: ChaCha20Rng,
+    /// How far the party's clock is off virtual time.
+    skew_us: i64,
+    /// The deadline the party's timer is armed for, and its generation (a
+    /// re-armed timer makes older timer events stale).
+    armed: (Option<LocalTime>, u64),
+    crashed: bool,
+    /// Which incarnation of the index the node is.
+    incarnation: u32,
+    /// The payloads (recipient, its incarnation, seq) whose acknowledgement
+    /// an after-send crash point waits for.
+    watch: Vec<(Party, u32, u64)>,
+    /// For a crash injected by [`Simulation::crash`]: whether a replacement
+    /// takes the index (the scenario's crashes say so themselves).
+    injected_replace: Option<bool>,
+}
+
+impl Slot {
+    fn new(occupant: Occupant, rng: ChaCha20Rng, skew_us: i64) -> Slot {
+        Slot {
+            occupant,
+            rng,
+            skew_us,
+            armed: (None, 0),
+            crashed: false,
+            incarnation: 0,
+            watch: Vec::new(),
+            injected_replace: None,
+        }
+    }
+
+    fn node(&self) -> Option<&dyn Node> {
+        match &self.occupant {
+            Occupant::Sm(sm) => Some(sm),
+            Occupant::Member(m) => Some(m),
+            Occupant::Vacant => None,
+        }
+    }
+}
+
+/// What one [`Simulation::step`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Every party was started (the first step).
+    Started,
+    /// One event (a delivery, a timer, a scheduled crash) at this time.
+    Event(SimTime),
+    /// Nothing is left to do, or nothing has progressed for the stall
+    /// horizon: the run is over ([`Simulation::finish`]).
+    Done,
+}
+
+/// A run in progress, driven one [`Simulation::step`] at a time (or to the
+/// end by [`Simulation::run`]). Between steps, code may inject a crash
+/// ([`Simulation::crash`]) or a partition ([`Simulation::partition`]).
+pub struct Simulation<'r> {
     cfg: Config,
     rec: &'r mut dyn Recorder,
     queue: EventQueue<Event>,
-    sm: Option<SecurityManager>,
-    members: Vec<Member>,
-    rngs: Vec<ChaCha20Rng>,
+    /// Slot 0 is the SM's, slot i member i's.
+    slots: Vec<Slot>,
     net_rng: ChaCha20Rng,
-    skew_us: Vec<i64>,
-    /// The deadline each slot's timer is armed for, and its generation
-    /// (a re-armed timer makes older timer events stale).
-    armed: Vec<(Option<LocalTime>, u64)>,
     truth: truth::Truth,
     now: SimTime,
     next_record: u64,
     next_msg: u64,
     out: Outcome,
-    /// Per slot: crashed, and which incarnation occupies it.
-    crashed: Vec<bool>,
-    incarnation: Vec<u32>,
     /// Indices taken by a replacement that has not recovered (yet).
     unrecovered: std::collections::BTreeSet<MemberId>,
     /// Members some survivor has declared failed (a crash may come later).
     suspected: std::collections::BTreeSet<MemberId>,
     last_progress: SimTime,
     chan: wire::Channel,
-    /// Per slot: the payloads (recipient, its incarnation, seq) whose
-    /// acknowledgement an after-send crash point waits for.
-    watch: Vec<Vec<(Party, u32, u64)>>,
+    /// The stall horizon, [`Config::stall_after_us`].
+    stall_after_us: u64,
+    started: bool,
+    done: bool,
 }
 
+/// Runs `cfg` to the end, reporting to `rec`.
 pub fn run(cfg: &Config, rec: &mut dyn Recorder) -> Result<Outcome, SimError> {
-    Sim::new(cfg.clone(), rec).run()
+    Simulation::new(cfg, rec).run()
 }
 
-impl<'r> Sim<'r> {
-    fn new(cfg: Config, rec: &'r mut dyn Recorder) -> Sim<'r> {
+/// A party's index among the slots: 0 for the SM, i for member i.
+fn index(p: Party) -> usize {
+    p.trace_id() as usize
+}
+
+impl<'r> Simulation<'r> {
+    /// A run of `cfg`, not started yet, reporting to `rec`.
+    pub fn new(cfg: &Config, rec: &'r mut dyn Recorder) -> Simulation<'r> {
+        let cfg = cfg.clone();
         let n = cfg.members;
         let backoff = cfg.backoff();
-        let sm = (cfg.init == InitKind::Sm)
-            .then(|| SecurityManager::new(cfg.group, n, backoff, cfg.verify, cfg.adversaries.sm_conduct()));
-        let members = (1..=n).map(|i| member_node(&cfg, MemberId(i), 0)).collect();
+        let sm = match cfg.init {
+            InitKind::Sm => Occupant::Sm(SecurityManager::new(
+                cfg.group,
+                n,
+                backoff,
+                cfg.verify,
+                cfg.adversaries.sm_conduct(),
+            )),
+            _ => Occupant::Vacant,
+        };
         let mut queue = EventQueue::new();
         for c in &cfg.faults.crashes {
             if let CrashAt::Time(t) = c.at {
                 let incarnation =
                     cfg.faults.crashes.iter().filter(|x| x.member == c.member).position(|x| x == c);
                 let incarnation = incarnation.expect("the crash is in the list") as u32;
-                queue.push(SimTime(t), Event::Crash { slot: c.member.0 as usize, incarnation });
+                queue.push(SimTime(t), Event::Crash { member: c.member, incarnation });
             }
         }
-        let mut rngs = vec![rng::stream(cfg.seed, "sm")];
-        rngs.extend((1..=n).map(|i| rng::stream(cfg.seed, &format!("member/{i}"))));
+        let mut slots = vec![Slot::new(sm, rng::stream(cfg.seed, "sm"), 0)];
         let mut clock = rng::stream(cfg.seed, "clock");
         let window_us = wire::window_us(cfg.clock_skew_us, cfg.network.latency.bound_us());
         let chan = wire::Channel::new(
@@ -381,24 +488,23 @@ impl<'r> Sim<'r> {
             window_us,
             cfg.adversaries.wire().cloned(),
         );
-        let mut skew_us = vec![0];
-        skew_us.extend((1..=n).map(|_| network::draw_skew(&mut clock, cfg.clock_skew_us)));
-        Sim {
+        for i in 1..=n {
+            let node = Occupant::Member(member_node(&cfg, MemberId(i), 0));
+            let rng = rng::stream(cfg.seed, &format!("member/{i}"));
+            slots.push(Slot::new(node, rng, network::draw_skew(&mut clock, cfg.clock_skew_us)));
+        }
+        Simulation {
             rec,
             queue,
-            crashed: vec![false; n as usize + 1],
-            incarnation: vec![0; n as usize + 1],
+            slots,
             unrecovered: std::collections::BTreeSet::new(),
             suspected: std::collections::BTreeSet::new(),
             last_progress: SimTime(0),
             chan,
-            watch: vec![Vec::new(); n as usize + 1],
-            sm,
-            members,
-            rngs,
+            stall_after_us: cfg.stall_after_us(),
+            started: false,
+            done: false,
             net_rng: rng::stream(cfg.seed, "network"),
-            skew_us,
-            armed: vec![(None, 0); n as usize + 1],
             truth: truth::Truth::new(cfg.group, n),
             now: SimTime(0),
             next_record: 0,
@@ -410,30 +516,48 @@ impl<'r> Sim<'r> {
 
     /// A new node at a crashed member's index: the next incarnation.
     fn spawn_replacement(&mut self, member: MemberId) -> Result<(), SimError> {
-        let slot = member.0 as usize;
-        let incarnation = self.incarnation[slot] + 1;
-        self.members[slot - 1] = member_node(&self.cfg, member, incarnation);
-        self.rngs[slot] = rng::stream(self.cfg.seed, &format!("member/{}/{incarnation}", member.0));
-        self.incarnation[slot] = incarnation;
-        self.crashed[slot] = false;
-        self.chan.replaced(slot, incarnation);
+        let party = Party::Member(member);
+        let incarnation = self.slot(party).incarnation + 1;
+        let node = member_node(&self.cfg, member, incarnation);
+        let rng = rng::stream(self.cfg.seed, &format!("member/{}/{incarnation}", member.0));
+        let slot = self.slot_mut(party);
+        slot.occupant = Occupant::Member(node);
+        slot.rng = rng;
+        slot.incarnation = incarnation;
+        slot.crashed = false;
+        slot.injected_replace = None;
+        self.chan.replaced(index(party), incarnation);
         self.unrecovered.insert(member);
         self.record(&Record::Replace { member })?;
-        let now = self.local(slot);
-        let out = self.with_rng(slot, |node, rng| node.start(now, rng));
-        self.apply(slot, out)
+        let now = self.local(party);
+        let out = self.with_rng(party, |node, rng| node.start(now, rng));
+        self.apply(party, out)
     }
 
-    fn crash(&mut self, slot: usize) -> io::Result<()> {
-        self.crashed[slot] = true;
-        self.watch[slot].clear();
-        self.armed[slot].1 += 1;
-        self.armed[slot].0 = None;
-        self.record(&Record::Crash { member: MemberId(slot as u32) })
+    fn slot(&self, p: Party) -> &Slot {
+        &self.slots[index(p)]
     }
 
-    fn local(&self, slot: usize) -> LocalTime {
-        LocalTime(self.now.0 as i64 + self.skew_us[slot])
+    fn slot_mut(&mut self, p: Party) -> &mut Slot {
+        &mut self.slots[index(p)]
+    }
+
+    /// Crashes `party`'s node now; it is never called again.
+    fn crash_now(&mut self, party: Party) -> io::Result<()> {
+        let slot = self.slot_mut(party);
+        slot.crashed = true;
+        slot.watch.clear();
+        slot.armed.1 += 1;
+        slot.armed.0 = None;
+        let member = match party {
+            Party::Member(m) => m,
+            Party::Sm => MemberId(0),
+        };
+        self.record(&Record::Crash { member })
+    }
+
+    fn local(&self, p: Party) -> LocalTime {
+        LocalTime(self.now.0 as i64 + self.slot(p).skew_us)
     }
 
     fn record(&mut self, rec: &Record<'_>) -> io::Result<()> {
@@ -452,22 +576,23 @@ impl<'r> Sim<'r> {
         }
     }
 
-    fn run(mut self) -> Result<Outcome, SimError> {
-        let first = if self.sm.is_some() { 0 } else { 1 };
-        for slot in first..=self.cfg.members as usize {
-            let now = self.local(slot);
-            let out = self.with_rng(slot, |node, rng| node.start(now, rng));
-            self.apply(slot, out)?;
+    /// Starts every party (the first call), or processes the next event.
+    /// Stale timers are skipped, not counted as events.
+    pub fn step(&mut self) -> Result<Step, SimError> {
+        if !self.started {
+            self.started = true;
+            self.start_all()?;
+            return Ok(Step::Started);
         }
-        let stall_after = self.cfg.stall_after_us();
-        while let Some((at, event)) = self.queue.pop() {
+        while !self.done {
+            let Some((at, event)) = self.queue.pop() else { break };
             // A timer re-armed since it was scheduled is stale: not an event.
-            if let Event::Timer { slot, generation } = event
-                && (self.armed[slot].1 != generation || self.crashed[slot])
+            if let Event::Timer { party, generation } = event
+                && (self.slot(party).armed.1 != generation || self.slot(party).crashed)
             {
                 continue;
             }
-            if at.0 > self.last_progress.0 + stall_after {
+            if at.0 > self.last_progress.0 + self.stall_after_us {
                 break; // nothing has moved for the horizon: end the run
             }
             self.now = at;
@@ -475,28 +600,23 @@ impl<'r> Sim<'r> {
             if self.out.events > self.cfg.max_events {
                 return Err(SimError::EventLimit { limit: self.cfg.max_events, at_us: at.0 });
             }
-            match event {
-                Event::Deliver { msg, wire, duplicate, origin } => {
-                    self.deliver(msg, *wire, duplicate, origin)?
-                }
-                Event::Timer { slot, .. } => {
-                    self.armed[slot].0 = None;
-                    let now = self.local(slot);
-                    let out = self.with_rng(slot, |node, rng| node.handle_timeout(now, rng));
-                    self.apply(slot, out)?;
-                }
-                Event::Crash { slot, incarnation } => {
-                    if self.incarnation[slot] == incarnation && !self.crashed[slot] {
-                        self.crash(slot)?;
-                        self.maybe_replace(MemberId(slot as u32))?;
-                    }
-                }
-            }
+            self.handle(event)?;
+            return Ok(Step::Event(at));
         }
-        let down: Vec<MemberId> = (1..=self.cfg.members)
-            .map(MemberId)
-            .filter(|m| self.crashed[m.0 as usize] || self.unrecovered.contains(m))
-            .collect();
+        self.done = true;
+        Ok(Step::Done)
+    }
+
+    /// Steps to the end and returns the outcome.
+    pub fn run(mut self) -> Result<Outcome, SimError> {
+        while self.step()? != Step::Done {}
+        Ok(self.finish())
+    }
+
+    /// The outcome of the run so far: its counters and the verdict on what
+    /// happened up to now (after [`Step::Done`], the run's outcome).
+    pub fn finish(mut self) -> Outcome {
+        let down: Vec<MemberId> = (1..=self.cfg.members).map(MemberId).filter(|&m| self.is_down(m)).collect();
         self.out.verdict = self.truth.verdict(self.cfg.epochs, &down);
         // Hitting the horizon after every epoch is no stall: it only ends
         // retransmissions to a member that died after finishing.
@@ -504,17 +624,90 @@ impl<'r> Sim<'r> {
             self.out.verdict.stall = Some(self.truth.stall(self.cfg.epochs, down));
         }
         self.out.sim_time_us = self.now.0;
-        Ok(self.out)
+        self.out
     }
 
-    /// Calls into the party in `slot` with its own RNG stream.
-    fn with_rng(&mut self, slot: usize, f: impl FnOnce(&mut dyn Node, &mut ChaCha20Rng) -> Output) -> Output {
-        let rng = &mut self.rngs[slot];
-        let node: &mut dyn Node = match slot {
-            0 => self.sm.as_mut().expect("slot 0 is the SM"),
-            i => &mut self.members[i - 1],
+    /// Virtual time now: the time of the last event processed.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// Whether `member` is down: its node crashed (and not replaced), or
+    /// its replacement has not recovered.
+    pub fn is_down(&self, member: MemberId) -> bool {
+        self.slot(Party::Member(member)).crashed || self.unrecovered.contains(&member)
+    }
+
+    /// The incarnation of `member`'s current node (0 for the original).
+    pub fn incarnation(&self, member: MemberId) -> u32 {
+        self.slot(Party::Member(member)).incarnation
+    }
+
+    /// Crashes `member`'s node now, between steps, as a scenario's crash at
+    /// this time would; with `replace`, a replacement takes the index once
+    /// a survivor has declared it failed (process 700). A member outside
+    /// the group, or already crashed, is left alone.
+    pub fn crash(&mut self, member: MemberId, replace: bool) -> Result<(), SimError> {
+        if !(1..=self.cfg.members).contains(&member.0) || self.slot(Party::Member(member)).crashed {
+            return Ok(());
+        }
+        self.slot_mut(Party::Member(member)).injected_replace = Some(replace);
+        self.crash_now(Party::Member(member))?;
+        self.maybe_replace(member)
+    }
+
+    /// Separates the groups of `partition` from each other (members named
+    /// in no group form one more group) over its time span, as a
+    /// scenario's partition would; messages already in flight across it
+    /// are lost when they arrive during it.
+    pub fn partition(&mut self, partition: Partition) {
+        self.cfg.faults.partitions.push(partition);
+    }
+
+    fn start_all(&mut self) -> Result<(), SimError> {
+        let first = if matches!(self.slots[0].occupant, Occupant::Vacant) { 1 } else { 0 };
+        for id in first..=self.cfg.members {
+            let party = sealed::party(id);
+            let now = self.local(party);
+            let out = self.with_rng(party, |node, rng| node.start(now, rng));
+            self.apply(party, out)?;
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, event: Event) -> Result<(), SimError> {
+        match event {
+            Event::Deliver { msg, wire, duplicate, origin } => self.deliver(msg, *wire, duplicate, origin),
+            Event::Timer { party, .. } => {
+                self.slot_mut(party).armed.0 = None;
+                let now = self.local(party);
+                let out = self.with_rng(party, |node, rng| node.handle_timeout(now, rng));
+                self.apply(party, out)
+            }
+            Event::Crash { member, incarnation } => {
+                let slot = self.slot(Party::Member(member));
+                if slot.incarnation == incarnation && !slot.crashed {
+                    self.crash_now(Party::Member(member))?;
+                    self.maybe_replace(member)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Calls into `party`'s node with its own RNG stream.
+    fn with_rng(
+        &mut self,
+        party: Party,
+        f: impl FnOnce(&mut dyn Node, &mut ChaCha20Rng) -> Output,
+    ) -> Output {
+        let slot = self.slot_mut(party);
+        let node: &mut dyn Node = match &mut slot.occupant {
+            Occupant::Sm(sm) => sm,
+            Occupant::Member(m) => m,
+            Occupant::Vacant => unreachable!("no message or timer is addressed to a vacant slot"),
         };
-        f(node, rng)
+        f(node, &mut slot.rng)
     }
 
     fn deliver(
@@ -525,7 +718,6 @@ impl<'r> Sim<'r> {
         origin: Option<WireAttack>,
     ) -> Result<(), SimError> {
         let (to, sealed_to) = wire.to();
-        let slot = slot_of(to);
         // Counters count what members sent (a tampered message too); what an
         // adversary injected is counted apart.
         let honest = !matches!(origin, Some(WireAttack::Replay | WireAttack::Forge));
@@ -536,18 +728,16 @@ impl<'r> Sim<'r> {
         // A sealed message goes to the node whose key it is sealed to: if
         // that node has died (even if a replacement holds the slot now), it
         // is lost with it.
-        if self.crashed[slot] || sealed_to.is_some_and(|inc| inc != self.incarnation[slot]) {
+        let slot = self.slot(to);
+        if slot.crashed || sealed_to.is_some_and(|inc| inc != slot.incarnation) {
             self.out.messages_dropped += u64::from(honest);
-            return Ok(self.record_message(|| Record::Drop { msg, reason: "crashed" })?);
+            return Ok(self.record_message(|| Record::Drop { msg, reason: DropReason::Crashed })?);
         }
         self.out.messages_delivered += u64::from(honest);
         self.record_message(|| Record::Deliver { msg, to, duplicate })?;
-        let now = self.local(slot);
-        let admit = match slot {
-            0 => self.sm.as_ref().expect("slot 0 is the SM").admits(),
-            i => self.members[i - 1].admits(),
-        };
-        let env = match self.chan.receive(slot, now, &wire, &admit) {
+        let now = self.local(to);
+        let admit = self.slot(to).node().map_or_else(sealed::Admit::all, |node| node.admits());
+        let env = match self.chan.receive(index(to), now, &wire, &admit) {
             Ok(env) => env,
             Err(reject) => {
                 let reason = reject.as_str();
@@ -556,8 +746,8 @@ impl<'r> Sim<'r> {
             }
         };
         let kept = (origin.is_none() && !duplicate && self.chan.replays()).then(|| env.clone());
-        let out = self.with_rng(slot, |node, rng| node.handle_message(now, env, rng));
-        let halt = self.acked_all_watched(slot);
+        let out = self.with_rng(to, |node, rng| node.handle_message(now, env, rng));
+        let halt = self.acked_all_watched(to);
         // Counted once past the channel, whatever the link then makes of it
         // (a duplicate, an ack): the channel is what must stop it.
         if let Some(attack) = origin {
@@ -568,37 +758,35 @@ impl<'r> Sim<'r> {
             self.chan.delivered(msg, wire, env);
         }
         if halt {
-            self.watch[slot].clear();
+            self.slot_mut(to).watch.clear();
         }
-        self.apply_then(slot, out, halt)
+        self.apply_then(to, out, halt)
     }
 
-    /// The crash point of the node now in `slot`, if it has one.
-    fn crash_point(&self, slot: usize) -> Option<Halt> {
-        let member = MemberId(u32::try_from(slot).ok().filter(|&s| s > 0)?);
-        match self.cfg.faults.crash(member, self.incarnation[slot])?.at {
+    /// The crash point of `party`'s current node, if it has one.
+    fn crash_point(&self, party: Party) -> Option<Halt> {
+        let Party::Member(member) = party else { return None };
+        match self.cfg.faults.crash(member, self.slot(party).incarnation)?.at {
             CrashAt::Point(h) => Some(h),
             CrashAt::Time(_) => None,
         }
     }
 
-    /// Whether every payload the after-send crash point of `slot` watches
+    /// Whether every payload the after-send crash point of `party` watches
     /// has been acknowledged (or retired): the moment it crashes.
-    fn acked_all_watched(&self, slot: usize) -> bool {
-        let watch = &self.watch[slot];
-        let link = match slot {
-            0 => return false,
-            i => self.members[i - 1].link(),
-        };
+    fn acked_all_watched(&self, party: Party) -> bool {
+        let slot = self.slot(party);
+        let (watch, Occupant::Member(member)) = (&slot.watch, &slot.occupant) else { return false };
+        let link = member.link();
         !watch.is_empty() && watch.iter().all(|&(to, inc, seq)| !link.is_pending(to, inc, seq))
     }
 
-    /// Carries out `slot`'s crash point at `iter`, which the node has just
+    /// Carries out `party`'s crash point at `iter`, which the node has just
     /// started: the index of the note before which a before-send crash cuts
     /// the output, if it does. An after-send point starts watching the HFKs
     /// (and public FKs) just sent.
-    fn crash_point_reached(&mut self, slot: usize, out: &Output) -> Option<usize> {
-        let point = self.crash_point(slot)?;
+    fn crash_point_reached(&mut self, party: Party, out: &Output) -> Option<usize> {
+        let point = self.crash_point(party)?;
         let at = out
             .notes
             .iter()
@@ -606,7 +794,7 @@ impl<'r> Sim<'r> {
         if !point.after_send {
             return Some(at);
         }
-        self.watch[slot] = out
+        self.slot_mut(party).watch = out
             .sends
             .iter()
             .filter(|e| e.mode == Mode::Generation && e.iter == point.iteration && e.attempt == 0)
@@ -618,16 +806,16 @@ impl<'r> Sim<'r> {
 
     /// Records a party's notes, puts its messages on the network and re-arms
     /// its timer.
-    fn apply(&mut self, slot: usize, out: Output) -> Result<(), SimError> {
-        self.apply_then(slot, out, false)
+    fn apply(&mut self, party: Party, out: Output) -> Result<(), SimError> {
+        self.apply_then(party, out, false)
     }
 
-    /// [`Sim::apply`], crashing the node after its notes when `crash` is
+    /// [`Simulation::apply`], crashing the node after its notes when `crash` is
     /// set (its messages are then lost with it). A crash point reached in
     /// `out` crashes it too.
-    fn apply_then(&mut self, slot: usize, mut out: Output, crash: bool) -> Result<(), SimError> {
-        let by = if slot == 0 { Party::Sm } else { Party::Member(MemberId(slot as u32)) };
-        let cut = self.crash_point_reached(slot, &out);
+    fn apply_then(&mut self, party: Party, mut out: Output, crash: bool) -> Result<(), SimError> {
+        let by = party;
+        let cut = self.crash_point_reached(party, &out);
         if let Some(at) = cut {
             out.notes.truncate(at);
         }
@@ -658,12 +846,20 @@ impl<'r> Sim<'r> {
                 | Note::Divergence { .. }
                 | Note::Cheated { .. }
                 | Note::RoundStart { .. } => {}
-                Note::Verification { member, check, culprit, iter } => {
-                    self.record(&Record::Detect { member: *member, check, culprit: *culprit, iter: *iter })?
-                }
+                Note::Verification { member, check, culprit, iter } => self.record(&Record::Detect {
+                    member: *member,
+                    check: *check,
+                    culprit: *culprit,
+                    iter: *iter,
+                })?,
                 Note::Declared { member, failed, iter } => {
                     let culprit = Some(Party::Member(*failed));
-                    self.record(&Record::Detect { member: *member, check: "silence", culprit, iter: *iter })?;
+                    self.record(&Record::Detect {
+                        member: *member,
+                        check: Check::Silence,
+                        culprit,
+                        iter: *iter,
+                    })?;
                     replace.push(*failed);
                 }
                 Note::Recovered { member, iter, key_ok } => {
@@ -682,12 +878,13 @@ impl<'r> Sim<'r> {
             self.leak_if_due(note)?;
         }
         if crash || cut.is_some() {
-            self.crash(slot)?;
+            self.crash_now(party)?;
         }
-        if self.crashed[slot] {
+        if self.slot(party).crashed {
             // A crashed node's last words are lost with it; if it was already
             // suspected, its replacement comes now.
-            return self.maybe_replace(MemberId(slot as u32));
+            let Party::Member(member) = party else { return Ok(()) };
+            return self.maybe_replace(member);
         }
         // Replacements first, so that the RI's handover (sent in this same
         // step) is addressed to a node that exists.
@@ -696,18 +893,20 @@ impl<'r> Sim<'r> {
             self.maybe_replace(failed)?;
         }
         for env in out.sends {
-            self.transmit(slot, env)?;
+            self.transmit(party, env)?;
         }
-        self.arm(slot);
+        self.arm(party);
         Ok(())
     }
 
     /// Spawns a replacement for `member` once it is both crashed (with
     /// `replace = true`) and declared failed by someone.
     fn maybe_replace(&mut self, member: MemberId) -> Result<(), SimError> {
-        let slot = member.0 as usize;
-        let crash = self.cfg.faults.crash(member, self.incarnation[slot]);
-        if self.crashed[slot] && self.suspected.contains(&member) && crash.is_some_and(|c| c.replace) {
+        let slot = self.slot(Party::Member(member));
+        let replace = slot
+            .injected_replace
+            .or_else(|| self.cfg.faults.crash(member, slot.incarnation).map(|c| c.replace));
+        if slot.crashed && self.suspected.contains(&member) && replace == Some(true) {
             self.suspected.remove(&member);
             self.spawn_replacement(member)?;
         }
@@ -715,10 +914,10 @@ impl<'r> Sim<'r> {
     }
 
     /// Why a message from `from` to `to` cannot pass now, if it cannot.
-    fn blocked(&self, from: Party, to: Party) -> Option<&'static str> {
+    fn blocked(&self, from: Party, to: Party) -> Option<DropReason> {
         match (from, to) {
             (Party::Member(a), Party::Member(b)) if self.cfg.faults.separated(a, b, self.now.0) => {
-                Some("partition")
+                Some(DropReason::Partition)
             }
             _ => None,
         }
@@ -753,10 +952,10 @@ impl<'r> Sim<'r> {
     /// Puts `env`, sent by the party in `slot`, on the wire: sealed on the
     /// sealed channel, exposed to the network adversaries, then to the
     /// network's loss, duplication and latency.
-    fn transmit(&mut self, slot: usize, env: Envelope) -> Result<(), SimError> {
+    fn transmit(&mut self, party: Party, env: Envelope) -> Result<(), SimError> {
         let outside = match env.to {
             Party::Member(m) => m.0 == 0 || m.0 > self.cfg.members,
-            Party::Sm => self.sm.is_none(),
+            Party::Sm => self.slot(Party::Sm).node().is_none(),
         };
         if outside {
             let (from, to) = (format!("{:?}", env.from), format!("{:?}", env.to));
@@ -774,7 +973,7 @@ impl<'r> Sim<'r> {
             self.next_record += 1;
         }
         let fate = self.cfg.network.transmit(&mut self.net_rng);
-        let local = self.local(slot);
+        let (local, slot) = (self.local(party), index(party));
         let (from, to) = (env.from, env.to);
         let attacked = self.chan.attacks();
         let (mut wire, env) = if attacked {
@@ -837,7 +1036,7 @@ impl<'r> Sim<'r> {
         match fate {
             Fate::Lost => {
                 self.out.messages_dropped += u64::from(honest);
-                self.record_message(|| Record::Drop { msg, reason: "loss" })?;
+                self.record_message(|| Record::Drop { msg, reason: DropReason::Loss })?;
             }
             Fate::Delivered { latency_us } => {
                 let ev = Event::Deliver { msg, wire: Box::new(wire), duplicate: false, origin };
@@ -853,21 +1052,19 @@ impl<'r> Sim<'r> {
         Ok(())
     }
 
-    fn arm(&mut self, slot: usize) {
-        let wanted = match slot {
-            0 => self.sm.as_ref().and_then(|sm| sm.poll_timeout()),
-            i => self.members[i - 1].poll_timeout(),
-        }
-        .map(|(_, at)| at);
-        let (armed, generation) = self.armed[slot];
+    fn arm(&mut self, party: Party) {
+        let now = self.now;
+        let slot = self.slot_mut(party);
+        let wanted = slot.node().and_then(|node| node.poll_timeout()).map(|(_, at)| at);
+        let (armed, generation) = slot.armed;
         if wanted == armed {
             return;
         }
         let generation = generation + 1;
-        self.armed[slot] = (wanted, generation);
+        slot.armed = (wanted, generation);
         if let Some(deadline) = wanted {
-            let global = (deadline.0 - self.skew_us[slot]).max(self.now.0 as i64) as u64;
-            self.queue.push(SimTime(global), Event::Timer { slot, generation });
+            let global = (deadline.0 - slot.skew_us).max(now.0 as i64) as u64;
+            self.queue.push(SimTime(global), Event::Timer { party, generation });
         }
     }
 }

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::group::{GroupParams, Scalar, SharedKey};
-use crate::protocol::{MemberId, Note, Party, SecretName};
+use crate::protocol::{Check, MemberId, Note, Party, SecretName};
 
 /// Something the run found wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub enum Finding {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Detection {
     pub member: MemberId,
-    pub check: &'static str,
+    pub check: Check,
     /// The party the check names, if it can name one.
     pub culprit: Option<Party>,
     pub iter: u64,
@@ -155,9 +155,12 @@ impl Truth {
             Note::Divergence { member, epoch, with } => {
                 self.findings.push(Finding::Divergence { member: *member, epoch: *epoch, with: *with });
             }
-            Note::Verification { member, check, culprit, iter } => {
-                self.detections.push(Detection { member: *member, check, culprit: *culprit, iter: *iter })
-            }
+            Note::Verification { member, check, culprit, iter } => self.detections.push(Detection {
+                member: *member,
+                check: *check,
+                culprit: *culprit,
+                iter: *iter,
+            }),
             Note::Cheated { by } => {
                 self.cheated.insert(by.trace_id());
             }

@@ -9,9 +9,9 @@
 //!   sender's [`Endpoint`] to the recipient's current incarnation, and opened
 //!   by the recipient's, which refuses with a reason what fails a check.
 //!
-//! Each party's long-term keys come from the stream "keys/<slot>/<inc>",
-//! its ephemeral keys from "seal/<slot>/<inc>"; the network adversary's
-//! signing key from "keys/adversary" and its choices from "wire/<k>" (k
+//! Each party's long-term keys come from the stream `keys/<slot>/<inc>`,
+//! its ephemeral keys from `seal/<slot>/<inc>`; the network adversary's
+//! signing key from `keys/adversary` and its choices from `wire/<k>` (k
 //! its position among the network adversaries). The protocol's own streams
 //! are untouched, so a run draws the same secrets on every channel.
 

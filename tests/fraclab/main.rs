@@ -21,6 +21,7 @@ mod scenario_api;
 mod scenario_errors;
 mod schema;
 mod sealed;
+mod stepping;
 mod sweep;
 mod verification;
 mod verify_trace;

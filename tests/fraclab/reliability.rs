@@ -42,7 +42,7 @@ impl Recorder for Declarations {
     }
     fn record(&mut self, _: u64, _: SimTime, rec: &Record<'_>) -> io::Result<()> {
         match rec {
-            Record::Detect { check: "silence", .. } => self.silence += 1,
+            Record::Detect { check: fraclab::protocol::Check::Silence, .. } => self.silence += 1,
             Record::Reject { reason: "malformed", .. } => self.malformed += 1,
             _ => {}
         }

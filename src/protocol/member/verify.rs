@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 
 use super::Member;
 use crate::group::{Element, Scalar};
-use crate::protocol::{Commitment, MemberId, Note, Output, Party};
+use crate::protocol::{Check, Commitment, MemberId, Note, Output, Party};
 
 /// What a member holds for verification.
 #[derive(Default)]
@@ -48,7 +48,7 @@ pub(super) struct Verif {
 }
 
 impl Member {
-    fn fail(&self, out: &mut Output, check: &'static str, culprit: Option<Party>, iter: u64) {
+    fn fail(&self, out: &mut Output, check: Check, culprit: Option<Party>, iter: u64) {
         out.notes.push(Note::Verification { member: self.cfg.id, check, culprit, iter });
     }
 
@@ -104,13 +104,13 @@ impl Member {
             let sm = Some(Party::Sm);
             let mine = cs.get(self.cfg.id.0 as usize - 1);
             if cs.len() != n || mine != Some(&g.pow_g(&alpha)) {
-                self.fail(out, "pad", sm, 1);
+                self.fail(out, Check::Pad, sm, 1);
             }
             if g.pow_g(&theta) != *c_theta {
-                self.fail(out, "theta", sm, 1);
+                self.fail(out, Check::Theta, sm, 1);
             }
             if g.product(cs) != g.pow_element(c_theta, &num_bigint::BigUint::from(n as u64 - 1)) {
-                self.fail(out, "pad-sum", sm, 1);
+                self.fail(out, Check::PadSum, sm, 1);
             }
             return;
         }
@@ -124,7 +124,7 @@ impl Member {
         if let Some(d) = &self.verif.delta_in
             && g.pow_g(d) != commits[&pred].1
         {
-            self.fail(out, "delta", member(pred.0), 1);
+            self.fail(out, Check::Delta, member(pred.0), 1);
         }
         let gamma = commits[&MemberId(1)].2.clone();
         let mut prev = gamma;
@@ -132,13 +132,13 @@ impl Member {
             let (v, d, _) = &commits[&MemberId(k)];
             let link_ok = prev.as_ref().is_some_and(|p| g.mul_elements(p, v) == *d);
             if !link_ok {
-                self.fail(out, "ring-link", member(if k == 1 { 1 } else { k - 1 }), 1);
+                self.fail(out, Check::RingLink, member(if k == 1 { 1 } else { k - 1 }), 1);
                 break;
             }
             prev = Some(d.clone());
         }
         if g.pow_g(&theta) != g.product(commits.values().map(|c| &c.0)) {
-            self.fail(out, "theta", None, 1);
+            self.fail(out, Check::Theta, None, 1);
         }
     }
 
@@ -236,9 +236,9 @@ impl Member {
                     continue;
                 }
                 if eq.spans_recovery {
-                    self.fail(out, "hfk-after-recovery", None, j);
+                    self.fail(out, Check::HfkAfterRecovery, None, j);
                 } else {
-                    self.fail(out, "hfk", Some(Party::Member(eq.k)), j);
+                    self.fail(out, Check::Hfk, Some(Party::Member(eq.k)), j);
                 }
             }
         }
