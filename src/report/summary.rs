@@ -185,7 +185,10 @@ fn cheat_findings(sc: &Scenario, v: &crate::sim::Verdict, detected: &[u32]) -> V
         .map(|(culprit, what)| {
             let caught = detected.contains(&culprit);
             let carried_out = v.cheated.contains(&culprit);
-            let noticed = v.detections.iter().any(|d| d.culprit.is_none() && d.check == crate::protocol::Check::GroupKey);
+            let noticed = v
+                .detections
+                .iter()
+                .any(|d| d.culprit.is_none() && d.check == crate::protocol::Check::GroupKey);
             let verdict = match (carried_out, caught, noticed) {
                 (false, _, _) => "never carried out (the cheater was down when its turn came)",
                 (true, true, _) => "detected: verification names it",

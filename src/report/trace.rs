@@ -210,7 +210,7 @@ impl<W: Write> TraceWriter<'_, W> {
                 duplicate: *duplicate,
             }),
             Record::Drop { msg, reason } => {
-                TraceLine::Drop(line::Dropped { t_us, seq, msg: *msg, reason: (*reason).into() })
+                TraceLine::Drop(line::Dropped { t_us, seq, msg: *msg, reason: reason.as_str().into() })
             }
             Record::Attack { msg, attack, of, env } => {
                 attack_line(t_us, seq, *msg, attack.as_str(), *of, env)
@@ -249,7 +249,7 @@ impl<W: Write> TraceWriter<'_, W> {
                 t_us,
                 seq,
                 member: member.0,
-                check: (*check).into(),
+                check: check.as_str().into(),
                 culprit: culprit.map(|c| c.trace_id()),
                 iter: *iter,
             }),
