@@ -15,7 +15,8 @@ fn parse_range(s: &str) -> Result<std::ops::RangeInclusive<u32>, String> {
     if 2 <= a && a <= b && b <= 64 { Ok(a..=b) } else { Err(err()) }
 }
 
-pub fn atlas(members: &str, params: &str, out: Option<PathBuf>) -> u8 {
+/// `fraclab atlas --members A..B`: runs the derivability atlas, returns the exit status.
+pub(super) fn atlas(members: &str, params: &str, out: Option<PathBuf>) -> u8 {
     let range = match parse_range(members) {
         Ok(r) => r,
         Err(e) => {

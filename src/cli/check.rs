@@ -10,7 +10,9 @@ use super::{EXIT_BAD_INPUT, EXIT_FAILED};
 use crate::lab::{reproduce_command, scenario_files};
 use crate::scenario::TraceLevel;
 
-pub fn check(paths: &[PathBuf]) -> u8 {
+/// `fraclab check [PATHS]`: runs every scenario and reports its expectations;
+/// returns the exit status.
+pub(super) fn check(paths: &[PathBuf]) -> u8 {
     let files = match scenario_files(paths) {
         Ok(f) => f,
         Err(e) => {

@@ -24,7 +24,7 @@ use crate::scenario::{Scenario, TraceLevel};
     about = "Deterministic simulator and attack lab for the WO 00/19652 fractional-key scheme",
     after_help = EXIT_CODES
 )]
-pub struct Cli {
+struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -218,10 +218,13 @@ impl From<TraceArg> for TraceLevel {
     }
 }
 
-pub const EXIT_FAILED: u8 = 1;
-pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit status 1: an expectation, invariant or run failed.
+const EXIT_FAILED: u8 = 1;
+/// Exit status 2: bad input or usage (nothing is written).
+const EXIT_BAD_INPUT: u8 = 2;
 
-/// Parses the arguments and runs the command.
+/// The `fraclab` binary: parses the arguments, runs the command and returns
+/// its exit status (0 success, 1 failed, 2 bad input or usage).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
@@ -281,6 +284,7 @@ fn file_names(files: &[std::path::PathBuf]) -> String {
     names.join(", ")
 }
 
+/// `fraclab verify-trace TRACE`: re-checks a fraclab-trace/1 file.
 fn verify_trace(path: &std::path::Path) -> u8 {
     let file = match std::fs::File::open(path) {
         Ok(f) => f,

@@ -2,6 +2,7 @@
 
 use crate::group::{GroupParams, PARAMS_NAMES, all, by_name};
 
+/// One parameter set as `{"name","p","q","g","p_bits","q_bits"}`, keys in reference §6 order.
 fn json(p: &GroupParams) -> String {
     let v = serde_json::json!({
         "name": p.name,
@@ -18,7 +19,9 @@ fn json(p: &GroupParams) -> String {
     format!("{{{}}}", fields.join(","))
 }
 
-pub fn params(name: Option<&str>, as_json: bool) -> u8 {
+/// `fraclab params [NAME] [--json]`: lists or prints the group parameter sets;
+/// returns the exit status.
+pub(super) fn params(name: Option<&str>, as_json: bool) -> u8 {
     let chosen: Vec<&GroupParams> = match name {
         None => all().iter().collect(),
         Some(n) => match by_name(n) {

@@ -6,7 +6,8 @@ use super::{EXIT_BAD_INPUT, EXIT_FAILED};
 use crate::lab::gallery::Step;
 use crate::report::plot::{self, PlotError};
 
-pub fn plot(dir: &Path) -> u8 {
+/// `fraclab plot DIR`: redraws a run, sweep or atlas folder's plots; returns the exit status.
+pub(super) fn plot(dir: &Path) -> u8 {
     match plot::any(dir) {
         Ok(files) if files.is_empty() => {
             println!("nothing to draw in {}: no analysis and no full trace", dir.display());
@@ -32,8 +33,8 @@ pub fn plot(dir: &Path) -> u8 {
     }
 }
 
-/// Regenerates the README's gallery (see [`crate::lab::gallery`]).
-pub fn gallery(scenarios: &Path, out: &Path) -> u8 {
+/// Regenerates the README's gallery (see [`crate::lab::gallery`]); returns the exit status.
+pub(super) fn gallery(scenarios: &Path, out: &Path) -> u8 {
     let say = |step: Step<'_>| match step {
         Step::Start { what, dir } => println!("== {what} → {}", dir.display()),
         Step::Failed { what, problems } => {

@@ -8,7 +8,8 @@ use crate::report::Summary;
 use crate::scenario::{Scenario, TraceLevel};
 use crate::schema::Finding;
 
-pub fn run(
+/// `fraclab run SCENARIO`: runs one scenario, writes its outputs and returns the exit status.
+pub(super) fn run(
     path: &Path,
     seed: Option<u64>,
     out: Option<PathBuf>,

@@ -18,8 +18,9 @@ fn fail(e: SweepError) -> u8 {
     }
 }
 
+/// `fraclab sweep SCENARIO --vary … --seeds N`: runs the grid; returns the exit status.
 #[allow(clippy::too_many_arguments)]
-pub fn sweep(
+pub(super) fn sweep(
     scenario: &Path,
     vary: &[String],
     seeds: u64,
@@ -120,7 +121,8 @@ fn finish(out: &Path, done: &Done, plots: bool, quiet: bool) -> u8 {
     0
 }
 
-pub fn merge(out: &Path, shards: &[PathBuf], quiet: bool) -> u8 {
+/// `fraclab sweep merge --out DIR SHARDS…`: combines shard outputs; returns the exit status.
+pub(super) fn merge(out: &Path, shards: &[PathBuf], quiet: bool) -> u8 {
     match sweep::merge(out, shards) {
         Ok(done) => finish(out, &done, true, quiet),
         Err(e) => fail(e),

@@ -1,7 +1,8 @@
 //! Pure writers and readers of fraclab's outputs (reference §5): the trace
 //! writer (a simulator `Recorder` that formats `trace.jsonl`), the summary
-//! builder, `verify-trace` (an independent re-check of a trace) and the
-//! plots, which read the files back and never the live simulator.
+//! builder, the bounded readers every consumer shares ([`read`]),
+//! `verify-trace` (an independent re-check of a trace) and the plots
+//! (feature `plots`), which read the files back and never the live simulator.
 //!
 //! Nothing here runs a scenario: that is the lab layer's job.
 

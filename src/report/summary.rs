@@ -1,7 +1,7 @@
 //! Builds `summary.json` (format `fraclab-summary/1`, the typed
-//! [`Summary`] of [`crate::schema`]) from a run: the verdict, counters,
-//! findings and expectations. The knowledge fields are null when the
-//! analysis is off.
+//! [`Summary`] of [`crate::schema`]) from a run with [`build`]: the verdict,
+//! counters, findings and expectations. The knowledge fields are null when
+//! the analysis is off. [`Summary::read`] reads the file back.
 
 use std::path::Path;
 

@@ -17,7 +17,7 @@ use crate::schema::trace::{self as line, LeakAudience, LeakTo, Payload, TraceLin
 use crate::sim::{Record, Recorder, SimTime};
 
 /// A writer that hashes everything written through it.
-pub struct HashingWriter<W> {
+struct HashingWriter<W> {
     inner: W,
     hasher: Sha256,
 }
@@ -33,6 +33,10 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
+/// The `trace.jsonl` writer: a simulator [`Recorder`] that writes each
+/// record as a fraclab-trace/1 line, with the knowledge analysis's learn
+/// events interleaved after the records they follow. [`TraceWriter::finish`]
+/// returns the SHA-256 the summary records as `trace_sha256`.
 pub struct TraceWriter<'l, W: Write> {
     out: BufWriter<HashingWriter<W>>,
     group: &'static GroupParams,
@@ -47,7 +51,7 @@ pub struct TraceWriter<'l, W: Write> {
 
 /// The trace `seq` of the i-th learn event (learns sorted by record): it
 /// follows its record, and every record after it moves up by one.
-pub fn learn_seq(learns: &[Learn], i: usize) -> u64 {
+pub(crate) fn learn_seq(learns: &[Learn], i: usize) -> u64 {
     learns[i].rec + i as u64 + 1
 }
 

@@ -17,6 +17,7 @@ use crate::protocol::{InitKind, MemberId, Mode, Party};
 const DLOG_BUDGET_DEFAULT: u64 = 1_000_000_000;
 const DLOG_BUDGET_MAX: u64 = 1_000_000_000_000;
 
+/// The `kind`s an `[[adversary]]` table may have.
 pub const KINDS: &[&str] = &[
     "leak",
     "coalition",
@@ -36,6 +37,7 @@ pub const KINDS: &[&str] = &[
 pub struct AdversaryTable {
     /// `adversary[i]`.
     pub key: String,
+    /// The `kind` value's bytes in the text.
     pub kind_span: Range<usize>,
     body: Body,
 }
@@ -204,9 +206,13 @@ fn table(t: Tagged<'_>) -> Result<AdversaryTable, FieldError> {
 
 /// What the checks know of the scenario, and where the table is.
 pub struct Ctx<'a> {
+    /// The table's key, `adversary[i]` or `fault[i]`.
     pub key: &'a str,
+    /// n, the number of members.
     pub n: u32,
+    /// The key-generation iterations the run makes.
     pub epochs: u64,
+    /// The initialisation (some adversaries need a ring).
     pub init: InitKind,
 }
 

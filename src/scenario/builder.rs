@@ -2,7 +2,7 @@
 //! validated overrides by dotted key, and inline TOML.
 //!
 //! Everything here ends in the file loader: a builder writes its table as
-//! TOML text and [`parse`](super::parse)s it. So a scenario made in code
+//! TOML text and [`parse`]s it. So a scenario made in code
 //! gets the same defaults, the same checks and the same error text as a
 //! file, and `--vary` (which overrides through this module) gets them too.
 

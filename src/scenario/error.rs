@@ -72,10 +72,12 @@ pub struct FieldError {
     pub key: String,
     /// The offending value's bytes in the text.
     pub span: Range<usize>,
+    /// What is wrong.
     pub problem: Problem,
 }
 
 impl FieldError {
+    /// `problem` at `key`, whose value is `span` of the text.
     pub fn new(key: impl Into<String>, span: Range<usize>, problem: Problem) -> FieldError {
         FieldError { key: key.into(), span, problem }
     }
@@ -90,6 +92,7 @@ impl FieldError {
         FieldError::new(key, span, Problem::Refused(message.into()))
     }
 
+    /// The error located in `file`, whose text is `src`: line:column of the span's start.
     pub fn located(self, src: &str, file: &str) -> LoadError {
         let (line, col) = line_col(src, self.span.start);
         let key = if self.key.is_empty() || self.key == "." { "(file)".to_string() } else { self.key };

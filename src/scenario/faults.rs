@@ -14,6 +14,7 @@ use super::tagged::tables;
 use crate::protocol::{InitKind, MemberId};
 use crate::sim::fault::{Crash, CrashAt, Halt, Partition};
 
+/// The `kind`s a `[[fault]]` table may have.
 pub const KINDS: &[&str] = &["crash", "partition"];
 
 /// Fault times are whole ms up to a year of virtual time.
@@ -24,6 +25,7 @@ const FAULT_MS_MAX: u64 = 365 * 86_400_000;
 pub struct FaultTable {
     /// `fault[i]`.
     pub key: String,
+    /// The table's span: its header.
     pub span: Range<usize>,
     body: Body,
 }
@@ -80,6 +82,7 @@ pub fn read(value: Option<Spanned<DeValue<'_>>>) -> Result<Vec<FaultTable>, Fiel
 }
 
 impl FaultTable {
+    /// Checks the table against n and the epochs, and builds the fault.
     pub fn check(self, n: u32, epochs: u64) -> Result<Fault, FieldError> {
         let cx = Ctx { key: &self.key, n, epochs, init: InitKind::Sm };
         match self.body {

@@ -51,13 +51,19 @@ pub const FULL_TRACE_MEMBERS_MAX: u32 = 64;
 /// asks for it (`[output] analysis = true`): it analyses every member's view.
 pub const ANALYSIS_MEMBERS_MAX: u32 = 64;
 
-/// Expectations a scenario can assert (reference §4, `[expect]`).
+/// Expectations a scenario can assert (reference §4, `[expect]`); a `None`
+/// is not asserted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Expect {
+    /// `summary.keys_agreed`: every epoch up to the last completed one
+    /// produced one confirmed key.
     pub keys_agreed: Option<bool>,
+    /// `summary.epochs_completed`: the iterations every member completed.
     pub epochs_completed: Option<u64>,
-    /// The exact set of compromised members.
+    /// The exact set of compromised members (needs the analysis).
     pub compromised: Option<Vec<MemberId>>,
+    /// Whether the outsider learns a key: derives some θ_e, or is leaked an
+    /// SK_e (needs the analysis).
     pub outsider_learns_key: Option<bool>,
     /// The exact set of indices recovered by process 700.
     pub recovered: Option<Vec<MemberId>>,

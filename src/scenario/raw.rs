@@ -56,15 +56,23 @@ fn allowed(values: &[&str]) -> String {
 }
 
 /// Declares a string-valued enum: its allowed spellings, and the spellings
-/// reference §4 names that a later version of fraclab implements.
+/// reference §4 names that a later version of fraclab implements. Doc
+/// comments before the name and before each variant are kept.
 macro_rules! string_enum {
-    ($name:ident, [$($text:literal => $variant:ident),+], later: [$($later:literal),*]) => {
+    (
+        $(#[$meta:meta])* $name:ident,
+        [$($(#[$vmeta:meta])* $text:literal => $variant:ident),+],
+        later: [$($later:literal),*]
+    ) => {
+        $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
         #[serde(try_from = "String")]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
 
         impl $name {
+            /// Every spelling a scenario may write, in declaration order.
             pub const ALLOWED: &'static [&'static str] = &[$($text),+];
+            /// The spelling, as a scenario file (and a trace header) writes it.
             #[allow(dead_code, reason = "not every enum is printed")]
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
@@ -90,15 +98,76 @@ macro_rules! string_enum {
     };
 }
 
-string_enum!(Init, ["sm" => Sm, "ring" => Ring, "ring-hardened" => RingHardened], later: []);
-string_enum!(Keygen, ["additive" => Additive, "elgamal" => Elgamal], later: []);
-string_enum!(Verify, ["none" => None, "commitments" => Commitments], later: []);
-string_enum!(Channel, ["plain" => Plain, "ideal" => Ideal, "sealed" => Sealed], later: []);
-string_enum!(TraceLevel, ["full" => Full, "protocol" => Protocol, "none" => None], later: []);
+string_enum!(
+    /// `protocol.init`: how θ_1 and the pads α_{i,1} are set up (reference §1).
+    Init,
+    [
+        /// `"sm"`: the security manager draws them (process 300).
+        "sm" => Sm,
+        /// `"ring"`: the δ ring led by member 1, the group initiator (process 400).
+        "ring" => Ring,
+        /// `"ring-hardened"`: fraclab's own ring over additive shares of each v_i.
+        "ring-hardened" => RingHardened
+    ],
+    later: []
+);
+string_enum!(
+    /// `protocol.keygen`: how each iteration j makes θ_{j+1} (reference §1).
+    Keygen,
+    [
+        /// `"additive"`: HFK_{i,j} = α_{i,j} + FK_{i,j}, θ_{j+1} = Σ_i FK_{i,j} (process 500).
+        "additive" => Additive,
+        /// `"elgamal"`: FK_{i,j} = g^{x_{i,j}} is public, θ_{j+1} = Σ_i x_{i,j} (process 600).
+        "elgamal" => Elgamal
+    ],
+    later: []
+);
+string_enum!(
+    /// `protocol.verify`: whether members check commitments (reference §1, "Verification").
+    Verify,
+    [
+        /// `"none"` (the default): no commitments.
+        "none" => None,
+        /// `"commitments"`: processes 800 and 900, and verified key generation.
+        "commitments" => Commitments
+    ],
+    later: []
+);
+string_enum!(
+    /// `protocol.channel`: what the network sees of a message and what the
+    /// receiver checks.
+    Channel,
+    [
+        /// `"plain"`: payloads in the clear; the eavesdropper reads them.
+        "plain" => Plain,
+        /// `"ideal"` (the default): the eavesdropper sees only metadata;
+        /// nothing is authenticated.
+        "ideal" => Ideal,
+        /// `"sealed"`: every message signed (Ed25519), then encrypted
+        /// (X25519, HKDF, ChaCha20-Poly1305); the receiver rejects what fails.
+        "sealed" => Sealed
+    ],
+    later: []
+);
+string_enum!(
+    /// `[output] trace`: which lines `trace.jsonl` (fraclab-trace/1) holds.
+    TraceLevel,
+    [
+        /// `"full"`: every event.
+        "full" => Full,
+        /// `"protocol"`: no `send`, `deliver`, `drop` or `attack` lines; every
+        /// other event keeps the `seq` it has at `full`.
+        "protocol" => Protocol,
+        /// `"none"`: no trace is written.
+        "none" => None
+    ],
+    later: []
+);
 
 /// A whole number in an inclusive range.
 macro_rules! ranged {
     ($name:ident, $t:ty, $lo:expr, $hi:expr) => {
+        #[doc = concat!("A whole number in ", stringify!($lo), "..=", stringify!($hi), ".")]
         #[derive(Clone, Copy, Debug, Deserialize)]
         #[serde(try_from = "i64")]
         pub struct $name(pub $t);
@@ -195,6 +264,8 @@ struct RawLatency {
     mean: Option<f64>,
 }
 
+/// `network.latency_ms`: a latency distribution, its values in ms checked
+/// and held as whole µs.
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(try_from = "RawLatency")]
 pub struct LatencyMs(Latency);
@@ -252,6 +323,8 @@ impl TryFrom<RawLatency> for LatencyMs {
     }
 }
 
+/// A scenario file as read: every value typed and within its own range,
+/// not yet checked as a whole ([`RawScenario::validate`]).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {

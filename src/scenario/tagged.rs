@@ -155,7 +155,9 @@ pub struct Tagged<'i> {
     pub key: String,
     /// The table's span: its header.
     pub span: Range<usize>,
+    /// The `kind` value.
     pub kind: String,
+    /// The `kind` value's bytes in the text.
     pub kind_span: Range<usize>,
     fields: DeTable<'i>,
 }

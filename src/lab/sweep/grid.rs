@@ -25,6 +25,8 @@ impl Vary {
     }
 }
 
+/// The values of `VALUES` in `--vary KEY=VALUES`: a range expanded, or a
+/// list with integers written canonically; at most [`VALUES_MAX`], no value twice.
 fn expand(values: &str) -> Result<Vec<String>, String> {
     if let Some((a, rest)) = values.split_once("..") {
         let (b, step) = rest.split_once(':').unwrap_or((rest, "1"));
@@ -67,12 +69,14 @@ fn expand(values: &str) -> Result<Vec<String>, String> {
 /// order (the first varies slowest), then the seed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Grid {
-    /// Number of values of each varied key.
+    /// Number of values of each varied key, in `--vary` order.
     pub sizes: Vec<usize>,
+    /// Seeds per grid point (`--seeds N`, 1..=1000000).
     pub seeds: u64,
 }
 
 impl Grid {
+    /// The number of runs: the product of `sizes`, times `seeds`.
     pub fn runs(&self) -> u64 {
         self.sizes.iter().map(|&s| s as u64).product::<u64>() * self.seeds
     }
@@ -97,6 +101,7 @@ impl Grid {
 }
 
 impl Shard {
+    /// Parses `--shard K/N` (1 ≤ K ≤ N); the error names the argument.
     pub fn parse(s: &str) -> Result<Shard, String> {
         let err = || format!("--shard {s}: expected K/N with 1 ≤ K ≤ N, e.g. 2/8");
         let (k, n) = s.split_once('/').ok_or_else(err)?;

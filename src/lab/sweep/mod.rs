@@ -35,13 +35,21 @@ pub use crate::schema::sweep::{METRICS, Manifest, RUNS_MAX, Row, SEEDS_MAX, SWEE
 /// what makes thread creation fail.
 pub const JOBS_MAX: usize = 256;
 
+/// Why a sweep, `--resume` or `sweep merge` did not complete; the CLI
+/// exits 2 for [`SweepError::BadInput`] and 1 for [`SweepError::Io`].
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
     /// Bad arguments, a scenario that does not load, or outputs of another sweep.
     #[error("{0}")]
     BadInput(String),
+    /// An output file could not be written (or read back).
     #[error("{path}: {error}")]
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        error: std::io::Error,
+    },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SweepError + '_ {
@@ -71,6 +79,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SweepError> {
 /// A sweep ready to run: the base scenario's TOML and the grid.
 #[derive(Debug)]
 pub struct Plan {
+    /// What `sweep.json` will record (format `fraclab-sweep/1`), unsharded.
     pub manifest: Manifest,
     base: scenario::Scenario,
 }
@@ -203,7 +212,7 @@ impl Plan {
     /// [`Plan::run`], with a panic turned into the row's `error` (a fraclab
     /// bug, to report): the other runs go on, every row written is whole,
     /// and the sweep ends with exit 1 naming the rows that did not complete.
-    pub fn run_guarded(&self, i: u64) -> Vec<String> {
+    fn run_guarded(&self, i: u64) -> Vec<String> {
         guarded(
             self.manifest.columns.len(),
             || self.run(i),
@@ -237,6 +246,7 @@ fn guarded(width: usize, f: impl FnOnce() -> Vec<String>, key: impl FnOnce() -> 
     }
 }
 
+/// The metric cells of a run's row, in [`METRICS`] order (the `error` cell empty).
 fn metrics(s: &Summary) -> Vec<String> {
     let opt = |v: Option<String>| v.unwrap_or_default();
     let per_epoch = |x: u64| format!("{:.1}", x as f64 / (s.epochs_completed + 1) as f64);
@@ -326,8 +336,11 @@ pub struct Done {
 /// Options of one `fraclab sweep` invocation.
 #[derive(Clone, Debug)]
 pub struct Options {
+    /// Parallel runs, `--jobs` (1..=[`JOBS_MAX`]).
     pub jobs: usize,
+    /// `--shard K/N`: run only that slice; `None` runs them all.
     pub shard: Option<Shard>,
+    /// `--resume`: continue the sweep already in the output folder.
     pub resume: bool,
 }
 
@@ -396,6 +409,7 @@ pub fn execute(
     Ok(tally(kept, total, &rows))
 }
 
+/// Counts the rows with an error and the rows that failed.
 fn tally(kept: u64, ran: u64, rows: &BTreeMap<u64, Vec<String>>) -> Done {
     let col = |name: &str| METRICS.iter().position(|m| *m == name).expect("a metric column");
     let (err, passed) = (col("error"), col("passed"));

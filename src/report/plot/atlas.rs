@@ -231,6 +231,7 @@ pub fn load(dir: &Path) -> Result<AtlasFiles, PlotError> {
     Ok(files)
 }
 
+/// Draws the atlas heatmaps (SVG and PNG) and the leaked-pad curves; returns the files written.
 pub fn draw(dir: &Path, files: &AtlasFiles) -> Result<Vec<PathBuf>, PlotError> {
     let mut written = Vec::new();
     let leaks_path = dir.join("atlas-leaks.csv");

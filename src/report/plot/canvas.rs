@@ -16,6 +16,7 @@ use super::PlotError;
 pub trait Chart {
     /// Width and height in pixels.
     fn size(&self) -> (u32, u32);
+    /// Draws the chart on `area` (of [`Chart::size`]); the error is plotters' message.
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String>;
 }
 
@@ -35,6 +36,7 @@ fn fonts() {
     });
 }
 
+/// Writes `bytes` to `path` atomically (see [`crate::report::write_atomic`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
     crate::report::write_atomic(path, bytes).map_err(|(path, error)| PlotError::Io { path, error })
 }
@@ -43,6 +45,7 @@ fn draw_err(path: &Path) -> impl FnOnce(String) -> PlotError + '_ {
     move |message| PlotError::Draw { path: path.to_path_buf(), message }
 }
 
+/// Draws `chart` as SVG into `path`; returns the path.
 pub fn write_svg<C: Chart>(path: &Path, chart: &C) -> Result<PathBuf, PlotError> {
     fonts();
     let mut svg = String::new();
@@ -56,6 +59,7 @@ pub fn write_svg<C: Chart>(path: &Path, chart: &C) -> Result<PathBuf, PlotError>
     Ok(path.to_path_buf())
 }
 
+/// Draws `chart` as an 8-bit RGB PNG into `path`; returns the path.
 pub fn write_png<C: Chart>(path: &Path, chart: &C) -> Result<PathBuf, PlotError> {
     fonts();
     let (w, h) = chart.size();
@@ -79,19 +83,30 @@ pub fn write_png<C: Chart>(path: &Path, chart: &C) -> Result<PathBuf, PlotError>
     Ok(path.to_path_buf())
 }
 
-/// Message modes and severity colours, chosen to stay apart for the
-/// colour-blind (Okabe–Ito).
+// Message modes and severity colours, chosen to stay apart for the
+// colour-blind (Okabe–Ito).
+/// Initialisation (`I`) messages.
 pub const MODE_I: RGBColor = RGBColor(0, 114, 178);
+/// Key-generation (`G`) messages.
 pub const MODE_G: RGBColor = RGBColor(0, 158, 115);
+/// Recovery (`R`) messages.
 pub const MODE_R: RGBColor = RGBColor(204, 121, 167);
+/// Key confirmations.
 pub const CONFIRM: RGBColor = RGBColor(190, 190, 190);
+/// The worst: an FK (or x) derived, a crash, a dropped message, compromise.
 pub const DANGER: RGBColor = RGBColor(200, 30, 45);
+/// An α derived, a leak.
 pub const WARN: RGBColor = RGBColor(230, 159, 0);
+/// A θ or SK derived.
 pub const KEY: RGBColor = RGBColor(86, 60, 160);
+/// Any other secret derived: v, γ, δ, shares, recovery values.
 pub const MILD: RGBColor = RGBColor(240, 228, 66);
+/// Subtitles, notes, axes and any other mode.
 pub const GREY: RGBColor = RGBColor(120, 120, 120);
+/// Backgrounds: empty cells, lifeline heads, epoch rules.
 pub const LIGHT: RGBColor = RGBColor(238, 238, 238);
 
+/// The colour of a message mode (`I`, `G`, `R`); grey for any other.
 pub fn mode_color(mode: &str) -> RGBColor {
     match mode {
         "I" => MODE_I,
@@ -106,6 +121,7 @@ pub fn text(size: f64) -> TextStyle<'static> {
     ("sans-serif", size).into_font().color(&BLACK)
 }
 
+/// Bold text in the embedded font.
 pub fn bold(size: f64) -> TextStyle<'static> {
     ("sans-serif", size).into_font().style(FontStyle::Bold).color(&BLACK)
 }

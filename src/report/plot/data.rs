@@ -11,22 +11,30 @@ use crate::schema;
 pub use crate::schema::Summary;
 pub use crate::schema::summary::{EPOCHS_MAX, MEMBERS_MAX, MEMBERS_MIN};
 use crate::schema::trace::{LeakAudience, LeakTo, TRACE_FORMAT, TraceLine};
-pub use crate::schema::{json_message, parse_json};
 
 /// A message as the sequence chart draws it.
 #[derive(Clone, Debug)]
 pub struct Message {
+    /// The send line's `seq`: its position in the run's total order.
     pub seq: u64,
+    /// When it was sent, virtual time in µs.
     pub t_send_us: u64,
     /// When it was first delivered; `None` if it never was.
     pub t_deliver_us: Option<u64>,
     /// When and why it was dropped, if it was never delivered.
     pub dropped: Option<(u64, String)>,
+    /// The sender: a member id, or 0 for the SM.
     pub from: u32,
+    /// The receiver: a member id, or 0 for the SM.
     pub to: u32,
+    /// The protocol mode: `I` (initialisation), `G` (key generation), `R` (recovery).
     pub mode: String,
+    /// The trace's `iter`: the iteration j; a recovery (`R`) message's is
+    /// not an epoch (see [`Message::epoch`]).
     pub iter: u64,
+    /// The payload kind as the trace names it (`delta`, `theta`, `pad`, `hfk`, …).
     pub kind: String,
+    /// 0 for the first transmission, k for the k-th resend.
     pub attempt: u32,
 }
 
@@ -63,33 +71,51 @@ impl Message {
 /// A point event on a lifeline.
 #[derive(Clone, Debug)]
 pub enum Mark {
+    /// A member crashed (a `crash` line).
     Crash {
+        /// The member.
         member: u32,
     },
+    /// A replacement took a crashed member's index.
     Replace {
+        /// The index (member id) it took.
         member: u32,
     },
+    /// A recovery of a failed member ended.
     Recovered {
+        /// The member recovered.
         member: u32,
+        /// The trace's `iter` of the recovery (r).
         iter: u64,
+        /// The recovered values equal the originals and the key confirmed.
         ok: bool,
     },
+    /// A member leaked a secret (a `leak` event).
     Leak {
+        /// The member who leaked.
         member: u32,
+        /// `alpha`, `fk`, `theta` or `sk`, as the trace names it.
         secret: String,
+        /// The epoch e the secret belongs to.
         epoch: u64,
+        /// Who it reaches: `group`, `outsider`, or a JSON list of member ids.
         to: String,
     },
+    /// A view derived a secret (a `learn` event).
     Learn {
+        /// Who learned it.
         view: View,
-        target: Option<u32>,
+        /// The secret's label (see [`crate::report::secret_label`]), e.g. `FK[3,1]`, `θ_2`.
         label: String,
     },
     /// A failed check at `member`: "silence" (declares `culprit` failed) or
     /// a verification check, which may name no one.
     Detect {
+        /// The member whose check failed.
         member: u32,
+        /// The party the check names (0 = SM), if any.
         culprit: Option<u32>,
+        /// `silence`, or the name of the verification check that failed.
         check: String,
     },
 }
@@ -111,7 +137,9 @@ impl From<&schema::View> for View {
 /// label it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum View {
+    /// One member, or a coalition of several (ids in increasing order).
     Members(Vec<u32>),
+    /// The network outsider: what its channel exposes, plus leaks to it.
     Outsider,
     /// `replacement:3#1`, shown on member 3's lifeline.
     Replacement(u32, String),
@@ -182,7 +210,9 @@ pub fn severity_rank(label: &str) -> u8 {
 /// The parts of a trace the sequence chart and Mermaid export draw.
 #[derive(Debug, Default)]
 pub struct Trace {
+    /// n, the header's `members`.
     pub members: u32,
+    /// The header's `init`: `sm` or `ring`.
     pub init: String,
     /// The trace level the run wrote (`full` has messages).
     pub level: String,
@@ -200,6 +230,7 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// Reads and checks a fraclab-trace/1 file; errors name the line.
     pub fn read(path: &Path) -> Result<Trace, PlotError> {
         let file = std::fs::File::open(path).map_err(PlotError::io(path))?;
         let bad = |line: usize, m: String| PlotError::Data {
@@ -343,7 +374,7 @@ impl Trace {
                         None => None,
                     };
                     let label = secret_label(&l.name, target, l.index);
-                    (l.t_us, l.seq, Mark::Learn { view, target, label })
+                    (l.t_us, l.seq, Mark::Learn { view, label })
                 }
                 TraceLine::Detect(l) => {
                     let member = need(l.member, "member")?;

@@ -64,6 +64,8 @@ fn view_rank(v: &View) -> u8 {
 
 type RowKey = (u8, View, Option<u32>);
 
+/// The knowledge timeline (`knowledge.svg`/`.png`): per view, per epoch,
+/// the secrets first derived then, with the leaks and the compromised members.
 pub struct Timeline {
     scenario: String,
     /// Columns drawn: the epochs (the initialisation is epoch 1), `per` to a column.
@@ -79,6 +81,7 @@ pub struct Timeline {
 }
 
 impl Timeline {
+    /// The timeline of a run from its summary and, if any, its trace.
     pub fn new(s: &Summary, trace: Option<&Trace>) -> Timeline {
         let epochs = s.epochs.saturating_add(1);
         let per = epochs.div_ceil(COLUMNS_MAX).max(1);

@@ -40,6 +40,7 @@ enum Item<'a> {
     Mark(&'a Mark),
 }
 
+/// `sequence.mmd`: the run as a Mermaid sequence diagram (n ≤ 8).
 pub fn render(s: &Summary, t: &Trace) -> String {
     let outsider = t.marks.iter().any(|(_, _, m)| match m {
         Mark::Leak { to, .. } => to == "outsider",

@@ -15,7 +15,7 @@
 
 mod atlas;
 mod canvas;
-pub mod data;
+mod data;
 mod knowledge;
 mod mermaid;
 mod raster;
@@ -24,16 +24,36 @@ mod sweep;
 
 use std::path::{Path, PathBuf};
 
-pub use canvas::Chart;
-
+/// Why plots were not drawn. `fraclab plot` exits 2 for [`PlotError::Nothing`],
+/// [`PlotError::Data`] and [`PlotError::Read`] (bad input, found before any
+/// plot is written) and 1 for the others.
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
+    /// A file could not be read, written or removed.
     #[error("{path}: {error}")]
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        error: std::io::Error,
+    },
+    /// A file that is not what fraclab writes, or files of different runs.
     #[error("{path}: {message}")]
-    Data { path: PathBuf, message: String },
+    Data {
+        /// The file.
+        path: PathBuf,
+        /// Where and what: `line L: KEY: …`.
+        message: String,
+    },
+    /// plotters failed to draw or encode a chart.
     #[error("{path}: drawing failed: {message}")]
-    Draw { path: PathBuf, message: String },
+    Draw {
+        /// The plot file being drawn.
+        path: PathBuf,
+        /// plotters' message.
+        message: String,
+    },
+    /// The folder holds no `summary.json`, `sweep.json` or `atlas-*.csv`.
     #[error("{0}: no summary.json, sweep.json or atlas-*.csv to plot")]
     Nothing(PathBuf),
     /// A file that is not what fraclab writes (the message names the file).
@@ -61,6 +81,7 @@ struct RunFiles {
     trace: Option<data::Trace>,
 }
 
+/// Reads and checks `dir/summary.json` and, if present, `dir/trace.jsonl`.
 fn load_run(dir: &Path) -> Result<RunFiles, PlotError> {
     let summary = data::read_summary(&dir.join("summary.json"))?;
     let trace_path = dir.join("trace.jsonl");
@@ -80,12 +101,13 @@ fn load_run(dir: &Path) -> Result<RunFiles, PlotError> {
 }
 
 /// Whether a trace gets the lifeline chart and the Mermaid export.
-pub fn lifelines_drawn(t: &data::Trace) -> bool {
+fn lifelines_drawn(t: &data::Trace) -> bool {
     t.members <= SEQUENCE_MEMBERS_MAX
         && !t.truncated
         && t.messages.len() + t.marks.len() <= LIFELINE_ITEMS_MAX
 }
 
+/// Draws a run's plots from its files, already read and checked.
 fn draw_run(dir: &Path, files: &RunFiles) -> Result<Vec<PathBuf>, PlotError> {
     let (summary, trace) = (&files.summary, files.trace.as_ref());
     let mut written = Vec::new();
@@ -125,7 +147,8 @@ pub fn redraw_run(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
     run(dir)
 }
 
-pub fn remove_run_plots(dir: &Path) -> Result<(), PlotError> {
+/// Removes the [`RUN_PLOTS`] in `dir`; a missing one is no error.
+fn remove_run_plots(dir: &Path) -> Result<(), PlotError> {
     for stale in RUN_PLOTS {
         match std::fs::remove_file(dir.join(stale)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {

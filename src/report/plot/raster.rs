@@ -11,7 +11,9 @@ use plotters_backend::{
     BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingErrorKind, FontStyle,
 };
 
+/// A plotters bitmap backend that draws text with the embedded DejaVu Sans.
 pub struct Raster<'a> {
+    /// The RGB bitmap drawn into.
     pub inner: BitMapBackend<'a>,
 }
 

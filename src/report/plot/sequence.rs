@@ -58,6 +58,8 @@ impl TimeAxis {
     }
 }
 
+/// The lifeline chart (`sequence.svg`, n ≤ 8): one lifeline per party,
+/// an arrow per message, marks for crashes, leaks, learns and detections.
 pub struct Lifelines {
     scenario: String,
     members: u32,
@@ -76,6 +78,7 @@ const COL_W: i32 = 170;
 const TOP: i32 = 120;
 
 impl Lifelines {
+    /// The chart of a full trace.
     pub fn new(s: &Summary, t: &Trace) -> Lifelines {
         let outsider = t.marks.iter().any(|(_, _, m)| match m {
             Mark::Leak { to, .. } => to == "outsider",
@@ -332,6 +335,7 @@ pub struct PerEpoch {
 }
 
 impl PerEpoch {
+    /// The chart of a full trace.
     pub fn new(s: &Summary, t: &Trace) -> PerEpoch {
         let mut counts: BTreeMap<String, BTreeMap<u64, u64>> = BTreeMap::new();
         let mut dropped: BTreeMap<u64, u64> = BTreeMap::new();

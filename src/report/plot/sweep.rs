@@ -29,6 +29,7 @@ const LINES_MAX: usize = 24;
 /// At most this many category labels on the x axis.
 const CATEGORIES_MAX: usize = 60;
 
+/// Line colours, in order, for the sweep and atlas line charts.
 pub const PALETTE: [RGBColor; 8] = [
     canvas::MODE_I,
     canvas::DANGER,
@@ -56,6 +57,7 @@ pub struct SweepFiles {
     rows: Vec<Vec<String>>,
 }
 
+/// Reads and checks `dir/sweep.json` and `dir/sweep.csv`.
 pub fn load(dir: &Path) -> Result<SweepFiles, PlotError> {
     let manifest = crate::report::read::read_manifest(dir).map_err(PlotError::Read)?;
     let (rows, _) = crate::report::read::read_rows(dir, &manifest).map_err(|e| match e {
@@ -65,6 +67,7 @@ pub fn load(dir: &Path) -> Result<SweepFiles, PlotError> {
     Ok(SweepFiles { manifest, rows: rows.into_values().map(|r| r.cells()).collect() })
 }
 
+/// Draws `sweep-<metric>.svg` for each charted metric; returns the files written.
 pub fn draw(dir: &Path, files: &SweepFiles) -> Result<Vec<PathBuf>, PlotError> {
     let (m, rows) = (&files.manifest, &files.rows);
     let path = dir.join("sweep.csv");
