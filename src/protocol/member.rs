@@ -21,6 +21,7 @@ mod recovery;
 mod tests;
 mod verify;
 
+use super::Verify;
 use super::conduct::{self, Conduct, Context, Outgoing};
 use super::link::{Backoff, Link};
 use super::sealed;
@@ -39,7 +40,7 @@ pub struct MemberConfig {
     pub init: InitKind,
     pub keygen: KeygenKind,
     /// Commitments: processes 800 and 900 and verified key generation.
-    pub verify: bool,
+    pub verify: Verify,
     /// Key-generation iterations to run after initialisation.
     pub epochs: u64,
     pub rekey_interval_us: i64,
@@ -423,7 +424,7 @@ impl Member {
         self.phase = Phase::Init(Init::Sent { v, gamma: gamma.clone() });
         let next = self.next_in_ring();
         self.send(now, Party::Member(next), Mode::Init, 1, Body::Delta(delta.clone()), out);
-        if self.cfg.verify {
+        if self.cfg.verify.commits() {
             let c = self.own_ring_commitment(&contribution, &delta, gamma.as_ref());
             self.broadcast(now, Mode::Init, 1, Body::Commit(c), out);
         }
@@ -587,7 +588,7 @@ impl Member {
     /// Process 600: the public FK_{from,j}, kept like an HFK.
     /// Whether members publish FK_{i,j} = g^FK (ElGamal, or commitments).
     fn publishes(&self) -> bool {
-        self.cfg.keygen == KeygenKind::Elgamal || self.cfg.verify
+        self.cfg.keygen == KeygenKind::Elgamal || self.cfg.verify.commits()
     }
 
     fn on_fk_pub(

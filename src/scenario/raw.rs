@@ -16,6 +16,7 @@ use super::tagged::{parse_error, serde_error};
 use super::{ANALYSIS_MEMBERS_MAX, Expect, FULL_TRACE_MEMBERS_MAX, MAX_EVENTS, Scenario, defaults};
 use crate::adversary::{Adversaries, Adversary, WireAttack};
 use crate::group::{GroupParams, PARAMS_NAMES, by_name};
+pub use crate::protocol::{Channel, Verify};
 use crate::protocol::{InitKind, MemberId};
 use crate::sim::fault::Faults;
 use crate::sim::network::{Latency, NetworkModel};
@@ -59,8 +60,7 @@ fn allowed(values: &[&str]) -> String {
 /// reference §4 names that a later version of fraclab implements.
 macro_rules! string_enum {
     ($name:ident, [$($text:literal => $variant:ident),+], later: [$($later:literal),*]) => {
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-        #[serde(try_from = "String")]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum $name { $($variant),+ }
 
         impl $name {
@@ -69,22 +69,43 @@ macro_rules! string_enum {
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
             }
+            fn from_name(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
         }
 
+        string_parse!($name, later: [$($later),*]);
+    };
+}
+
+/// Reads a string-valued enum (declared here or below, with `ALLOWED` and
+/// `from_name`) from a scenario, with the messages for an unknown spelling
+/// and for one a later version implements.
+macro_rules! string_parse {
+    ($name:ident, later: [$($later:literal),*]) => {
         impl TryFrom<String> for $name {
             type Error = String;
             fn try_from(s: String) -> Result<Self, String> {
+                if let Some(v) = $name::from_name(&s) {
+                    return Ok(v);
+                }
                 match s.as_str() {
-                    $($text => Ok($name::$variant),)+
                     $($later => Err(format!(
                         "{} is not implemented in fraclab {} yet; allowed: {}",
-                        quoted(&s), env!("CARGO_PKG_VERSION"), allowed(Self::ALLOWED)
+                        quoted(&s), env!("CARGO_PKG_VERSION"), allowed($name::ALLOWED)
                     )),)*
                     _ => Err(format!(
                         "unknown value {}; {}allowed: {}",
-                        quoted(&s), did_you_mean(&s, Self::ALLOWED, quoted), allowed(Self::ALLOWED)
+                        quoted(&s), did_you_mean(&s, $name::ALLOWED, quoted), allowed($name::ALLOWED)
                     )),
                 }
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                $name::try_from(s).map_err(serde::de::Error::custom)
             }
         }
     };
@@ -92,8 +113,8 @@ macro_rules! string_enum {
 
 string_enum!(Init, ["sm" => Sm, "ring" => Ring, "ring-hardened" => RingHardened], later: []);
 string_enum!(Keygen, ["additive" => Additive, "elgamal" => Elgamal], later: []);
-string_enum!(Verify, ["none" => None, "commitments" => Commitments], later: []);
-string_enum!(Channel, ["plain" => Plain, "ideal" => Ideal, "sealed" => Sealed], later: []);
+string_parse!(Verify, later: []);
+string_parse!(Channel, later: []);
 string_enum!(TraceLevel, ["full" => Full, "protocol" => Protocol, "none" => None], later: []);
 
 /// A whole number in an inclusive range.

@@ -37,8 +37,8 @@ use crate::protocol::member::{Member, MemberConfig};
 use crate::protocol::sealed;
 use crate::protocol::sm::SecurityManager;
 use crate::protocol::{
-    Body, Check, Envelope, InitKind, KeygenKind, LocalTime, MemberId, Mode, Node, Note, Output, Party,
-    SecretName,
+    Body, Channel, Check, Envelope, InitKind, KeygenKind, LocalTime, MemberId, Mode, Node, Note, Output,
+    Party, SecretName, Verify,
 };
 use fault::{CrashAt, Faults, Halt, Partition};
 use network::{Fate, NetworkModel};
@@ -58,7 +58,7 @@ pub struct Config {
     pub init: InitKind,
     pub keygen: KeygenKind,
     /// Commitments (processes 800, 900 and verified key generation).
-    pub verify: bool,
+    pub verify: Verify,
     pub epochs: u64,
     pub rekey_interval_us: i64,
     pub network: NetworkModel,
@@ -68,9 +68,9 @@ pub struct Config {
     pub adversaries: Adversaries,
     pub round_timeout_us: i64,
     pub faults: Faults,
-    /// `channel = "sealed"`: every message signed and encrypted (`plain`
-    /// and `ideal` differ only in what the eavesdropper reads).
-    pub sealed: bool,
+    /// `channel`: [`Channel::Sealed`] signs and encrypts every message
+    /// (`plain` and `ideal` differ only in what the eavesdropper reads).
+    pub channel: Channel,
 }
 
 impl Config {
@@ -483,7 +483,7 @@ impl<'r> Simulation<'r> {
         let chan = wire::Channel::new(
             cfg.seed,
             cfg.group,
-            cfg.sealed,
+            cfg.channel.is_sealed(),
             n as usize + 1,
             window_us,
             cfg.adversaries.wire().cloned(),
