@@ -176,7 +176,7 @@ pub enum Record<'a> {
     Reject {
         member: Party,
         msg: u64,
-        reason: &'static str,
+        reason: sealed::Reject,
     },
     /// An adversary's message reached `member`'s protocol state.
     Forgery {
@@ -293,12 +293,12 @@ pub struct Outcome {
     pub retransmissions: u64,
     pub sim_time_us: u64,
     /// Messages the channel refused, by reason.
-    pub rejected: std::collections::BTreeMap<&'static str, u64>,
+    pub rejected: std::collections::BTreeMap<sealed::Reject, u64>,
     /// Adversaries' messages (tampered, replayed, forged) that reached
     /// protocol state.
     pub accepted_forgeries: u64,
     /// The network adversaries' moves, by attack.
-    pub attacks: std::collections::BTreeMap<&'static str, u64>,
+    pub attacks: std::collections::BTreeMap<WireAttack, u64>,
 }
 
 enum Event {
@@ -740,9 +740,8 @@ impl<'r> Simulation<'r> {
         let env = match self.chan.receive(index(to), now, &wire, &admit) {
             Ok(env) => env,
             Err(reject) => {
-                let reason = reject.as_str();
-                *self.out.rejected.entry(reason).or_default() += 1;
-                return Ok(self.record(&Record::Reject { member: to, msg, reason })?);
+                *self.out.rejected.entry(reject).or_default() += 1;
+                return Ok(self.record(&Record::Reject { member: to, msg, reason: reject })?);
             }
         };
         let kept = (origin.is_none() && !duplicate && self.chan.replays()).then(|| env.clone());
@@ -988,13 +987,13 @@ impl<'r> Simulation<'r> {
                     wire::Move::Tampered(w) => {
                         wire = w;
                         origin = Some(WireAttack::Tamper);
-                        *self.out.attacks.entry(WireAttack::Tamper.as_str()).or_default() += 1;
+                        *self.out.attacks.entry(WireAttack::Tamper).or_default() += 1;
                         self.record_attack(msg, WireAttack::Tamper, None, &env)?;
                     }
                     wire::Move::Inject { attack, of, wire, env, fate } => {
                         let id = self.next_msg;
                         self.next_msg += 1;
-                        *self.out.attacks.entry(attack.as_str()).or_default() += 1;
+                        *self.out.attacks.entry(attack).or_default() += 1;
                         self.record_attack(id, attack, of, &env)?;
                         self.route(id, wire, fate, Some(attack))?;
                     }
