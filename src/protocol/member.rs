@@ -26,8 +26,8 @@ use super::conduct::{self, Conduct, Context, Outgoing};
 use super::link::{Backoff, Link};
 use super::sealed;
 use super::{
-    Body, Check, Envelope, InitKind, KeygenKind, LocalTime, MemberId, Mode, Node, Note, Output, Party,
-    SecretName, Timer,
+    Body, Check, Envelope, Epoch, InitKind, Iteration, KeygenKind, LocalTime, MemberId, Mode, Node, Note,
+    Output, Party, SecretName, Timer,
 };
 use crate::group::{Element, GroupParams, KeyTag, Scalar, SharedKey, confirm_tag, derive_sk};
 
@@ -477,7 +477,7 @@ impl Member {
         // Silence detection looks at the epoch held; older confirmations
         // only need their counts (kept in `matched`).
         self.confirmed_by.retain(|&e, _| e + 1 >= epoch);
-        let (mode, iter) = if epoch == 1 { (Mode::Init, 1) } else { (Mode::Generation, epoch - 1) };
+        let (mode, Iteration(iter)) = Epoch(epoch).round();
         self.broadcast(now, mode, iter, Body::Confirm(confirm_tag(&sk)), out);
         if let Some(pending) = self.confirms.remove(&epoch) {
             for (from, (inc, tag)) in pending {
@@ -665,9 +665,9 @@ impl Member {
             (Mode::Recovery, body) => {
                 self.on_recovery_message(now, from, env.from_inc, env.iter, body, rng, out)
             }
-            (Mode::Init, Body::Confirm(tag)) => self.on_confirm(1, (from, env.from_inc), tag, out),
-            (Mode::Generation, Body::Confirm(tag)) => {
-                self.on_confirm(env.iter + 1, (from, env.from_inc), tag, out)
+            (Mode::Init | Mode::Generation, Body::Confirm(tag)) => {
+                let Epoch(epoch) = Epoch::of_round(env.mode, Iteration(env.iter));
+                self.on_confirm(epoch, (from, env.from_inc), tag, out)
             }
             _ => {}
         }
