@@ -21,12 +21,13 @@ mod recovery;
 mod tests;
 mod verify;
 
+use super::Verify;
 use super::conduct::{self, Conduct, Context, Outgoing};
 use super::link::{Backoff, Link};
 use super::sealed;
 use super::{
-    Body, Check, Envelope, InitKind, KeygenKind, LocalTime, MemberId, Mode, Node, Note, Output, Party,
-    SecretName, Timer,
+    Body, Check, Envelope, Epoch, InitKind, Iteration, KeygenKind, LocalTime, MemberId, Mode, Node, Note,
+    Output, Party, SecretName, Timer,
 };
 use crate::group::{Element, GroupParams, KeyTag, Scalar, SharedKey, confirm_tag, derive_sk};
 
@@ -39,7 +40,7 @@ pub struct MemberConfig {
     pub init: InitKind,
     pub keygen: KeygenKind,
     /// Commitments: processes 800 and 900 and verified key generation.
-    pub verify: bool,
+    pub verify: Verify,
     /// Key-generation iterations to run after initialisation.
     pub epochs: u64,
     pub rekey_interval_us: i64,
@@ -423,7 +424,7 @@ impl Member {
         self.phase = Phase::Init(Init::Sent { v, gamma: gamma.clone() });
         let next = self.next_in_ring();
         self.send(now, Party::Member(next), Mode::Init, 1, Body::Delta(delta.clone()), out);
-        if self.cfg.verify {
+        if self.cfg.verify.commits() {
             let c = self.own_ring_commitment(&contribution, &delta, gamma.as_ref());
             self.broadcast(now, Mode::Init, 1, Body::Commit(c), out);
         }
@@ -476,7 +477,7 @@ impl Member {
         // Silence detection looks at the epoch held; older confirmations
         // only need their counts (kept in `matched`).
         self.confirmed_by.retain(|&e, _| e + 1 >= epoch);
-        let (mode, iter) = if epoch == 1 { (Mode::Init, 1) } else { (Mode::Generation, epoch - 1) };
+        let (mode, Iteration(iter)) = Epoch(epoch).round();
         self.broadcast(now, mode, iter, Body::Confirm(confirm_tag(&sk)), out);
         if let Some(pending) = self.confirms.remove(&epoch) {
             for (from, (inc, tag)) in pending {
@@ -587,7 +588,7 @@ impl Member {
     /// Process 600: the public FK_{from,j}, kept like an HFK.
     /// Whether members publish FK_{i,j} = g^FK (ElGamal, or commitments).
     fn publishes(&self) -> bool {
-        self.cfg.keygen == KeygenKind::Elgamal || self.cfg.verify
+        self.cfg.keygen == KeygenKind::Elgamal || self.cfg.verify.commits()
     }
 
     fn on_fk_pub(
@@ -664,9 +665,9 @@ impl Member {
             (Mode::Recovery, body) => {
                 self.on_recovery_message(now, from, env.from_inc, env.iter, body, rng, out)
             }
-            (Mode::Init, Body::Confirm(tag)) => self.on_confirm(1, (from, env.from_inc), tag, out),
-            (Mode::Generation, Body::Confirm(tag)) => {
-                self.on_confirm(env.iter + 1, (from, env.from_inc), tag, out)
+            (Mode::Init | Mode::Generation, Body::Confirm(tag)) => {
+                let Epoch(epoch) = Epoch::of_round(env.mode, Iteration(env.iter));
+                self.on_confirm(epoch, (from, env.from_inc), tag, out)
             }
             _ => {}
         }

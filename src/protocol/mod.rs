@@ -96,6 +96,83 @@ impl InitKind {
     }
 }
 
+/// Whether members commit to their shares and check each other's
+/// (`verify` in a scenario).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Verify {
+    /// No commitments: the patent's processes as written.
+    None,
+    /// Commitments: processes 800, 900 and verified key generation.
+    Commitments,
+}
+
+impl Verify {
+    /// The spellings a scenario may use, in declaration order.
+    pub const ALLOWED: &'static [&'static str] = &["none", "commitments"];
+
+    /// The scenario spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verify::None => "none",
+            Verify::Commitments => "commitments",
+        }
+    }
+
+    /// The value a scenario spelling names, if any.
+    pub fn from_name(name: &str) -> Option<Verify> {
+        match name {
+            "none" => Some(Verify::None),
+            "commitments" => Some(Verify::Commitments),
+            _ => None,
+        }
+    }
+
+    /// Whether commitments are on.
+    pub fn commits(self) -> bool {
+        self == Verify::Commitments
+    }
+}
+
+/// What carries messages between parties (`channel` in a scenario).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Channel {
+    /// In the clear, and an eavesdropper may read it.
+    Plain,
+    /// In the clear, and nobody else reads it.
+    Ideal,
+    /// Every message signed and encrypted ([`sealed`]).
+    Sealed,
+}
+
+impl Channel {
+    /// The spellings a scenario may use, in declaration order.
+    pub const ALLOWED: &'static [&'static str] = &["plain", "ideal", "sealed"];
+
+    /// The scenario spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Plain => "plain",
+            Channel::Ideal => "ideal",
+            Channel::Sealed => "sealed",
+        }
+    }
+
+    /// The value a scenario spelling names, if any.
+    pub fn from_name(name: &str) -> Option<Channel> {
+        match name {
+            "plain" => Some(Channel::Plain),
+            "ideal" => Some(Channel::Ideal),
+            "sealed" => Some(Channel::Sealed),
+            _ => None,
+        }
+    }
+
+    /// Whether messages are signed and encrypted.
+    pub fn is_sealed(self) -> bool {
+        self == Channel::Sealed
+    }
+}
+
 /// How key generation draws each member's key part (reference §1).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum KeygenKind {

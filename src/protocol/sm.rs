@@ -10,6 +10,7 @@
 
 use rand_core::Rng;
 
+use super::Verify;
 use super::conduct::{self, Conduct, Context, Outgoing};
 use super::link::{Backoff, Link};
 use super::sealed;
@@ -22,7 +23,7 @@ pub struct SecurityManager {
     group: &'static GroupParams,
     members: u32,
     link: Link,
-    verify: bool,
+    verify: Verify,
     /// How the SM's payloads leave it.
     conduct: Box<dyn Conduct>,
 }
@@ -34,7 +35,7 @@ impl SecurityManager {
         group: &'static GroupParams,
         members: u32,
         backoff: Backoff,
-        verify: bool,
+        verify: Verify,
         conduct: Box<dyn Conduct>,
     ) -> SecurityManager {
         SecurityManager { group, members, link: Link::new(Party::Sm, backoff), verify, conduct }
@@ -74,7 +75,7 @@ impl Node for SecurityManager {
             });
             alphas.push(sent.unwrap_or(alpha));
         }
-        if self.verify {
+        if self.verify.commits() {
             let commitment = Commitment::Pads {
                 alphas: alphas.iter().map(|a| g.pow_g(a)).collect(),
                 theta: g.pow_g(&theta),

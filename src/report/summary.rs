@@ -93,9 +93,8 @@ pub fn build(
         );
         findings.extend(a.errors.iter().map(|e| Finding::AnalysisError { detail: e.clone() }));
     }
-    let names = |m: &std::collections::BTreeMap<&'static str, u64>| {
-        m.iter().map(|(k, v)| (k.to_string(), *v)).collect()
-    };
+    let rejected = outcome.rejected.iter().map(|(k, v)| (k.as_str().to_string(), *v)).collect();
+    let attacks = outcome.attacks.iter().map(|(k, v)| (k.as_str().to_string(), *v)).collect();
     Summary {
         format: SUMMARY_FORMAT.into(),
         scenario: sc.name().to_string(),
@@ -123,9 +122,9 @@ pub fn build(
         messages_dropped: outcome.messages_dropped,
         retransmissions: outcome.retransmissions,
         sim_time_us: outcome.sim_time_us,
-        rejected: names(&outcome.rejected),
+        rejected,
         accepted_forgeries: outcome.accepted_forgeries,
-        attacks: names(&outcome.attacks),
+        attacks,
         findings,
         expectations: expectations(sc, outcome, analysis),
         warnings: sc.warnings().to_vec(),
@@ -229,7 +228,7 @@ fn wire_findings(sc: &Scenario, outcome: &Outcome) -> Vec<Finding> {
     kinds
         .into_iter()
         .map(|attack| {
-            let moves = outcome.attacks.get(attack).copied().unwrap_or(0);
+            let moves = outcome.attacks.iter().find(|(k, _)| k.as_str() == attack).map_or(0, |(_, n)| *n);
             let effect = if outcome.accepted_forgeries == 0 {
                 format!(
                     "no adversary's message reached protocol state ({refused} refused by the channel in all); {}",
@@ -322,7 +321,8 @@ fn expectations(sc: &Scenario, outcome: &Outcome, analysis: Option<&Analysis>) -
         out.push(compare("accepted_forgeries", want, outcome.accepted_forgeries));
     }
     if let Some(want) = &sc.expect().rejected {
-        let got: Vec<String> = outcome.rejected.keys().map(|r| r.to_string()).collect();
+        let mut got: Vec<String> = outcome.rejected.keys().map(|r| r.as_str().to_string()).collect();
+        got.sort_unstable();
         out.push(compare("rejected", want.clone(), got));
     }
     if let (Some(want), Some(a)) = (sc.expect().outsider_learns_key, analysis) {

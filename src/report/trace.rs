@@ -224,7 +224,7 @@ impl<W: Write> TraceWriter<'_, W> {
                 seq,
                 member: member.trace_id(),
                 msg: *msg,
-                reason: (*reason).into(),
+                reason: reason.as_str().into(),
             }),
             Record::Forgery { member, msg, attack } => TraceLine::Forgery(line::Forgery {
                 t_us,

@@ -37,7 +37,6 @@ use crate::group::GroupParams;
 use crate::protocol::{InitKind, MemberId};
 use crate::sim::fault::Faults;
 use crate::sim::network::NetworkModel;
-use raw::Channel as ChannelName;
 
 /// reference §9: events per run.
 pub const MAX_EVENTS: u64 = 1_000_000_000;
@@ -169,7 +168,7 @@ impl Scenario {
                 Keygen::Additive => crate::protocol::KeygenKind::Additive,
                 Keygen::Elgamal => crate::protocol::KeygenKind::Elgamal,
             },
-            verify: self.verify == Verify::Commitments,
+            verify: self.verify,
             epochs: self.epochs,
             rekey_interval_us: self.rekey_interval_ms as i64 * 1_000,
             network: self.network,
@@ -178,7 +177,7 @@ impl Scenario {
             adversaries: self.adversaries.clone(),
             round_timeout_us: self.round_timeout_ms as i64 * 1_000,
             faults: self.faults.clone(),
-            sealed: self.channel == ChannelName::Sealed,
+            channel: self.channel,
         }
     }
 }

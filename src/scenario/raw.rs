@@ -16,6 +16,7 @@ use super::tagged::{parse_error, serde_error};
 use super::{ANALYSIS_MEMBERS_MAX, Expect, FULL_TRACE_MEMBERS_MAX, MAX_EVENTS, Scenario, defaults};
 use crate::adversary::{Adversaries, Adversary, WireAttack};
 use crate::group::{GroupParams, PARAMS_NAMES, by_name};
+pub use crate::protocol::{Channel, Verify};
 use crate::protocol::{InitKind, MemberId};
 use crate::sim::fault::Faults;
 use crate::sim::network::{Latency, NetworkModel};
@@ -65,8 +66,7 @@ macro_rules! string_enum {
         later: [$($later:literal),*]
     ) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-        #[serde(try_from = "String")]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum $name { $($(#[$vmeta])* $variant),+ }
 
         impl $name {
@@ -77,22 +77,43 @@ macro_rules! string_enum {
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
             }
+            fn from_name(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
         }
 
+        string_parse!($name, later: [$($later),*]);
+    };
+}
+
+/// Reads a string-valued enum (declared here or below, with `ALLOWED` and
+/// `from_name`) from a scenario, with the messages for an unknown spelling
+/// and for one a later version implements.
+macro_rules! string_parse {
+    ($name:ident, later: [$($later:literal),*]) => {
         impl TryFrom<String> for $name {
             type Error = String;
             fn try_from(s: String) -> Result<Self, String> {
+                if let Some(v) = $name::from_name(&s) {
+                    return Ok(v);
+                }
                 match s.as_str() {
-                    $($text => Ok($name::$variant),)+
                     $($later => Err(format!(
                         "{} is not implemented in fraclab {} yet; allowed: {}",
-                        quoted(&s), env!("CARGO_PKG_VERSION"), allowed(Self::ALLOWED)
+                        quoted(&s), env!("CARGO_PKG_VERSION"), allowed($name::ALLOWED)
                     )),)*
                     _ => Err(format!(
                         "unknown value {}; {}allowed: {}",
-                        quoted(&s), did_you_mean(&s, Self::ALLOWED, quoted), allowed(Self::ALLOWED)
+                        quoted(&s), did_you_mean(&s, $name::ALLOWED, quoted), allowed($name::ALLOWED)
                     )),
                 }
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                $name::try_from(s).map_err(serde::de::Error::custom)
             }
         }
     };
@@ -122,33 +143,8 @@ string_enum!(
     ],
     later: []
 );
-string_enum!(
-    /// `protocol.verify`: whether members check commitments (reference §1, "Verification").
-    Verify,
-    [
-        /// `"none"` (the default): no commitments.
-        "none" => None,
-        /// `"commitments"`: processes 800 and 900, and verified key generation.
-        "commitments" => Commitments
-    ],
-    later: []
-);
-string_enum!(
-    /// `protocol.channel`: what the network sees of a message and what the
-    /// receiver checks.
-    Channel,
-    [
-        /// `"plain"`: payloads in the clear; the eavesdropper reads them.
-        "plain" => Plain,
-        /// `"ideal"` (the default): the eavesdropper sees only metadata;
-        /// nothing is authenticated.
-        "ideal" => Ideal,
-        /// `"sealed"`: every message signed (Ed25519), then encrypted
-        /// (X25519, HKDF, ChaCha20-Poly1305); the receiver rejects what fails.
-        "sealed" => Sealed
-    ],
-    later: []
-);
+string_parse!(Verify, later: []);
+string_parse!(Channel, later: []);
 string_enum!(
     /// `[output] trace`: which lines `trace.jsonl` (fraclab-trace/1) holds.
     TraceLevel,

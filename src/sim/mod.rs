@@ -37,8 +37,8 @@ use crate::protocol::member::{Member, MemberConfig};
 use crate::protocol::sealed;
 use crate::protocol::sm::SecurityManager;
 use crate::protocol::{
-    Body, Check, Envelope, InitKind, KeygenKind, LocalTime, MemberId, Mode, Node, Note, Output, Party,
-    SecretName,
+    Body, Channel, Check, Envelope, InitKind, KeygenKind, LocalTime, MemberId, Mode, Node, Note, Output,
+    Party, SecretName, Verify,
 };
 use fault::{CrashAt, Faults, Halt, Partition};
 use network::{Fate, NetworkModel};
@@ -58,7 +58,7 @@ pub struct Config {
     pub init: InitKind,
     pub keygen: KeygenKind,
     /// Commitments (processes 800, 900 and verified key generation).
-    pub verify: bool,
+    pub verify: Verify,
     pub epochs: u64,
     pub rekey_interval_us: i64,
     pub network: NetworkModel,
@@ -68,9 +68,9 @@ pub struct Config {
     pub adversaries: Adversaries,
     pub round_timeout_us: i64,
     pub faults: Faults,
-    /// `channel = "sealed"`: every message signed and encrypted (`plain`
-    /// and `ideal` differ only in what the eavesdropper reads).
-    pub sealed: bool,
+    /// `channel`: [`Channel::Sealed`] signs and encrypts every message
+    /// (`plain` and `ideal` differ only in what the eavesdropper reads).
+    pub channel: Channel,
 }
 
 impl Config {
@@ -176,7 +176,7 @@ pub enum Record<'a> {
     Reject {
         member: Party,
         msg: u64,
-        reason: &'static str,
+        reason: sealed::Reject,
     },
     /// An adversary's message reached `member`'s protocol state.
     Forgery {
@@ -293,12 +293,12 @@ pub struct Outcome {
     pub retransmissions: u64,
     pub sim_time_us: u64,
     /// Messages the channel refused, by reason.
-    pub rejected: std::collections::BTreeMap<&'static str, u64>,
+    pub rejected: std::collections::BTreeMap<sealed::Reject, u64>,
     /// Adversaries' messages (tampered, replayed, forged) that reached
     /// protocol state.
     pub accepted_forgeries: u64,
     /// The network adversaries' moves, by attack.
-    pub attacks: std::collections::BTreeMap<&'static str, u64>,
+    pub attacks: std::collections::BTreeMap<WireAttack, u64>,
 }
 
 enum Event {
@@ -483,7 +483,7 @@ impl<'r> Simulation<'r> {
         let chan = wire::Channel::new(
             cfg.seed,
             cfg.group,
-            cfg.sealed,
+            cfg.channel.is_sealed(),
             n as usize + 1,
             window_us,
             cfg.adversaries.wire().cloned(),
@@ -740,9 +740,8 @@ impl<'r> Simulation<'r> {
         let env = match self.chan.receive(index(to), now, &wire, &admit) {
             Ok(env) => env,
             Err(reject) => {
-                let reason = reject.as_str();
-                *self.out.rejected.entry(reason).or_default() += 1;
-                return Ok(self.record(&Record::Reject { member: to, msg, reason })?);
+                *self.out.rejected.entry(reject).or_default() += 1;
+                return Ok(self.record(&Record::Reject { member: to, msg, reason: reject })?);
             }
         };
         let kept = (origin.is_none() && !duplicate && self.chan.replays()).then(|| env.clone());
@@ -988,13 +987,13 @@ impl<'r> Simulation<'r> {
                     wire::Move::Tampered(w) => {
                         wire = w;
                         origin = Some(WireAttack::Tamper);
-                        *self.out.attacks.entry(WireAttack::Tamper.as_str()).or_default() += 1;
+                        *self.out.attacks.entry(WireAttack::Tamper).or_default() += 1;
                         self.record_attack(msg, WireAttack::Tamper, None, &env)?;
                     }
                     wire::Move::Inject { attack, of, wire, env, fate } => {
                         let id = self.next_msg;
                         self.next_msg += 1;
-                        *self.out.attacks.entry(attack.as_str()).or_default() += 1;
+                        *self.out.attacks.entry(attack).or_default() += 1;
                         self.record_attack(id, attack, of, &env)?;
                         self.route(id, wire, fate, Some(attack))?;
                     }

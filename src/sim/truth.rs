@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::group::{GroupParams, Scalar, SharedKey};
-use crate::protocol::{Check, MemberId, Note, Party, SecretName};
+use crate::protocol::{Check, Epoch, Iteration, MemberId, Note, Party, SecretName};
 
 /// Something the run found wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -202,9 +202,13 @@ impl Truth {
     pub fn stall(&self, epochs: u64, failed: Vec<MemberId>) -> Stall {
         let n = self.members as usize;
         let held = |e: u64| self.thetas.get(&e).is_some_and(|r| r.len() == n);
-        let completed = (1..=epochs + 1).take_while(|&e| held(e)).last().map_or(0, |e| e - 1);
+        let completed = (1..=epochs + 1)
+            .take_while(|&e| held(e))
+            .last()
+            .and_then(|e| Iteration::producing(Epoch(e)))
+            .map_or(0, |j| j.0);
         let iter = (completed + 1).min(epochs.max(1));
-        let row = self.thetas.get(&(iter + 1));
+        let row = self.thetas.get(&Epoch::after(Iteration(iter)).0);
         let incomplete =
             (1..=self.members).map(MemberId).filter(|m| row.is_none_or(|r| !r.contains_key(m))).collect();
         Stall { iter, incomplete, failed }
@@ -243,8 +247,7 @@ impl Truth {
                 }
             }
         }
-        if epoch >= 2 {
-            let j = epoch - 1;
+        if let Some(Iteration(j)) = Iteration::producing(Epoch(epoch)) {
             let fks: Option<Vec<Scalar>> = ids.map(|m| self.secret(m, SecretName::Fk, j).cloned()).collect();
             let holds = fks.is_some_and(|fks| g.sum(&fks) == theta);
             if !holds {

@@ -68,7 +68,9 @@ impl Recorder for Collected {
             Record::Attack { msg, attack, .. } => {
                 self.attacked.insert(*msg, attack.as_str());
             }
-            Record::Reject { member, msg, reason } => self.rejects.push((member.trace_id(), *msg, reason)),
+            Record::Reject { member, msg, reason } => {
+                self.rejects.push((member.trace_id(), *msg, reason.as_str()))
+            }
             Record::Forgery { msg, .. } => self.forgeries.push(*msg),
             Record::Deliver { .. } | Record::Leak { .. } => {}
             Record::Crash { .. }

@@ -43,7 +43,9 @@ impl Recorder for Declarations {
     fn record(&mut self, _: u64, _: SimTime, rec: &Record<'_>) -> io::Result<()> {
         match rec {
             Record::Detect { check: fraclab::protocol::Check::Silence, .. } => self.silence += 1,
-            Record::Reject { reason: "malformed", .. } => self.malformed += 1,
+            Record::Reject { reason: fraclab::protocol::sealed::Reject::Malformed, .. } => {
+                self.malformed += 1
+            }
             _ => {}
         }
         Ok(())

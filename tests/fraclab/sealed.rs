@@ -162,7 +162,7 @@ fn unsealed_channels_take_tampered_and_forged_messages() {
             assert!(diverged > 0, "{channel} {kind}: the keys never diverged");
         }
         let (out, _) = run_collect(&build(1, 0, channel, &attack("replay", 0.2), LOSSY));
-        assert!(out.verdict.keys_agreed && out.attacks["replay"] > 0);
+        assert!(out.verdict.keys_agreed && out.attacks[&fraclab::adversary::WireAttack::Replay] > 0);
     }
 }
 
@@ -174,7 +174,7 @@ fn filters_restrict_what_is_attacked() {
     let sc = build(3, 0, "sealed", adv, LOSSY);
     let mut rec = crate::harness::Collected::default();
     let out = fraclab::sim::run(&sc.sim_config(), &mut rec).unwrap();
-    assert!(out.attacks["forge"] > 0);
+    assert!(out.attacks[&fraclab::adversary::WireAttack::Forge] > 0);
     let sc = build(3, 0, "ideal", adv, LOSSY);
     let tmp = tempfile::tempdir().unwrap();
     fraclab::lab::execute(&sc, fraclab::scenario::TraceLevel::Full, Some(tmp.path())).unwrap();

@@ -27,7 +27,7 @@ use rand_core::Rng;
 
 use super::{Member, Phase};
 use crate::group::{Scalar, SharedKey};
-use crate::protocol::{Body, LocalTime, MemberId, Mode, Note, Output, Party, SecretName};
+use crate::protocol::{Body, Epoch, Iteration, LocalTime, MemberId, Mode, Note, Output, Party, SecretName};
 
 /// A recovery ring: (failed member, the replacement's incarnation, r).
 type Ring = (MemberId, u32, u64);
@@ -291,7 +291,7 @@ impl Member {
         let to = Party::Member(failed);
         // Ahead of this recovery's r (the first RI was a round behind): hand
         // over the later iteration instead, and relay its HFK to the others.
-        let latest = self.held().map_or(0, |h| h.epoch - 1);
+        let latest = self.held().and_then(|h| Iteration::producing(Epoch(h.epoch))).map_or(0, |j| j.0);
         if latest > r && self.past.get(&latest).is_some_and(|p| p.hfks.contains_key(&failed)) {
             self.send_handover(now, failed, latest + 1, out);
         } else if !self.answer_xi(now, ring, &xi, out) {
@@ -306,8 +306,7 @@ impl Member {
             }
         }
         if let Some(held) = self.held() {
-            let (mode, iter) =
-                if held.epoch == 1 { (Mode::Init, 1) } else { (Mode::Generation, held.epoch - 1) };
+            let (mode, Iteration(iter)) = Epoch(held.epoch).round();
             let tag = crate::group::confirm_tag(&self.keys[&held.epoch]);
             self.send(now, to, mode, iter, Body::Confirm(tag), out);
         }

@@ -10,6 +10,7 @@ use rand_core::SeedableRng;
 
 use super::{Member, MemberConfig};
 use crate::group::{GroupParams, Scalar, by_name};
+use crate::protocol::Verify;
 use crate::protocol::conduct::{Conduct, Context, Honest, Outgoing};
 use crate::protocol::link::Backoff;
 use crate::protocol::sm::SecurityManager;
@@ -33,7 +34,7 @@ fn config(id: u32, members: u32, init: InitKind) -> MemberConfig {
         group: group(),
         init,
         keygen: KeygenKind::Additive,
-        verify: false,
+        verify: Verify::None,
         epochs: 2,
         rekey_interval_us: REKEY_US,
         backoff: Backoff::fixed(RTO_US),
@@ -60,8 +61,9 @@ impl Bench {
     /// n honest members (member 1 with `conduct_1`) and, for process 300,
     /// the SM; every party started at time 0.
     fn new(n: u32, init: InitKind, conduct_1: Box<dyn Conduct>) -> Bench {
-        let sm = (init == InitKind::Sm)
-            .then(|| SecurityManager::new(group(), n, Backoff::fixed(RTO_US), false, Box::new(Honest)));
+        let sm = (init == InitKind::Sm).then(|| {
+            SecurityManager::new(group(), n, Backoff::fixed(RTO_US), Verify::None, Box::new(Honest))
+        });
         let mut conduct_1 = Some(conduct_1);
         let members = (1..=n)
             .map(|i| {

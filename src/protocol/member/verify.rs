@@ -53,7 +53,7 @@ impl Member {
     }
 
     pub(super) fn on_commit(&mut self, from: Party, c: Commitment, out: &mut Output) {
-        if !self.cfg.verify {
+        if !self.cfg.verify.commits() {
             return;
         }
         match (from, c) {
@@ -86,7 +86,7 @@ impl Member {
     }
 
     pub(super) fn note_epoch1(&mut self, theta: &Scalar, alpha: &Scalar, out: &mut Output) {
-        if self.cfg.verify && self.cfg.incarnation == 0 {
+        if self.cfg.verify.commits() && self.cfg.incarnation == 0 {
             self.verif.epoch1 = Some((theta.clone(), alpha.clone()));
             self.maybe_check_init(out);
         }
@@ -159,7 +159,7 @@ impl Member {
         incs: &BTreeMap<MemberId, u32>,
         out: &mut Output,
     ) {
-        if !self.cfg.verify {
+        if !self.cfg.verify.commits() {
             return;
         }
         let g = self.group();
