@@ -1,11 +1,14 @@
 //! `fraclab verify-trace`: re-checks a trace from its own lines, sharing
-//! nothing with the run that wrote it but the group arithmetic, the KDF and
-//! the knowledge engine's pure span test.
+//! nothing with the run that wrote it but the group arithmetic, the KDF, the
+//! knowledge engine's pure span test and the trace schema
+//! ([`crate::schema::trace`]).
 //!
-//! Every line is read into a typed record: exactly the keys its type has,
-//! member ids in 1..=n (0 = the SM where the SM may appear), epochs and
-//! iterations within the header's `epochs`, scalars canonical lowercase hex.
-//! Then:
+//! Every line is read into its typed [`TraceLine`] with exactly the keys the
+//! writer writes (the schema's other readers ignore unknown keys; this one
+//! refuses them). Then every record is range-checked: member ids in 1..=n
+//! (0 = the SM where the SM may appear), epochs and iterations within the
+//! header's `epochs`, names from their closed sets, scalars canonical
+//! lowercase hex. Then:
 //! - the header against the body: `init` (pad lines or ring lines), `keygen`
 //!   (fk or x), `epochs` (no epoch past epochs + 1, a run that ends short
 //!   shows a crash or a failure detection), `members`, `trace` (a `protocol`
@@ -43,17 +46,26 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io::BufRead;
 
-use serde_json::{Map, Value};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::group::{GroupParams, Scalar, SharedKey, by_name, confirm_tag, derive_sk};
 use crate::knowledge::form::Var;
 use crate::protocol::InitKind;
+use crate::schema::View;
+use crate::schema::trace::{
+    Attack, Crash, Deliver, Detect, Dropped, Footer, Forgery, Key, Leak, LeakAudience, LeakTo, Learn,
+    LineError, PadValue, Payload, RecoverValue, Recovered, Reject, RelayValue, Replace, RingCommitValue,
+    Secret, Sent, SmCommitValue, TRACE_FORMAT, Theta, TraceLine,
+};
 use learn::{Claim, Holdings, LearnView, Terms};
 
 /// What a successful verification covered.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Checked {
+    /// Lines between header and footer.
     pub events: u64,
+    /// HFK messages checked as α + FK.
     pub hfk_messages: u64,
     /// pad, delta, theta, share, confirm, fk_pub, commit and recovery
     /// messages checked against the secrets they carry.
@@ -62,6 +74,7 @@ pub struct Checked {
     pub acks: u64,
     /// `deliver` and `drop` lines matched to their message.
     pub fates: u64,
+    /// `leak` lines whose leaker held the secret.
     pub leaks: u64,
     /// δ_i = δ_(i−1) + contribution_i on the ring.
     pub delta_links: u64,
@@ -69,8 +82,11 @@ pub struct Checked {
     pub recovery_values: u64,
     /// α_(i,e) = θ_e − v_i or θ_e − FK_(i,e−1).
     pub pad_rules: u64,
+    /// θ lines checked as Σ FK (or Σ v).
     pub theta_sums: u64,
+    /// Epochs at which I1 (Σ α = (n−1)θ) was checked.
     pub i1_epochs: u64,
+    /// `key` lines checked as KDF(θ) and agreed.
     pub keys: u64,
     /// `learn` events whose value is the ground truth.
     pub learns: u64,
@@ -118,9 +134,21 @@ impl fmt::Display for Checked {
 #[derive(Debug, PartialEq, Eq)]
 pub enum VerifyError {
     /// The trace cannot be read as a fraclab trace at all.
-    Malformed { line: usize, message: String },
+    Malformed {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
     /// A record is wrong: the line and `seq` it is at.
-    Violation { line: usize, seq: u64, message: String },
+    Violation {
+        /// 1-based line number.
+        line: usize,
+        /// The record's `seq`.
+        seq: u64,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl fmt::Display for VerifyError {
@@ -138,82 +166,49 @@ impl std::error::Error for VerifyError {}
 
 type Res<T> = Result<T, VerifyError>;
 
-/// A JSON object of one line, with the location its errors name.
-struct Obj<'a> {
-    m: &'a Map<String, Value>,
+/// Where a record is: every violation names its line and `seq`.
+#[derive(Clone, Copy)]
+struct At {
     line: usize,
-    seq: Option<u64>,
+    seq: u64,
 }
 
-impl<'a> Obj<'a> {
-    fn err(&self, message: String) -> VerifyError {
-        match self.seq {
-            Some(seq) => VerifyError::Violation { line: self.line, seq, message },
-            None => VerifyError::Malformed { line: self.line, message },
-        }
+impl At {
+    fn err(self, message: String) -> VerifyError {
+        VerifyError::Violation { line: self.line, seq: self.seq, message }
     }
 
-    /// The object has exactly `required` keys, plus any of `optional`.
-    fn keys(&self, required: &[&str], optional: &[&str]) -> Res<()> {
-        for k in required {
-            if !self.m.contains_key(*k) {
-                return Err(self.err(format!("missing field `{k}`")));
-            }
-        }
-        if let Some(k) =
-            self.m.keys().find(|k| !required.contains(&k.as_str()) && !optional.contains(&k.as_str()))
-        {
-            return Err(self.err(format!("unknown field `{k}`")));
-        }
-        Ok(())
+    fn fail<T>(self, message: String) -> Res<T> {
+        Err(self.err(message))
     }
 
-    fn get(&self, k: &str) -> Res<&'a Value> {
-        self.m.get(k).ok_or_else(|| self.err(format!("missing field `{k}`")))
+    /// A range check's verdict, located here.
+    fn ok<T>(self, r: Result<T, String>) -> Res<T> {
+        r.map_err(|m| self.err(m))
     }
+}
 
-    fn u64(&self, k: &str) -> Res<u64> {
-        self.get(k)?.as_u64().ok_or_else(|| self.err(format!("`{k}` is not a whole number in 0..2^64")))
-    }
+/// A member id in 1..=n.
+fn member_id(k: &str, v: u32, n: u32) -> Result<u32, String> {
+    if (1..=n).contains(&v) { Ok(v) } else { Err(format!("`{k}` = {v} is not a member id (1..={n})")) }
+}
 
-    fn str(&self, k: &str) -> Res<&'a str> {
-        self.get(k)?.as_str().ok_or_else(|| self.err(format!("`{k}` is not a string")))
+/// A party: a member id, or 0 for the SM where `sm` allows it.
+fn party_id(k: &str, v: u32, n: u32, sm: bool) -> Result<u32, String> {
+    if (v == 0 && sm) || (1..=n).contains(&v) {
+        return Ok(v);
     }
+    let allowed = if sm { format!("0 (the SM) or 1..={n}") } else { format!("1..={n}") };
+    Err(format!("`{k}` = {v} is not a party id ({allowed})"))
+}
 
-    fn bool(&self, k: &str) -> Res<bool> {
-        self.get(k)?.as_bool().ok_or_else(|| self.err(format!("`{k}` is not true or false")))
-    }
-
-    /// A member id in 1..=n.
-    fn member(&self, k: &str, n: u32) -> Res<u32> {
-        let v = self.u64(k)?;
-        u32::try_from(v)
-            .ok()
-            .filter(|m| (1..=n).contains(m))
-            .ok_or_else(|| self.err(format!("`{k}` = {v} is not a member id (1..={n})")))
-    }
-
-    /// A party: a member id, or 0 for the SM where `sm` allows it.
-    fn party(&self, k: &str, n: u32, sm: bool) -> Res<u32> {
-        let v = self.u64(k)?;
-        match u32::try_from(v) {
-            Ok(0) if sm => Ok(0),
-            Ok(m) if (1..=n).contains(&m) => Ok(m),
-            _ => {
-                let allowed = if sm { format!("0 (the SM) or 1..={n}") } else { format!("1..={n}") };
-                Err(self.err(format!("`{k}` = {v} is not a party id ({allowed})")))
-            }
-        }
-    }
-
-    fn one_of(&self, k: &str, allowed: &[&'static str]) -> Res<&'static str> {
-        let s = self.str(k)?;
-        allowed
-            .iter()
-            .find(|a| **a == s)
-            .copied()
-            .ok_or_else(|| self.err(format!("`{k}` = \"{s}\" is not one of {}", allowed.join(", "))))
-    }
+/// `s` as the member of `allowed` it equals.
+fn one_of(k: &str, s: &str, allowed: &[&'static str]) -> Result<&'static str, String> {
+    allowed
+        .iter()
+        .find(|a| **a == s)
+        .copied()
+        .ok_or_else(|| format!("`{k}` = \"{s}\" is not one of {}", allowed.join(", ")))
 }
 
 const KINDS: [&str; 15] = [
@@ -233,11 +228,120 @@ const KINDS: [&str; 15] = [
     "ack",
     "hfk",
 ];
+const MODES: [&str; 3] = ["I", "G", "R"];
 const DROP_REASONS: [&str; 3] = ["loss", "partition", "crashed"];
 const ATTACKS: [&str; 3] = ["tamper", "replay", "forge"];
 const CHECKS: [&str; 9] =
     ["silence", "group-key", "pad", "pad-sum", "theta", "delta", "ring-link", "hfk", "hfk-after-recovery"];
 const SECRET_NAMES: [&str; 10] = ["v", "gamma", "delta", "alpha", "fk", "x", "share", "w", "xi", "beta"];
+const LEAK_SECRETS: [&str; 4] = ["alpha", "fk", "theta", "sk"];
+const LEARN_NAMES: [&str; 5] = ["alpha", "fk", "x", "v", "theta"];
+
+/// Why a line could not be read: its `seq` when it is an event with a
+/// readable one, and what is wrong.
+struct Misread {
+    seq: Option<u64>,
+    message: String,
+}
+
+impl Misread {
+    /// As an error of a body line: a violation when the line has a `seq`.
+    fn at(self, line: usize) -> VerifyError {
+        match self.seq {
+            Some(seq) => VerifyError::Violation { line, seq, message: self.message },
+            None => VerifyError::Malformed { line, message: self.message },
+        }
+    }
+}
+
+/// Reads one line into the typed schema, refusing any key the writer does
+/// not write and any it writes that is missing (an absent optional value
+/// reads as null, so the schema alone would accept it).
+fn read_line(text: &str) -> Result<TraceLine, Misread> {
+    let raw: Value = serde_json::from_str(text).map_err(|e| Misread { seq: None, message: e.to_string() })?;
+    let line = TraceLine::from_value(&raw).map_err(|e| {
+        let message = if e.key.as_deref() == Some("value") { value_error(&raw, &e) } else { e.to_string() };
+        Misread { seq: e.seq, message }
+    })?;
+    let seq = line.at().map(|(_, seq)| seq);
+    let written = serde_json::to_value(&line).map_err(|e| Misread { seq, message: e.to_string() })?;
+    if let TraceLine::Deliver(Deliver { duplicate: false, .. }) = &line {
+        // The one key the writer leaves out when it has its default value.
+        if raw.as_object().is_some_and(|m| m.contains_key("duplicate")) {
+            return Err(Misread { seq, message: "`duplicate` is written only as true".into() });
+        }
+    }
+    exact_keys(&raw, &written, "").map_err(|message| Misread { seq, message })?;
+    Ok(line)
+}
+
+/// Why the `value` of a line is not what it should be: for a `send`, read
+/// as the shape its kind carries, so that the error names the key inside it
+/// (the schema reads a payload as any of the shapes, and can only say that
+/// none fits).
+fn value_error(raw: &Value, e: &LineError) -> String {
+    let mut probe = raw.clone();
+    if let Some(m) = probe.as_object_mut() {
+        m.insert("value".into(), Value::Null);
+    }
+    match (TraceLine::from_value(&probe), raw.as_object().and_then(|m| m.get("value"))) {
+        (Ok(TraceLine::Send(s)), Some(value)) => payload_error(&s.kind, s.from, value),
+        _ => None,
+    }
+    .unwrap_or_else(|| e.to_string())
+}
+
+/// What is wrong with `value` as the payload of a `kind` message from
+/// `from`; `None` for a kind this version does not know.
+fn payload_error(kind: &str, from: u32, value: &Value) -> Option<String> {
+    fn shape<T: DeserializeOwned>(value: &Value, kind: &str) -> String {
+        if !value.is_object() {
+            // serde would read a list as the struct's fields in order.
+            return format!("the `{kind}` value is not an object");
+        }
+        match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(_) => format!("`value` is not the value of a `{kind}` message"),
+            Err(e) => {
+                let path = e.path().to_string();
+                let key = if path == "." { "value".to_string() } else { format!("value.{path}") };
+                format!("`{key}`: {}", e.into_inner())
+            }
+        }
+    }
+    Some(match kind {
+        "pad" => shape::<PadValue>(value, kind),
+        "commit" if from == 0 => shape::<SmCommitValue>(value, kind),
+        "commit" => shape::<RingCommitValue>(value, kind),
+        "recover" => shape::<RecoverValue>(value, kind),
+        "hfk_relay" => shape::<RelayValue>(value, kind),
+        "ack" => "an ack's value is not a sender_seq ≥ 1".into(),
+        "joined" => "a `joined` message carries null".into(),
+        "hfk" | "delta" | "theta" | "share" | "xi" | "hfk_hat" | "fk_pub" | "confirm" => {
+            "`value` is not a string".into()
+        }
+        _ => return None,
+    })
+}
+
+/// `raw` has, in every object at any depth, exactly the keys of `written`.
+fn exact_keys(raw: &Value, written: &Value, path: &str) -> Result<(), String> {
+    let at = |k: &str| if path.is_empty() { k.to_string() } else { format!("{path}.{k}") };
+    match (raw, written) {
+        (Value::Object(r), Value::Object(w)) => {
+            if let Some(k) = w.keys().find(|k| !r.contains_key(*k)) {
+                return Err(format!("missing field `{}`", at(k)));
+            }
+            if let Some(k) = r.keys().find(|k| !w.contains_key(*k)) {
+                return Err(format!("unknown field `{}`", at(k)));
+            }
+            w.iter().try_for_each(|(k, w)| exact_keys(&r[k], w, &at(k)))
+        }
+        (Value::Array(r), Value::Array(w)) => {
+            r.iter().zip(w).enumerate().try_for_each(|(i, (r, w))| exact_keys(r, w, &at(&i.to_string())))
+        }
+        _ => Ok(()),
+    }
+}
 
 /// One recorded value: the value, and where it was recorded.
 #[derive(Clone)]
@@ -250,14 +354,20 @@ struct Rec {
 /// (from, to, sender_seq, kind, mode, iter) of a payload.
 type Original = (u32, u32, u64, &'static str, &'static str, u64);
 
-/// A message on the wire: a send, or one an attack injected.
-struct Msg {
-    t: u64,
+/// What a message says it is: a send's metadata, or what an attack claims.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Wire {
     from: u32,
     to: u32,
     mode: &'static str,
     iter: u64,
     kind: &'static str,
+}
+
+/// A message on the wire: a send, or one an attack injected.
+struct Msg {
+    t: u64,
+    wire: Wire,
     sender_seq: u64,
     /// Injected by a replay or forgery (no send line).
     injected: bool,
@@ -272,7 +382,39 @@ struct Msg {
     rdelta: Option<Scalar>,
 }
 
-struct Header {
+impl Msg {
+    fn new(t: u64, wire: Wire, sender_seq: u64, injected: bool) -> Msg {
+        Msg {
+            t,
+            wire,
+            sender_seq,
+            injected,
+            tampered: false,
+            terms: Vec::new(),
+            delivered: false,
+            duplicated: false,
+            fates: 0,
+            lost: false,
+            rdelta: None,
+        }
+    }
+}
+
+/// What became of a message: a `deliver` or a `drop` line.
+#[derive(Clone, Copy)]
+enum Fate {
+    Delivered { to: u32, duplicate: bool },
+    Dropped(&'static str),
+}
+
+/// A process 800 or 900 commitment, checked at the footer.
+enum Commitment {
+    Sm(SmCommitValue),
+    Ring(RingCommitValue),
+}
+
+/// What the header says about the run.
+struct Run {
     group: &'static GroupParams,
     n: u32,
     init: InitKind,
@@ -283,7 +425,7 @@ struct Header {
 }
 
 struct Verifier {
-    h: Header,
+    h: Run,
     /// (name, owner, index) → every record of it (a replacement may
     /// re-record a value), in line order.
     secrets: BTreeMap<(&'static str, u32, u64), Vec<Rec>>,
@@ -296,16 +438,16 @@ struct Verifier {
     /// legitimate only for an FK after the recovered iteration r.
     fresh: Vec<(usize, u64, u32, &'static str, u64)>,
     msgs: BTreeMap<u64, Msg>,
-    /// (from, to, sender_seq, kind, mode, iter) → the value's text, for
-    /// retransmissions.
-    originals: BTreeMap<Original, (String, u64)>,
+    /// (from, to, sender_seq, kind, mode, iter) → the value and the last
+    /// attempt, for retransmissions.
+    originals: BTreeMap<Original, (Payload, u32)>,
     /// (receiver, sender, sender_seq, mode, iter) of every delivered payload.
     delivered: BTreeSet<(u32, u32, u64, &'static str, u64)>,
     /// Whether some injected message from → to was delivered.
     injected_to: BTreeSet<(u32, u32)>,
     /// Recovery δ′ values delivered to each member, by iteration.
     rdelta_in: BTreeMap<(u32, u64), Vec<Scalar>>,
-    commits: Vec<(usize, u64, u32, Value)>,
+    commits: Vec<(At, u32, Commitment)>,
     sends: u64,
     detects: u64,
     /// The first line at which a recovery starts (a replace or a mode-R send).
@@ -325,47 +467,26 @@ struct Verifier {
     checked: Checked,
 }
 
-/// A parsed line waiting for its step to end.
+/// A read line waiting for its step to end.
 struct Pending {
-    line: usize,
-    seq: u64,
-    t: u64,
-    ty: &'static str,
-    ev: Map<String, Value>,
+    at: At,
+    ev: TraceLine,
     /// The nearest earlier non-learn line (for learns).
     after: usize,
 }
 
-const TYPES: [&str; 15] = [
-    "secret",
-    "send",
-    "deliver",
-    "drop",
-    "attack",
-    "reject",
-    "forgery",
-    "crash",
-    "detect",
-    "replace",
-    "recovered",
-    "leak",
-    "learn",
-    "theta",
-    "key",
-];
-
 /// Within a step: draws, then derived secrets, θ, keys, then the rest in
 /// line order.
 fn rank(p: &Pending) -> (u8, u64) {
-    match p.ty {
-        "secret" => match p.ev.get("name").and_then(Value::as_str) {
-            Some("delta") => (1, p.ev.get("member").and_then(Value::as_u64).unwrap_or(0)),
-            Some("xi") => (2, 0),
-            Some("alpha" | "beta") => (3, 0),
+    match &p.ev {
+        TraceLine::Secret(s) => match s.name.as_ref() {
+            "delta" => (1, u64::from(s.member)),
+            "xi" => (2, 0),
+            "alpha" | "beta" => (3, 0),
             _ => (0, 0),
         },
-        "theta" => (4, 0),
-        "key" => (5, 0),
+        TraceLine::Theta(_) => (4, 0),
+        TraceLine::Key(_) => (5, 0),
         _ => (6, 0),
     }
 }
@@ -374,24 +495,80 @@ fn violation<T>(line: usize, seq: u64, message: String) -> Res<T> {
     Err(VerifyError::Violation { line, seq, message })
 }
 
+/// A payload's hex text, if it is one.
+fn hex_of(p: &Payload) -> Option<&str> {
+    match p {
+        Payload::Hex(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// Member ids in 1..=n, strictly increasing; `None` for anything else.
+fn sorted_ids(ids: &[u32], n: u32) -> Option<Vec<u32>> {
+    let ok = ids.iter().all(|m| (1..=n).contains(m)) && ids.windows(2).all(|w| w[0] < w[1]);
+    ok.then(|| ids.to_vec())
+}
+
 impl Verifier {
+    fn new(h: Run) -> Verifier {
+        let n = h.n as usize;
+        let outsider_exact = h.channel != "plain";
+        Verifier {
+            h,
+            secrets: BTreeMap::new(),
+            thetas: BTreeMap::new(),
+            keys: BTreeMap::new(),
+            crashes: BTreeMap::new(),
+            replaces: BTreeMap::new(),
+            fresh: Vec::new(),
+            msgs: BTreeMap::new(),
+            originals: BTreeMap::new(),
+            delivered: BTreeSet::new(),
+            injected_to: BTreeSet::new(),
+            rdelta_in: BTreeMap::new(),
+            commits: Vec::new(),
+            sends: 0,
+            detects: 0,
+            recovery_from: None,
+            holdings: Holdings { members: vec![Vec::new(); n], outsider: Vec::new(), outsider_exact },
+            claims: Vec::new(),
+            claimed: BTreeSet::new(),
+            not_redecided: 0,
+            learn_values: Vec::new(),
+            last_nonlearn: 1,
+            last_line: 1,
+            last_seq: 0,
+            checked: Checked::default(),
+        }
+    }
+
     fn g(&self) -> &'static GroupParams {
         self.h.group
     }
 
-    fn scalar(&self, o: &Obj<'_>, v: &Value, what: &str) -> Res<Scalar> {
-        let s = v.as_str().ok_or_else(|| o.err(format!("`{what}` is not a string")))?;
-        let x = self.g().scalar_from_hex(s).map_err(|e| o.err(format!("`{what}`: {e}")))?;
+    fn sm(&self) -> bool {
+        self.h.init == InitKind::Sm
+    }
+
+    fn scalar(&self, at: At, s: &str, what: &str) -> Res<Scalar> {
+        let x = self.g().scalar_from_hex(s).map_err(|e| at.err(format!("`{what}`: {e}")))?;
         if self.g().scalar_hex(&x) != s {
-            return Err(o.err(format!("`{what}` is not lowercase hex of the byte length of q")));
+            return at.fail(format!("`{what}` is not lowercase hex of the byte length of q"));
         }
         Ok(x)
     }
 
-    fn key_hex(o: &Obj<'_>, v: &Value, what: &str) -> Res<String> {
-        let s = v.as_str().ok_or_else(|| o.err(format!("`{what}` is not a string")))?;
+    /// A send's `value` that must be a scalar.
+    fn payload_scalar(&self, at: At, value: &Payload) -> Res<Scalar> {
+        match hex_of(value) {
+            Some(s) => self.scalar(at, s, "value"),
+            None => at.fail("`value` is not a string".into()),
+        }
+    }
+
+    fn key_hex(at: At, s: &str, what: &str) -> Res<String> {
         if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            return Err(o.err(format!("`{what}` is not 64 lowercase hex digits")));
+            return at.fail(format!("`{what}` is not 64 lowercase hex digits"));
         }
         Ok(s.to_string())
     }
@@ -434,149 +611,129 @@ impl Verifier {
         self.h.epochs + 1
     }
 
+    fn replaced(&self, m: u32) -> bool {
+        self.replaces.get(&m).copied().unwrap_or(0) > 0
+    }
+
     fn event(&mut self, p: &Pending) -> Res<()> {
-        let o = Obj { m: &p.ev, line: p.line, seq: Some(p.seq) };
-        let (line, seq, n) = (p.line, p.seq, self.h.n);
-        let head = ["type", "t_us", "seq"];
-        let keys = |extra: &[&str], opt: &[&str]| {
-            let req: Vec<&str> = head.iter().chain(extra).copied().collect();
-            o.keys(&req, opt)
-        };
-        match p.ty {
-            "secret" => {
-                keys(&["member", "name", "index", "value"], &[])?;
-                self.on_secret(&o, p)
+        let at = p.at;
+        match &p.ev {
+            TraceLine::Secret(l) => self.on_secret(at, l),
+            TraceLine::Send(l) => self.on_send(at, l),
+            TraceLine::Deliver(l) => self.on_deliver(at, l),
+            TraceLine::Drop(l) => self.on_drop(at, l),
+            TraceLine::Attack(l) => self.on_attack(at, l),
+            TraceLine::Reject(l) => self.on_reject(at, l),
+            TraceLine::Forgery(l) => self.on_forgery(at, l),
+            TraceLine::Crash(l) => self.on_crash(at, l),
+            TraceLine::Replace(l) => self.on_replace(at, l),
+            TraceLine::Detect(l) => self.on_detect(at, l),
+            TraceLine::Recovered(l) => self.on_recovered(at, l),
+            TraceLine::Leak(l) => self.on_leak(at, l),
+            TraceLine::Learn(l) => self.on_learn(at, p.after, l),
+            TraceLine::Theta(l) => self.on_theta(at, l),
+            TraceLine::Key(l) => self.on_key(at, l),
+            TraceLine::Header(_) | TraceLine::Footer(_) => {
+                at.fail("a header or footer among the events".into())
             }
-            "send" => {
-                keys(&["msg", "from", "to", "mode", "iter", "kind", "value", "sender_seq", "attempt"], &[])?;
-                self.on_send(&o, p)
-            }
-            "deliver" => {
-                keys(&["msg", "to"], &["duplicate"])?;
-                let duplicate = match p.ev.get("duplicate") {
-                    None => false,
-                    Some(Value::Bool(true)) => true,
-                    Some(_) => return Err(o.err("`duplicate` is written only as true".into())),
-                };
-                let to = o.party("to", n, self.h.init == InitKind::Sm)?;
-                self.on_fate(&o, p, Some((to, duplicate)), None)
-            }
-            "drop" => {
-                keys(&["msg", "reason"], &[])?;
-                let reason = o.one_of("reason", &DROP_REASONS)?;
-                self.on_fate(&o, p, None, Some(reason))
-            }
-            "attack" => {
-                keys(&["msg", "attack", "of", "from", "to", "mode", "iter", "kind"], &[])?;
-                self.on_attack(&o, p)
-            }
-            "reject" | "forgery" => {
-                let extra = if p.ty == "reject" { "reason" } else { "attack" };
-                keys(&["member", "msg", extra], &[])?;
-                let member = o.party("member", n, self.h.init == InitKind::Sm)?;
-                let msg = o.u64("msg")?;
-                if p.ty == "reject" {
-                    o.one_of("reason", &crate::protocol::sealed::REASONS)?;
-                } else {
-                    o.one_of("attack", &ATTACKS)?;
-                    if self.h.channel == "sealed" {
-                        return violation(line, seq, "a forgery on the sealed channel".into());
-                    }
-                }
-                match self.msgs.get(&msg) {
-                    Some(m) if m.to == member && m.delivered => Ok(()),
-                    Some(m) if p.ty == "reject" && m.to == member && m.duplicated => Ok(()),
-                    Some(m) if m.to != member => violation(
-                        line,
-                        seq,
-                        format!("a {} by party {member} of message {msg}, which was sent to {}", p.ty, m.to),
-                    ),
-                    _ => violation(line, seq, format!("a {} of message {msg}, never delivered", p.ty)),
-                }
-            }
-            "crash" | "replace" => {
-                keys(&["member"], &[])?;
-                let m = o.member("member", n)?;
-                if p.ty == "crash" {
-                    *self.crashes.entry(m).or_default() += 1;
-                } else {
-                    let (c, r) = (
-                        self.crashes.get(&m).copied().unwrap_or(0),
-                        self.replaces.get(&m).copied().unwrap_or(0),
-                    );
-                    if c <= r {
-                        return violation(
-                            line,
-                            seq,
-                            format!("member {m} replaced without a crash to replace"),
-                        );
-                    }
-                    self.replaces.insert(m, r + 1);
-                    self.recovery_from.get_or_insert(line);
-                    self.set_aside(m);
-                }
-                Ok(())
-            }
-            "detect" => {
-                keys(&["member", "check", "culprit", "iter"], &[])?;
-                o.member("member", n)?;
-                o.one_of("check", &CHECKS)?;
-                if !o.get("culprit")?.is_null() {
-                    o.party("culprit", n, self.h.init == InitKind::Sm)?;
-                }
-                if o.u64("iter")? > self.max_epoch() {
-                    return Err(
-                        o.err(format!("`iter` beyond the header's epochs + 1 = {}", self.max_epoch()))
-                    );
-                }
-                self.detects += 1;
-                Ok(())
-            }
-            "recovered" => {
-                keys(&["member", "iter", "ok"], &[])?;
-                let m = o.member("member", n)?;
-                let r = o.u64("iter")?;
-                o.bool("ok")?;
-                if r > self.h.epochs {
-                    return Err(o.err(format!("`iter` beyond the header's epochs {}", self.h.epochs)));
-                }
-                if !self.replaces.contains_key(&m) {
-                    return violation(line, seq, format!("member {m} recovered without a replacement"));
-                }
-                // A replacement re-derives v, FK up to r and α: only an FK
-                // after r may be a fresh draw.
-                if let Some(&(l, s, _, name, index)) =
-                    self.fresh.iter().find(|f| f.2 == m && (f.3 != "fk" || f.4 <= r))
-                {
-                    return violation(
-                        l,
-                        s,
-                        format!(
-                            "the replacement of member {m} re-records {name}[{m},{index}] different from the original"
-                        ),
-                    );
-                }
-                self.fresh.retain(|f| f.2 != m);
-                Ok(())
-            }
-            "leak" => {
-                keys(&["member", "secret", "epoch", "to"], &[])?;
-                self.on_leak(&o, p)
-            }
-            "learn" => {
-                keys(&["view", "target", "name", "index", "value"], &[])?;
-                self.on_learn(&o, p)
-            }
-            "theta" => {
-                keys(&["member", "epoch", "value"], &[])?;
-                self.on_theta(&o, p)
-            }
-            "key" => {
-                keys(&["member", "epoch", "sk"], &[])?;
-                self.on_key(&o, p)
-            }
-            _ => Err(o.err("unknown event type".into())),
         }
+    }
+
+    fn on_deliver(&mut self, at: At, l: &Deliver) -> Res<()> {
+        let to = at.ok(party_id("to", l.to, self.h.n, self.sm()))?;
+        self.on_fate(at, l.t_us, l.msg, Fate::Delivered { to, duplicate: l.duplicate })
+    }
+
+    fn on_drop(&mut self, at: At, l: &Dropped) -> Res<()> {
+        let reason = at.ok(one_of("reason", &l.reason, &DROP_REASONS))?;
+        self.on_fate(at, l.t_us, l.msg, Fate::Dropped(reason))
+    }
+
+    fn on_reject(&mut self, at: At, l: &Reject) -> Res<()> {
+        let member = at.ok(party_id("member", l.member, self.h.n, self.sm()))?;
+        at.ok(one_of("reason", &l.reason, &crate::protocol::sealed::REASONS))?;
+        self.refused_or_taken(at, "reject", member, l.msg)
+    }
+
+    fn on_forgery(&mut self, at: At, l: &Forgery) -> Res<()> {
+        let member = at.ok(party_id("member", l.member, self.h.n, self.sm()))?;
+        at.ok(one_of("attack", &l.attack, &ATTACKS))?;
+        if self.h.channel == "sealed" {
+            return at.fail("a forgery on the sealed channel".into());
+        }
+        self.refused_or_taken(at, "forgery", member, l.msg)
+    }
+
+    /// A `reject` or `forgery` names a message delivered to that party (a
+    /// reject may be of its network duplicate).
+    fn refused_or_taken(&self, at: At, what: &str, member: u32, msg: u64) -> Res<()> {
+        match self.msgs.get(&msg) {
+            Some(m) if m.wire.to == member && m.delivered => Ok(()),
+            Some(m) if what == "reject" && m.wire.to == member && m.duplicated => Ok(()),
+            Some(m) if m.wire.to != member => at.fail(format!(
+                "a {what} by party {member} of message {msg}, which was sent to {}",
+                m.wire.to
+            )),
+            _ => at.fail(format!("a {what} of message {msg}, never delivered")),
+        }
+    }
+
+    fn on_crash(&mut self, at: At, l: &Crash) -> Res<()> {
+        let m = at.ok(member_id("member", l.member, self.h.n))?;
+        *self.crashes.entry(m).or_default() += 1;
+        Ok(())
+    }
+
+    fn on_replace(&mut self, at: At, l: &Replace) -> Res<()> {
+        let m = at.ok(member_id("member", l.member, self.h.n))?;
+        let (c, r) =
+            (self.crashes.get(&m).copied().unwrap_or(0), self.replaces.get(&m).copied().unwrap_or(0));
+        if c <= r {
+            return at.fail(format!("member {m} replaced without a crash to replace"));
+        }
+        self.replaces.insert(m, r + 1);
+        self.recovery_from.get_or_insert(at.line);
+        self.set_aside(m);
+        Ok(())
+    }
+
+    fn on_detect(&mut self, at: At, l: &Detect) -> Res<()> {
+        at.ok(member_id("member", l.member, self.h.n))?;
+        at.ok(one_of("check", &l.check, &CHECKS))?;
+        if let Some(c) = l.culprit {
+            at.ok(party_id("culprit", c, self.h.n, self.sm()))?;
+        }
+        if l.iter > self.max_epoch() {
+            return at.fail(format!("`iter` beyond the header's epochs + 1 = {}", self.max_epoch()));
+        }
+        self.detects += 1;
+        Ok(())
+    }
+
+    fn on_recovered(&mut self, at: At, l: &Recovered) -> Res<()> {
+        let m = at.ok(member_id("member", l.member, self.h.n))?;
+        let r = l.iter;
+        if r > self.h.epochs {
+            return at.fail(format!("`iter` beyond the header's epochs {}", self.h.epochs));
+        }
+        if !self.replaces.contains_key(&m) {
+            return at.fail(format!("member {m} recovered without a replacement"));
+        }
+        // A replacement re-derives v, FK up to r and α: only an FK after r
+        // may be a fresh draw.
+        if let Some(&(l, s, _, name, index)) =
+            self.fresh.iter().find(|f| f.2 == m && (f.3 != "fk" || f.4 <= r))
+        {
+            return violation(
+                l,
+                s,
+                format!(
+                    "the replacement of member {m} re-records {name}[{m},{index}] different from the original"
+                ),
+            );
+        }
+        self.fresh.retain(|f| f.2 != m);
+        Ok(())
     }
 
     /// A replaced member's θ and keys beyond what every survivor holds were
@@ -601,27 +758,19 @@ impl Verifier {
         }
     }
 
-    fn on_secret(&mut self, o: &Obj<'_>, p: &Pending) -> Res<()> {
-        let (line, seq, n, g) = (p.line, p.seq, self.h.n, self.g());
-        let member = o.member("member", n)?;
-        let raw = o.one_of("name", &SECRET_NAMES)?;
-        let index = o.u64("index")?;
-        let value = self.scalar(o, o.get("value")?, "value")?;
-        let replaced = self.replaces.get(&member).copied().unwrap_or(0) > 0;
+    fn on_secret(&mut self, at: At, l: &Secret) -> Res<()> {
+        let n = self.h.n;
+        let member = at.ok(member_id("member", l.member, n))?;
+        let raw = at.ok(one_of("name", &l.name, &SECRET_NAMES))?;
+        let index = l.index;
+        let value = self.scalar(at, &l.value, "value")?;
+        let replaced = self.replaced(member);
         match (raw, self.h.elgamal) {
             ("x", false) => {
-                return violation(
-                    line,
-                    seq,
-                    "an ElGamal x in a trace whose header says keygen additive".into(),
-                );
+                return at.fail("an ElGamal x in a trace whose header says keygen additive".into());
             }
             ("fk", true) => {
-                return violation(
-                    line,
-                    seq,
-                    "an additive FK in a trace whose header says keygen elgamal".into(),
-                );
+                return at.fail("an additive FK in a trace whose header says keygen elgamal".into());
             }
             _ => {}
         }
@@ -636,135 +785,133 @@ impl Verifier {
             _ => (1, 1),
         };
         if !(lo..=hi).contains(&index) {
-            return violation(line, seq, format!("{raw}[{member}] has index {index}, outside {lo}..={hi}"));
+            return at.fail(format!("{raw}[{member}] has index {index}, outside {lo}..={hi}"));
         }
+        self.secret_fits_init(at, name, member, replaced)?;
+        if name == "gamma" && replaced {
+            self.recovery_from.get_or_insert(at.line);
+        }
+        self.derived_secret(at, name, member, index, &value)?;
+        self.record_secret(at, raw, name, member, index, value)
+    }
+
+    /// Whether the header's `init` has this secret at all.
+    fn secret_fits_init(&self, at: At, name: &str, member: u32, replaced: bool) -> Res<()> {
         let ring = self.h.init != InitKind::Sm;
         match name {
-            "delta" if !ring => {
-                return violation(line, seq, "a ring δ in a trace whose header says init sm".into());
-            }
+            "delta" if !ring => at.fail("a ring δ in a trace whose header says init sm".into()),
             "gamma" if !replaced && (!ring || member != 1) => {
-                return violation(
-                    line,
-                    seq,
-                    format!("γ recorded for member {member}: only the ring's GI (member 1) draws γ"),
-                );
+                at.fail(format!("γ recorded for member {member}: only the ring's GI (member 1) draws γ"))
             }
             "share" if self.h.init != InitKind::RingHardened => {
-                return violation(
-                    line,
-                    seq,
-                    "a share in a trace whose header does not say init ring-hardened".into(),
-                );
+                at.fail("a share in a trace whose header does not say init ring-hardened".into())
             }
-            _ => {}
+            _ => Ok(()),
         }
-        let recovery_gamma = name == "gamma" && replaced;
-        if recovery_gamma {
-            self.recovery_from.get_or_insert(line);
-        }
-        // Checks of derived secrets against what they are made of.
+    }
+
+    /// Checks a derived secret (δ, α, ξ, β) against what it is made of.
+    fn derived_secret(&mut self, at: At, name: &str, member: u32, index: u64, value: &Scalar) -> Res<()> {
         match name {
-            "delta" => {
-                let base = match member {
-                    1 => self.secret("gamma", 1, 1).cloned(),
-                    m => self.secret("delta", m - 1, 1).cloned(),
-                };
-                let (Some(base), Some(c)) = (base, self.contribution(member)) else {
-                    return violation(
-                        line,
-                        seq,
-                        format!("δ_{member} recorded before the values it is made of"),
-                    );
-                };
-                if g.add(&base, &c) != value {
-                    return violation(
-                        line,
-                        seq,
-                        format!("δ_{member} ≠ δ_{} + member {member}'s contribution", member - 1),
-                    );
-                }
-                self.checked.delta_links += 1;
-            }
-            "alpha" => {
-                let (sum, own, rule) = if index == 1 {
-                    (self.sum_all("v", 1), self.secret("v", member, 1), format!("θ_1 − v_{member}"))
-                } else {
-                    (
-                        self.sum_all("fk", index - 1),
-                        self.secret("fk", member, index - 1),
-                        format!("θ_{index} − FK_{{{member},{}}}", index - 1),
-                    )
-                };
-                let (Some(sum), Some(own)) = (sum, own) else {
-                    return violation(
-                        line,
-                        seq,
-                        format!("α_{{{member},{index}}} recorded before the draws it is made of"),
-                    );
-                };
-                if g.sub(&sum, own) != value {
-                    return violation(line, seq, format!("α_{{{member},{index}}} ≠ {rule}"));
-                }
-                self.checked.pad_rules += 1;
-            }
-            "xi" => {
-                let parts: Option<Vec<&Scalar>> =
-                    (1..=n).filter(|&l| l != member).map(|l| self.secret("w", l, index)).collect();
-                match parts {
-                    Some(w) if g.sum(w.iter().copied()) == value => self.checked.recovery_values += 1,
-                    Some(_) => {
-                        return violation(
-                            line,
-                            seq,
-                            format!("ξ of the recovery of member {member} at r = {index} ≠ Σ_l w_l"),
-                        );
-                    }
-                    None => {
-                        return violation(
-                            line,
-                            seq,
-                            format!("ξ at r = {index} recorded before every survivor's w"),
-                        );
-                    }
-                }
-            }
-            "beta" => {
-                let Some(w) = self.secret("w", member, index) else {
-                    return violation(
-                        line,
-                        seq,
-                        format!("β_{member} at r = {index} recorded before w_{member}"),
-                    );
-                };
-                let ok = (1..=n)
-                    .filter(|&f| f != member)
-                    .filter_map(|f| self.secret("xi", f, index))
-                    .any(|xi| g.sub(xi, w) == value);
-                if !ok {
-                    return violation(line, seq, format!("β_{member} at r = {index} ≠ ξ − w_{member}"));
-                }
-                self.checked.recovery_values += 1;
-            }
-            _ => {}
+            "delta" => self.delta_link(at, member, value),
+            "alpha" => self.pad_rule(at, member, index, value),
+            "xi" => self.recovery_xi(at, member, index, value),
+            "beta" => self.recovery_beta(at, member, index, value),
+            _ => Ok(()),
         }
-        let key = (name, member, index);
+    }
+
+    /// δ_i = δ_(i−1) + contribution_i, δ_0 = γ.
+    fn delta_link(&mut self, at: At, member: u32, value: &Scalar) -> Res<()> {
+        let base = match member {
+            1 => self.secret("gamma", 1, 1).cloned(),
+            m => self.secret("delta", m - 1, 1).cloned(),
+        };
+        let (Some(base), Some(c)) = (base, self.contribution(member)) else {
+            return at.fail(format!("δ_{member} recorded before the values it is made of"));
+        };
+        if self.g().add(&base, &c) != *value {
+            return at.fail(format!("δ_{member} ≠ δ_{} + member {member}'s contribution", member - 1));
+        }
+        self.checked.delta_links += 1;
+        Ok(())
+    }
+
+    /// α_(i,e) = θ_e − FK_(i,e−1), α_(i,1) = θ_1 − v_i.
+    fn pad_rule(&mut self, at: At, member: u32, index: u64, value: &Scalar) -> Res<()> {
+        let (sum, own, rule) = if index == 1 {
+            (self.sum_all("v", 1), self.secret("v", member, 1), format!("θ_1 − v_{member}"))
+        } else {
+            (
+                self.sum_all("fk", index - 1),
+                self.secret("fk", member, index - 1),
+                format!("θ_{index} − FK_{{{member},{}}}", index - 1),
+            )
+        };
+        let (Some(sum), Some(own)) = (sum, own) else {
+            return at.fail(format!("α_{{{member},{index}}} recorded before the draws it is made of"));
+        };
+        if self.g().sub(&sum, own) != *value {
+            return at.fail(format!("α_{{{member},{index}}} ≠ {rule}"));
+        }
+        self.checked.pad_rules += 1;
+        Ok(())
+    }
+
+    /// The recovery's ξ = Σ of every survivor's w.
+    fn recovery_xi(&mut self, at: At, member: u32, index: u64, value: &Scalar) -> Res<()> {
+        let parts: Option<Vec<&Scalar>> =
+            (1..=self.h.n).filter(|&l| l != member).map(|l| self.secret("w", l, index)).collect();
+        match parts {
+            Some(w) if self.g().sum(w.iter().copied()) == *value => {
+                self.checked.recovery_values += 1;
+                Ok(())
+            }
+            Some(_) => at.fail(format!("ξ of the recovery of member {member} at r = {index} ≠ Σ_l w_l")),
+            None => at.fail(format!("ξ at r = {index} recorded before every survivor's w")),
+        }
+    }
+
+    /// The recovery's β_l = ξ − w_l.
+    fn recovery_beta(&mut self, at: At, member: u32, index: u64, value: &Scalar) -> Res<()> {
+        let g = self.g();
+        let Some(w) = self.secret("w", member, index) else {
+            return at.fail(format!("β_{member} at r = {index} recorded before w_{member}"));
+        };
+        let ok = (1..=self.h.n)
+            .filter(|&f| f != member)
+            .filter_map(|f| self.secret("xi", f, index))
+            .any(|xi| g.sub(xi, w) == *value);
+        if !ok {
+            return at.fail(format!("β_{member} at r = {index} ≠ ξ − w_{member}"));
+        }
+        self.checked.recovery_values += 1;
+        Ok(())
+    }
+
+    /// Records a secret: refuses a second record except a replacement's,
+    /// and adds a member's own draws to its view.
+    fn record_secret(
+        &mut self,
+        at: At,
+        raw: &str,
+        name: &'static str,
+        member: u32,
+        index: u64,
+        value: Scalar,
+    ) -> Res<()> {
+        let replaced = self.replaced(member);
         if let Some(first) = self.original(name, member, index).cloned() {
             // A second record: only a replacement re-records, and only what
             // it recovers (v, α, FK) — or a fresh FK, or a recovery's γ′.
             let redo = replaced && matches!(name, "v" | "alpha" | "fk" | "gamma" | "w" | "beta" | "xi");
             if !redo {
-                return violation(
-                    line,
-                    seq,
-                    format!("{raw}[{member},{index}] recorded twice (first at line {})", first.line),
-                );
+                return at
+                    .fail(format!("{raw}[{member},{index}] recorded twice (first at line {})", first.line));
             }
             if first.value != value && matches!(name, "v" | "fk") {
-                self.fresh.push((line, seq, member, name, index));
+                self.fresh.push((at.line, at.seq, member, name, index));
             }
-        } else if replaced && name == "alpha" {
-            // An α the replacement derives afresh is checked by the pad rule.
         }
         // A member's own draws are in its view (the SM's v are not).
         if self.recovery_from.is_none() {
@@ -778,24 +925,27 @@ impl Verifier {
                 _ => None,
             };
             if let Some(v) = own {
-                self.holdings.members[member as usize - 1].push((line, vec![(v, 1)]));
+                self.holdings.members[member as usize - 1].push((at.line, vec![(v, 1)]));
             }
         }
-        self.secrets.entry(key).or_default().push(Rec { value, line, seq });
+        self.secrets.entry((name, member, index)).or_default().push(Rec {
+            value,
+            line: at.line,
+            seq: at.seq,
+        });
         Ok(())
     }
 
-    fn on_theta(&mut self, o: &Obj<'_>, p: &Pending) -> Res<()> {
-        let (line, seq) = (p.line, p.seq);
-        let member = o.member("member", self.h.n)?;
-        let epoch = o.u64("epoch")?;
+    fn on_theta(&mut self, at: At, l: &Theta) -> Res<()> {
+        let member = at.ok(member_id("member", l.member, self.h.n))?;
+        let epoch = l.epoch;
         if !(1..=self.max_epoch()).contains(&epoch) {
-            return violation(line, seq, format!("θ_{epoch}: the epoch is outside 1..={}", self.max_epoch()));
+            return at.fail(format!("θ_{epoch}: the epoch is outside 1..={}", self.max_epoch()));
         }
-        let theta = self.scalar(o, o.get("value")?, "value")?;
+        let theta = self.scalar(at, &l.value, "value")?;
         let sum = if epoch == 1 { self.sum_all("v", 1) } else { self.sum_all("fk", epoch - 1) };
         let Some(sum) = sum else {
-            return violation(line, seq, format!("θ_{epoch} derived before every draw it sums was recorded"));
+            return at.fail(format!("θ_{epoch} derived before every draw it sums was recorded"));
         };
         if sum != theta {
             let what = if epoch == 1 {
@@ -803,74 +953,69 @@ impl Verifier {
             } else {
                 format!("θ_{epoch} held by member {member} ≠ Σ_i FK_{{i,{}}}", epoch - 1)
             };
-            return violation(line, seq, what);
+            return at.fail(what);
         }
         if let Some((other, _)) =
             self.thetas.get(&epoch).and_then(|r| r.iter().find(|(_, t)| t.value != theta))
         {
-            return violation(
-                line,
-                seq,
-                format!("member {member} holds θ_{epoch} different from member {other}'s"),
-            );
+            return at.fail(format!("member {member} holds θ_{epoch} different from member {other}'s"));
         }
-        if self.thetas.get(&epoch).is_some_and(|r| r.contains_key(&member))
-            && self.replaces.get(&member).copied().unwrap_or(0) == 0
-        {
-            return violation(line, seq, format!("member {member}'s θ_{epoch} recorded twice"));
+        if self.thetas.get(&epoch).is_some_and(|r| r.contains_key(&member)) && !self.replaced(member) {
+            return at.fail(format!("member {member}'s θ_{epoch} recorded twice"));
         }
         self.checked.theta_sums += 1;
-        self.thetas.entry(epoch).or_default().insert(member, Rec { value: theta, line, seq });
+        self.thetas
+            .entry(epoch)
+            .or_default()
+            .insert(member, Rec { value: theta, line: at.line, seq: at.seq });
         Ok(())
     }
 
-    fn on_key(&mut self, o: &Obj<'_>, p: &Pending) -> Res<()> {
-        let (line, seq) = (p.line, p.seq);
-        let member = o.member("member", self.h.n)?;
-        let epoch = o.u64("epoch")?;
+    fn on_key(&mut self, at: At, l: &Key) -> Res<()> {
+        let member = at.ok(member_id("member", l.member, self.h.n))?;
+        let epoch = l.epoch;
         if !(1..=self.max_epoch()).contains(&epoch) {
-            return violation(
-                line,
-                seq,
-                format!("SK_{epoch}: the epoch is outside 1..={}", self.max_epoch()),
-            );
+            return at.fail(format!("SK_{epoch}: the epoch is outside 1..={}", self.max_epoch()));
         }
-        let sk = Self::key_hex(o, o.get("sk")?, "sk")?;
+        let sk = Self::key_hex(at, &l.sk, "sk")?;
         let Some(theta) = self.thetas.get(&epoch).and_then(|r| r.get(&member)) else {
-            return violation(
-                line,
-                seq,
-                format!("SK_{epoch} of member {member} recorded before its θ_{epoch}"),
-            );
+            return at.fail(format!("SK_{epoch} of member {member} recorded before its θ_{epoch}"));
         };
         if derive_sk(self.g(), self.h.n, epoch, &theta.value).to_hex() != sk {
-            return violation(line, seq, format!("SK_{epoch} of member {member} ≠ KDF(θ_{epoch})"));
+            return at.fail(format!("SK_{epoch} of member {member} ≠ KDF(θ_{epoch})"));
         }
         if let Some((other, _)) = self.keys.get(&epoch).and_then(|r| r.iter().find(|(_, k)| **k != sk)) {
-            return violation(
-                line,
-                seq,
-                format!("member {member}'s SK_{epoch} differs from member {other}'s"),
-            );
+            return at.fail(format!("member {member}'s SK_{epoch} differs from member {other}'s"));
         }
         self.keys.entry(epoch).or_default().insert(member, sk);
         self.checked.keys += 1;
         Ok(())
     }
 
-    fn mode_iter(&self, o: &Obj<'_>) -> Res<(&'static str, u64)> {
-        let mode = o.one_of("mode", &["I", "G", "R"])?;
-        let iter = o.u64("iter")?;
+    /// A message's sender and recipient: parties of this run.
+    fn parties(&self, at: At, from: u32, to: u32) -> Res<(u32, u32)> {
+        let (n, sm) = (self.h.n, self.sm());
+        Ok((at.ok(party_id("from", from, n, sm))?, at.ok(party_id("to", to, n, sm))?))
+    }
+
+    /// A message's mode, iteration (at most epochs + 1) and kind.
+    fn mode_iter_kind(
+        &self,
+        at: At,
+        mode: &str,
+        iter: u64,
+        kind: &str,
+    ) -> Res<(&'static str, u64, &'static str)> {
+        let mode = at.ok(one_of("mode", mode, &MODES))?;
         if iter > self.max_epoch() {
-            return Err(
-                o.err(format!("`iter` = {iter} beyond the header's epochs + 1 = {}", self.max_epoch()))
-            );
+            return at.fail(format!("`iter` = {iter} beyond the header's epochs + 1 = {}", self.max_epoch()));
         }
-        Ok((mode, iter))
+        Ok((mode, iter, at.ok(one_of("kind", kind, &KINDS))?))
     }
 
     /// Whether `kind` may travel in `mode` at `iter`, by the README's table.
-    fn kind_rule(&self, kind: &str, mode: &str, iter: u64, from: u32) -> Result<(), String> {
+    fn kind_rule(&self, w: &Wire) -> Result<(), String> {
+        let (kind, mode, iter, from) = (w.kind, w.mode, w.iter, w.from);
         let e = self.h.epochs;
         let ring = self.h.init != InitKind::Sm;
         let ok = match kind {
@@ -896,596 +1041,537 @@ impl Verifier {
         }
     }
 
-    fn on_send(&mut self, o: &Obj<'_>, p: &Pending) -> Res<()> {
-        let (line, seq, n) = (p.line, p.seq, self.h.n);
+    fn on_send(&mut self, at: At, s: &Sent) -> Res<()> {
         if !self.h.full {
-            return violation(line, seq, "a send in a trace whose header says trace protocol".into());
+            return at.fail("a send in a trace whose header says trace protocol".into());
         }
         self.sends += 1;
-        let sm = self.h.init == InitKind::Sm;
-        let msg = o.u64("msg")?;
-        let (from, to) = (o.party("from", n, sm)?, o.party("to", n, sm)?);
-        if from == to {
-            return violation(line, seq, format!("a message from party {from} to itself"));
+        let w = self.send_metadata(at, s)?;
+        if self.msgs.contains_key(&s.msg) {
+            return at.fail(format!("message id {} used twice", s.msg));
         }
-        let (mode, iter) = self.mode_iter(o)?;
-        let kind = o.one_of("kind", &KINDS)?;
-        let sender_seq = o.u64("sender_seq")?;
-        let attempt = o.u64("attempt")?;
-        self.kind_rule(kind, mode, iter, from).or_else(|m| violation(line, seq, m))?;
-        if (kind == "ack") != (sender_seq == 0) {
-            return violation(
-                line,
-                seq,
-                format!("`sender_seq` = {sender_seq}: acks carry 0, payloads count from 1"),
-            );
+        if w.mode == "R" {
+            self.recovery_from.get_or_insert(at.line);
         }
-        if kind == "ack" && attempt != 0 {
-            return violation(line, seq, "an ack is never retransmitted (attempt must be 0)".into());
-        }
-        if self.msgs.contains_key(&msg) {
-            return violation(line, seq, format!("message id {msg} used twice"));
-        }
-        if mode == "R" {
-            self.recovery_from.get_or_insert(line);
-        }
-        let value = o.get("value")?;
-        let text = value.to_string();
-        if attempt > 0 {
-            match self.originals.get_mut(&(from, to, sender_seq, kind, mode, iter)) {
-                Some((v, last)) if *v == text && last.checked_add(1) == Some(attempt) => *last = attempt,
-                Some((v, last)) if *v == text => {
-                    let last = *last;
-                    return violation(
-                        line,
-                        seq,
-                        format!("retransmission attempt {attempt} follows attempt {last}"),
-                    );
-                }
-                Some(_) => {
-                    return violation(
-                        line,
-                        seq,
-                        format!("a retransmission (attempt {attempt}) whose value differs from its original"),
-                    );
-                }
-                None => {
-                    return violation(
-                        line,
-                        seq,
-                        format!(
-                            "a retransmission (attempt {attempt}) of sender_seq {sender_seq} from {from} to {to} with no original"
-                        ),
-                    );
-                }
-            }
-        } else if kind != "ack" {
-            self.originals.insert((from, to, sender_seq, kind, mode, iter), (text, 0));
-        }
-        let terms = self.check_payload(o, p, kind, mode, from, to, iter, value)?;
+        self.retransmission(at, &w, s)?;
+        let terms = self.check_payload(at, &w, &s.value)?;
         let rdelta =
-            if kind == "delta" && mode == "R" { Some(self.scalar(o, value, "value")?) } else { None };
+            if w.kind == "delta" && w.mode == "R" { Some(self.payload_scalar(at, &s.value)?) } else { None };
         if self.h.channel == "plain" && self.recovery_from.is_none() {
             for t in &terms {
-                self.holdings.outsider.push((line, t.clone()));
+                self.holdings.outsider.push((at.line, t.clone()));
             }
         }
-        self.msgs.insert(
-            msg,
-            Msg {
-                t: p.t,
-                from,
-                to,
-                mode,
-                iter,
-                kind,
-                sender_seq,
-                injected: false,
-                tampered: false,
-                terms,
-                delivered: false,
-                duplicated: false,
-                fates: 0,
-                lost: false,
-                rdelta,
-            },
-        );
+        let mut m = Msg::new(s.t_us, w, s.sender_seq, false);
+        m.terms = terms;
+        m.rdelta = rdelta;
+        self.msgs.insert(s.msg, m);
         Ok(())
     }
 
-    /// Checks a payload against the secrets; returns its linear observations.
-    #[allow(clippy::too_many_arguments)]
-    fn check_payload(
-        &mut self,
-        o: &Obj<'_>,
-        p: &Pending,
-        kind: &str,
-        mode: &str,
-        from: u32,
-        to: u32,
-        iter: u64,
-        value: &Value,
-    ) -> Res<Vec<Terms>> {
-        let (line, seq, n, g) = (p.line, p.seq, self.h.n, self.g());
-        let fail = |m: String| -> Res<Vec<Terms>> { violation(line, seq, m) };
-        let obj = |v: &Value, keys: &[&str], opt: &[&str]| -> Res<()> {
-            match v.as_object() {
-                Some(m) => Obj { m, line, seq: Some(seq) }.keys(keys, opt),
-                None => Err(o.err(format!("the `{kind}` value is not an object"))),
+    /// A send's metadata: parties, mode, iteration, kind, and the
+    /// sender_seq and attempt an ack or a payload carries.
+    fn send_metadata(&self, at: At, s: &Sent) -> Res<Wire> {
+        let (from, to) = self.parties(at, s.from, s.to)?;
+        if from == to {
+            return at.fail(format!("a message from party {from} to itself"));
+        }
+        let (mode, iter, kind) = self.mode_iter_kind(at, &s.mode, s.iter, &s.kind)?;
+        let w = Wire { from, to, mode, iter, kind };
+        at.ok(self.kind_rule(&w))?;
+        if (kind == "ack") != (s.sender_seq == 0) {
+            return at.fail(format!("`sender_seq` = {}: acks carry 0, payloads count from 1", s.sender_seq));
+        }
+        if kind == "ack" && s.attempt != 0 {
+            return at.fail("an ack is never retransmitted (attempt must be 0)".into());
+        }
+        Ok(w)
+    }
+
+    /// A retransmission repeats its original, attempt after attempt; an
+    /// original payload is remembered for its retransmissions.
+    fn retransmission(&mut self, at: At, w: &Wire, s: &Sent) -> Res<()> {
+        let (attempt, sender_seq) = (s.attempt, s.sender_seq);
+        let key = (w.from, w.to, sender_seq, w.kind, w.mode, w.iter);
+        if attempt == 0 {
+            if w.kind != "ack" {
+                self.originals.insert(key, (s.value.clone(), 0));
             }
-        };
-        let member_to = |t: u32| -> Res<()> {
-            if t == 0 { Err(o.err(format!("a `{kind}` message to the SM"))) } else { Ok(()) }
-        };
-        match kind {
-            "hfk" => {
-                let (Some(alpha), Some(fk)) =
-                    (self.secret("alpha", from, iter), self.secret("fk", from, iter))
-                else {
-                    return fail(format!(
-                        "HFK_{{{from},{iter}}} sent before α_{{{from},{iter}}} and FK_{{{from},{iter}}} were recorded"
-                    ));
-                };
-                if g.add(alpha, fk) != self.scalar(o, value, "value")? {
-                    return fail(format!(
-                        "HFK_{{{from},{iter}}} sent by member {from} ≠ α_{{{from},{iter}}} + FK_{{{from},{iter}}}"
-                    ));
-                }
-                self.checked.hfk_messages += 1;
-                Ok(vec![vec![(Var::Alpha(from, iter), 1), (Var::Fk(from, iter), 1)]])
+            return Ok(());
+        }
+        match self.originals.get_mut(&key) {
+            Some((v, last)) if *v == s.value && last.checked_add(1) == Some(attempt) => {
+                *last = attempt;
+                Ok(())
             }
-            "pad" => {
-                member_to(to)?;
-                obj(value, &["alpha", "theta"], &[])?;
-                let (Some(theta), Some(v)) = (self.sum_all("v", 1), self.secret("v", to, 1)) else {
-                    return fail(format!("the SM's pad for member {to} sent before its draws were recorded"));
-                };
-                let alpha = g.sub(&theta, v);
-                if self.scalar(o, &value["theta"], "theta")? != theta
-                    || self.scalar(o, &value["alpha"], "alpha")? != alpha
-                {
-                    return fail(format!("the SM's pad for member {to} is not (θ_1 − v_{to}, θ_1 = Σ v)"));
-                }
-                self.checked.other_messages += 1;
-                Ok(vec![vec![(Var::Alpha(to, 1), 1)], vec![(Var::Theta(1), 1)]])
+            Some((v, last)) if *v == s.value => {
+                let last = *last;
+                at.fail(format!("retransmission attempt {attempt} follows attempt {last}"))
             }
-            "delta" if mode == "I" => {
-                let Some(d) = self.secret("delta", from, 1).cloned() else {
-                    return fail(format!("δ_{from} sent before it was recorded"));
-                };
-                if self.scalar(o, value, "value")? != d {
-                    return fail(format!("the `delta` message from {from} to {to} does not carry δ_{from}"));
-                }
-                self.checked.other_messages += 1;
-                // δ_i = γ + Σ_{l ≤ i} contribution_l.
-                let mut t: Terms = vec![(Var::Gamma, 1)];
-                for l in 1..=from {
-                    t.push((Var::V(l), 1));
-                    if self.h.init == InitKind::RingHardened {
-                        for k in (1..=n).filter(|&k| k != l) {
-                            t.push((Var::Share(k, l), 1));
-                            t.push((Var::Share(l, k), -1));
-                        }
-                    }
-                }
-                Ok(vec![t])
-            }
-            "delta" => {
-                // The recovery ring: the replacement sends γ′, each survivor
-                // the δ′ it got plus its w.
-                let d = self.scalar(o, value, "value")?;
-                let replaced = self.replaces.get(&from).copied().unwrap_or(0) > 0;
-                let from_gamma = replaced && self.secret("gamma", from, iter) == Some(&d);
-                let from_chain = self.secret("w", from, iter).is_some_and(|w| {
-                    self.rdelta_in.get(&(from, iter)).is_some_and(|ins| ins.iter().any(|x| g.add(x, w) == d))
-                });
-                if !(from_gamma || from_chain) {
-                    return fail(format!(
-                        "the recovery δ′ from {from} at r = {iter} is neither the replacement's γ′ nor a δ′ delivered to it plus its w"
-                    ));
-                }
-                self.checked.recovery_values += 1;
-                self.checked.other_messages += 1;
-                Ok(Vec::new())
-            }
-            "theta" => {
-                member_to(to)?;
-                let (Some(d), Some(gm)) = (self.secret("delta", n, 1), self.secret("gamma", 1, 1)) else {
-                    return fail("θ_1 sent before δ_n and γ were recorded".into());
-                };
-                if self.scalar(o, value, "value")? != g.sub(d, gm) {
-                    return fail(format!(
-                        "the `theta` message from {from} to {to} does not carry θ_1 = δ_n − γ"
-                    ));
-                }
-                self.checked.other_messages += 1;
-                Ok(vec![vec![(Var::Theta(1), 1)]])
-            }
-            "share" => {
-                member_to(to)?;
-                let Some(s) = self.secret("share", from, u64::from(to)).cloned() else {
-                    return fail(format!("share s_{{{from},{to}}} sent before it was recorded"));
-                };
-                if self.scalar(o, value, "value")? != s {
-                    return fail(format!(
-                        "the `share` message from {from} to {to} does not carry s_{{{from},{to}}}"
-                    ));
-                }
-                self.checked.other_messages += 1;
-                Ok(vec![vec![(Var::Share(from, to), 1)]])
-            }
-            "xi" => {
-                let Some(x) = self.secret("xi", from, iter).cloned() else {
-                    return fail(format!("ξ at r = {iter} sent before it was recorded"));
-                };
-                if self.scalar(o, value, "value")? != x {
-                    return fail(format!(
-                        "the `xi` message from {from} to {to} does not carry ξ of the recovery at r = {iter}"
-                    ));
-                }
-                self.checked.other_messages += 1;
-                Ok(Vec::new())
-            }
-            "hfk_hat" => {
-                let own = if iter == 0 { self.secret("v", from, 1) } else { self.secret("fk", from, iter) };
-                let (Some(b), Some(f)) = (self.secret("beta", from, iter), own) else {
-                    return fail(format!("ĤFK_{from} at r = {iter} sent before β and FK were recorded"));
-                };
-                if self.scalar(o, value, "value")? != g.add(b, f) {
-                    return fail(format!("ĤFK_{from} ≠ β_{from} + FK_{{{from},{iter}}}"));
-                }
-                self.checked.other_messages += 1;
-                Ok(Vec::new())
-            }
-            "hfk_relay" => {
-                obj(value, &["owner", "hfk"], &["fk_pub"])?;
-                let vo = Obj { m: value.as_object().expect("checked an object"), line, seq: Some(seq) };
-                let owner = vo.member("owner", n)?;
-                let relayed = self.scalar(o, &value["hfk"], "hfk")?;
-                match (self.secret("alpha", owner, iter), self.secret("fk", owner, iter)) {
-                    (Some(a), Some(f)) if g.add(a, f) == relayed => {}
-                    _ => return fail(format!("the relayed HFK_{{{owner},{iter}}} ≠ α + FK")),
-                }
-                if let Some(pubv) = value.get("fk_pub") {
-                    let want = self.secret("fk", owner, iter).map(|x| g.element_hex(&g.pow_g(x)));
-                    if pubv.as_str() != want.as_deref() {
-                        return fail(format!("the relayed public FK_{{{owner},{iter}}} ≠ g^FK"));
-                    }
-                }
-                self.checked.other_messages += 1;
-                Ok(Vec::new())
-            }
-            "recover" => {
-                member_to(to)?;
-                obj(value, &["hfk", "theta", "sk"], &[])?;
-                let r = iter;
-                let next = r + 1;
-                let theta = self.thetas.get(&next).and_then(|t| t.get(&from)).map(|t| t.value.clone());
-                let sk = self.keys.get(&next).and_then(|k| k.get(&from)).cloned();
-                let (Some(theta), Some(sk)) = (theta, sk) else {
-                    return fail(format!("the RI hands over θ_{next} before holding it"));
-                };
-                let hfk = match (self.secret("alpha", to, r), self.secret("fk", to, r)) {
-                    (Some(a), Some(f)) => Some(g.add(a, f)),
-                    _ => None,
-                };
-                let sent_hfk = &value["hfk"];
-                let hfk_ok = match (r, sent_hfk.is_null(), hfk) {
-                    (0, true, _) => true,
-                    (_, false, Some(h)) => self.scalar(o, sent_hfk, "hfk")? == h,
-                    _ => false,
-                };
-                let sk_sent = Self::key_hex(o, &value["sk"], "sk")?;
-                if !hfk_ok || self.scalar(o, &value["theta"], "theta")? != theta || sk_sent != sk {
-                    return fail(format!(
-                        "the RI's handover for member {to} is not (HFK_{{{to},{r}}}, θ_{next}, SK_{next})"
-                    ));
-                }
-                self.checked.other_messages += 1;
-                Ok(Vec::new())
-            }
-            "fk_pub" => {
-                let Some(x) = self.secret("fk", from, iter) else {
-                    return fail(format!("FK_{{{from},{iter}}} = g^x published before x was recorded"));
-                };
-                if value.as_str() != Some(g.element_hex(&g.pow_g(x)).as_str()) {
-                    return fail(format!("the public FK_{{{from},{iter}}} sent by member {from} ≠ g^x"));
-                }
-                self.checked.other_messages += 1;
-                Ok(Vec::new())
-            }
-            "confirm" => {
-                let epoch = if mode == "I" { 1 } else { iter + 1 };
-                let Some(sk) = self.keys.get(&epoch).and_then(|k| k.get(&from)) else {
-                    return fail(format!("member {from} confirms SK_{epoch} before deriving it"));
-                };
-                let mut bytes = [0u8; 32];
-                hex::decode_to_slice(sk, &mut bytes).map_err(|_| o.err("`sk` is not hex".into()))?;
-                if value.as_str() != Some(confirm_tag(&SharedKey(bytes)).to_hex().as_str()) {
-                    return fail(format!(
-                        "member {from}'s confirmation of SK_{epoch} ≠ H(confirm ‖ SK_{epoch})"
-                    ));
-                }
-                self.checked.other_messages += 1;
-                Ok(Vec::new())
-            }
-            "commit" => {
-                if from == 0 {
-                    obj(value, &["alphas", "theta"], &[])?;
-                } else {
-                    obj(value, &["v", "delta", "gamma"], &[])?;
-                }
-                self.commits.push((line, seq, from, value.clone()));
-                Ok(Vec::new())
-            }
-            "joined" => {
-                if !value.is_null() {
-                    return fail("a `joined` message carries null".into());
-                }
-                if self.replaces.get(&from).copied().unwrap_or(0) == 0 {
-                    return fail(format!("member {from} announces a replacement that never happened"));
-                }
-                Ok(Vec::new())
-            }
-            "ack" => {
-                let acked = value
-                    .as_u64()
-                    .filter(|&s| s > 0)
-                    .ok_or_else(|| o.err("an ack's value is not a sender_seq ≥ 1".into()))?;
-                // The acknowledged message was delivered to the acker.
-                if !self.delivered.contains(&(from, to, acked, mode, iter))
-                    && !self.injected_to.contains(&(to, from))
-                {
-                    return fail(format!(
-                        "member {from} acknowledges sender_seq {acked} (mode {mode}, iteration {iter}) from {to}, which was never delivered to it"
-                    ));
-                }
-                self.checked.acks += 1;
-                Ok(Vec::new())
-            }
-            _ => fail(format!("unknown message kind \"{kind}\"")),
+            Some(_) => at.fail(format!(
+                "a retransmission (attempt {attempt}) whose value differs from its original"
+            )),
+            None => at.fail(format!(
+                "a retransmission (attempt {attempt}) of sender_seq {sender_seq} from {} to {} with no original",
+                w.from, w.to
+            )),
         }
     }
 
-    fn on_attack(&mut self, o: &Obj<'_>, p: &Pending) -> Res<()> {
-        let (line, seq, n) = (p.line, p.seq, self.h.n);
+    /// Checks a payload against the secrets; returns its linear observations.
+    fn check_payload(&mut self, at: At, w: &Wire, value: &Payload) -> Res<Vec<Terms>> {
+        match w.kind {
+            "hfk" => self.payload_hfk(at, w, value),
+            "pad" => self.payload_pad(at, w, value),
+            "delta" if w.mode == "I" => self.payload_delta(at, w, value),
+            "delta" => self.payload_recovery_delta(at, w, value),
+            "theta" => self.payload_theta(at, w, value),
+            "share" => self.payload_share(at, w, value),
+            "xi" => self.payload_xi(at, w, value),
+            "hfk_hat" => self.payload_hfk_hat(at, w, value),
+            "hfk_relay" => self.payload_relay(at, w, value),
+            "recover" => self.payload_recover(at, w, value),
+            "fk_pub" => self.payload_fk_pub(at, w, value),
+            "confirm" => self.payload_confirm(at, w, value),
+            "commit" => self.payload_commit(at, w, value),
+            "joined" => self.payload_joined(at, w, value),
+            "ack" => self.payload_ack(at, w, value),
+            kind => at.fail(format!("unknown message kind \"{kind}\"")),
+        }
+    }
+
+    /// Payloads that only go to members.
+    fn member_to(at: At, w: &Wire) -> Res<()> {
+        if w.to == 0 { at.fail(format!("a `{}` message to the SM", w.kind)) } else { Ok(()) }
+    }
+
+    /// A payload of the shape its kind carries.
+    fn shaped<'a, T>(at: At, w: &Wire, got: Option<&'a T>, shape: &str) -> Res<&'a T> {
+        got.ok_or_else(|| at.err(format!("the `{}` value is not {shape}", w.kind)))
+    }
+
+    fn payload_hfk(&mut self, at: At, w: &Wire, value: &Payload) -> Res<Vec<Terms>> {
+        let (from, iter, g) = (w.from, w.iter, self.g());
+        let (Some(alpha), Some(fk)) = (self.secret("alpha", from, iter), self.secret("fk", from, iter))
+        else {
+            return at.fail(format!(
+                "HFK_{{{from},{iter}}} sent before α_{{{from},{iter}}} and FK_{{{from},{iter}}} were recorded"
+            ));
+        };
+        if g.add(alpha, fk) != self.payload_scalar(at, value)? {
+            return at.fail(format!(
+                "HFK_{{{from},{iter}}} sent by member {from} ≠ α_{{{from},{iter}}} + FK_{{{from},{iter}}}"
+            ));
+        }
+        self.checked.hfk_messages += 1;
+        Ok(vec![vec![(Var::Alpha(from, iter), 1), (Var::Fk(from, iter), 1)]])
+    }
+
+    fn payload_pad(&mut self, at: At, w: &Wire, value: &Payload) -> Res<Vec<Terms>> {
+        let (to, g) = (w.to, self.g());
+        Self::member_to(at, w)?;
+        let got = match value {
+            Payload::Pad(p) => Some(p),
+            _ => None,
+        };
+        let pad: &PadValue = Self::shaped(at, w, got, "an object {\"alpha\",\"theta\"}")?;
+        let (Some(theta), Some(v)) = (self.sum_all("v", 1), self.secret("v", to, 1)) else {
+            return at.fail(format!("the SM's pad for member {to} sent before its draws were recorded"));
+        };
+        let alpha = g.sub(&theta, v);
+        if self.scalar(at, &pad.theta, "theta")? != theta || self.scalar(at, &pad.alpha, "alpha")? != alpha {
+            return at.fail(format!("the SM's pad for member {to} is not (θ_1 − v_{to}, θ_1 = Σ v)"));
+        }
+        self.checked.other_messages += 1;
+        Ok(vec![vec![(Var::Alpha(to, 1), 1)], vec![(Var::Theta(1), 1)]])
+    }
+
+    fn payload_delta(&mut self, at: At, w: &Wire, value: &Payload) -> Res<Vec<Terms>> {
+        let (from, to, n) = (w.from, w.to, self.h.n);
+        let Some(d) = self.secret("delta", from, 1).cloned() else {
+            return at.fail(format!("δ_{from} sent before it was recorded"));
+        };
+        if self.payload_scalar(at, value)? != d {
+            return at.fail(format!("the `delta` message from {from} to {to} does not carry δ_{from}"));
+        }
+        self.checked.other_messages += 1;
+        // δ_i = γ + Σ_{l ≤ i} contribution_l.
+        let mut t: Terms = vec![(Var::Gamma, 1)];
+        for l in 1..=from {
+            t.push((Var::V(l), 1));
+            if self.h.init == InitKind::RingHardened {
+                for k in (1..=n).filter(|&k| k != l) {
+                    t.push((Var::Share(k, l), 1));
+                    t.push((Var::Share(l, k), -1));
+                }
+            }
+        }
+        Ok(vec![t])
+    }
+
+    /// The recovery ring: the replacement sends γ′, each survivor the δ′ it
+    /// got plus its w.
+    fn payload_recovery_delta(&mut self, at: At, w: &Wire, value: &Payload) -> Res<Vec<Terms>> {
+        let (from, iter, g) = (w.from, w.iter, self.g());
+        let d = self.payload_scalar(at, value)?;
+        let from_gamma = self.replaced(from) && self.secret("gamma", from, iter) == Some(&d);
+        let from_chain = self.secret("w", from, iter).is_some_and(|w| {
+            self.rdelta_in.get(&(from, iter)).is_some_and(|ins| ins.iter().any(|x| g.add(x, w) == d))
+        });
+        if !(from_gamma || from_chain) {
+            return at.fail(format!(
+                "the recovery δ′ from {from} at r = {iter} is neither the replacement's γ′ nor a δ′ delivered to it plus its w"
+            ));
+        }
+        self.checked.recovery_values += 1;
+        self.checked.other_messages += 1;
+        Ok(Vec::new())
+    }
+
+    fn payload_theta(&mut self, at: At, w: &Wire, value: &Payload) -> Res<Vec<Terms>> {
+        let (from, to, g) = (w.from, w.to, self.g());
+        Self::member_to(at, w)?;
+        let (Some(d), Some(gm)) = (self.secret("delta", self.h.n, 1), self.secret("gamma", 1, 1)) else {
+            return at.fail("θ_1 sent before δ_n and γ were recorded".into());
+        };
+        if self.payload_scalar(at, value)? != g.sub(d, gm) {
+            return at.fail(format!("the `theta` message from {from} to {to} does not carry θ_1 = δ_n − γ"));
+        }
+        self.checked.other_messages += 1;
+        Ok(vec![vec![(Var::Theta(1), 1)]])
+    }
+
+    fn payload_share(&mut self, at: At, w: &Wire, value: &Payload) -> Res<Vec<Terms>> {
+        let (from, to) = (w.from, w.to);
+        Self::member_to(at, w)?;
+        let Some(s) = self.secret("share", from, u64::from(to)).cloned() else {
+            return at.fail(format!("share s_{{{from},{to}}} sent before it was recorded"));
+        };
+        if self.payload_scalar(at, value)? != s {
+            return at
+                .fail(format!("the `share` message from {from} to {to} does not carry s_{{{from},{to}}}"));
+        }
+        self.checked.other_messages += 1;
+        Ok(vec![vec![(Var::Share(from, to), 1)]])
+    }
+
+    fn payload_xi(&mut self, at: At, w: &Wire, value: &Payload) -> Res<Vec<Terms>> {
+        let (from, to, iter) = (w.from, w.to, w.iter);
+        let Some(x) = self.secret("xi", from, iter).cloned() else {
+            return at.fail(format!("ξ at r = {iter} sent before it was recorded"));
+        };
+        if self.payload_scalar(at, value)? != x {
+            return at.fail(format!(
+                "the `xi` message from {from} to {to} does not carry ξ of the recovery at r = {iter}"
+            ));
+        }
+        self.checked.other_messages += 1;
+        Ok(Vec::new())
+    }
+
+    fn payload_hfk_hat(&mut self, at: At, w: &Wire, value: &Payload) -> Res<Vec<Terms>> {
+        let (from, iter, g) = (w.from, w.iter, self.g());
+        let own = if iter == 0 { self.secret("v", from, 1) } else { self.secret("fk", from, iter) };
+        let (Some(b), Some(f)) = (self.secret("beta", from, iter), own) else {
+            return at.fail(format!("ĤFK_{from} at r = {iter} sent before β and FK were recorded"));
+        };
+        if self.payload_scalar(at, value)? != g.add(b, f) {
+            return at.fail(format!("ĤFK_{from} ≠ β_{from} + FK_{{{from},{iter}}}"));
+        }
+        self.checked.other_messages += 1;
+        Ok(Vec::new())
+    }
+
+    fn payload_relay(&mut self, at: At, w: &Wire, value: &Payload) -> Res<Vec<Terms>> {
+        let (iter, g) = (w.iter, self.g());
+        let got = match value {
+            Payload::Relay(r) => Some(r),
+            _ => None,
+        };
+        let relay: &RelayValue = Self::shaped(at, w, got, "an object {\"owner\",\"hfk\"[,\"fk_pub\"]}")?;
+        let owner = at.ok(member_id("owner", relay.owner, self.h.n))?;
+        let relayed = self.scalar(at, &relay.hfk, "hfk")?;
+        match (self.secret("alpha", owner, iter), self.secret("fk", owner, iter)) {
+            (Some(a), Some(f)) if g.add(a, f) == relayed => {}
+            _ => return at.fail(format!("the relayed HFK_{{{owner},{iter}}} ≠ α + FK")),
+        }
+        if let Some(pubv) = &relay.fk_pub {
+            let want = self.secret("fk", owner, iter).map(|x| g.element_hex(&g.pow_g(x)));
+            if Some(pubv.as_str()) != want.as_deref() {
+                return at.fail(format!("the relayed public FK_{{{owner},{iter}}} ≠ g^FK"));
+            }
+        }
+        self.checked.other_messages += 1;
+        Ok(Vec::new())
+    }
+
+    /// The RI's handover to a replacement: (HFK_(to,r), θ_(r+1), SK_(r+1)).
+    fn payload_recover(&mut self, at: At, w: &Wire, value: &Payload) -> Res<Vec<Terms>> {
+        let (from, to, g) = (w.from, w.to, self.g());
+        Self::member_to(at, w)?;
+        let got = match value {
+            Payload::Recover(r) => Some(r),
+            _ => None,
+        };
+        let sent: &RecoverValue = Self::shaped(at, w, got, "an object {\"hfk\",\"theta\",\"sk\"}")?;
+        let r = w.iter;
+        let next = r + 1;
+        let theta = self.thetas.get(&next).and_then(|t| t.get(&from)).map(|t| t.value.clone());
+        let sk = self.keys.get(&next).and_then(|k| k.get(&from)).cloned();
+        let (Some(theta), Some(sk)) = (theta, sk) else {
+            return at.fail(format!("the RI hands over θ_{next} before holding it"));
+        };
+        let hfk = match (self.secret("alpha", to, r), self.secret("fk", to, r)) {
+            (Some(a), Some(f)) => Some(g.add(a, f)),
+            _ => None,
+        };
+        let hfk_ok = match (r, &sent.hfk, hfk) {
+            (0, None, _) => true,
+            (_, Some(s), Some(h)) => self.scalar(at, s, "hfk")? == h,
+            _ => false,
+        };
+        let sk_sent = Self::key_hex(at, &sent.sk, "sk")?;
+        if !hfk_ok || self.scalar(at, &sent.theta, "theta")? != theta || sk_sent != sk {
+            return at.fail(format!(
+                "the RI's handover for member {to} is not (HFK_{{{to},{r}}}, θ_{next}, SK_{next})"
+            ));
+        }
+        self.checked.other_messages += 1;
+        Ok(Vec::new())
+    }
+
+    fn payload_fk_pub(&mut self, at: At, w: &Wire, value: &Payload) -> Res<Vec<Terms>> {
+        let (from, iter, g) = (w.from, w.iter, self.g());
+        let Some(x) = self.secret("fk", from, iter) else {
+            return at.fail(format!("FK_{{{from},{iter}}} = g^x published before x was recorded"));
+        };
+        if hex_of(value) != Some(g.element_hex(&g.pow_g(x)).as_str()) {
+            return at.fail(format!("the public FK_{{{from},{iter}}} sent by member {from} ≠ g^x"));
+        }
+        self.checked.other_messages += 1;
+        Ok(Vec::new())
+    }
+
+    fn payload_confirm(&mut self, at: At, w: &Wire, value: &Payload) -> Res<Vec<Terms>> {
+        let from = w.from;
+        let epoch = if w.mode == "I" { 1 } else { w.iter + 1 };
+        let Some(sk) = self.keys.get(&epoch).and_then(|k| k.get(&from)) else {
+            return at.fail(format!("member {from} confirms SK_{epoch} before deriving it"));
+        };
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(sk, &mut bytes).map_err(|_| at.err("`sk` is not hex".into()))?;
+        if hex_of(value) != Some(confirm_tag(&SharedKey(bytes)).to_hex().as_str()) {
+            return at.fail(format!("member {from}'s confirmation of SK_{epoch} ≠ H(confirm ‖ SK_{epoch})"));
+        }
+        self.checked.other_messages += 1;
+        Ok(Vec::new())
+    }
+
+    /// Commitments are checked at the footer, once every value is recorded.
+    fn payload_commit(&mut self, at: At, w: &Wire, value: &Payload) -> Res<Vec<Terms>> {
+        let commitment = match (w.from, value) {
+            (0, Payload::SmCommit(c)) => Commitment::Sm(c.clone()),
+            (0, _) => return at.fail("the `commit` value is not an object {\"alphas\",\"theta\"}".into()),
+            (_, Payload::RingCommit(c)) => Commitment::Ring(c.clone()),
+            _ => return at.fail("the `commit` value is not an object {\"v\",\"delta\",\"gamma\"}".into()),
+        };
+        self.commits.push((at, w.from, commitment));
+        Ok(Vec::new())
+    }
+
+    fn payload_joined(&mut self, at: At, w: &Wire, value: &Payload) -> Res<Vec<Terms>> {
+        if *value != Payload::Null {
+            return at.fail("a `joined` message carries null".into());
+        }
+        if !self.replaced(w.from) {
+            return at.fail(format!("member {} announces a replacement that never happened", w.from));
+        }
+        Ok(Vec::new())
+    }
+
+    /// The acknowledged message was delivered to the acker.
+    fn payload_ack(&mut self, at: At, w: &Wire, value: &Payload) -> Res<Vec<Terms>> {
+        let acked = match value {
+            Payload::Seq(s) if *s > 0 => *s,
+            _ => return at.fail("an ack's value is not a sender_seq ≥ 1".into()),
+        };
+        let (from, to, mode, iter) = (w.from, w.to, w.mode, w.iter);
+        if !self.delivered.contains(&(from, to, acked, mode, iter)) && !self.injected_to.contains(&(to, from))
+        {
+            return at.fail(format!(
+                "member {from} acknowledges sender_seq {acked} (mode {mode}, iteration {iter}) from {to}, which was never delivered to it"
+            ));
+        }
+        self.checked.acks += 1;
+        Ok(Vec::new())
+    }
+
+    fn on_attack(&mut self, at: At, l: &Attack) -> Res<()> {
         if !self.h.full {
-            return violation(
-                line,
-                seq,
+            return at.fail(
                 "an attack line in a trace whose header says trace protocol (written at level full only)"
                     .into(),
             );
         }
-        let msg = o.u64("msg")?;
-        let attack = o.one_of("attack", &ATTACKS)?;
-        let sm = self.h.init == InitKind::Sm;
-        let (from, to) = (o.party("from", n, sm)?, o.party("to", n, sm)?);
-        let (mode, iter) = self.mode_iter(o)?;
-        let kind = o.one_of("kind", &KINDS)?;
-        let of = o.get("of")?;
-        match attack {
-            "tamper" => {
-                if !of.is_null() {
-                    return violation(line, seq, "a tamper has `of` null".into());
-                }
-                let Some(m) = self.msgs.get_mut(&msg) else {
-                    return violation(line, seq, format!("a tamper of message {msg}, never sent"));
-                };
-                if (m.from, m.to, m.mode, m.iter, m.kind) != (from, to, mode, iter, kind) {
-                    return violation(
-                        line,
-                        seq,
-                        format!("the tamper of message {msg} misstates what the message is"),
-                    );
-                }
-                m.tampered = true;
+        let msg = l.msg;
+        let attack = at.ok(one_of("attack", &l.attack, &ATTACKS))?;
+        let (from, to) = self.parties(at, l.from, l.to)?;
+        let (mode, iter, kind) = self.mode_iter_kind(at, &l.mode, l.iter, &l.kind)?;
+        let w = Wire { from, to, mode, iter, kind };
+        if attack == "tamper" {
+            if l.of.is_some() {
+                return at.fail("a tamper has `of` null".into());
             }
-            _ => {
-                if self.msgs.contains_key(&msg) {
-                    return violation(line, seq, format!("an injected message reuses message id {msg}"));
-                }
-                if attack == "replay" {
-                    let of =
-                        of.as_u64().ok_or_else(|| o.err("a replay's `of` is not a message id".into()))?;
-                    match self.msgs.get(&of) {
-                        Some(m) if (m.from, m.to, m.mode, m.iter, m.kind) == (from, to, mode, iter, kind) => {
-                        }
-                        _ => {
-                            return violation(
-                                line,
-                                seq,
-                                format!("a replay of message {of}, which is not this message"),
-                            );
-                        }
-                    }
-                } else if !of.is_null() {
-                    return violation(line, seq, "a forgery has `of` null".into());
-                }
-                self.msgs.insert(
-                    msg,
-                    Msg {
-                        t: p.t,
-                        from,
-                        to,
-                        mode,
-                        iter,
-                        kind,
-                        sender_seq: 0,
-                        injected: true,
-                        tampered: false,
-                        terms: Vec::new(),
-                        delivered: false,
-                        duplicated: false,
-                        fates: 0,
-                        lost: false,
-                        rdelta: None,
-                    },
-                );
+            let Some(m) = self.msgs.get_mut(&msg) else {
+                return at.fail(format!("a tamper of message {msg}, never sent"));
+            };
+            if m.wire != w {
+                return at.fail(format!("the tamper of message {msg} misstates what the message is"));
             }
+            m.tampered = true;
+            return Ok(());
         }
+        if self.msgs.contains_key(&msg) {
+            return at.fail(format!("an injected message reuses message id {msg}"));
+        }
+        if attack == "replay" {
+            let of = l.of.ok_or_else(|| at.err("a replay's `of` is not a message id".into()))?;
+            if !self.msgs.get(&of).is_some_and(|m| m.wire == w) {
+                return at.fail(format!("a replay of message {of}, which is not this message"));
+            }
+        } else if l.of.is_some() {
+            return at.fail("a forgery has `of` null".into());
+        }
+        self.msgs.insert(msg, Msg::new(l.t_us, w, 0, true));
         Ok(())
     }
 
-    fn on_fate(
-        &mut self,
-        o: &Obj<'_>,
-        p: &Pending,
-        deliver: Option<(u32, bool)>,
-        reason: Option<&str>,
-    ) -> Res<()> {
-        let (line, seq) = (p.line, p.seq);
+    fn on_fate(&mut self, at: At, t: u64, msg: u64, fate: Fate) -> Res<()> {
         if !self.h.full {
-            return violation(
-                line,
-                seq,
-                format!(
-                    "a {} in a trace whose header says trace protocol",
-                    if deliver.is_some() { "deliver" } else { "drop" }
-                ),
-            );
+            let what = if matches!(fate, Fate::Delivered { .. }) { "deliver" } else { "drop" };
+            return at.fail(format!("a {what} in a trace whose header says trace protocol"));
         }
-        let msg = o.u64("msg")?;
-        let crashed = |m: u32| self.crashes.get(&m).copied().unwrap_or(0) > 0;
         let Some(m) = self.msgs.get(&msg) else {
-            return violation(line, seq, format!("message {msg} has no earlier send or attack"));
+            return at.fail(format!("message {msg} has no earlier send or attack"));
         };
-        if p.t < m.t {
-            return violation(line, seq, format!("message {msg} arrives before it was sent"));
+        if t < m.t {
+            return at.fail(format!("message {msg} arrives before it was sent"));
         }
         if m.lost || m.fates >= 2 {
-            return violation(
-                line,
-                seq,
-                format!("message {msg} has more fates than a send and a network duplicate"),
-            );
+            return at.fail(format!("message {msg} has more fates than a send and a network duplicate"));
         }
-        let to_crashed = crashed(m.to);
-        let (m_from, m_to, m_t) = (m.from, m.to, m.t);
-        let m = self.msgs.get_mut(&msg).expect("looked up above");
-        m.fates += 1;
-        match (deliver, reason) {
-            (Some((to, duplicate)), _) => {
-                if to != m.to {
-                    return violation(
-                        line,
-                        seq,
-                        format!("message {msg} was sent to {}, delivered to {to}", m.to),
-                    );
-                }
-                if duplicate {
-                    if m.duplicated {
-                        return violation(line, seq, format!("message {msg} delivered as a duplicate twice"));
-                    }
-                    m.duplicated = true;
-                } else {
-                    if m.delivered {
-                        return violation(
-                            line,
-                            seq,
-                            format!("message {msg} delivered twice without \"duplicate\":true"),
-                        );
-                    }
-                    m.delivered = true;
-                }
-                if m.injected {
-                    self.injected_to.insert((m.from, m.to));
-                } else {
-                    if m.kind != "ack" {
-                        self.delivered.insert((m.to, m.from, m.sender_seq, m.mode, m.iter));
-                    }
-                    if !m.tampered && m.to != 0 && self.recovery_from.is_none() {
-                        for t in &m.terms {
-                            self.holdings.members[m.to as usize - 1].push((line, t.clone()));
-                        }
-                    }
-                    if let Some(d) = &m.rdelta {
-                        self.rdelta_in.entry((m.to, m.iter)).or_default().push(d.clone());
-                    }
-                }
-            }
-            (None, Some(reason)) => match reason {
-                "loss" => {
-                    if m.fates != 1 || p.t != m_t {
-                        return violation(
-                            line,
-                            seq,
-                            format!("message {msg} lost on the wire, not at its send"),
-                        );
-                    }
-                    m.lost = true;
-                }
-                "partition" if m_from == 0 || m_to == 0 => {
-                    return violation(
-                        line,
-                        seq,
-                        format!("message {msg} dropped by a partition, which separates members only"),
-                    );
-                }
-                "crashed" if !to_crashed => {
-                    return violation(
-                        line,
-                        seq,
-                        format!("message {msg} dropped as \"crashed\", but party {m_to} never crashed"),
-                    );
-                }
-                _ => {}
-            },
-            _ => unreachable!("a fate is a deliver or a drop"),
+        match fate {
+            Fate::Delivered { to, duplicate } => self.delivery(at, msg, to, duplicate)?,
+            Fate::Dropped(reason) => self.drop_reason(at, t, msg, reason)?,
         }
         self.checked.fates += 1;
         Ok(())
     }
 
-    fn on_leak(&mut self, o: &Obj<'_>, p: &Pending) -> Res<()> {
-        let (line, seq, n) = (p.line, p.seq, self.h.n);
-        let member = o.member("member", n)?;
-        let secret = o.one_of("secret", &["alpha", "fk", "theta", "sk"])?;
-        let epoch = o.u64("epoch")?;
-        let hi = if secret == "fk" { self.h.epochs } else { self.max_epoch() };
-        if !(1..=hi).contains(&epoch) {
-            return violation(line, seq, format!("a leak of {secret} at epoch {epoch}, outside 1..={hi}"));
+    /// A delivery to the message's recipient: what it carries joins the
+    /// recipient's view.
+    fn delivery(&mut self, at: At, msg: u64, to: u32, duplicate: bool) -> Res<()> {
+        let recovering = self.recovery_from.is_some();
+        let Some(m) = self.msgs.get_mut(&msg) else {
+            return at.fail(format!("message {msg} has no earlier send or attack"));
+        };
+        m.fates += 1;
+        let w = m.wire;
+        if to != w.to {
+            return at.fail(format!("message {msg} was sent to {}, delivered to {to}", w.to));
         }
-        let to = o.get("to")?;
-        // Who it reaches: None = the outsider, Some(list) = those members.
-        let reach: Option<Vec<u32>> = match to {
-            Value::String(s) if s == "group" => Some((1..=n).collect()),
-            Value::String(s) if s == "outsider" => None,
-            Value::Array(ids) => {
-                let Some(out) = sorted_ids(ids, n) else {
-                    return violation(
-                        line,
-                        seq,
-                        format!("a leak's `to` must be sorted distinct member ids in 1..={n}"),
-                    );
-                };
-                if out.is_empty() {
-                    return violation(line, seq, "a leak to nobody".into());
-                }
-                Some(out)
+        if duplicate {
+            if m.duplicated {
+                return at.fail(format!("message {msg} delivered as a duplicate twice"));
+            }
+            m.duplicated = true;
+        } else {
+            if m.delivered {
+                return at.fail(format!("message {msg} delivered twice without \"duplicate\":true"));
+            }
+            m.delivered = true;
+        }
+        if m.injected {
+            self.injected_to.insert((w.from, w.to));
+            return Ok(());
+        }
+        if w.kind != "ack" {
+            self.delivered.insert((w.to, w.from, m.sender_seq, w.mode, w.iter));
+        }
+        if !m.tampered && w.to != 0 && !recovering {
+            for t in &m.terms {
+                self.holdings.members[w.to as usize - 1].push((at.line, t.clone()));
+            }
+        }
+        if let Some(d) = &m.rdelta {
+            self.rdelta_in.entry((w.to, w.iter)).or_default().push(d.clone());
+        }
+        Ok(())
+    }
+
+    /// A drop whose reason fits the message: a loss at its send, a
+    /// partition between members, a crash of its recipient.
+    fn drop_reason(&mut self, at: At, t: u64, msg: u64, reason: &str) -> Res<()> {
+        let Some(m) = self.msgs.get_mut(&msg) else {
+            return at.fail(format!("message {msg} has no earlier send or attack"));
+        };
+        let w = m.wire;
+        let to_crashed = self.crashes.get(&w.to).copied().unwrap_or(0) > 0;
+        match reason {
+            "loss" if m.fates != 0 || t != m.t => {
+                at.fail(format!("message {msg} lost on the wire, not at its send"))
+            }
+            "partition" if w.from == 0 || w.to == 0 => {
+                at.fail(format!("message {msg} dropped by a partition, which separates members only"))
+            }
+            "crashed" if !to_crashed => {
+                at.fail(format!("message {msg} dropped as \"crashed\", but party {} never crashed", w.to))
             }
             _ => {
-                return violation(
-                    line,
-                    seq,
-                    "a leak's `to` is \"group\", \"outsider\" or a list of ids".into(),
-                );
+                m.fates += 1;
+                m.lost |= reason == "loss";
+                Ok(())
             }
-        };
+        }
+    }
+
+    /// Who a leak reaches: `None` = the outsider, `Some(list)` = those
+    /// members.
+    fn leak_reach(at: At, to: &LeakTo, n: u32) -> Res<Option<Vec<u32>>> {
+        match to {
+            LeakTo::Named(LeakAudience::Group) => Ok(Some((1..=n).collect())),
+            LeakTo::Named(LeakAudience::Outsider) => Ok(None),
+            LeakTo::Members(ids) => {
+                let Some(out) = sorted_ids(ids, n) else {
+                    return at.fail(format!("a leak's `to` must be sorted distinct member ids in 1..={n}"));
+                };
+                if out.is_empty() {
+                    return at.fail("a leak to nobody".into());
+                }
+                Ok(Some(out))
+            }
+        }
+    }
+
+    fn on_leak(&mut self, at: At, l: &Leak) -> Res<()> {
+        let n = self.h.n;
+        let member = at.ok(member_id("member", l.member, n))?;
+        let secret = at.ok(one_of("secret", &l.secret, &LEAK_SECRETS))?;
+        let epoch = l.epoch;
+        let hi = if secret == "fk" { self.h.epochs } else { self.max_epoch() };
+        if !(1..=hi).contains(&epoch) {
+            return at.fail(format!("a leak of {secret} at epoch {epoch}, outside 1..={hi}"));
+        }
+        let reach = Self::leak_reach(at, &l.to, n)?;
         // The member leaks it the moment it holds it.
-        let held_line = match secret {
-            "alpha" | "fk" => {
-                self.secrets.get(&(secret, member, epoch)).and_then(|v| v.last()).map(|r| r.line)
-            }
-            "theta" => self.thetas.get(&epoch).and_then(|r| r.get(&member)).map(|r| r.line),
-            _ => self.keys.get(&epoch).and_then(|r| r.get(&member)).map(|_| line),
+        let held = match secret {
+            "alpha" | "fk" => self.secrets.get(&(secret, member, epoch)).is_some_and(|v| !v.is_empty()),
+            "theta" => self.thetas.get(&epoch).is_some_and(|r| r.contains_key(&member)),
+            _ => self.keys.get(&epoch).is_some_and(|r| r.contains_key(&member)),
         };
-        if held_line.is_none() {
-            return violation(
-                line,
-                seq,
-                format!("member {member} leaks {secret} of epoch {epoch}, which it does not hold"),
-            );
+        if !held {
+            return at
+                .fail(format!("member {member} leaks {secret} of epoch {epoch}, which it does not hold"));
         }
         let var = match secret {
             "alpha" => Some(Var::Alpha(member, epoch)),
@@ -1495,10 +1581,10 @@ impl Verifier {
         };
         if let (Some(v), None) = (var, self.recovery_from) {
             match reach {
-                None => self.holdings.outsider.push((line, vec![(v, 1)])),
+                None => self.holdings.outsider.push((at.line, vec![(v, 1)])),
                 Some(ms) => {
                     for m in ms.into_iter().filter(|&m| m != member) {
-                        self.holdings.members[m as usize - 1].push((line, vec![(v, 1)]));
+                        self.holdings.members[m as usize - 1].push((at.line, vec![(v, 1)]));
                     }
                 }
             }
@@ -1507,174 +1593,144 @@ impl Verifier {
         Ok(())
     }
 
-    fn on_learn(&mut self, o: &Obj<'_>, p: &Pending) -> Res<()> {
-        let (line, seq, n) = (p.line, p.seq, self.h.n);
-        let view = match o.get("view")? {
-            Value::String(s) if s == "outsider" => LearnView::Outsider,
-            Value::String(s) => {
-                let parsed =
-                    s.strip_prefix("replacement:").and_then(|r| r.split_once('#')).and_then(|(m, k)| {
-                        let (m, k) = (m.parse::<u32>().ok()?, k.parse::<u32>().ok()?);
-                        (m.to_string() + "#" + &k.to_string() == s["replacement:".len()..]).then_some((m, k))
-                    });
-                match parsed {
-                    Some((m, k)) if (1..=n).contains(&m) && k >= 1 => {
-                        if self.replaces.get(&m).copied().unwrap_or(0) < k {
-                            return violation(
-                                line,
-                                seq,
-                                format!(
-                                    "a learn by replacement #{k} of member {m}, which does not exist yet"
-                                ),
-                            );
-                        }
-                        LearnView::Replacement(m, k)
-                    }
-                    _ => {
-                        return violation(
-                            line,
-                            seq,
-                            format!(
-                                "`view` = \"{s}\" is not \"outsider\" or \"replacement:M#K\" with M in 1..={n}"
-                            ),
-                        );
-                    }
+    /// A learn's view: well-formed, and (a replacement's) existing by now.
+    fn learn_view(&self, at: At, view: &View) -> Res<LearnView> {
+        let n = self.h.n;
+        match view {
+            View::Outsider => Ok(LearnView::Outsider),
+            &View::Replacement { member: m, nth: k } => {
+                if !(1..=n).contains(&m) || k < 1 {
+                    return at.fail(format!(
+                        "`view` = \"replacement:{m}#{k}\" is not \"outsider\" or \"replacement:M#K\" with M in 1..={n}"
+                    ));
                 }
+                if self.replaces.get(&m).copied().unwrap_or(0) < k {
+                    return at.fail(format!(
+                        "a learn by replacement #{k} of member {m}, which does not exist yet"
+                    ));
+                }
+                Ok(LearnView::Replacement(m, k))
             }
-            Value::Array(ids) => {
+            View::Coalition(ids) => {
                 let Some(out) = sorted_ids(ids, n) else {
-                    return violation(
-                        line,
-                        seq,
-                        format!("a coalition view is a sorted list of distinct ids in 1..={n}"),
-                    );
+                    return at.fail(format!("a coalition view is a sorted list of distinct ids in 1..={n}"));
                 };
                 if out.len() < 2 {
-                    return violation(line, seq, "a coalition view has at least two members".into());
+                    return at.fail("a coalition view has at least two members".into());
                 }
-                LearnView::Coalition(out)
+                Ok(LearnView::Coalition(out))
             }
-            Value::Number(_) => LearnView::Member(o.member("view", n)?),
-            _ => return violation(line, seq, "`view` is a member id, a list of ids or a string".into()),
-        };
-        let fk_name = if self.h.elgamal { "x" } else { "fk" };
-        let name = o.one_of("name", &["alpha", "fk", "x", "v", "theta"])?;
-        if matches!(name, "fk" | "x") && name != fk_name {
-            return violation(
-                line,
-                seq,
-                format!("a learn of {name} in a trace whose key generation names it {fk_name}"),
-            );
+            &View::Member(m) => Ok(LearnView::Member(at.ok(member_id("view", m, n))?)),
         }
-        let index = o.u64("index")?;
-        let value = self.scalar(o, o.get("value")?, "value")?;
-        let target = match name {
-            "theta" => {
-                if !o.get("target")?.is_null() {
-                    return violation(line, seq, "a learn of θ has target null".into());
-                }
-                None
+    }
+
+    /// A learn's target: θ has none; any other secret is another party's.
+    fn learn_target(&self, at: At, view: &LearnView, name: &str, l: &Learn) -> Res<Var> {
+        let index = l.index;
+        if name == "theta" {
+            if l.target.is_some() {
+                return at.fail("a learn of θ has target null".into());
             }
-            _ => Some(o.member("target", n)?),
+            if *view != LearnView::Outsider {
+                return at.fail(format!("{} holds θ: only the outsider learns θ", view.describe()));
+            }
+            return Ok(Var::Theta(index));
+        }
+        let n = self.h.n;
+        let t = match l.target {
+            Some(t) => at.ok(member_id("target", t, n))?,
+            None => return at.fail(format!("`target` = null is not a member id (1..={n})")),
         };
-        let (var, _truth) = match (name, target) {
-            ("theta", _) => {
-                if view != LearnView::Outsider {
-                    return violation(
-                        line,
-                        seq,
-                        format!("{} holds θ: only the outsider learns θ", view.describe()),
-                    );
-                }
-                (Var::Theta(index), None::<Scalar>)
-            }
-            (_, Some(t)) => {
-                let var = match name {
-                    "alpha" => Var::Alpha(t, index),
-                    "v" => Var::V(t),
-                    _ => Var::Fk(t, index),
-                };
-                if name == "v" && index != 1 {
-                    return violation(line, seq, format!("a learn of v[{t}] has index 1, not {index}"));
-                }
-                let own_recovered = matches!(view, LearnView::Replacement(m, _) if m == t);
-                if view.includes(t) && !own_recovered {
-                    return violation(
-                        line,
-                        seq,
-                        format!(
-                            "{} owns {name}[{t},{index}]: a learn names a secret of another party",
-                            view.describe()
-                        ),
-                    );
-                }
-                (var, None)
-            }
-            _ => unreachable!("a non-θ learn has a target"),
+        let var = match name {
+            "alpha" => Var::Alpha(t, index),
+            "v" => Var::V(t),
+            _ => Var::Fk(t, index),
         };
+        if name == "v" && index != 1 {
+            return at.fail(format!("a learn of v[{t}] has index 1, not {index}"));
+        }
+        let own_recovered = matches!(view, LearnView::Replacement(m, _) if *m == t);
+        if view.includes(t) && !own_recovered {
+            return at.fail(format!(
+                "{} owns {name}[{t},{index}]: a learn names a secret of another party",
+                view.describe()
+            ));
+        }
+        Ok(var)
+    }
+
+    fn on_learn(&mut self, at: At, after: usize, l: &Learn) -> Res<()> {
+        let view = self.learn_view(at, &l.view)?;
+        let fk_name = if self.h.elgamal { "x" } else { "fk" };
+        let name = at.ok(one_of("name", &l.name, &LEARN_NAMES))?;
+        if matches!(name, "fk" | "x") && name != fk_name {
+            return at.fail(format!("a learn of {name} in a trace whose key generation names it {fk_name}"));
+        }
+        let index = l.index;
+        let value = self.scalar(at, &l.value, "value")?;
+        let var = self.learn_target(at, &view, name, l)?;
         let hi = if matches!(var, Var::Fk(..)) { self.h.epochs } else { self.max_epoch() };
         if !(1..=hi).contains(&index) {
-            return violation(line, seq, format!("a learn of {name} at index {index}, outside 1..={hi}"));
+            return at.fail(format!("a learn of {name} at index {index}, outside 1..={hi}"));
         }
         // Checked at the footer: the outsider may derive θ or a pad before
         // any member records it.
-        self.learn_values.push((line, seq, name, var, value));
+        self.learn_values.push((at.line, at.seq, name, var, value));
         if !self.claimed.insert((view.clone(), var)) {
-            return violation(line, seq, format!("{} learns {name}[{index}] a second time", view.describe()));
+            return at.fail(format!("{} learns {name}[{index}] a second time", view.describe()));
         }
         let decidable =
             self.h.full && self.recovery_from.is_none() && !matches!(view, LearnView::Replacement(..));
         if decidable {
-            let label = match target {
+            let label = match l.target {
                 Some(t) => format!("{name}[{t},{index}]"),
                 None => format!("θ_{index}"),
             };
-            self.claims.push(Claim { line, seq, after: p.after, view, target: var, label });
+            self.claims.push(Claim { line: at.line, seq: at.seq, after, view, target: var, label });
         } else {
             self.not_redecided += 1;
         }
         Ok(())
     }
 
-    /// Process 800 and 900 commitments, once every value is recorded.
-    fn check_commits(&mut self) -> Res<()> {
+    /// Whether a commitment is g^ of the values it commits to.
+    fn commitment_holds(&self, from: u32, c: &Commitment) -> bool {
         let g = self.g();
         let n = self.h.n;
         let el = |s: &Scalar| g.element_hex(&g.pow_g(s));
-        let commits = std::mem::take(&mut self.commits);
-        for (line, seq, from, value) in commits {
-            let ok = if from == 0 {
-                let theta = self.sum_all("v", 1);
-                let alphas = value["alphas"].as_array();
-                match (theta, alphas) {
-                    (Some(theta), Some(a)) if a.len() == n as usize => {
-                        value["theta"].as_str() == Some(el(&theta).as_str())
-                            && (1..=n).all(|i| {
-                                self.secret("v", i, 1).is_some_and(|v| {
-                                    a[i as usize - 1].as_str() == Some(el(&g.sub(&theta, v)).as_str())
-                                })
-                            })
-                    }
-                    _ => false,
-                }
-            } else {
+        match c {
+            Commitment::Sm(c) => {
+                let Some(theta) = self.sum_all("v", 1) else { return false };
+                c.alphas.len() == n as usize
+                    && c.theta == el(&theta)
+                    && (1..=n).all(|i| {
+                        self.secret("v", i, 1)
+                            .is_some_and(|v| c.alphas[i as usize - 1] == el(&g.sub(&theta, v)))
+                    })
+            }
+            Commitment::Ring(c) => {
                 let v = self.original("v", from, 1).map(|r| el(&r.value));
                 let d = self.original("delta", from, 1).map(|r| el(&r.value));
                 let gamma = if from == 1 {
-                    self.original("gamma", 1, 1).map(|r| Value::String(el(&r.value)))
+                    self.original("gamma", 1, 1).map(|r| Some(el(&r.value)))
                 } else {
-                    Some(Value::Null)
+                    Some(None)
                 };
-                v.is_some_and(|v| value["v"].as_str() == Some(v.as_str()))
-                    && d.is_some_and(|d| value["delta"].as_str() == Some(d.as_str()))
-                    && gamma.is_some_and(|gm| value["gamma"] == gm)
-            };
-            if !ok {
-                return violation(
-                    line,
-                    seq,
-                    format!("the commitment sent by party {from} is not g^ of the values it commits to"),
-                );
+                v.is_some_and(|v| c.v == v)
+                    && d.is_some_and(|d| c.delta == d)
+                    && gamma.is_some_and(|gm| c.gamma == gm)
+            }
+        }
+    }
+
+    /// Process 800 and 900 commitments, once every value is recorded.
+    fn check_commits(&mut self) -> Res<()> {
+        let commits = std::mem::take(&mut self.commits);
+        for (at, from, c) in &commits {
+            if !self.commitment_holds(*from, c) {
+                return at.fail(format!(
+                    "the commitment sent by party {from} is not g^ of the values it commits to"
+                ));
             }
             self.checked.other_messages += 1;
         }
@@ -1683,11 +1739,17 @@ impl Verifier {
 
     /// At the footer.
     fn finish(&mut self, line: usize) -> Res<()> {
-        let seq = self.last_seq;
+        let at = At { line, seq: self.last_seq };
         self.check_commits()?;
-        let n = self.h.n;
-        let g = self.g();
-        // I1 at every epoch whose pads are all recorded.
+        self.check_i1(at)?;
+        self.check_complete(at)?;
+        self.check_header_against_body(at)?;
+        self.check_learns()
+    }
+
+    /// I1 at every epoch whose pads are all recorded.
+    fn check_i1(&mut self, at: At) -> Res<()> {
+        let (n, g) = (self.h.n, self.g());
         let epochs: Vec<u64> = self.thetas.keys().copied().collect();
         for e in epochs {
             let theta = self.thetas.get(&e).and_then(|r| r.values().next()).map(|r| r.value.clone());
@@ -1697,23 +1759,26 @@ impl Verifier {
                         .filter_map(|m| self.secrets.get(&("alpha", m, e)).and_then(|v| v.last()))
                         .max_by_key(|r| r.line)
                         .cloned();
-                    let (l, s) = last.map_or((line, seq), |r| (r.line, r.seq));
+                    let (l, s) = last.map_or((at.line, at.seq), |r| (r.line, r.seq));
                     return violation(l, s, format!("I1 fails at epoch {e}: Σ_i α_{{i,{e}}} ≠ (n−1)·θ_{e}"));
                 }
                 self.checked.i1_epochs += 1;
             }
         }
-        // Every member holds θ and SK of every epoch any holds (a member
-        // that crashed is excused: it may have stopped for good).
+        Ok(())
+    }
+
+    /// Every member holds θ and SK of every epoch any holds (a member that
+    /// crashed is excused: it may have stopped for good), and no draw was
+    /// re-recorded differently without a recovery.
+    fn check_complete(&self, at: At) -> Res<()> {
         for (epoch, row) in &self.thetas {
-            for m in (1..=n).filter(|m| !self.crashes.contains_key(m)) {
+            for m in (1..=self.h.n).filter(|m| !self.crashes.contains_key(m)) {
                 let has_key = self.keys.get(epoch).is_some_and(|k| k.contains_key(&m));
                 if !row.contains_key(&m) || !has_key {
-                    return violation(
-                        line,
-                        seq,
-                        format!("member {m} never holds θ_{epoch} and SK_{epoch}, which other members hold"),
-                    );
+                    return at.fail(format!(
+                        "member {m} never holds θ_{epoch} and SK_{epoch}, which other members hold"
+                    ));
                 }
             }
         }
@@ -1724,45 +1789,38 @@ impl Verifier {
                 format!("member {m}'s {name}[{m},{index}] recorded again, different, with no recovery"),
             );
         }
-        // The header against the body.
+        Ok(())
+    }
+
+    /// The header against the body.
+    fn check_header_against_body(&mut self, at: At) -> Res<()> {
         let ring = self.h.init != InitKind::Sm;
-        if ring && self.original("delta", n, 1).is_none() && self.thetas.contains_key(&1) {
-            return violation(
-                line,
-                seq,
-                "the header says a ring initialisation, and no δ_n was ever recorded".into(),
-            );
+        if ring && self.original("delta", self.h.n, 1).is_none() && self.thetas.contains_key(&1) {
+            return at.fail("the header says a ring initialisation, and no δ_n was ever recorded".into());
         }
         if self.h.init == InitKind::RingHardened
             && self.original("share", 1, 2).is_none()
             && self.thetas.contains_key(&1)
         {
-            return violation(
-                line,
-                seq,
-                "the header says init ring-hardened, and no shares were recorded".into(),
-            );
+            return at.fail("the header says init ring-hardened, and no shares were recorded".into());
         }
         let held = self.thetas.keys().next_back().copied().unwrap_or(0);
         if held < self.max_epoch() && self.crashes.is_empty() && self.detects == 0 {
-            return violation(
-                line,
-                seq,
-                format!(
-                    "the run ends holding epoch {held}, short of the header's epochs + 1 = {}, with no crash or failure detection to stop it",
-                    self.max_epoch()
-                ),
-            );
+            return at.fail(format!(
+                "the run ends holding epoch {held}, short of the header's epochs + 1 = {}, with no crash or failure detection to stop it",
+                self.max_epoch()
+            ));
         }
         if self.h.full && self.sends == 0 && self.thetas.contains_key(&1) {
-            return violation(
-                line,
-                seq,
-                "the header says trace full, and the trace has no send events".into(),
-            );
+            return at.fail("the header says trace full, and the trace has no send events".into());
         }
         self.checked.without_messages = self.sends == 0;
-        // Every learn states the ground truth.
+        Ok(())
+    }
+
+    /// Every learn states the ground truth, and its derivation is
+    /// re-decided where it can be.
+    fn check_learns(&mut self) -> Res<()> {
         for (l, s, name, var, value) in std::mem::take(&mut self.learn_values) {
             let truth = match var {
                 Var::Theta(e) => self.thetas.get(&e).and_then(|r| r.values().next()).map(|r| r.value.clone()),
@@ -1779,12 +1837,11 @@ impl Verifier {
                 }
             }
         }
-        // Learn re-decision.
         if !self.claims.is_empty() {
-            let layout = learn::layout_for(n, self.h.epochs, self.h.init, self.h.elgamal);
+            let layout = learn::layout_for(self.h.n, self.h.epochs, self.h.init, self.h.elgamal);
             match layout {
                 Some(layout) => {
-                    learn::redecide(g, &layout, &self.holdings, &self.claims)
+                    learn::redecide(self.g(), &layout, &self.holdings, &self.claims)
                         .or_else(|(l, s, m)| violation(l, s, m))?;
                     self.checked.learns_redecided = self.claims.len() as u64;
                 }
@@ -1793,6 +1850,23 @@ impl Verifier {
         }
         self.checked.learns_not_redecided = self.not_redecided;
         Ok(())
+    }
+
+    /// The footer at line `line`: its count, nothing after it (`after` is
+    /// the next line's number, if any), then the last step and the checks
+    /// of the whole trace.
+    fn end(mut self, line: usize, footer: &Footer, after: Option<usize>, step: Vec<Pending>) -> Res<Checked> {
+        if footer.events != self.checked.events {
+            let message =
+                format!("footer says {} events, the trace has {}", footer.events, self.checked.events);
+            return Err(VerifyError::Malformed { line, message });
+        }
+        if let Some(extra) = after {
+            return Err(VerifyError::Malformed { line: extra, message: "content after the footer".into() });
+        }
+        self.step(step)?;
+        self.finish(line)?;
+        Ok(self.checked)
     }
 
     /// Processes one step's records, derived values after what they need.
@@ -1805,61 +1879,34 @@ impl Verifier {
     }
 }
 
-fn parse_header(line: usize, text: &str) -> Res<Header> {
-    let v: Value =
-        serde_json::from_str(text).map_err(|e| VerifyError::Malformed { line, message: e.to_string() })?;
-    let m = v
-        .as_object()
-        .ok_or_else(|| VerifyError::Malformed { line, message: "the header is not an object".into() })?;
-    let o = Obj { m, line, seq: None };
-    o.keys(
-        &[
-            "type",
-            "format",
-            "scenario",
-            "scenario_sha256",
-            "seed",
-            "params",
-            "members",
-            "fraclab",
-            "init",
-            "keygen",
-            "epochs",
-            "channel",
-            "trace",
-        ],
-        &[],
-    )?;
-    if o.str("type")? != "header" || o.str("format")? != super::trace::TRACE_FORMAT {
-        return Err(o.err("not a fraclab-trace/1 header".into()));
-    }
-    o.str("scenario")?;
-    o.str("fraclab")?;
-    let sha = o.str("scenario_sha256")?;
+/// Reads the first line: a `fraclab-trace/1` header whose values are ones
+/// this version knows.
+fn read_header(line: usize, text: &str) -> Res<Run> {
+    let bad = |message: String| VerifyError::Malformed { line, message };
+    let h = match read_line(text).map_err(|e| bad(e.message))? {
+        TraceLine::Header(h) if h.format == TRACE_FORMAT => h,
+        _ => return Err(bad("not a fraclab-trace/1 header".into())),
+    };
+    let sha = &h.scenario_sha256;
     if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(o.err("`scenario_sha256` is not 64 hex digits".into()));
+        return Err(bad("`scenario_sha256` is not 64 hex digits".into()));
     }
-    o.u64("seed")?;
-    let params = o.str("params")?;
-    let group = by_name(params).ok_or_else(|| o.err(format!("unknown params \"{params}\"")))?;
-    let members = o.u64("members")?;
-    let n = u32::try_from(members)
-        .ok()
-        .filter(|m| (2..=4096).contains(m))
-        .ok_or_else(|| o.err("members out of range 2..=4096".into()))?;
-    let init = match o.one_of("init", &["sm", "ring", "ring-hardened"])? {
+    let group = by_name(&h.params).ok_or_else(|| bad(format!("unknown params \"{}\"", h.params)))?;
+    if !(2..=4096).contains(&h.members) {
+        return Err(bad("members out of range 2..=4096".into()));
+    }
+    let init = match one_of("init", &h.init, &["sm", "ring", "ring-hardened"]).map_err(bad)? {
         "sm" => InitKind::Sm,
         "ring" => InitKind::Ring,
         _ => InitKind::RingHardened,
     };
-    let elgamal = o.one_of("keygen", &["additive", "elgamal"])? == "elgamal";
-    let epochs = o.u64("epochs")?;
-    if !(1..=1_000_000_000).contains(&epochs) {
-        return Err(o.err("epochs out of range 1..=10^9".into()));
+    let elgamal = one_of("keygen", &h.keygen, &["additive", "elgamal"]).map_err(bad)? == "elgamal";
+    if !(1..=1_000_000_000).contains(&h.epochs) {
+        return Err(bad("epochs out of range 1..=10^9".into()));
     }
-    let channel = o.one_of("channel", &["ideal", "plain", "sealed"])?;
-    let full = o.one_of("trace", &["full", "protocol"])? == "full";
-    Ok(Header { group, n, init, elgamal, epochs, channel, full })
+    let channel = one_of("channel", &h.channel, &["ideal", "plain", "sealed"]).map_err(bad)?;
+    let full = one_of("trace", &h.trace, &["full", "protocol"]).map_err(bad)? == "full";
+    Ok(Run { group, n: h.members, init, elgamal, epochs: h.epochs, channel, full })
 }
 
 /// Verifies a whole trace read from `input`.
@@ -1871,74 +1918,18 @@ pub fn verify(input: impl BufRead) -> Result<Checked, VerifyError> {
     let Some((ln, first)) = lines.next() else {
         return Err(VerifyError::Malformed { line: 1, message: "empty file".into() });
     };
-    let h = parse_header(ln, &read(ln, first)?)?;
-    let n = h.n;
-    let mut v = Verifier {
-        h,
-        secrets: BTreeMap::new(),
-        thetas: BTreeMap::new(),
-        keys: BTreeMap::new(),
-        crashes: BTreeMap::new(),
-        replaces: BTreeMap::new(),
-        fresh: Vec::new(),
-        msgs: BTreeMap::new(),
-        originals: BTreeMap::new(),
-        delivered: BTreeSet::new(),
-        injected_to: BTreeSet::new(),
-        rdelta_in: BTreeMap::new(),
-        commits: Vec::new(),
-        sends: 0,
-        detects: 0,
-        recovery_from: None,
-        holdings: Holdings {
-            members: vec![Vec::new(); n as usize],
-            outsider: Vec::new(),
-            outsider_exact: true,
-        },
-        claims: Vec::new(),
-        claimed: BTreeSet::new(),
-        not_redecided: 0,
-        learn_values: Vec::new(),
-        last_nonlearn: 1,
-        last_line: 1,
-        last_seq: 0,
-        checked: Checked::default(),
-    };
-    v.holdings.outsider_exact = v.h.channel != "plain";
+    let mut v = Verifier::new(read_header(ln, &read(ln, first)?)?);
     let (mut last_seq, mut last_t) = (None::<u64>, 0u64);
     let mut step: Vec<Pending> = Vec::new();
     while let Some((ln, l)) = lines.next() {
         v.last_line = ln;
-        let text = read(ln, l)?;
-        let ev: Value = serde_json::from_str(&text)
-            .map_err(|e| VerifyError::Malformed { line: ln, message: e.to_string() })?;
-        let Value::Object(ev) = ev else {
-            return Err(VerifyError::Malformed { line: ln, message: "not a JSON object".into() });
-        };
-        let o = Obj { m: &ev, line: ln, seq: None };
-        let ty = o.str("type")?;
-        if ty == "footer" {
-            o.keys(&["type", "events"], &[])?;
-            let declared = o.u64("events")?;
-            if declared != v.checked.events {
-                let message = format!("footer says {declared} events, the trace has {}", v.checked.events);
-                return Err(VerifyError::Malformed { line: ln, message });
-            }
-            if let Some((extra, _)) = lines.next() {
-                return Err(VerifyError::Malformed {
-                    line: extra,
-                    message: "content after the footer".into(),
-                });
-            }
-            v.step(std::mem::take(&mut step))?;
-            v.finish(ln)?;
-            return Ok(v.checked);
-        }
-        let seq = o.u64("seq")?;
-        let o = Obj { m: &ev, line: ln, seq: Some(seq) };
-        let t = o.u64("t_us")?;
-        let Some(ty) = TYPES.iter().find(|x| **x == ty).copied() else {
-            return Err(o.err(format!("unknown event type \"{ty}\"")));
+        let ev = read_line(&read(ln, l)?).map_err(|e| e.at(ln))?;
+        let Some((t, seq)) = ev.at() else {
+            let TraceLine::Footer(footer) = ev else {
+                return Err(VerifyError::Malformed { line: ln, message: "a second header".into() });
+            };
+            let after = lines.next().map(|(extra, _)| extra);
+            return v.end(ln, &footer, after, step);
         };
         if last_seq.is_some_and(|s| seq <= s) || t < last_t {
             return violation(ln, seq, "seq not increasing or time going backwards".into());
@@ -1959,23 +1950,10 @@ pub fn verify(input: impl BufRead) -> Result<Checked, VerifyError> {
         v.last_seq = seq;
         v.checked.events += 1;
         let after = v.last_nonlearn;
-        if ty != "learn" {
+        if !matches!(ev, TraceLine::Learn(_)) {
             v.last_nonlearn = ln;
         }
-        step.push(Pending { line: ln, seq, t, ty, ev, after });
+        step.push(Pending { at: At { line: ln, seq }, ev, after });
     }
     Err(VerifyError::Malformed { line: v.last_line + 1, message: "no footer: the trace is truncated".into() })
-}
-
-/// Member ids in 1..=n, strictly increasing; `None` for anything else.
-fn sorted_ids(ids: &[Value], n: u32) -> Option<Vec<u32>> {
-    let mut out: Vec<u32> = Vec::with_capacity(ids.len());
-    for id in ids {
-        let m = id.as_u64().and_then(|x| u32::try_from(x).ok()).filter(|m| (1..=n).contains(m))?;
-        if out.last().is_some_and(|l| *l >= m) {
-            return None;
-        }
-        out.push(m);
-    }
-    Some(out)
 }

@@ -144,7 +144,10 @@ pub struct Sent {
 
 /// A `send` line's `value`: its shape follows the message kind.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "a message value: a sender_seq, a hex string, null, or the object of a pad, commit, recover or hfk_relay message"
+)]
 pub enum Payload {
     /// An ack: the acknowledged `sender_seq`.
     Seq(u64),
@@ -387,7 +390,7 @@ pub struct Leak {
 
 /// A leak's recipients: `"group"`, `"outsider"` or a list of ids.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "\"group\", \"outsider\" or a list of member ids")]
 pub enum LeakTo {
     /// `"group"` or `"outsider"`.
     Named(LeakAudience),
@@ -464,7 +467,7 @@ pub struct Footer {
 /// Why a line is not a [`TraceLine`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LineError {
-    /// The line's `seq`, when it has a readable one.
+    /// The line's `seq`, when it is an event with a readable one.
     pub seq: Option<u64>,
     /// The key at fault (`from`, `value.alpha`), when serde can name one.
     pub key: Option<String>,
@@ -563,7 +566,9 @@ impl TraceLine {
             Some(_) => return Err(plain("`type` is not a string".into())),
             None => return Err(plain("missing field `type`".into())),
         };
-        let seq = head.seq.as_ref().and_then(Value::as_u64);
+        // Header and footer have no `seq`: a key of that name is not one.
+        let event = !matches!(ty.as_str(), "header" | "footer");
+        let seq = head.seq.as_ref().and_then(Value::as_u64).filter(|_| event);
         fn typed<T: serde::de::DeserializeOwned>(v: &Value, seq: Option<u64>) -> Result<T, LineError> {
             serde_path_to_error::deserialize(v).map_err(|e| {
                 let path = e.path().to_string();

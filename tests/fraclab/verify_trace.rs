@@ -549,3 +549,76 @@ fn report_states_what_it_checked() {
     let learns = verdict(&trace_of("fractional-attack-n3.toml")).unwrap().to_string();
     assert!(learns.contains("40 re-decided / 0 not re-decidable"), "{learns}");
 }
+
+/// Every line is read through the typed schema with exactly the keys the
+/// writer writes: an unknown key, a missing optional one (which serde alone
+/// would read as null), a mistyped value and a payload of the wrong shape
+/// are each a violation at their line that names the key and what was
+/// expected; the footer's are malformed-trace errors.
+#[test]
+fn refuses_keys_the_writer_does_not_write() {
+    let sm = trace_of("baseline-sm.toml");
+    let pad = line_of(&sm, |e| e["type"] == "send" && e["kind"] == "pad");
+    let deliver = line_of(&sm, |e| e["type"] == "deliver");
+    let commits = trace_of("dlog-toy-commitments.toml");
+    let ring_commit = line_of(&commits, |e| e["type"] == "send" && e["kind"] == "commit" && e["from"] != 0);
+    let tamper = trace_of("plain-tamper.toml");
+    let attack = line_of(&tamper, |e| e["type"] == "attack");
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&[serde_json::Value], usize, Edit, &str)> = vec![
+        (&sm, pad, Box::new(|e| e["extra"] = 1.into()), "unknown field `extra`"),
+        (&sm, pad, Box::new(|e| e["value"]["zzz"] = 1.into()), "unknown field `zzz`"),
+        (
+            &sm,
+            pad,
+            Box::new(|e| {
+                e["value"].as_object_mut().unwrap().remove("alpha");
+            }),
+            "`value`: missing field `alpha`",
+        ),
+        (&sm, pad, Box::new(|e| e["value"] = serde_json::json!([1])), "the `pad` value is not an object"),
+        (&sm, pad, Box::new(|e| e["value"] = 5.into()), "the `pad` value is not an object"),
+        (&sm, pad, Box::new(|e| e["msg"] = "1".into()), "`msg`: invalid type: string \"1\", expected u64"),
+        (&sm, deliver, Box::new(|e| e["duplicate"] = false.into()), "`duplicate` is written only as true"),
+        (
+            &commits,
+            ring_commit,
+            Box::new(|e| {
+                e["value"].as_object_mut().unwrap().remove("gamma");
+            }),
+            "missing field `value.gamma`",
+        ),
+        (
+            &tamper,
+            attack,
+            Box::new(|e| {
+                e.as_object_mut().unwrap().remove("of");
+            }),
+            "missing field `of`",
+        ),
+    ];
+    for (trace, i, edit, want) in cases {
+        let mut t = trace.to_vec();
+        edit(&mut t[i]);
+        match verdict(&t) {
+            Err(e @ VerifyError::Violation { line, .. }) => {
+                assert_eq!(line, i + 1, "{want}: {e}");
+                let text = e.to_string();
+                assert!(
+                    text.starts_with(&format!("line {}: ", i + 1)) && text.contains(want),
+                    "{want}: {text}"
+                );
+            }
+            other => panic!("{want}: {other:?}"),
+        }
+    }
+    let mut t = sm.clone();
+    let last = t.len() - 1;
+    t[last]["seq"] = 5.into();
+    match verdict(&t) {
+        Err(VerifyError::Malformed { line, message }) => {
+            assert_eq!((line, message.as_str()), (last + 1, "unknown field `seq`"));
+        }
+        other => panic!("footer with a seq: {other:?}"),
+    }
+}

@@ -30,13 +30,18 @@ pub type Terms = Vec<(Var, i64)>;
 /// A view as a `learn` line names it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LearnView {
+    /// One member.
     Member(u32),
+    /// A coalition: sorted distinct ids, at least two.
     Coalition(Vec<u32>),
+    /// The network outsider.
     Outsider,
+    /// The K-th replacement (second field) of member M (first field).
     Replacement(u32, u32),
 }
 
 impl LearnView {
+    /// Whether the view is, or contains, member `m`.
     pub fn includes(&self, m: u32) -> bool {
         match self {
             LearnView::Member(x) | LearnView::Replacement(x, _) => *x == m,
@@ -45,6 +50,7 @@ impl LearnView {
         }
     }
 
+    /// The view in words, for messages.
     pub fn describe(&self) -> String {
         match self {
             LearnView::Member(m) => format!("member {m}"),
@@ -60,13 +66,18 @@ impl LearnView {
 
 /// A `learn` line to re-decide.
 pub struct Claim {
+    /// The learn's line.
     pub line: usize,
+    /// The learn's `seq`.
     pub seq: u64,
     /// The nearest earlier line that is not a `learn`: the event after which
     /// the view first holds everything the derivation needs.
     pub after: usize,
+    /// Who claims to derive it.
     pub view: LearnView,
+    /// What it claims to derive.
     pub target: Var,
+    /// The target as messages name it (`fk[2,1]`, `θ_3`).
     pub label: String,
 }
 
@@ -74,6 +85,7 @@ pub struct Claim {
 pub struct Holdings {
     /// Member m's observations at index m − 1, each with its trace line.
     pub members: Vec<Vec<(usize, Terms)>>,
+    /// The outsider's observations, each with its trace line.
     pub outsider: Vec<(usize, Terms)>,
     /// The outsider's view is known exactly (no tapping on this channel);
     /// on `plain` it is bounded above by every payload on the wire.
@@ -83,6 +95,9 @@ pub struct Holdings {
 /// A failed re-decision: (line, seq, message).
 pub type Refusal = (usize, u64, String);
 
+/// Re-decides every claim: the target is in the span of what the view held
+/// by the learn line and, where the view is known exactly, not before the
+/// line the learn follows. The earliest refusal is returned.
 pub fn redecide(
     group: &'static GroupParams,
     layout: &Layout,
