@@ -58,7 +58,15 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> RunError + '_ {
 /// The collector and knowledge analysis of a scenario: the simulator's first
 /// pass, with every record going to the views.
 pub fn analyse(sc: &Scenario) -> Result<(sim::Outcome, Collector, Analysis), RunError> {
-    let (outcome, collector) = collect(sc)?;
+    analyse_beside(sc, None)
+}
+
+/// [`analyse`], with `beside` recording the same run (the dlog pass).
+fn analyse_beside(
+    sc: &Scenario,
+    beside: Option<&mut dyn Recorder>,
+) -> Result<(sim::Outcome, Collector, Analysis), RunError> {
+    let (outcome, collector) = collect_beside(sc, beside)?;
     let analysis = knowledge::analyse(&collector, sc.group(), &sc.adversaries().coalitions(sc.members()));
     Ok((outcome, collector, analysis))
 }
@@ -148,8 +156,7 @@ pub fn run(sc: &Scenario, options: &Options) -> Result<Outcome, RunError> {
 pub fn execute(sc: &Scenario, level: TraceLevel, out_dir: Option<&Path>) -> Result<Outcome, RunError> {
     let mut dlog = dlog::Pass::of(sc);
     let (first, analysis) = if sc.analysis() {
-        let (outcome, collector) = collect_beside(sc, dlog.as_mut().map(|d| d as &mut dyn Recorder))?;
-        let analysis = knowledge::analyse(&collector, sc.group(), &sc.adversaries().coalitions(sc.members()));
+        let (outcome, _, analysis) = analyse_beside(sc, dlog.as_mut().map(|d| d as &mut dyn Recorder))?;
         (Some(outcome), Some(analysis))
     } else {
         (None, None)
@@ -271,17 +278,13 @@ impl<'a, 'b, A: Recorder> Tee<'a, 'b, A> {
     }
 }
 
-fn is_message(rec: &Record<'_>) -> bool {
-    matches!(rec, Record::Send { .. } | Record::Deliver { .. } | Record::Drop { .. } | Record::Attack { .. })
-}
-
 impl<A: Recorder> Recorder for Tee<'_, '_, A> {
     fn wants_messages(&self) -> bool {
         self.first.wants_messages() || self.second.as_ref().is_some_and(|s| s.wants_messages())
     }
 
     fn record(&mut self, seq: u64, at: SimTime, rec: &Record<'_>) -> io::Result<()> {
-        let message = is_message(rec);
+        let message = rec.is_message();
         if !message || self.first.wants_messages() {
             self.first.record(seq, at, rec)?;
         }

@@ -216,6 +216,18 @@ pub enum Record<'a> {
     },
 }
 
+impl Record<'_> {
+    /// Whether this is a per-message record (send, deliver, drop, attack):
+    /// one the simulator builds only for a recorder that
+    /// [wants messages](Recorder::wants_messages).
+    pub fn is_message(&self) -> bool {
+        matches!(
+            self,
+            Record::Send { .. } | Record::Deliver { .. } | Record::Drop { .. } | Record::Attack { .. }
+        )
+    }
+}
+
 /// Why the network dropped a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DropReason {
