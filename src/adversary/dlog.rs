@@ -1,6 +1,6 @@
 //! The small-group attack on commitments (reference §4, `kind = "dlog"`): in a toy
 //! group, anyone who can take discrete logs reads the secrets out of the
-//! commitments g^v, g^δ, g^α, g^FK and ElGamal's public g^x. The attacker
+//! commitments g^v, g^δ, g^γ, g^α, g^θ, g^FK and ElGamal's public g^x. The attacker
 //! runs Pollard's rho, bounded by a budget of group operations, on every
 //! commitment its view sees. Commitments are public by design (they are
 //! published so that everyone can check), so the outsider sees them on any
@@ -18,9 +18,17 @@ use crate::group::{Element, GroupParams, Scalar};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// The exponent, and the group operations spent.
-    Found { exponent: Scalar, work: u64 },
+    Found {
+        /// log_g(h), in Z_q.
+        exponent: Scalar,
+        /// Group operations spent on this logarithm.
+        work: u64,
+    },
     /// The budget ran out first.
-    OutOfBudget { work: u64 },
+    OutOfBudget {
+        /// Group operations spent, never more than the budget.
+        work: u64,
+    },
 }
 
 fn mul(a: u64, b: u64, m: u64) -> u64 {

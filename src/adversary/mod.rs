@@ -8,14 +8,22 @@
 //!   member t+1, who then holds δ_{t−1} and δ_t; the two form a coalition;
 //! - an **eavesdropper**: the outsider taps the wire, reading payloads only
 //!   where the channel is `plain`;
+//! - a **withholding survivor**: it refuses to send its ĤFK in a recovery
+//!   (process 700);
+//! - a **cheater** (`cheat`, `sm-cheat`): a member or the SM sends a value
+//!   one more than what it commits to;
+//! - a **dlog** attacker ([`dlog`]): after the run, it takes discrete logs
+//!   of the commitments its view sees;
 //! - a **network adversary** ([`WireAttack`]): on a share of the messages it
 //!   flips a bit in flight (`tamper`), re-injects an old message (`replay`)
 //!   or injects one of its own under a member's name (`forge`).
 //!
 //! The simulator carries leaks out (they are events at a moment of the run)
-//! and hands every party its conduct ([`conduct`]: cheats, withholding and
-//! forwarding act on a party's outgoing payloads); coalitions and the
-//! eavesdropper only decide which views the knowledge engine analyses.
+//! and the network adversaries, and hands every party its conduct
+//! ([`conduct`]: cheats, withholding and forwarding act on a party's
+//! outgoing payloads); coalitions and the eavesdropper only decide which
+//! views the knowledge engine analyses, and the dlog attack runs on what
+//! the run recorded.
 
 pub mod conduct;
 pub mod dlog;
@@ -27,13 +35,21 @@ use crate::protocol::{MemberId, Mode, Party};
 /// Which secret a leak reveals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LeakSecret {
+    /// α_{i,e}, the member's pad of epoch e.
     Alpha,
+    /// FK_{i,j}, the member's fractional key of iteration j (the private
+    /// exponent x under ElGamal).
     Fk,
+    /// θ_e, the group's binding value of epoch e.
     Theta,
+    /// SK_e. Not a linear value: it reveals no θ, but handed to the
+    /// outsider it makes `outsider_learns_key` true.
     Sk,
 }
 
 impl LeakSecret {
+    /// The scenario's spelling (`secret`), also the trace's: `alpha`, `fk`,
+    /// `theta` or `sk`.
     pub fn as_str(self) -> &'static str {
         match self {
             LeakSecret::Alpha => "alpha",
@@ -49,7 +65,9 @@ impl LeakSecret {
 pub enum LeakTo {
     /// Every other member.
     Group,
+    /// The outsider, and no member.
     Outsider,
+    /// These members only.
     Members(Vec<MemberId>),
 }
 
@@ -81,41 +99,64 @@ impl fmt::Display for LeakTo {
 /// the moment it holds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Leak {
+    /// The leaker.
     pub member: MemberId,
+    /// What it reveals.
     pub secret: LeakSecret,
+    /// The epoch e of α, θ or SK; for FK, the iteration j.
     pub epoch: u64,
+    /// Whose views hold it from then on.
     pub to: LeakTo,
 }
 
+/// One `[[adversary]]` of a scenario, as loaded and validated.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Adversary {
+    /// `leak`: a member reveals one of its secrets.
     Leak(Leak),
+    /// `coalition`: the members pool their views, analysed as one more
+    /// view.
     Coalition {
+        /// At least two distinct members, and fewer than n.
         members: Vec<MemberId>,
     },
+    /// `ring-collusion` (section II.B; ring or hardened-ring
+    /// initialisation, n ≥ 3): member t−1 also sends its δ_{t−1} to member
+    /// t+1, and the pair is analysed as a coalition.
     RingCollusion {
+        /// t, the member whose v_t = δ_t − δ_{t−1} the pair is after.
         target: MemberId,
     },
+    /// `eavesdropper`: the outsider taps the wire, reading payloads only on
+    /// the plain channel and only metadata on the ideal one.
     Eavesdropper {
+        /// The modes it taps (all three unless the scenario names fewer).
         modes: Vec<Mode>,
     },
     /// A survivor that refuses to send its ĤFK in a recovery (process 700).
     Withhold {
+        /// The withholding survivor.
         member: MemberId,
     },
     /// A member sends a value inconsistent with what it commits to.
     Cheat {
+        /// The cheater; its replacements, if any, are honest.
         member: MemberId,
+        /// Which value it lies about.
         phase: CheatPhase,
     },
     /// The SM hands `member` a pad inconsistent with its commitments.
     SmCheat {
+        /// The member whose pad is α + 1.
         member: MemberId,
     },
     /// Discrete logs of the commitments `view` sees, within `budget` group
     /// operations (see [`dlog`]).
     Dlog {
+        /// Whose view attacks.
         view: DlogView,
+        /// The most group operations (multiplications mod P) the whole
+        /// attack may spend: 1..=10^12, 10^9 by default.
         budget: u64,
     },
     /// A network adversary: `attack` on each message that passes the
@@ -139,6 +180,7 @@ pub enum WireAttack {
 }
 
 impl WireAttack {
+    /// The adversary's `kind`, as scenarios, traces and summaries spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             WireAttack::Tamper => "tamper",
@@ -151,6 +193,7 @@ impl WireAttack {
 /// One `tamper`, `replay` or `forge` adversary.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Wire {
+    /// What it does to a message it picks.
     pub attack: WireAttack,
     /// Per message that passes the filters, in [0, 1).
     pub probability: f64,
@@ -170,11 +213,15 @@ impl Wire {
 /// Who runs the discrete-log attack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DlogView {
+    /// The outsider: every commitment on the wire, whatever the channel.
     Outsider,
+    /// A member: the commitments sent to it or by it, except those of its
+    /// own secrets and of θ_1, which it holds.
     Member(MemberId),
 }
 
 impl DlogView {
+    /// The scenario's spelling of the view: `"outsider"` or the member id.
     pub fn to_json(self) -> serde_json::Value {
         match self {
             DlogView::Outsider => "outsider".into(),
@@ -198,10 +245,12 @@ pub use crate::protocol::ring_neighbours;
 /// Everything the adversaries of a scenario amount to.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Adversaries {
+    /// Every adversary, in declaration order.
     pub list: Vec<Adversary>,
 }
 
 impl Adversaries {
+    /// The leaks, in declaration order.
     pub fn leaks(&self) -> impl Iterator<Item = &Leak> {
         self.list.iter().filter_map(|a| match a {
             Adversary::Leak(l) => Some(l),
@@ -261,6 +310,7 @@ impl Adversaries {
         })
     }
 
+    /// Whether member `m` withholds its ĤFK in a recovery.
     pub fn withholds(&self, m: MemberId) -> bool {
         self.list.iter().any(|a| matches!(a, Adversary::Withhold { member } if *member == m))
     }

@@ -20,7 +20,10 @@ use crate::group::GroupParams;
 /// A payload on its way out of a party, before the link frames it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outgoing {
+    /// The recipient: the sending party itself for its own part of a
+    /// round's sum (see the module docs).
     pub to: Party,
+    /// The payload.
     pub body: Body,
 }
 
@@ -31,8 +34,10 @@ pub struct Context {
     pub party: Party,
     /// The sender's incarnation (0 for an original member).
     pub incarnation: u32,
-    /// The header the payload goes out under.
+    /// The mode of the header the payload goes out under.
     pub mode: Mode,
+    /// The iteration j of that header
+    /// ([`Envelope::iter`](super::Envelope::iter)).
     pub iter: u64,
     /// The group the payload's values live in.
     pub group: &'static GroupParams,

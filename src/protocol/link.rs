@@ -51,7 +51,11 @@ impl Window {
 /// 2⁴⁰ × `rto_us`, however high the cap.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Backoff {
+    /// The retransmission timeout: the wait before the first
+    /// retransmission, µs. A [`Link`] requires it to be positive.
     pub rto_us: i64,
+    /// The longest wait between two transmissions, µs; a cap below
+    /// `rto_us` counts as `rto_us`.
     pub cap_us: i64,
 }
 
@@ -75,6 +79,11 @@ impl Backoff {
     }
 }
 
+/// One party's reliable-delivery layer (see the module docs): it numbers
+/// every payload it sends and keeps it until acknowledged, resends it from
+/// [`Link::due`], acks what arrives and passes each payload up once. It
+/// follows each peer's incarnation, so that traffic from a dead incarnation,
+/// or for this node's dead predecessor, is told apart.
 pub struct Link {
     me: Party,
     /// This node's incarnation (0 original, k for the k-th replacement).
@@ -105,6 +114,8 @@ pub struct Received {
 }
 
 impl Link {
+    /// The link of an original party (incarnation 0). Panics if
+    /// `backoff.rto_us` is not positive.
     pub fn new(me: Party, backoff: Backoff) -> Link {
         Link::incarnation(me, 0, backoff)
     }
@@ -166,6 +177,12 @@ impl Link {
         }
     }
 
+    /// Takes one incoming envelope. An ack clears the payload it
+    /// acknowledges; any other payload is acked and, if this node has not
+    /// seen it, passed up as fresh. An envelope from a peer's dead
+    /// incarnation is dropped unacked; one addressed to this node's dead
+    /// predecessor is acked but not passed up, unless it is a recovery
+    /// message (mode R), which was meant for the replacement.
     pub fn receive(&mut self, env: Envelope) -> Received {
         let known = self.peer_inc(env.from);
         if env.from_inc < known {
@@ -250,6 +267,8 @@ impl Link {
         out
     }
 
+    /// The earliest retransmission deadline, if any payload is still
+    /// unacknowledged.
     pub fn next_deadline(&self) -> Option<LocalTime> {
         self.deadlines.first().map(|&(d, ..)| d)
     }

@@ -1,7 +1,10 @@
 //! A group member: process 400 (ring initialisation, as the group initiator
 //! when it is member 1) and fraclab's hardened ring (shares first, then the
 //! ring over partial sums), its side of process 300 (receiving the SM's pad),
-//! process 500 (additive key generation) and key confirmation.
+//! processes 500 and 600 (additive and ElGamal key generation), key
+//! confirmation, process 700 (detection and recovery, as survivor, RI or
+//! replacement: the `recovery` submodule) and the checks of processes 800,
+//! 900 and verified key generation (the `verify` submodule).
 //!
 //! Epoch e is "held" once the member knows θ_e and its pad α_{i,e}; it then
 //! derives SK_e = KDF(θ_e) and broadcasts H("fraclab/confirm/v1" ‖ SK_e).
@@ -34,15 +37,23 @@ use crate::group::{Element, GroupParams, KeyTag, Scalar, SharedKey, confirm_tag,
 /// Everything a member is configured with before the run.
 #[derive(Clone, Debug)]
 pub struct MemberConfig {
+    /// The member's index, 1..=`members`.
     pub id: MemberId,
+    /// n, the size of the group.
     pub members: u32,
+    /// The parameter set every scalar and element lives in.
     pub group: &'static GroupParams,
+    /// How epoch 1 comes about: the SM's pad or one of the rings. The whole
+    /// group must agree.
     pub init: InitKind,
+    /// Additive (process 500) or ElGamal (process 600) key generation.
     pub keygen: KeygenKind,
     /// Commitments: processes 800 and 900 and verified key generation.
     pub verify: Verify,
     /// Key-generation iterations to run after initialisation.
     pub epochs: u64,
+    /// Iteration j falls due when the member's own clock reads j times
+    /// this, µs (`rekey_interval_ms` in a scenario).
     pub rekey_interval_us: i64,
     /// When the link retransmits.
     pub backoff: Backoff,
@@ -193,6 +204,10 @@ struct Round {
     started: LocalTime,
 }
 
+/// One node of a member index (the original or one of its replacements):
+/// a [`Node`] that runs initialisation, key generation, key confirmation,
+/// recovery and verification as its [`MemberConfig`] says, and sends
+/// through its [`Conduct`].
 pub struct Member {
     cfg: MemberConfig,
     /// How the member's payloads leave it (honest unless an adversary
@@ -268,6 +283,7 @@ impl Member {
         &self.link
     }
 
+    /// The member index this node plays.
     pub fn id(&self) -> MemberId {
         self.cfg.id
     }

@@ -1,5 +1,6 @@
 //! Protocol messages. An [`Envelope`] carries the patent's message header —
-//! mode M (I, G, R) and iteration j — plus the sender's link sequence number;
+//! mode M (I, G, R) and iteration j — plus what the link layer needs: the
+//! sender's sequence number, the attempt and both parties' incarnations;
 //! timestamps and signatures belong to the sealed channel (`sealed`), which
 //! encrypts the payload encoded by [`wire`].
 
@@ -19,6 +20,8 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// The mode's letter, `I`, `G` or `R`, as traces, a scenario's `modes`
+    /// lists and the sealed header write it.
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Init => "I",
@@ -35,17 +38,36 @@ impl Mode {
 pub enum Commitment {
     /// Process 800, SM → every member: C_i = g^{α_{i,1}} for i = 1..n and
     /// C_θ = g^{θ_1}.
-    Pads { alphas: Vec<Element>, theta: Element },
+    Pads {
+        /// C_i = g^{α_{i,1}} for i = 1..n, in member order: one per member
+        /// (see [`Envelope::fits`]).
+        alphas: Vec<Element>,
+        /// C_θ = g^{θ_1}.
+        theta: Element,
+    },
     /// Process 900, member i → every member: V_i = g^{v_i}, D_i = g^{δ_i}
     /// and, from the GI, Γ = g^γ.
-    Ring { v: Element, delta: Element, gamma: Option<Element> },
+    Ring {
+        /// V_i = g^{v_i}.
+        v: Element,
+        /// D_i = g^{δ_i}, of the δ the member sent on the ring.
+        delta: Element,
+        /// Γ = g^γ, from the GI (member 1) only; `None` from every other
+        /// member.
+        gamma: Option<Element>,
+    },
 }
 
 /// The payload of a message.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Body {
     /// Process 300: SM → i: (α_{i,1}, θ_1).
-    Pad { alpha: Scalar, theta: Scalar },
+    Pad {
+        /// α_{i,1}, the recipient's pad of epoch 1.
+        alpha: Scalar,
+        /// θ_1.
+        theta: Scalar,
+    },
     /// Process 400: i → i+1: δ_i.
     Delta(Scalar),
     /// Hardened ring: i → k: the share s_{i,k} of v_i.
@@ -63,13 +85,42 @@ pub enum Body {
     Confirm(KeyTag),
     /// Process 700, RI → replacement: HFK_{ī,r} (none when r = 0), θ_{r+1}
     /// and SK_{r+1}.
-    Recover { hfk: Option<Scalar>, theta: Scalar, sk: SharedKey },
+    Recover {
+        /// HFK_{ī,r} of the failed member; `None` exactly when r (the
+        /// envelope's iteration) is 0.
+        hfk: Option<Scalar>,
+        /// θ_{r+1}, as the RI holds it.
+        theta: Scalar,
+        /// SK_{r+1}, which the replacement checks its own KDF(θ_{r+1})
+        /// against.
+        sk: SharedKey,
+    },
     /// Process 700, RI → survivor: HFK_{owner,r} of the failed member (and
     /// its public FK, when those are published), for a survivor that lost
     /// its copy and is a round behind.
-    HfkRelay { owner: MemberId, inc: u32, hfk: Scalar, fk_pub: Option<Element> },
+    HfkRelay {
+        /// ī, the failed member whose HFK this is: neither the sender nor
+        /// the recipient.
+        owner: MemberId,
+        /// The incarnation of `owner` that sent the HFK.
+        inc: u32,
+        /// HFK_{owner,r}, with r the envelope's iteration.
+        hfk: Scalar,
+        /// The public FK_{owner,r} that came with it, when public FKs are
+        /// published (ElGamal, or commitments).
+        fk_pub: Option<Element>,
+    },
     /// Process 700, the recovery ring: δ' for recovering member `failed`.
-    RecoveryDelta { failed: MemberId, inc: u32, delta: Scalar },
+    RecoveryDelta {
+        /// The index being recovered: its replacement starts the ring and
+        /// closes it.
+        failed: MemberId,
+        /// The replacement's incarnation, so that a ring run for an earlier
+        /// replacement of the same index is told apart.
+        inc: u32,
+        /// δ' so far: γ' plus the w_l of every survivor it has passed.
+        delta: Scalar,
+    },
     /// Process 700, replacement → survivor: ξ = Σ w_l.
     Xi(Scalar),
     /// Process 700, survivor → replacement: ĤFK_l = β_l + FK_{l,r}.
@@ -79,7 +130,14 @@ pub enum Body {
     Joined,
     /// Link acknowledgement of message `seq`, which addressed this node's
     /// incarnation `inc`.
-    Ack { seq: u64, inc: u32 },
+    Ack {
+        /// The acknowledged payload's link sequence number
+        /// ([`Envelope::seq`]).
+        seq: u64,
+        /// The acknowledged payload's `to_inc`: which incarnation of the
+        /// acknowledging party it addressed.
+        inc: u32,
+    },
 }
 
 impl Body {
@@ -108,12 +166,20 @@ impl Body {
 /// One message on the wire.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Envelope {
+    /// The sending party.
     pub from: Party,
+    /// The party it is addressed to.
     pub to: Party,
+    /// The phase the payload belongs to. An ack echoes the mode of what it
+    /// acknowledges; an honest sender never sends a body in another mode
+    /// than its own ([`wire::mode_allows`]).
     pub mode: Mode,
-    /// The patent's iteration number j (1 for initialisation messages).
+    /// The patent's iteration number j (1 for initialisation messages; r,
+    /// the iteration being recovered, for recovery messages, 0 for
+    /// [`Body::Joined`]).
     pub iter: u64,
-    /// The sender's link sequence number; a retransmission keeps it.
+    /// The sender's link sequence number, counted from 1 per recipient; a
+    /// retransmission keeps it. Acks carry 0.
     pub seq: u64,
     /// 0 for the first transmission, k for the k-th retransmission.
     pub attempt: u32,
@@ -122,6 +188,7 @@ pub struct Envelope {
     pub from_inc: u32,
     /// The incarnation of the recipient the sender addresses.
     pub to_inc: u32,
+    /// The payload.
     pub body: Body,
 }
 

@@ -4,10 +4,15 @@
 //! truth of what they drew and derived). They never read a clock, touch a
 //! socket or import the simulator; `sim` drives them.
 //!
-//! Implemented processes: 300 (SM initialisation, [`sm`]), 400 (ring
-//! initialisation) and 500 (additive key generation) in [`member`], with key
+//! Implemented processes: 300 (SM initialisation, [`sm`]); in [`member`],
+//! 400 (ring initialisation) and fraclab's hardened ring, 500 and 600
+//! (additive and ElGamal key generation), 700 (recovery of a failed
+//! member) and the checks of 800, 900 and verified key generation, with key
 //! confirmation after every epoch. Reliability (acks, retransmission,
-//! duplicate suppression) is the [`link`] layer underneath.
+//! duplicate suppression) is the [`link`] layer underneath; [`sealed`] is
+//! the signed and encrypted channel, [`message`] the payloads and their
+//! wire encoding, [`round`] the epoch and iteration counters, and
+//! [`conduct`] the hook through which an adversary makes a party deviate.
 
 pub mod conduct;
 pub mod link;
@@ -47,7 +52,10 @@ pub fn ring_neighbours(target: MemberId, members: u32) -> (MemberId, MemberId) {
 /// A protocol party: the security manager (numbered 0 in traces) or a member.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub enum Party {
+    /// The security manager of process 300 (trace id 0). It is not a
+    /// member, and takes part only when `init = "sm"`.
     Sm,
+    /// Member i, 1..=n.
     Member(MemberId),
 }
 
@@ -67,6 +75,8 @@ impl Party {
 pub struct LocalTime(pub i64);
 
 impl LocalTime {
+    /// The reading `us` µs later (earlier for a negative `us`), saturating
+    /// at the ends of the i64 range.
     pub fn plus_us(self, us: i64) -> LocalTime {
         LocalTime(self.0.saturating_add(us))
     }
@@ -87,6 +97,8 @@ pub enum InitKind {
 }
 
 impl InitKind {
+    /// The scenario spelling (`protocol.init`), also the trace header's
+    /// `init`: `sm`, `ring` or `ring-hardened`.
     pub fn as_str(self) -> &'static str {
         match self {
             InitKind::Sm => "sm",
@@ -196,10 +208,18 @@ impl KeygenKind {
 /// The secrets a `secret` trace event can name (reference §5).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub enum SecretName {
+    /// v_i, member i's initialisation draw (drawn by the SM under process
+    /// 300; on the hardened ring, the value it splits into shares); index 1.
     V,
+    /// γ, the GI's blinding of the δ ring (index 1), or a replacement's γ'
+    /// for the recovery ring of process 700 (index r).
     Gamma,
+    /// δ_i, what member i sent on the ring; index 1.
     Delta,
+    /// α_{i,e}, member i's pad of epoch e; index e.
     Alpha,
+    /// Process 500: FK_{i,j}, member i's fractional key of iteration j;
+    /// index j.
     Fk,
     /// Process 600: the private exponent x_{i,j} (the patent's FK⁻¹).
     X,
@@ -214,6 +234,7 @@ pub enum SecretName {
 }
 
 impl SecretName {
+    /// The name `secret` and `learn` trace events give it.
     pub fn as_str(self) -> &'static str {
         match self {
             SecretName::V => "v",
@@ -292,34 +313,112 @@ pub enum Note {
     /// A secret was drawn or derived. `owner` is whose secret it is (the SM's
     /// draw v_i is member i's); `index` is the epoch for α, the iteration for
     /// FK and 1 for initialisation secrets.
-    Secret { owner: MemberId, name: SecretName, index: u64, value: Scalar },
+    Secret {
+        /// Whose secret it is.
+        owner: MemberId,
+        /// Which secret.
+        name: SecretName,
+        /// Its epoch, iteration or recipient, as [`SecretName`] says.
+        index: u64,
+        /// Its value in Z_q.
+        value: Scalar,
+    },
     /// The member now holds θ_epoch.
-    Theta { member: MemberId, epoch: u64, value: Scalar },
+    Theta {
+        /// The member holding it.
+        member: MemberId,
+        /// e, from 1.
+        epoch: u64,
+        /// θ_e.
+        value: Scalar,
+    },
     /// The member derived SK_epoch.
-    Key { member: MemberId, epoch: u64, sk: SharedKey },
+    Key {
+        /// The member holding it.
+        member: MemberId,
+        /// e, from 1.
+        epoch: u64,
+        /// SK_e = KDF(θ_e) (reference §3).
+        sk: SharedKey,
+    },
     /// Every other member's confirmation of SK_epoch matched this member's.
-    Confirmed { member: MemberId, epoch: u64 },
+    Confirmed {
+        /// The member whose key all n − 1 others confirmed.
+        member: MemberId,
+        /// e, from 1.
+        epoch: u64,
+    },
     /// Another member's confirmation of SK_epoch did not match.
-    Divergence { member: MemberId, epoch: u64, with: MemberId },
+    Divergence {
+        /// The member that compared.
+        member: MemberId,
+        /// e, from 1.
+        epoch: u64,
+        /// The member whose confirmation differed.
+        with: MemberId,
+    },
     /// Iteration `iter` fell due and the member starts it: what follows in
     /// the same output is its draw of FK_{i,iter} and its HFK. (A driver
     /// crashing the member "before it sends" cuts its output here.)
-    RoundStart { member: MemberId, iter: u64 },
-    /// `member` heard nothing from `failed` for a round timeout in iteration
-    /// `iter` and declares it failed.
-    Declared { member: MemberId, failed: MemberId, iter: u64 },
+    RoundStart {
+        /// The member starting the round.
+        member: MemberId,
+        /// j, from 1.
+        iter: u64,
+    },
+    /// `member` heard nothing from `failed` for the silence timeout in
+    /// iteration `iter` and declares it failed.
+    Declared {
+        /// The member that declares.
+        member: MemberId,
+        /// The member declared failed.
+        failed: MemberId,
+        /// The iteration j whose HFKs the member was waiting for (the epoch
+        /// it holds, when it was waiting for confirmations); a recovery
+        /// then restores r = j − 1.
+        iter: u64,
+    },
     /// A replacement finished process 700 for iteration `iter`; `key_ok`
     /// says whether KDF(θ_{iter+1}) matched the SK the RI sent.
-    Recovered { member: MemberId, iter: u64, key_ok: bool },
+    Recovered {
+        /// The replacement.
+        member: MemberId,
+        /// r, the iteration whose FK (v when r = 0) and pad it recovered;
+        /// it now holds epoch r + 1.
+        iter: u64,
+        /// Whether KDF(θ_{r+1}) equals the RI's SK_{r+1}. This proves only
+        /// that the handover is self-consistent; key confirmation is the
+        /// real check.
+        key_ok: bool,
+    },
     /// A verification check failed: `check` names it ([`Check::GroupKey`]:
     /// g^θ differs from Π FK in iteration `iter`); `culprit` is the party
     /// the check blames, if it can name one.
-    Verification { member: MemberId, check: Check, culprit: Option<Party>, iter: u64 },
+    Verification {
+        /// The member that checked.
+        member: MemberId,
+        /// The check that failed.
+        check: Check,
+        /// The party blamed; `None` when the check cannot tell who lied.
+        culprit: Option<Party>,
+        /// The iteration j of the values checked; 1 for initialisation.
+        iter: u64,
+    },
     /// A cheater (the SM or a member) sent a value inconsistent with its
     /// commitments: the ground truth of a `cheat` adversary acting.
-    Cheated { by: Party },
+    Cheated {
+        /// The cheater.
+        by: Party,
+    },
     /// A replacement gave up: the survivors in `missing` never sent ĤFK.
-    RecoveryFailed { member: MemberId, iter: u64, missing: Vec<MemberId> },
+    RecoveryFailed {
+        /// The replacement.
+        member: MemberId,
+        /// r, the iteration it was recovering.
+        iter: u64,
+        /// The survivors it has no ĤFK from, in id order.
+        missing: Vec<MemberId>,
+    },
 }
 
 /// What one call into a party produced. The driver must act on it: send
@@ -327,7 +426,10 @@ pub enum Note {
 #[must_use = "a party's output carries the messages it sends and what it noted"]
 #[derive(Default, Debug)]
 pub struct Output {
+    /// The envelopes to put on the network, in order: payloads, acks and
+    /// retransmissions alike.
     pub sends: Vec<Envelope>,
+    /// What the party drew, derived or found during the call, in order.
     pub notes: Vec<Note>,
     /// From `handle_message`: the envelope was new to the party's link and
     /// went on to its protocol state (not a duplicate, not for a dead

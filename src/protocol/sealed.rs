@@ -45,7 +45,9 @@ pub struct Keys {
 /// What everyone knows of a party: its two public keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PublicKeys {
+    /// The Ed25519 key the party's signatures verify under.
     pub verify: VerifyingKey,
+    /// The X25519 key messages to the party are encrypted to.
     pub dh: PublicKey,
 }
 
@@ -58,6 +60,8 @@ impl Keys {
         Keys { sign, dh }
     }
 
+    /// The public halves, as the directory (the simulation's PKI) lists
+    /// them.
     pub fn public(&self) -> PublicKeys {
         PublicKeys { verify: self.sign.verifying_key(), dh: PublicKey::from(&self.dh) }
     }
@@ -67,15 +71,26 @@ impl Keys {
 /// associated data.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
-    /// Trace ids (0 = SM) and incarnations.
+    /// The sender's trace id (0 = the SM).
     pub from: u32,
+    /// The sender's incarnation.
     pub from_inc: u32,
+    /// The recipient's trace id (0 = the SM).
     pub to: u32,
+    /// The recipient's incarnation the message is sealed to; any other
+    /// incarnation refuses it as [`Reject::WrongRecipient`].
     pub to_inc: u32,
     /// The patent's mode M: b'I', b'G' or b'R'.
     pub mode: u8,
+    /// The envelope's iteration j.
     pub iter: u64,
+    /// The channel's own sequence number: it counts the sender's
+    /// transmissions to this recipient incarnation from 1, so every
+    /// retransmission gets a new one, and the replay cache keys on it. (The
+    /// link's sequence number travels inside the payload.)
     pub seq: u64,
+    /// The envelope's attempt: 0 for the first transmission, k for the
+    /// k-th retransmission.
     pub attempt: u32,
     /// The sender's clock when it sealed, µs.
     pub t_us: i64,
@@ -103,7 +118,11 @@ impl Header {
 /// A sealed message on the wire.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sealed {
+    /// The header, in the clear.
     pub header: Header,
+    /// ChaCha20-Poly1305 over the 64-byte Ed25519 signature ‖ the payload
+    /// ([`wire`] encoding), with the header as associated data; the 16-byte
+    /// tag at the end.
     pub ciphertext: Vec<u8>,
 }
 
@@ -111,16 +130,33 @@ pub struct Sealed {
 /// protocol state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Reject {
+    /// The header names another party or incarnation (Davis's
+    /// re-encrypted message that kept its header).
     WrongRecipient,
+    /// The AEAD does not open (a flipped bit in the header, the ephemeral
+    /// key or the ciphertext), or the key agreement is not contributory.
     Undecryptable,
+    /// The signature does not verify (`verify_strict`) under the claimed
+    /// sender's key, or the claimed sender has no key: a rewritten header,
+    /// a forgery.
     BadSignature,
+    /// The header's mode does not fit the payload's kind
+    /// ([`wire::mode_allows`]), or the receiver does not take that mode in
+    /// its phase ([`Admit::modes`]).
     WrongMode,
+    /// The iteration is outside what the receiver admits in that mode
+    /// ([`Admit::iters`]), or a key confirmation is from a future iteration.
     StaleIteration,
+    /// A (sender, incarnation, sequence number) accepted before and still
+    /// in the replay cache; a network duplicate is refused so too.
     Replayed,
+    /// The header's T is further from the receiver's clock than the
+    /// window ([`Endpoint::new`]).
     Timestamp,
-    /// Authentic bytes that do not decode to a payload, or a payload an
-    /// honest sender never sends in the header's mode. Outside the sealed
-    /// channel, a tampered payload that no longer parses.
+    /// Authentic bytes that do not decode to a payload; outside the sealed
+    /// channel, a tampered payload that no longer parses. On every channel,
+    /// also a payload that does not fit the group ([`Envelope::fits`]: a
+    /// member id outside 1..=n, say).
     Malformed,
 }
 
@@ -137,6 +173,7 @@ pub const REASONS: [&str; 8] = [
 ];
 
 impl Reject {
+    /// The reason's name in traces and summaries, one of [`REASONS`].
     pub fn as_str(self) -> &'static str {
         match self {
             Reject::WrongRecipient => "wrong-recipient",
@@ -273,7 +310,8 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// `window_us`: how far a timestamp may be from the receiver's clock.
+    /// The endpoint of `me`'s incarnation `incarnation`, holding `keys`.
+    /// `window_us`: how far a timestamp may be from the receiver's clock, µs.
     pub fn new(keys: Keys, me: Party, incarnation: u32, window_us: i64) -> Endpoint {
         Endpoint {
             keys,
@@ -285,6 +323,7 @@ impl Endpoint {
         }
     }
 
+    /// This party's public keys, for the directory.
     pub fn public(&self) -> PublicKeys {
         self.keys.public()
     }

@@ -19,6 +19,9 @@ use super::{
 };
 use crate::group::GroupParams;
 
+/// The security manager, party 0: a [`Node`] that at its start draws and
+/// sends every member's pad (and, with commitments, the process 800
+/// commitments), then only retransmits until each is acknowledged.
 pub struct SecurityManager {
     group: &'static GroupParams,
     members: u32,
