@@ -1,5 +1,6 @@
 //! Faults (reference §4): crashes and partitions. The simulator carries them
-//! out; the members only notice silence.
+//! out; the members only notice silence. All times here are virtual time in
+//! µs since the start of the run.
 
 use crate::protocol::MemberId;
 
@@ -8,7 +9,12 @@ use crate::protocol::MemberId;
 /// carries it out; the member knows nothing of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Halt {
+    /// The key-generation iteration, 1..=epochs (a scenario's `at.epoch`).
     pub iteration: u64,
+    /// `false` (`before-send`): the node crashes the moment the iteration
+    /// falls due, before its draw and HFK go out. `true` (`after-send`): it
+    /// crashes once every HFK (and public FK) it sent for the iteration has
+    /// been acknowledged.
     pub after_send: bool,
 }
 
@@ -21,9 +27,14 @@ pub enum CrashAt {
     Point(Halt),
 }
 
+/// One scheduled crash of a member's node. A member's crashes apply to its
+/// incarnations in order: the first to the original node, the second to
+/// its first replacement, and so on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Crash {
+    /// The member whose node crashes.
     pub member: MemberId,
+    /// When it crashes.
     pub at: CrashAt,
     /// Whether a replacement takes the index and runs process 700.
     pub replace: bool,
@@ -31,15 +42,21 @@ pub struct Crash {
 
 /// Members in different groups cannot reach each other from `from_us` until
 /// `until_us` (for ever without it). Members named in no group form one more
-/// group together.
+/// group together. It cuts member-to-member messages only: the SM reaches,
+/// and is reached by, everyone.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Partition {
+    /// The groups of members that can still reach each other.
     pub groups: Vec<Vec<MemberId>>,
+    /// Virtual time, in µs, from which it holds (inclusive).
     pub from_us: u64,
+    /// Virtual time, in µs, at which it heals (exclusive); `None` for a
+    /// partition that never heals.
     pub until_us: Option<u64>,
 }
 
 impl Partition {
+    /// Whether the partition holds at virtual time `t_us`.
     pub fn active(&self, t_us: u64) -> bool {
         t_us >= self.from_us && self.until_us.is_none_or(|u| t_us < u)
     }
@@ -54,9 +71,13 @@ impl Partition {
     }
 }
 
+/// Every fault of a run.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Faults {
+    /// The crashes, in scenario order.
     pub crashes: Vec<Crash>,
+    /// The partitions; a message is cut off when any of them separates
+    /// its sender from its recipient.
     pub partitions: Vec<Partition>,
 }
 
@@ -67,6 +88,7 @@ impl Faults {
         self.crashes.iter().filter(|c| c.member == member).nth(incarnation as usize)
     }
 
+    /// Whether any partition separates `a` from `b` at virtual time `t_us`.
     pub fn separated(&self, a: MemberId, b: MemberId, t_us: u64) -> bool {
         self.partitions.iter().any(|p| p.separates(a, b, t_us))
     }

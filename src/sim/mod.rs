@@ -21,10 +21,10 @@
 
 pub mod fault;
 pub mod network;
-pub mod queue;
+pub(crate) mod queue;
 pub mod rng;
 pub mod truth;
-pub mod wire;
+pub(crate) mod wire;
 
 use std::io;
 
@@ -52,21 +52,45 @@ pub struct SimTime(pub u64);
 /// Everything a run needs; built from a scenario.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// The run's seed: every named random stream ([`rng::stream`]) is
+    /// derived from it, so one seed gives one run.
     pub seed: u64,
+    /// The group every scalar and element of the run lives in.
     pub group: &'static GroupParams,
+    /// n, the number of members, numbered 1..=n (a scenario allows
+    /// 2..=4096).
     pub members: u32,
+    /// How θ_1 and the first pads are produced: by a security manager
+    /// (process 300) or a ring (process 400, or the hardened ring).
     pub init: InitKind,
+    /// How each key-generation iteration draws a member's key part:
+    /// additive (process 500) or ElGamal (process 600).
     pub keygen: KeygenKind,
     /// Commitments (processes 800, 900 and verified key generation).
     pub verify: Verify,
+    /// Key-generation iterations to run after initialisation; the run is
+    /// complete once every member holds θ_{epochs+1}. May be 0.
     pub epochs: u64,
+    /// Iteration j falls due when a member's own clock reads j × this, in
+    /// µs (a scenario's `rekey_interval_ms` × 1000).
     pub rekey_interval_us: i64,
+    /// Latency, loss and duplication of every transmission.
     pub network: NetworkModel,
+    /// The bound on each member's clock offset from virtual time, in µs:
+    /// every member's offset is drawn uniform in ±this from the "clock"
+    /// stream (the SM's clock is exact).
     pub clock_skew_us: i64,
     /// Events after which the run stops with [`SimError::EventLimit`].
     pub max_events: u64,
+    /// The scenario's adversaries: leaks, coalitions, rogue members or SM,
+    /// and network adversaries.
     pub adversaries: Adversaries,
+    /// Silence, in µs, after which a member missing from a round is
+    /// declared failed; a member waits at least
+    /// [`Config::loss_allowance_us`] and adds the clocks' spread.
     pub round_timeout_us: i64,
+    /// Crashes and partitions scheduled by the scenario;
+    /// [`Simulation::partition`] adds to them during a run.
     pub faults: Faults,
     /// `channel`: [`Channel::Sealed`] signs and encrypts every message
     /// (`plain` and `ideal` differ only in what the eavesdropper reads).
@@ -136,82 +160,143 @@ fn attempts_below(loss: f64, p: f64) -> u32 {
 /// One traceable happening, in the order the simulator saw it.
 #[derive(Debug)]
 pub enum Record<'a> {
-    /// `by` is the party that drew or derived it (the SM draws members' v).
+    /// A secret was drawn or derived; `by` is the party that drew or
+    /// derived it (the SM draws members' v).
     Secret {
+        /// Whose secret it is (the SM's draw v_i is member i's).
         owner: MemberId,
+        /// Which secret: v, γ, δ, α, FK, x, a share, w, ξ or β.
         name: SecretName,
+        /// The epoch for α, the iteration for FK and x, the recipient for
+        /// a share, the recovered iteration for process 700's draws, and 1
+        /// for the other initialisation secrets.
         index: u64,
+        /// The secret itself.
         value: &'a Scalar,
+        /// The party whose node drew or derived it.
         by: Party,
     },
-    /// `member` revealed `secret` of `epoch` to `to`; `value` is the θ, α or
-    /// FK revealed (an SK is not a scalar and has none).
+    /// A leak adversary acted: its member revealed its secret of its epoch
+    /// to its audience, the moment the member came to hold it.
     Leak {
+        /// The declared leak that was carried out.
         leak: &'a Leak,
+        /// The θ, α or FK revealed (an SK is not a scalar and has none).
         value: Option<&'a Scalar>,
     },
+    /// A party put a message on the network (a retransmission too).
     Send {
+        /// The message's number in this run: 0, 1, 2, … in order of
+        /// transmission, shared with the messages adversaries inject.
         msg: u64,
+        /// The envelope as the sender built it (before any sealing or
+        /// tampering).
         env: &'a Envelope,
     },
+    /// The network delivered a copy of message `msg` to a live node; the
+    /// recipient's channel may still refuse it ([`Record::Reject`]).
     Deliver {
+        /// The message delivered.
         msg: u64,
+        /// Its recipient.
         to: Party,
+        /// Whether this is the network's extra copy of a duplicated
+        /// message.
         duplicate: bool,
     },
+    /// The network did not deliver (a copy of) message `msg`.
     Drop {
+        /// The message dropped.
         msg: u64,
+        /// Why it was dropped.
         reason: DropReason,
     },
     /// A network adversary tampered with message `msg` in flight, or
     /// injected it (a replay of message `of`, or a forgery); `env` is what
     /// the message claims to be.
     Attack {
+        /// The message tampered with, or the new number of the injected
+        /// one.
         msg: u64,
+        /// What the adversary did.
         attack: WireAttack,
+        /// For a replay, the message replayed; `None` otherwise.
         of: Option<u64>,
+        /// The envelope the message claims to carry.
         env: &'a Envelope,
     },
     /// `member`'s channel refused message `msg`.
     Reject {
+        /// The recipient that refused it.
         member: Party,
+        /// The message refused.
         msg: u64,
+        /// The check it failed.
         reason: sealed::Reject,
     },
     /// An adversary's message reached `member`'s protocol state.
     Forgery {
+        /// The recipient whose protocol state took it.
         member: Party,
+        /// The message, as numbered in its [`Record::Attack`].
         msg: u64,
+        /// How the adversary made or changed it.
         attack: WireAttack,
     },
+    /// `member` now holds θ_`epoch`.
     Theta {
+        /// The member.
         member: MemberId,
+        /// The epoch, from 1 (initialisation gives θ_1).
         epoch: u64,
+        /// θ_epoch as the member holds it.
         value: &'a Scalar,
     },
+    /// `member` derived SK_`epoch`.
     Key {
+        /// The member.
         member: MemberId,
+        /// The epoch, from 1.
         epoch: u64,
+        /// The key it derived.
         sk: &'a SharedKey,
     },
+    /// `member`'s node crashed (a scheduled crash, an injected one, or a
+    /// crash point reached); it is never called again.
     Crash {
+        /// The member whose node crashed.
         member: MemberId,
     },
     /// `member` found `check` failing in iteration `iter`: silence (it
     /// declares `culprit` failed) or a verification check, which names a
     /// culprit when it can.
     Detect {
+        /// The member that ran the check.
         member: MemberId,
+        /// The check that failed ([`Check::Silence`] for a failure
+        /// declared after silence).
         check: Check,
+        /// The party the check blames, if it can name one.
         culprit: Option<Party>,
+        /// The iteration the check ran in (1 for the initialisation checks
+        /// of processes 800 and 900).
         iter: u64,
     },
+    /// A replacement node took `member`'s index (process 700 starts).
     Replace {
+        /// The index taken.
         member: MemberId,
     },
+    /// `member`'s replacement finished (or gave up on) process 700 for
+    /// iteration `iter`.
     Recovered {
+        /// The index recovered.
         member: MemberId,
+        /// The iteration recovered: the replacement resumes at `iter + 1`.
         iter: u64,
+        /// Whether it recovered: every survivor's ĤFK arrived, its key
+        /// matched the SK the RI sent, and every re-derived secret equals
+        /// the original.
         ok: bool,
     },
 }
@@ -258,10 +343,14 @@ impl std::fmt::Display for DropReason {
 
 /// Where a run's records go.
 pub trait Recorder {
-    /// Whether per-message records (send, deliver, drop) are wanted at all;
-    /// when not, the simulator does not build them (their `seq` numbers are
-    /// still used, so a record has the same `seq` at every trace level).
+    /// Whether per-message records (send, deliver, drop, attack) are
+    /// wanted at all; when not, the simulator does not build them (their
+    /// `seq` numbers are still used, so a record has the same `seq` at every
+    /// trace level).
     fn wants_messages(&self) -> bool;
+    /// Takes one record: `seq` is its number (0, 1, 2, … with gaps where
+    /// message records were not built), `at` the virtual time it happened.
+    /// An error ends the run with [`SimError::Io`].
     fn record(&mut self, seq: u64, at: SimTime, rec: &Record<'_>) -> io::Result<()>;
 }
 
@@ -277,32 +366,60 @@ impl Recorder for NullRecorder {
     }
 }
 
+/// Why a run stopped before its end.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
+    /// The [`Recorder`] failed (writing the trace, say).
     #[error("writing the trace failed: {0}")]
     Io(#[from] io::Error),
+    /// The run processed more than [`Config::max_events`] events.
     #[error("the run reached the limit of {limit} events (reference §9) at t = {at_us} µs")]
-    EventLimit { limit: u64, at_us: u64 },
+    EventLimit {
+        /// The limit, [`Config::max_events`].
+        limit: u64,
+        /// Virtual time, in µs, of the event past the limit.
+        at_us: u64,
+    },
     /// A party addressed a message to a party the group does not have: a
     /// fraclab bug (payloads naming such parties are refused on receipt),
     /// reported as an error rather than an out-of-range index.
     #[error(
         "fraclab bug: {from} sent a message to {to}, which is not a party of this group, at t = {at_us} µs"
     )]
-    Misaddressed { from: String, to: String, at_us: u64 },
+    Misaddressed {
+        /// The sender, as its `Debug` form.
+        from: String,
+        /// The recipient it named, as its `Debug` form.
+        to: String,
+        /// Virtual time of the send, in µs.
+        at_us: u64,
+    },
 }
 
 /// Counters and the verdict of a finished run.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Outcome {
+    /// What the ground truth says of the run: epochs completed, key
+    /// agreement, findings, recoveries, detections, a stall.
     pub verdict: Verdict,
-    /// Events the simulator processed: deliveries and timers that fired
-    /// (not the trace's line count, which the footer gives).
+    /// Events the simulator processed: deliveries, timers that fired and
+    /// scheduled crashes (not the trace's line count, which the footer
+    /// gives).
     pub events: u64,
+    /// Transmissions by the parties, retransmissions included (a tampered
+    /// message too; adversaries' injections are not counted).
     pub messages_sent: u64,
+    /// Copies of the parties' messages handed to a live recipient,
+    /// duplicates included, whether or not its channel then accepted them.
     pub messages_delivered: u64,
+    /// Copies of the parties' messages lost, cut off by a partition, or
+    /// addressed to a node that had crashed.
     pub messages_dropped: u64,
+    /// Transmissions that were retransmissions (attempt ≥ 1) of a payload
+    /// not acknowledged in time; part of `messages_sent`.
     pub retransmissions: u64,
+    /// Virtual time at the end, in µs: the time of the last event
+    /// processed.
     pub sim_time_us: u64,
     /// Messages the channel refused, by reason.
     pub rejected: std::collections::BTreeMap<sealed::Reject, u64>,

@@ -1,5 +1,6 @@
 //! The network model: per-message latency (fixed, uniform or shifted
-//! exponential), loss and duplication, all drawn from the "network" stream.
+//! exponential), loss and duplication, all drawn from the "network" stream
+//! (for a message a network adversary injects, from that adversary's own).
 //! Every transmission takes exactly four draws, whatever its fate, so a
 //! change of loss rate does not re-shuffle the latencies of other messages.
 
@@ -7,19 +8,28 @@ use rand_core::Rng;
 
 use super::rng::{uniform_i64, unit_f64};
 
-/// Latency distribution, in µs.
+/// Latency distribution, in µs: how long after it is sent a message (or
+/// each copy of a duplicated one) arrives.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Latency {
+    /// Every message takes exactly `value_us`.
     Fixed {
+        /// The latency, in µs.
         value_us: u64,
     },
+    /// Uniform over `min_us..=max_us`.
     Uniform {
+        /// The least latency, in µs.
         min_us: u64,
+        /// The greatest latency, in µs (inclusive; at least `min_us`).
         max_us: u64,
     },
-    /// `min_us` plus an exponential draw with mean `mean_us`.
+    /// `min_us` plus an exponential draw with mean `mean_us`, rounded to
+    /// the nearest µs.
     Exponential {
+        /// The least latency, in µs.
         min_us: u64,
+        /// The mean of the exponential part, in µs.
         mean_us: u64,
     },
 }
@@ -62,8 +72,11 @@ impl Latency {
     }
 }
 
+/// How the network treats every transmission: each is lost, delivered or
+/// duplicated independently of the others.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct NetworkModel {
+    /// Each delivered copy's latency.
     pub latency: Latency,
     /// Per-message drop probability in [0, 1).
     pub loss: f64,
@@ -74,12 +87,26 @@ pub struct NetworkModel {
 /// What the network does with one transmission.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fate {
+    /// It never arrives.
     Lost,
-    Delivered { latency_us: u64 },
-    Duplicated { latency_us: u64, copy_latency_us: u64 },
+    /// It arrives once.
+    Delivered {
+        /// µs from sending to arrival.
+        latency_us: u64,
+    },
+    /// It arrives twice, each copy with its own latency.
+    Duplicated {
+        /// µs from sending to the original's arrival.
+        latency_us: u64,
+        /// µs from sending to the extra copy's arrival (it may come first).
+        copy_latency_us: u64,
+    },
 }
 
 impl NetworkModel {
+    /// Draws one transmission's fate from `rng`: always four draws (loss,
+    /// duplication, two latencies), whatever the fate. A lost message is
+    /// never also duplicated.
     pub fn transmit(&self, rng: &mut dyn Rng) -> Fate {
         let lost = unit_f64(rng) < self.loss;
         let dup = unit_f64(rng) < self.duplicate;

@@ -34,22 +34,28 @@ impl<E> Ord for Entry<E> {
     }
 }
 
+/// Pending events of type `E`, each at a virtual time.
 pub struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
     next_seq: u64,
 }
 
 impl<E> EventQueue<E> {
+    /// An empty queue.
     pub fn new() -> Self {
         EventQueue { heap: BinaryHeap::new(), next_seq: 0 }
     }
 
+    /// Schedules `event` at `at`, after every event already scheduled at
+    /// that time.
     pub fn push(&mut self, at: SimTime, event: E) {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.heap.push(Entry { at, seq, event });
     }
 
+    /// Takes the earliest event (of those at one time, the first
+    /// scheduled) with its time, or `None` when the queue is empty.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         self.heap.pop().map(|e| (e.at, e.event))
     }

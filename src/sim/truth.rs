@@ -3,7 +3,9 @@
 //! out):
 //! - all members hold the same θ_e;
 //! - I1: Σ_i α_{i,e} = (n−1)·θ_e (mod q);
-//! - θ_{j+1} = Σ_i FK_{i,j} for every key-generation iteration j.
+//! - θ_{j+1} = Σ_i FK_{i,j} for every key-generation iteration j;
+//! - a replacement's recovery (process 700) re-derives v, FK and α with
+//!   the values its dead predecessor had.
 //!
 //! A violation is a [`Finding`], not a panic: the run ends normally, says
 //! what broke, and exits 1.
@@ -17,28 +19,54 @@ use crate::protocol::{Check, Epoch, Iteration, MemberId, Note, Party, SecretName
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Finding {
     /// A protocol invariant failed at `epoch`.
-    Invariant { check: &'static str, epoch: u64, detail: String },
+    Invariant {
+        /// Which: `"theta_agree"` (members hold different θ), `"I1"` (the
+        /// pads do not sum to (n−1)·θ), `"theta_sum"` (θ is not the sum of
+        /// the FKs) or `"recovery"` (a recovered secret differs).
+        check: &'static str,
+        /// The epoch checked; for `"recovery"`, the index of the secret
+        /// that differs.
+        epoch: u64,
+        /// What failed, in words, for the summary.
+        detail: String,
+    },
     /// `member` received a confirmation of SK_epoch from `with` that did not
     /// match its own key.
-    Divergence { member: MemberId, epoch: u64, with: MemberId },
+    Divergence {
+        /// The member whose key the confirmation did not match.
+        member: MemberId,
+        /// The epoch of the key.
+        epoch: u64,
+        /// The member that sent the confirmation.
+        with: MemberId,
+    },
 }
 
 /// A verification check that failed at a member (reference §1, processes
 /// 600, 800, 900 and verified key generation).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Detection {
+    /// The member that ran the check.
     pub member: MemberId,
+    /// The check that failed.
     pub check: Check,
     /// The party the check names, if it can name one.
     pub culprit: Option<Party>,
+    /// The iteration the check ran in (1 for the initialisation checks of
+    /// processes 800 and 900).
     pub iter: u64,
 }
 
 /// The outcome of one process-700 recovery.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recovery {
+    /// The index the replacement took.
     pub member: MemberId,
+    /// The iteration recovered: the replacement resumes at `iter + 1`.
     pub iter: u64,
+    /// Whether it succeeded: every survivor's ĤFK arrived, the key the
+    /// replacement derived matched the SK the RI sent, and every re-derived
+    /// secret equals the original.
     pub ok: bool,
     /// Survivors that never sent their ĤFK (a failed recovery).
     pub withheld_by: Vec<MemberId>,
@@ -56,7 +84,9 @@ pub struct Stall {
     pub failed: Vec<MemberId>,
 }
 
-pub struct Truth {
+/// The simulator's record of every secret, θ, key and confirmation the
+/// members noted, checked as it grows.
+pub(crate) struct Truth {
     group: &'static GroupParams,
     members: u32,
     recoveries: Vec<Recovery>,
@@ -87,7 +117,9 @@ pub struct Verdict {
     pub keys_agreed: bool,
     /// SK of the last epoch every member holds, when the keys agreed.
     pub final_sk: Option<SharedKey>,
+    /// Invariant failures and key divergences, in the order found.
     pub findings: Vec<Finding>,
+    /// Every process-700 recovery that finished or gave up, in order.
     pub recoveries: Vec<Recovery>,
     /// Verification checks that failed, in the order they failed.
     pub detections: Vec<Detection>,
@@ -98,6 +130,7 @@ pub struct Verdict {
 }
 
 impl Truth {
+    /// Nothing observed yet, for `members` members in `group`.
     pub fn new(group: &'static GroupParams, members: u32) -> Truth {
         Truth {
             group,
@@ -115,6 +148,8 @@ impl Truth {
         }
     }
 
+    /// Takes one note of a party's output; an epoch is checked the moment
+    /// every member holds its θ.
     pub fn observe(&mut self, note: &Note) {
         match note {
             Note::Secret { owner, name: as_named, index, value } => {
@@ -181,6 +216,8 @@ impl Truth {
         std::mem::take(&mut self.mismatch)
     }
 
+    /// Records a recovery's outcome; a successful one forgets what the dead
+    /// incarnation held past epoch `iter + 1`.
     pub fn recovered(&mut self, member: MemberId, iter: u64, ok: bool, withheld_by: Vec<MemberId>) {
         self.recoveries.push(Recovery { member, iter, ok, withheld_by });
         // A recovery of iteration r resumes at r + 1: what the dead

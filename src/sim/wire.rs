@@ -36,6 +36,7 @@ pub enum Wire {
     /// `ideal` or `plain`: a tampered payload that no longer decodes; the
     /// envelope is the one sent, kept for its addresses.
     Garbled(Envelope),
+    /// `sealed`: the signed and encrypted message, as tampered if it was.
     Sealed(Sealed),
 }
 
@@ -106,7 +107,18 @@ pub enum Move {
     /// An extra message: a replay (of message `of`) or a forgery.
     /// It crosses the same network, its fate drawn from the attacker's
     /// stream.
-    Inject { attack: WireAttack, of: Option<u64>, wire: Wire, env: Envelope, fate: Fate },
+    Inject {
+        /// [`WireAttack::Replay`] or [`WireAttack::Forge`].
+        attack: WireAttack,
+        /// For a replay, the message replayed.
+        of: Option<u64>,
+        /// What goes on the wire.
+        wire: Wire,
+        /// The envelope it claims to carry.
+        env: Envelope,
+        /// What the network does with it.
+        fate: Fate,
+    },
 }
 
 fn keys(seed: u64, label: &str) -> Keys {
