@@ -51,6 +51,8 @@
 //! | 1 | [`protocol`] | the sans-IO members and security manager |
 //! | 0 | [`group`] | parameter sets, `Scalar`/`Element` arithmetic, the KDF |
 
+#![warn(missing_docs)]
+
 pub mod adversary;
 #[cfg(feature = "cli")]
 pub mod cli;
