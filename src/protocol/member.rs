@@ -91,6 +91,10 @@ struct Parts {
     hfks: BTreeMap<MemberId, Scalar>,
     pubs: BTreeMap<MemberId, Element>,
     incs: BTreeMap<MemberId, u32>,
+    /// Members whose HFK and public FK are both in: kept up to date as
+    /// parts arrive, so that "are all parts in?" is a lookup, not a count
+    /// over every member on every arrival.
+    both: usize,
 }
 
 impl Parts {
@@ -101,8 +105,9 @@ impl Parts {
             Some(&held) if held > inc => false,
             Some(&held) if held == inc => true,
             _ => {
-                self.hfks.remove(&m);
-                self.pubs.remove(&m);
+                let had_hfk = self.hfks.remove(&m).is_some();
+                let had_pub = self.pubs.remove(&m).is_some();
+                self.both -= usize::from(had_hfk && had_pub);
                 self.incs.insert(m, inc);
                 true
             }
@@ -110,14 +115,14 @@ impl Parts {
     }
 
     fn put_hfk(&mut self, m: MemberId, inc: u32, hfk: Scalar) {
-        if self.admit(m, inc) {
-            self.hfks.insert(m, hfk);
+        if self.admit(m, inc) && self.hfks.insert(m, hfk).is_none() {
+            self.both += usize::from(self.pubs.contains_key(&m));
         }
     }
 
     fn put_pub(&mut self, m: MemberId, inc: u32, fk_pub: Element) {
-        if self.admit(m, inc) {
-            self.pubs.insert(m, fk_pub);
+        if self.admit(m, inc) && self.pubs.insert(m, fk_pub).is_none() {
+            self.both += usize::from(self.hfks.contains_key(&m));
         }
     }
 
@@ -127,9 +132,10 @@ impl Parts {
         self.hfks.contains_key(&m) && (!publishes || self.pubs.contains_key(&m))
     }
 
-    /// How many members' parts are in.
+    /// How many members' parts are in: their HFK and, when public FKs are
+    /// published, their public FK too. O(1).
     fn complete(&self, publishes: bool) -> usize {
-        self.hfks.keys().filter(|&&m| self.has(m, publishes)).count()
+        if publishes { self.both } else { self.hfks.len() }
     }
 }
 
@@ -636,7 +642,7 @@ impl Member {
         let theta_j = held.theta.clone();
         let g = self.group();
         let lambda = 1 - n as i64;
-        let Parts { hfks, pubs, incs } = round.parts;
+        let Parts { hfks, pubs, incs, .. } = round.parts;
         let theta = g.add(&g.mul_i64(&theta_j, lambda), &g.sum(hfks.values()));
         let alpha = g.sub(&theta, &round.fk);
         self.check_round(round.j, &theta_j, &hfks, &pubs, &incs, out);

@@ -21,7 +21,7 @@
 
 pub mod fault;
 pub mod network;
-pub(crate) mod queue;
+pub mod queue;
 pub mod rng;
 pub mod truth;
 pub(crate) mod wire;
