@@ -22,12 +22,18 @@ struct Pending {
 }
 
 /// What a receiver has seen from one sender.
-#[derive(Default)]
 struct Window {
     /// Every seq below this has been seen.
     below: u64,
     /// Seqs at or above `below` seen out of order.
     above: BTreeSet<u64>,
+}
+
+impl Default for Window {
+    /// Nothing seen yet: seqs number from 1 (0 is the acks').
+    fn default() -> Self {
+        Window { below: 1, above: BTreeSet::new() }
+    }
 }
 
 impl Window {
@@ -88,19 +94,93 @@ pub struct Link {
     me: Party,
     /// This node's incarnation (0 original, k for the k-th replacement).
     incarnation: u32,
-    /// The incarnation last seen of each peer.
-    peer_inc: BTreeMap<Party, u32>,
     backoff: Backoff,
-    /// The next seq towards each recipient.
-    next_seq: BTreeMap<Party, u64>,
-    /// Unacknowledged payloads by (recipient, seq).
-    pending: BTreeMap<(Party, u32, u64), Pending>,
-    /// The same entries ordered by deadline.
-    deadlines: BTreeSet<(LocalTime, Party, u32, u64)>,
-    /// What has been passed up, per sender and per the incarnation of this
-    /// node the sender addressed: each such pair numbers from 1.
-    seen: BTreeMap<(Party, u32), Window>,
+    /// What the link keeps per peer, by the peer's index (0 the SM, i
+    /// member i): a slot per party, so that a message costs an index, not
+    /// a search.
+    peers: Vec<Peer>,
+    /// What has been passed up from senders that addressed another
+    /// incarnation of this node than itself (a recovery message for its
+    /// dead predecessor, say), per (sender, that incarnation). Rare.
+    seen_other: BTreeMap<(Party, u32), Window>,
+    /// The unacknowledged payloads, ordered by deadline.
+    deadlines: Deadlines,
+    /// How many payloads are unacknowledged.
+    pending: usize,
 }
+
+/// What a link keeps for one peer.
+#[derive(Default)]
+struct Peer {
+    /// The incarnation last seen (0 until a replacement speaks).
+    inc: u32,
+    /// The last seq used towards the peer (0: none yet).
+    last_seq: u64,
+    /// What has been passed up from the peer, when it addressed this node's
+    /// own incarnation.
+    seen: Window,
+    /// Unacknowledged payloads to the peer, sorted by (its incarnation
+    /// addressed, seq): sends append in that order (seqs grow, and a new
+    /// incarnation is a higher one), and a peer has few payloads pending at
+    /// a time, so a sorted vector beats a tree node per peer.
+    pending: Vec<Pending>,
+}
+
+impl Peer {
+    fn find(&self, inc: u32, seq: u64) -> Result<usize, usize> {
+        self.pending.binary_search_by_key(&(inc, seq), |p| (p.env.to_inc, p.env.seq))
+    }
+}
+
+/// The deadlines of the unacknowledged payloads, ordered by (deadline,
+/// recipient, incarnation, seq): the order retransmissions go out in. The
+/// earliest deadline, which every poll asks for, is kept aside with how
+/// many payloads share it, so that asking does not walk the tree.
+#[derive(Default)]
+struct Deadlines {
+    set: BTreeSet<(LocalTime, Party, u32, u64)>,
+    earliest: Option<(LocalTime, usize)>,
+}
+
+impl Deadlines {
+    fn insert(&mut self, key: (LocalTime, Party, u32, u64)) {
+        if !self.set.insert(key) {
+            return;
+        }
+        self.earliest = match self.earliest {
+            Some((t, count)) if key.0 == t => Some((t, count + 1)),
+            Some((t, count)) if key.0 > t => Some((t, count)),
+            _ => Some((key.0, 1)),
+        };
+    }
+
+    fn remove(&mut self, key: &(LocalTime, Party, u32, u64)) {
+        if !self.set.remove(key) {
+            return;
+        }
+        match self.earliest {
+            Some((t, count)) if key.0 == t && count > 1 => self.earliest = Some((t, count - 1)),
+            Some((t, _)) if key.0 == t => self.recount(),
+            _ => {}
+        }
+    }
+
+    /// Finds the earliest deadline again, and how many share it.
+    fn recount(&mut self) {
+        self.earliest = self.set.first().map(|&(t, ..)| {
+            let count = self.set.range((t, Party::Sm, 0, 0)..).take_while(|k| k.0 == t).count();
+            (t, count)
+        });
+    }
+
+    fn first(&self) -> Option<LocalTime> {
+        self.earliest.map(|(t, _)| t)
+    }
+}
+
+/// Parties' indices beyond this are not fraclab's (a group has at most
+/// 4096 members): an envelope from one is ignored rather than given a slot.
+const PEERS_MAX: usize = 1 << 16;
 
 /// What the link made of one incoming envelope.
 pub struct Received {
@@ -111,6 +191,10 @@ pub struct Received {
     /// The sender turned out to be a new incarnation (a replacement): the
     /// link has forgotten everything it kept for the old one.
     pub restarted: Option<Party>,
+}
+
+impl Received {
+    const NOTHING: Received = Received { ack: None, fresh: None, restarted: None };
 }
 
 impl Link {
@@ -126,54 +210,72 @@ impl Link {
         Link {
             me,
             incarnation,
-            peer_inc: BTreeMap::new(),
             backoff,
-            next_seq: BTreeMap::new(),
-            pending: BTreeMap::new(),
-            deadlines: BTreeSet::new(),
-            seen: BTreeMap::new(),
+            peers: Vec::new(),
+            seen_other: BTreeMap::new(),
+            deadlines: Deadlines::default(),
+            pending: 0,
         }
     }
 
-    fn take_seq(&mut self, to: Party) -> u64 {
-        let next = self.next_seq.entry(to).or_insert(1);
-        let s = *next;
-        *next += 1;
-        s
+    /// The slot of `p`, made if it is new; `None` for an index no group has.
+    fn peer_mut(&mut self, p: Party) -> Option<&mut Peer> {
+        let i = p.trace_id() as usize;
+        if i >= PEERS_MAX {
+            return None;
+        }
+        if i >= self.peers.len() {
+            self.peers.resize_with(i + 1, Peer::default);
+        }
+        Some(&mut self.peers[i])
+    }
+
+    fn peer(&self, p: Party) -> Option<&Peer> {
+        self.peers.get(p.trace_id() as usize)
     }
 
     /// Frames `body` for `to` and keeps it until acknowledged.
+    ///
+    /// # Panics
+    /// If `to`'s index is beyond any group's (a bug of the caller: parties
+    /// only address members of their group).
     pub fn send(&mut self, now: LocalTime, to: Party, mode: Mode, iter: u64, body: Body) -> Envelope {
-        let seq = self.take_seq(to);
-        let (from_inc, to_inc) = (self.incarnation, self.peer_inc(to));
-        let env = Envelope { from: self.me, to, mode, iter, seq, attempt: 0, from_inc, to_inc, body };
+        let (me, from_inc) = (self.me, self.incarnation);
         let deadline = now.plus_us(self.backoff.wait_us(0));
+        let peer = self.peer_mut(to).expect("a party addresses only members of its group");
+        peer.last_seq += 1;
+        let (seq, to_inc) = (peer.last_seq, peer.inc);
+        let env = Envelope { from: me, to, mode, iter, seq, attempt: 0, from_inc, to_inc, body };
+        debug_assert!(peer.pending.last().is_none_or(|p| (p.env.to_inc, p.env.seq) < (to_inc, seq)));
+        peer.pending.push(Pending { env: env.clone(), deadline });
         self.deadlines.insert((deadline, to, to_inc, seq));
-        self.pending.insert((to, to_inc, seq), Pending { env: env.clone(), deadline });
+        self.pending += 1;
         env
     }
 
     /// The incarnation of `p` last heard from (0 until a replacement speaks).
     pub fn peer_inc(&self, p: Party) -> u32 {
-        self.peer_inc.get(&p).copied().unwrap_or(0)
+        self.peer(p).map_or(0, |peer| peer.inc)
     }
 
     /// Forgets everything kept for `peer`'s old incarnation.
     fn forget(&mut self, peer: Party) {
-        self.next_seq.remove(&peer);
-        self.seen.retain(|(p, _), _| *p != peer);
+        self.seen_other.retain(|(p, _), _| *p != peer);
+        let Some(slot) = self.peer_mut(peer) else { return };
+        slot.last_seq = 0;
+        slot.seen = Window::default();
         // Recovery messages (mode R) were meant for the replacement all along:
         // they stay pending, keyed by the old incarnation they addressed.
-        let stale: Vec<(u32, u64)> = self
+        let stale: Vec<((u32, u64), LocalTime)> = slot
             .pending
-            .range((peer, 0, 0)..=(peer, u32::MAX, u64::MAX))
-            .filter(|(_, p)| p.env.mode != Mode::Recovery)
-            .map(|(&(_, inc, s), _)| (inc, s))
+            .iter()
+            .filter(|p| p.env.mode != Mode::Recovery)
+            .map(|p| ((p.env.to_inc, p.env.seq), p.deadline))
             .collect();
-        for (inc, seq) in stale {
-            if let Some(p) = self.pending.remove(&(peer, inc, seq)) {
-                self.deadlines.remove(&(p.deadline, peer, inc, seq));
-            }
+        slot.pending.retain(|p| p.env.mode == Mode::Recovery);
+        self.pending -= stale.len();
+        for ((inc, seq), deadline) in stale {
+            self.deadlines.remove(&(deadline, peer, inc, seq));
         }
     }
 
@@ -184,43 +286,51 @@ impl Link {
     /// predecessor is acked but not passed up, unless it is a recovery
     /// message (mode R), which was meant for the replacement.
     pub fn receive(&mut self, env: Envelope) -> Received {
-        let known = self.peer_inc(env.from);
+        let Some(peer) = self.peer_mut(env.from) else { return Received::NOTHING };
+        let known = peer.inc;
         if env.from_inc < known {
             // From a dead incarnation, still in flight: not for anyone.
-            return Received { ack: None, fresh: None, restarted: None };
+            return Received::NOTHING;
         }
         let restarted = (env.from_inc > known).then(|| {
             self.forget(env.from);
-            self.peer_inc.insert(env.from, env.from_inc);
+            if let Some(peer) = self.peer_mut(env.from) {
+                peer.inc = env.from_inc;
+            }
             env.from
         });
+        let (me, incarnation) = (self.me, self.incarnation);
+        let Some(peer) = self.peer_mut(env.from) else { return Received::NOTHING };
         if let Body::Ack { seq, inc } = env.body {
-            if let Some(p) = self.pending.remove(&(env.from, inc, seq)) {
+            if let Ok(at) = peer.find(inc, seq) {
+                let p = peer.pending.remove(at);
+                self.pending -= 1;
                 self.deadlines.remove(&(p.deadline, env.from, inc, seq));
             }
             return Received { ack: None, fresh: None, restarted };
         }
         let ack = Envelope {
-            from: self.me,
+            from: me,
             to: env.from,
             mode: env.mode,
             iter: env.iter,
             seq: 0,
             attempt: 0,
-            from_inc: self.incarnation,
+            from_inc: incarnation,
             to_inc: env.from_inc,
             body: Body::Ack { seq: env.seq, inc: env.to_inc },
         };
-        if env.to_inc < self.incarnation && env.mode != Mode::Recovery {
+        if env.to_inc < incarnation && env.mode != Mode::Recovery {
             // Addressed to this node's dead predecessor: acknowledged, so the
             // sender stops retransmitting it, but not for this node. Recovery
             // messages are for the replacement, whatever the sender knew.
             return Received { ack: Some(ack), fresh: None, restarted };
         }
-        let window = self
-            .seen
-            .entry((env.from, env.to_inc))
-            .or_insert_with(|| Window { below: 1, above: BTreeSet::new() });
+        let window = if env.to_inc == incarnation {
+            &mut peer.seen
+        } else {
+            self.seen_other.entry((env.from, env.to_inc)).or_default()
+        };
         let fresh = window.insert(env.seq).then_some(env);
         Received { ack: Some(ack), fresh, restarted }
     }
@@ -233,36 +343,49 @@ impl Link {
     /// messages as stale.) Key confirmations and recovery messages are
     /// never retired: each confirmation is wanted, whenever it comes.
     pub fn retire(&mut self, epoch: u64) {
-        let done: Vec<(LocalTime, Party, u32, u64)> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| !matches!(p.env.body, Body::Confirm(_)))
-            .filter(|(_, p)| match p.env.mode {
-                Mode::Generation => p.env.iter + 2 <= epoch,
-                Mode::Init => epoch >= 3,
-                Mode::Recovery => false,
-            })
-            .map(|(&(to, inc, seq), p)| (p.deadline, to, inc, seq))
-            .collect();
-        for (deadline, to, inc, seq) in done {
-            self.pending.remove(&(to, inc, seq));
-            self.deadlines.remove(&(deadline, to, inc, seq));
+        if self.pending == 0 {
+            return;
+        }
+        let retired = |p: &Pending| {
+            !matches!(p.env.body, Body::Confirm(_))
+                && match p.env.mode {
+                    Mode::Generation => p.env.iter + 2 <= epoch,
+                    Mode::Init => epoch >= 3,
+                    Mode::Recovery => false,
+                }
+        };
+        for peer in &mut self.peers {
+            if peer.pending.is_empty() {
+                continue;
+            }
+            peer.pending.retain(|p| {
+                if !retired(p) {
+                    return true;
+                }
+                self.deadlines.remove(&(p.deadline, p.env.to, p.env.to_inc, p.env.seq));
+                self.pending -= 1;
+                false
+            });
         }
     }
 
     /// Every payload whose retransmission deadline has passed, re-framed.
     pub fn due(&mut self, now: LocalTime) -> Vec<Envelope> {
         let mut out = Vec::new();
-        while let Some(&(deadline, to, inc, seq)) = self.deadlines.first() {
-            if deadline > now {
-                break;
-            }
-            self.deadlines.pop_first();
-            let p = self.pending.get_mut(&(to, inc, seq)).expect("deadline without pending entry");
+        while self.deadlines.first().is_some_and(|d| d <= now) {
+            let Some(key @ (_, to, inc, seq)) = self.deadlines.set.first().copied() else { break };
+            self.deadlines.remove(&key);
+            let attempt_wait = |attempt| now.plus_us(self.backoff.wait_us(attempt));
+            let peer = self.peers.get_mut(to.trace_id() as usize);
+            let Some(p) = peer.and_then(|peer| peer.find(inc, seq).ok().map(|at| &mut peer.pending[at]))
+            else {
+                unreachable!("a deadline has its pending entry")
+            };
             p.env.attempt += 1;
-            p.deadline = now.plus_us(self.backoff.wait_us(p.env.attempt));
-            self.deadlines.insert((p.deadline, to, inc, seq));
+            p.deadline = attempt_wait(p.env.attempt);
             out.push(p.env.clone());
+            let deadline = p.deadline;
+            self.deadlines.insert((deadline, to, inc, seq));
         }
         out
     }
@@ -270,17 +393,17 @@ impl Link {
     /// The earliest retransmission deadline, if any payload is still
     /// unacknowledged.
     pub fn next_deadline(&self) -> Option<LocalTime> {
-        self.deadlines.first().map(|&(d, ..)| d)
+        self.deadlines.first()
     }
 
     /// Whether every payload sent has been acknowledged.
     pub fn is_idle(&self) -> bool {
-        self.pending.is_empty()
+        self.pending == 0
     }
 
     /// Whether the payload `seq` to `to` is still unacknowledged.
     pub fn is_pending(&self, to: Party, inc: u32, seq: u64) -> bool {
-        self.pending.contains_key(&(to, inc, seq))
+        self.peer(to).is_some_and(|peer| peer.find(inc, seq).is_ok())
     }
 }
 
@@ -317,7 +440,7 @@ mod tests {
 
     #[test]
     fn window_passes_each_seq_once_and_stays_small() {
-        let mut w = Window { below: 1, above: BTreeSet::new() };
+        let mut w = Window::default();
         assert!(w.insert(2));
         assert!(w.insert(1));
         assert!(!w.insert(2) && !w.insert(1));
