@@ -219,6 +219,8 @@ pub struct Member {
     /// How the member's payloads leave it (honest unless an adversary
     /// supplies another conduct).
     conduct: Box<dyn Conduct>,
+    /// The conduct's output for one send, kept for its capacity.
+    conducted: Vec<Outgoing>,
     link: Link,
     phase: Phase,
     /// Parts of iterations this member has not started yet.
@@ -258,6 +260,7 @@ impl Member {
         Member {
             cfg,
             conduct,
+            conducted: Vec::new(),
             link,
             phase: Phase::Created,
             early: BTreeMap::new(),
@@ -336,9 +339,14 @@ impl Member {
     /// what the conduct lets out.
     fn send(&mut self, now: LocalTime, to: Party, mode: Mode, iter: u64, body: Body, out: &mut Output) {
         let ctx = self.context(mode, iter);
-        for msg in conduct::conduct(&mut *self.conduct, &ctx, Outgoing { to, body }, &mut out.notes) {
+        // One buffer for what the conduct lets out, reused message after
+        // message: no allocation per send.
+        let mut sends = std::mem::take(&mut self.conducted);
+        self.conduct.outgoing(&ctx, Outgoing { to, body }, &mut sends, &mut out.notes);
+        for msg in sends.drain(..) {
             out.sends.push(self.link.send(now, msg.to, mode, iter, msg.body));
         }
+        self.conducted = sends;
     }
 
     /// The member's own part of a round, `body` passed through its conduct

@@ -431,11 +431,12 @@ pub struct Outcome {
 }
 
 enum Event {
-    /// The envelope is boxed: the heap moves events on every push and pop,
-    /// and a small event keeps that cheap.
+    /// The message travels inline: the calendar queue moves an event once
+    /// in and once out, so a box per message would cost more (an allocation
+    /// and a free) than it saves.
     Deliver {
         msg: u64,
-        wire: Box<wire::Wire>,
+        wire: wire::Wire,
         duplicate: bool,
         /// The attack that made or changed it; `None` for an honest message.
         origin: Option<WireAttack>,
@@ -806,7 +807,7 @@ impl<'r> Simulation<'r> {
 
     fn handle(&mut self, event: Event) -> Result<(), SimError> {
         match event {
-            Event::Deliver { msg, wire, duplicate, origin } => self.deliver(msg, *wire, duplicate, origin),
+            Event::Deliver { msg, wire, duplicate, origin } => self.deliver(msg, wire, duplicate, origin),
             Event::Timer { party, .. } => {
                 self.slot_mut(party).armed.0 = None;
                 let now = self.local(party);
@@ -1167,12 +1168,12 @@ impl<'r> Simulation<'r> {
                 self.record_message(|| Record::Drop { msg, reason: DropReason::Loss })?;
             }
             Fate::Delivered { latency_us } => {
-                let ev = Event::Deliver { msg, wire: Box::new(wire), duplicate: false, origin };
+                let ev = Event::Deliver { msg, wire, duplicate: false, origin };
                 self.queue.push(SimTime(now + latency_us), ev);
             }
             Fate::Duplicated { latency_us, copy_latency_us } => {
-                let copy = Event::Deliver { msg, wire: Box::new(wire.clone()), duplicate: true, origin };
-                let first = Event::Deliver { msg, wire: Box::new(wire), duplicate: false, origin };
+                let copy = Event::Deliver { msg, wire: wire.clone(), duplicate: true, origin };
+                let first = Event::Deliver { msg, wire, duplicate: false, origin };
                 self.queue.push(SimTime(now + latency_us), first);
                 self.queue.push(SimTime(now + copy_latency_us), copy);
             }
