@@ -757,6 +757,30 @@ impl<'r> Simulation<'r> {
         self.out
     }
 
+    /// The instrumented work counter: the event queue's work beyond O(1)
+    /// per push and pop ([`queue::EventQueue::work`]) plus every member
+    /// link's ([`Link::work`](crate::protocol::link::Link::work)). Tests
+    /// divide it by the events processed to check that the work per event
+    /// does not grow with the group; it counts steps, not time, so it is
+    /// the same on every machine.
+    pub fn work(&self) -> u64 {
+        let links: u64 = self
+            .slots
+            .iter()
+            .map(|slot| match &slot.occupant {
+                Occupant::Member(m) => m.link().work(),
+                _ => 0,
+            })
+            .sum();
+        self.queue.work() + links
+    }
+
+    /// Events processed so far (deliveries, timers that fired, scheduled
+    /// crashes): [`Outcome::events`] of the run so far.
+    pub fn events(&self) -> u64 {
+        self.out.events
+    }
+
     /// Virtual time now: the time of the last event processed.
     pub fn now(&self) -> SimTime {
         self.now

@@ -17,6 +17,7 @@ mod plots;
 mod protocol;
 mod recovery;
 mod reliability;
+mod scale;
 mod scenario_api;
 mod scenario_errors;
 mod schema;
