@@ -1,6 +1,7 @@
 //! fraclab's integration tests, one binary with a module per topic (as
 //! ripgrep keeps them). Each test states the claim it checks.
 
+mod analysis_golden;
 mod attacks;
 mod cli;
 mod determinism;
