@@ -180,6 +180,13 @@ impl Deadlines {
     fn first(&self) -> Option<LocalTime> {
         self.earliest.map(|(t, _)| t)
     }
+
+    /// Takes the first entry, if its deadline is at or before `now`.
+    fn pop_due(&mut self, now: LocalTime) -> Option<(LocalTime, Party, u32, u64)> {
+        let key = *self.set.first().filter(|k| k.0 <= now)?;
+        self.remove(&key);
+        Some(key)
+    }
 }
 
 /// Parties' indices beyond this are not fraclab's (a group has at most
@@ -262,10 +269,12 @@ impl Link {
         self.peer(p).map_or(0, |peer| peer.inc)
     }
 
-    /// Forgets everything kept for `peer`'s old incarnation.
-    fn forget(&mut self, peer: Party) {
+    /// `peer` is now its incarnation `inc`: forgets everything kept for
+    /// the old one.
+    fn restart(&mut self, peer: Party, inc: u32) {
         self.seen_other.retain(|(p, _), _| *p != peer);
         let Some(slot) = self.peer_mut(peer) else { return };
+        slot.inc = inc;
         slot.last_seq = 0;
         slot.seen = Window::default();
         // Recovery messages (mode R) were meant for the replacement all along:
@@ -297,10 +306,7 @@ impl Link {
             return Received::NOTHING;
         }
         let restarted = (env.from_inc > known).then(|| {
-            self.forget(env.from);
-            if let Some(peer) = self.peer_mut(env.from) {
-                peer.inc = env.from_inc;
-            }
+            self.restart(env.from, env.from_inc);
             env.from
         });
         let (me, incarnation) = (self.me, self.incarnation);
@@ -376,20 +382,15 @@ impl Link {
     /// Every payload whose retransmission deadline has passed, re-framed.
     pub fn due(&mut self, now: LocalTime) -> Vec<Envelope> {
         let mut out = Vec::new();
-        while self.deadlines.first().is_some_and(|d| d <= now) {
-            let Some(key @ (_, to, inc, seq)) = self.deadlines.set.first().copied() else { break };
-            self.deadlines.remove(&key);
-            let attempt_wait = |attempt| now.plus_us(self.backoff.wait_us(attempt));
-            let peer = self.peers.get_mut(to.trace_id() as usize);
-            let Some(p) = peer.and_then(|peer| peer.find(inc, seq).ok().map(|at| &mut peer.pending[at]))
-            else {
-                unreachable!("a deadline has its pending entry")
-            };
+        while let Some((_, to, inc, seq)) = self.deadlines.pop_due(now) {
+            let wait_us = |attempt| self.backoff.wait_us(attempt);
+            let peer = self.peers.get_mut(to.trace_id() as usize).expect("a deadline has its peer");
+            let at = peer.find(inc, seq).expect("a deadline has its pending entry");
+            let p = &mut peer.pending[at];
             p.env.attempt += 1;
-            p.deadline = attempt_wait(p.env.attempt);
+            p.deadline = now.plus_us(wait_us(p.env.attempt));
             out.push(p.env.clone());
-            let deadline = p.deadline;
-            self.deadlines.insert((deadline, to, inc, seq));
+            self.deadlines.insert((p.deadline, to, inc, seq));
         }
         out
     }

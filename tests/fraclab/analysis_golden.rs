@@ -19,43 +19,10 @@ use fraclab::report::summary;
 use fraclab::scenario::{self, Channel, Scenario};
 use sha2::{Digest, Sha256};
 
+use crate::harness::Rng;
+
 const GOLDEN: &str = "tests/data/analysis-golden.txt";
 const RANDOM_CASES: u64 = 200;
-
-/// SplitMix64: a fixed, dependency-free generator, so the case list never
-/// changes with a crate's version.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// Uniform in lo..=hi.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.next() as usize % xs.len()]
-    }
-    /// A random subset of 1..=n of size k, sorted.
-    fn subset(&mut self, n: u64, k: u64) -> Vec<u64> {
-        let mut all: Vec<u64> = (1..=n).collect();
-        for i in 0..all.len() {
-            let j = i + self.next() as usize % (all.len() - i);
-            all.swap(i, j);
-        }
-        let mut s: Vec<u64> = all.into_iter().take(k as usize).collect();
-        s.sort();
-        s
-    }
-}
 
 fn list(xs: &[u64]) -> String {
     let items: Vec<String> = xs.iter().map(u64::to_string).collect();
@@ -69,32 +36,32 @@ fn list(xs: &[u64]) -> String {
 /// `attempt` counts up from 0 past drawings the loader refuses.
 fn random_case(i: u64, attempt: u64) -> String {
     let mut r = Rng(0x0f7a_c1ab_0000_0000 ^ i.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ (attempt << 56));
-    let n = r.range(3, 9);
+    let n = r.range_u64(3, 9);
     let init = *r.pick(&["sm", "ring", "ring-hardened"]);
-    let epochs = r.range(1, 4);
+    let epochs = r.range_u64(1, 4);
     let keygen = if r.chance(15) { "elgamal" } else { "additive" };
     let plain = r.chance(30);
     let mut t = format!(
         "name = \"golden-{i}\"\nseed = {}\n\n[group]\nparams = \"toy-64\"\n\n[protocol]\nmembers = {n}\n\
          init = \"{init}\"\nkeygen = \"{keygen}\"\nepochs = {epochs}\nchannel = \"{}\"\n",
-        r.range(1, 1_000_000),
+        r.range_u64(1, 1_000_000),
         if plain { "plain" } else { "ideal" }
     );
     if r.chance(20) {
         t.push_str("\n[network]\nloss = 0.1\n");
     }
-    for _ in 0..r.range(0, 3) {
-        let member = r.range(1, n);
+    for _ in 0..r.range_u64(0, 3) {
+        let member = r.range_u64(1, n);
         let (secret, last) =
             *r.pick(&[("alpha", epochs + 1), ("fk", epochs), ("theta", epochs + 1), ("sk", epochs + 1)]);
-        let epoch = r.range(1, last);
-        let to = match r.range(0, 2) {
+        let epoch = r.range_u64(1, last);
+        let to = match r.range_u64(0, 2) {
             0 => "\"group\"".to_string(),
             1 => "\"outsider\"".to_string(),
             _ => {
                 let others: Vec<u64> = (1..=n).filter(|&m| m != member).collect();
-                let k = r.range(1, others.len() as u64);
-                let picked = r.subset(others.len() as u64, k);
+                let k = r.range_u64(1, others.len() as u64);
+                let picked = r.sample(others.len() as u64, k);
                 list(&picked.iter().map(|&x| others[x as usize - 1]).collect::<Vec<_>>())
             }
         };
@@ -103,24 +70,24 @@ fn random_case(i: u64, attempt: u64) -> String {
             "\n[[adversary]]\nkind = \"leak\"\nmember = {member}\nsecret = \"{secret}\"\nepoch = {epoch}\nto = {to}\n"
         );
     }
-    for _ in 0..r.range(0, 2) {
-        let k = r.range(2, n - 1);
-        let _ = write!(t, "\n[[adversary]]\nkind = \"coalition\"\nmembers = {}\n", list(&r.subset(n, k)));
+    for _ in 0..r.range_u64(0, 2) {
+        let k = r.range_u64(2, n - 1);
+        let _ = write!(t, "\n[[adversary]]\nkind = \"coalition\"\nmembers = {}\n", list(&r.sample(n, k)));
     }
     if plain && r.chance(70) {
         let modes = *r.pick(&["[\"I\", \"G\", \"R\"]", "[\"G\"]", "[\"I\"]"]);
         let _ = write!(t, "\n[[adversary]]\nkind = \"eavesdropper\"\nmodes = {modes}\n");
     }
     if init != "sm" && r.chance(25) {
-        let _ = write!(t, "\n[[adversary]]\nkind = \"ring-collusion\"\ntarget = {}\n", r.range(1, n));
+        let _ = write!(t, "\n[[adversary]]\nkind = \"ring-collusion\"\ntarget = {}\n", r.range_u64(1, n));
     }
     if r.chance(15) {
         let when = *r.pick(&["before-send", "after-send"]);
         let _ = write!(
             t,
             "\n[[fault]]\nkind = \"crash\"\nmember = {}\nat = {{ epoch = {}, when = \"{when}\" }}\nreplace = true\n",
-            r.range(1, n),
-            r.range(1, epochs)
+            r.range_u64(1, n),
+            r.range_u64(1, epochs)
         );
     }
     t.push_str("\n[output]\ntrace = \"none\"\nanalysis = true\n");

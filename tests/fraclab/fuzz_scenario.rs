@@ -13,36 +13,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use fraclab::scenario::{self, LoadError, Scenario};
 use proptest::prelude::*;
 
-use crate::harness::{fraclab, fuzz_config, repo_root, stderr};
-
-/// A small deterministic generator: proptest draws the seed, the seed
-/// draws the scenario (a failing case prints its TOML, not the seed).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // splitmix64
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// Uniform in lo..=hi.
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % (hi - lo + 1) as u64) as i64
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[(self.next() % xs.len() as u64) as usize]
-    }
-    /// A random subset of `xs`, in order.
-    fn subset<T: Clone>(&mut self, xs: &[T]) -> Vec<T> {
-        xs.iter().filter(|_| self.chance(50)).cloned().collect()
-    }
-}
+use crate::harness::{Rng, fraclab, fuzz_config, repo_root, stderr};
 
 /// One `key = value` line, with values that are certainly invalid there.
 #[derive(Clone, Debug)]

@@ -155,3 +155,53 @@ pub fn fuzz_config(ci: u32) -> proptest::test_runner::Config {
         ..proptest::test_runner::Config::default()
     }
 }
+
+/// SplitMix64: a small, fixed, dependency-free generator for the tests that
+/// draw scenarios from a seed, so that a case list never changes with a
+/// crate's version.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in lo..=hi.
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + (self.next() % (hi - lo + 1) as u64) as i64
+    }
+
+    /// Uniform in lo..=hi, unsigned.
+    pub fn range_u64(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+
+    pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        &xs[(self.next() % xs.len() as u64) as usize]
+    }
+
+    /// A random subset of `xs` (each element with probability ½), in order.
+    pub fn subset<T: Clone>(&mut self, xs: &[T]) -> Vec<T> {
+        xs.iter().filter(|_| self.chance(50)).cloned().collect()
+    }
+
+    /// A random k-subset of 1..=n, sorted.
+    pub fn sample(&mut self, n: u64, k: u64) -> Vec<u64> {
+        let mut all: Vec<u64> = (1..=n).collect();
+        for i in 0..all.len() {
+            let j = i + self.next() as usize % (all.len() - i);
+            all.swap(i, j);
+        }
+        let mut s: Vec<u64> = all.into_iter().take(k as usize).collect();
+        s.sort();
+        s
+    }
+}
