@@ -1,6 +1,7 @@
 //! Micro-benchmarks of the pieces every run leans on: scalar arithmetic and
 //! g^e on toy-64 and modp-2048, GF(q) multiplication and inversion as the
-//! knowledge engine does them, the event queue, and the echelon basis.
+//! knowledge engine does them, the event queue, the echelon basis and the
+//! reduced span.
 //! `cargo bench --bench micro` (add a filter, e.g. `-- queue`, to run some).
 //! The whole-run figures are `bench/run.py`'s (see bench/README.md).
 
@@ -11,6 +12,7 @@ use fraclab::group::{GroupParams, Scalar, by_name};
 use fraclab::knowledge::basis::Basis;
 use fraclab::knowledge::field::{BigField, Field, U64Field};
 use fraclab::knowledge::form::Form;
+use fraclab::knowledge::span::Span;
 use fraclab::sim::SimTime;
 use fraclab::sim::queue::EventQueue;
 use rand_chacha::ChaCha20Rng;
@@ -114,9 +116,9 @@ fn queue(c: &mut Criterion) {
     group.finish();
 }
 
-/// The echelon basis on toy-64: 2000 sparse forms (three terms each, over
-/// 4096 columns, like an HFK's α + FK with a constraint term) inserted into
-/// an empty basis.
+/// The echelon basis and the reduced span on toy-64: 2000 sparse forms
+/// (three terms each, over 4096 columns, like an HFK's α + FK with a
+/// constraint term) inserted into an empty one.
 fn basis(c: &mut Criterion) {
     const DIM: u32 = 4096;
     const FORMS: u64 = 2000;
@@ -141,6 +143,19 @@ fn basis(c: &mut Criterion) {
                 let mut added = 0;
                 for (tag, (form, value)) in forms.iter().enumerate() {
                     added += usize::from(b.insert(form, *value, tag));
+                }
+                added
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("span_insert_2000_sparse", |t| {
+        t.iter_batched(
+            || Span::new(&f, DIM as usize),
+            |mut b| {
+                let mut added = 0;
+                for (tag, (form, value)) in forms.iter().enumerate() {
+                    added += usize::from(b.insert(form, *value, Some(tag as u32)));
                 }
                 added
             },

@@ -11,6 +11,7 @@
 pub mod basis;
 pub mod field;
 pub mod form;
+pub mod span;
 pub mod view;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ use std::collections::BTreeMap;
 use basis::{Basis, eval};
 use field::{BigField, Field, U64Field, coeff_text};
 use form::{Form, Layout, Var};
+use span::Span;
 pub use view::{Collector, Obs, ViewId};
 
 use crate::group::{GroupParams, Scalar};
@@ -152,6 +154,12 @@ pub struct Analysis {
     pub errors: Vec<String>,
     /// Every view analysed, in the order of [`views`].
     pub views: Vec<ViewId>,
+    /// Entries the elimination visited over all views beyond the shared
+    /// constraint rows ([`Span::work`]): an instrumented measure of the
+    /// analysis's cost, not part of any output.
+    pub work: u64,
+    /// Observations inserted over all views.
+    pub observations: u64,
 }
 
 /// The views a run is analysed for: every member, every coalition, the
@@ -214,9 +222,6 @@ pub fn explain(
         None => Engine::new(&BigField::new(group), c).explain(view, target),
     }
 }
-
-/// The basis rows (and coefficients) a derivation used.
-type Used<F> = Vec<(usize, <F as Field>::E)>;
 
 struct Engine<'a, F: Field> {
     f: &'a F,
@@ -348,15 +353,16 @@ impl<'a, F: Field> Engine<'a, F> {
         }
     }
 
-    /// Writes out `learn`'s derivation as a combination of observations.
-    fn explain_learn(&self, b: &Basis<'a, F>, obs: &[Obs], learn: &mut Learn, used: &[(usize, F::E)]) {
+    /// Writes out `learn`'s derivation from its witness: (observation,
+    /// coefficient) pairs in observation order. Constraint rows (no label)
+    /// are structure every view knows and are left out.
+    fn write_witness<'o>(&self, learn: &mut Learn, terms: impl Iterator<Item = (&'o Obs, F::E)>) {
         let f = self.f;
         let mut witness = Vec::new();
         let mut expr = String::new();
-        for (idx, coeff) in b.witness(used) {
-            let o = &obs[idx];
-            if o.label.is_empty() {
-                continue; // a constraint row: value 0, structure every view knows
+        for (o, coeff) in terms {
+            if o.label.is_empty() || f.is_zero(&coeff) {
+                continue;
             }
             witness.push((o.label.clone(), coeff_text(f, &coeff)));
             let short = o.label.split_whitespace().next().unwrap_or("");
@@ -370,29 +376,115 @@ impl<'a, F: Field> Engine<'a, F> {
         ));
     }
 
+    /// The observations of a view in the order it got them, without the
+    /// constraint rows; a coalition pools its members' and keeps the first
+    /// of each form.
+    fn view_obs(&self, view: &ViewId) -> Vec<&'a Obs> {
+        let c = self.c;
+        match view {
+            ViewId::Member(m) => c.members[m.0 as usize - 1].iter().collect(),
+            ViewId::Outsider => c.outsider.iter().collect(),
+            ViewId::Replacement { k, .. } => c.replacements[*k as usize - 1].obs.iter().collect(),
+            ViewId::Coalition(ms) => {
+                let mut pooled: Vec<&Obs> =
+                    ms.iter().flat_map(|m| c.members[m.0 as usize - 1].iter()).collect();
+                pooled.sort_by_key(|o| o.rec);
+                let mut seen = std::collections::BTreeSet::new();
+                pooled.into_iter().filter(|o| seen.insert(&o.form)).collect()
+            }
+        }
+    }
+
+    /// The constraint rows, checked against the ground truth and reduced
+    /// once: every view starts from a copy. The short α rows go in before
+    /// the θ rows so that each θ row pivots on one of its fractional keys.
+    fn shared_span(&self, errors: &mut Vec<String>) -> Span<'a, F> {
+        let f = self.f;
+        let mut span = Span::new(f, self.layout.len());
+        let mut order: Vec<&Form> = self.constraints.iter().collect();
+        order.sort_by_key(|form| form.len());
+        for (i, form) in order.into_iter().enumerate() {
+            if !f.is_zero(&eval(f, form, &self.truth)) {
+                errors.push(format!("constraint row {i} does not hold on the ground truth"));
+            }
+            span.insert(form, f.zero(), None);
+        }
+        span
+    }
+
+    /// A learn of `target` by `view`, first derivable at `first` (None: from
+    /// the constraint rows alone), with its value checked against the
+    /// ground truth.
+    fn found(
+        &self,
+        view: &ViewId,
+        target: Target,
+        first: Option<&Obs>,
+        value: &F::E,
+        errors: &mut Vec<String>,
+    ) -> Learn {
+        let f = self.f;
+        if *value != self.truth[self.layout.index(target.0) as usize] {
+            errors.push(format!(
+                "{} derives {} = {} but the ground truth differs",
+                view.describe(),
+                target.label_as(self.layout.elgamal),
+                f.group().scalar_hex(&f.to_scalar(value))
+            ));
+        }
+        Learn {
+            view: view.clone(),
+            target,
+            rec: first.map_or(0, |o| o.rec),
+            t_us: first.map_or(0, |o| o.t_us),
+            epoch: first.map_or(0, |o| o.epoch),
+            value: f.to_scalar(value),
+            witness: None,
+            expression: None,
+        }
+    }
+
     fn analyse(&self, coalitions: &[Vec<MemberId>]) -> Analysis {
         let f = self.f;
         let mut out = Analysis { outsider_sks: self.c.outsider_sks.clone(), ..Analysis::default() };
+        let shared = self.shared_span(&mut out.errors);
+        let mut is_target = vec![false; self.layout.len()];
         for view in views(self.c, coalitions) {
-            let obs = self.observations(&view);
-            let mut b = self.basis(&obs, &mut out.errors, &view);
-            let mut found: Vec<(Learn, Used<F>)> = Vec::new();
-            for target in self.targets(&view) {
-                let r = b.reduce(&self.layout.unit(target.0));
-                if !r.residual.is_empty() {
-                    continue;
+            let obs = self.view_obs(&view);
+            let targets = self.targets(&view);
+            for t in &targets {
+                is_target[self.layout.index(t.0) as usize] = true;
+            }
+            let mut span = shared.clone();
+            let mut found: Vec<(Learn, u32)> = Vec::new();
+            for t in &targets {
+                let col = self.layout.index(t.0);
+                if let Some(value) = span.known(col) {
+                    found.push((self.found(&view, *t, None, value, &mut out.errors), col));
                 }
-                let learn = self.learn(&b, &obs, &view, target, &r.used);
-                let truth = &self.truth[self.layout.index(target.0) as usize];
-                if f.elem_of(&learn.value) != *truth {
+            }
+            out.observations += obs.len() as u64;
+            for (i, o) in obs.iter().enumerate() {
+                let value = f.elem_of(&o.value);
+                if eval(f, &o.form, &self.truth) != value {
                     out.errors.push(format!(
-                        "{} derives {} = {} but the ground truth differs",
+                        "{}: observation {} does not match its form",
                         view.describe(),
-                        target.label_as(self.layout.elgamal),
-                        f.group().scalar_hex(&learn.value)
+                        o.label
                     ));
                 }
-                found.push((learn, r.used));
+                span.insert(&o.form, value, Some(i as u32));
+                for &col in span.newly_known() {
+                    if is_target[col as usize] {
+                        let value = span.known(col).expect("a newly known column is known");
+                        let target = Target(self.layout.var(col));
+                        found.push((self.found(&view, target, Some(o), value, &mut out.errors), col));
+                    }
+                }
+            }
+            out.work += span.work() - shared.work();
+            for t in &targets {
+                is_target[self.layout.index(t.0) as usize] = false;
             }
             // The first derivation of each owner's secrets gets its witness.
             let mut firsts: BTreeMap<Option<MemberId>, usize> = BTreeMap::new();
@@ -403,8 +495,9 @@ impl<'a, F: Field> Engine<'a, F> {
                 }
             }
             for &i in firsts.values() {
-                let (learn, used) = &mut found[i];
-                self.explain_learn(&b, &obs, learn, used);
+                let (learn, col) = &mut found[i];
+                let witness = span.witness(*col);
+                self.write_witness(learn, witness.into_iter().map(|(tag, k)| (obs[tag as usize], k)));
             }
             out.learns.extend(found.into_iter().map(|(l, _)| l));
             out.views.push(view);
@@ -435,7 +528,7 @@ impl<'a, F: Field> Engine<'a, F> {
         let r = b.reduce(&self.layout.unit(target.0));
         if r.residual.is_empty() {
             let mut learn = self.learn(&b, &obs, view, target, &r.used);
-            self.explain_learn(&b, &obs, &mut learn, &r.used);
+            self.write_witness(&mut learn, b.witness(&r.used).into_iter().map(|(idx, k)| (&obs[idx], k)));
             if f.elem_of(&learn.value) != self.truth[self.layout.index(target.0) as usize] {
                 return Err(format!(
                     "internal error: the derived {} differs from the ground truth",

@@ -34,3 +34,40 @@ fn work_per_event_does_not_grow_with_the_group() {
     assert!(p128 < 4.0, "work per event at n = 128: {p128}");
     assert!(p128 <= 1.25 * p64 && p64 <= 1.25 * p32, "work per event grows: {p32} {p64} {p128}");
 }
+
+/// (observations, work) of the knowledge analysis of a ring-initialised run
+/// of `members` over 4 epochs with one α leaked to the group (the analysis
+/// benchmark's shape), counted by the engine's instrumented work counter.
+fn analysis_work(members: u32, init: &str) -> (u64, u64, Vec<u32>) {
+    let toml = format!(
+        "name = \"a\"\nseed = 5\n[group]\nparams = \"toy-64\"\n[protocol]\nmembers = {members}\ninit = \"{init}\"\n\
+         keygen = \"additive\"\nepochs = 4\n[[adversary]]\nkind = \"leak\"\nmember = 1\nsecret = \"alpha\"\nepoch = 2\nto = \"group\"\n"
+    );
+    let sc = scenario::parse(&toml, "a.toml").expect("a valid scenario");
+    let (_, _, a) = fraclab::lab::analyse(&sc).expect("the run completes");
+    assert!(a.errors.is_empty(), "{:?}", a.errors);
+    (a.observations, a.work, a.compromised.iter().map(|m| m.0).collect())
+}
+
+#[test]
+fn analysis_work_per_observation_does_not_grow_with_the_group() {
+    for init in ["ring", "sm", "ring-hardened"] {
+        let (o32, w32, c32) = analysis_work(32, init);
+        let (o64, w64, c64) = analysis_work(64, init);
+        let (o128, w128, c128) = analysis_work(128, init);
+        // Every view sees every HFK: observations grow as n²...
+        assert!(o64 > 3 * o32 && o128 > 3 * o64, "{init}: observations {o32} {o64} {o128}");
+        // ...and the leak compromises member 1 alone at every size.
+        assert!(c32 == [1] && c64 == [1] && c128 == [1], "{init}: {c32:?} {c64:?} {c128:?}");
+        // The elimination's work per observation stays a small constant: no
+        // row as long as the group is touched per HFK (the echelon basis
+        // reduced every HFK through its iteration's θ row, O(n) each).
+        let per = |w: u64, o: u64| w as f64 / o as f64;
+        let (p32, p64, p128) = (per(w32, o32), per(w64, o64), per(w128, o128));
+        assert!(p128 < 64.0, "{init}: analysis work per observation at n = 128: {p128}");
+        assert!(
+            p128 <= 1.3 * p64 && p64 <= 1.3 * p32.max(20.0),
+            "{init}: work per observation grows: {p32} {p64} {p128}"
+        );
+    }
+}
