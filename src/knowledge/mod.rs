@@ -270,9 +270,9 @@ impl<'a, F: Field> Engine<'a, F> {
                 rec: 0,
                 t_us: 0,
                 epoch: 0,
-                form: form.clone(),
+                form: std::sync::Arc::new(form.clone()),
                 value: self.f.to_scalar(&self.f.zero()),
-                label: String::new(),
+                label: "".into(),
             })
             .collect();
         match view {
@@ -364,7 +364,7 @@ impl<'a, F: Field> Engine<'a, F> {
             if o.label.is_empty() || f.is_zero(&coeff) {
                 continue;
             }
-            witness.push((o.label.clone(), coeff_text(f, &coeff)));
+            witness.push((o.label.to_string(), coeff_text(f, &coeff)));
             let short = o.label.split_whitespace().next().unwrap_or("");
             expr.push_str(&term(f, &coeff, short, expr.is_empty()));
         }

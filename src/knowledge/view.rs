@@ -10,8 +10,9 @@
 //!   sent to it.
 //! - A coalition pools its members' observations.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashSet};
 use std::io;
+use std::sync::Arc;
 
 use crate::adversary::{LeakSecret, LeakTo, WireAttack};
 use crate::group::Scalar;
@@ -29,12 +30,14 @@ pub struct Obs {
     pub t_us: u64,
     /// The latest epoch any member held at that moment.
     pub epoch: u64,
-    /// What it is, as a linear form over the run's [`Layout`].
-    pub form: Form,
+    /// What it is, as a linear form over the run's [`Layout`] (shared by
+    /// every view that holds the same payload, e.g. a broadcast HFK).
+    pub form: Arc<Form>,
     /// The concrete value the view holds.
     pub value: Scalar,
-    /// How the view got it, e.g. `HFK[2,1] from member 2` or `v[1] (own)`.
-    pub label: String,
+    /// How the view got it, e.g. `HFK[2,1] from member 2` or `v[1] (own)`
+    /// (shared like the form).
+    pub label: Arc<str>,
 }
 
 /// A view to analyse.
@@ -108,9 +111,13 @@ impl ViewId {
     }
 }
 
+/// One linear payload of a message: its form, value and label, shared by
+/// every recipient of a broadcast.
+type Item = (Arc<Form>, Scalar, Arc<str>);
+
 struct Pending {
     to: MemberId,
-    items: Vec<(Form, Scalar, String)>,
+    items: Arc<[Item]>,
     /// For a recovery δ': the failed member it is for.
     ring_failed: Option<(MemberId, u32)>,
 }
@@ -137,8 +144,12 @@ pub struct Collector {
     ring_of: BTreeMap<MemberId, (MemberId, u32)>,
     /// Recovery rings by (failed member, r), numbered k = 1, 2, … in order.
     rings: BTreeMap<(MemberId, u32, u64), u32>,
-    /// Per view slot (members, outsider, then replacements): forms held.
-    seen: Vec<BTreeSet<Form>>,
+    /// Per view slot (members, outsider, then replacements): forms held
+    /// (looked up only, never iterated).
+    seen: Vec<HashSet<Arc<Form>>>,
+    /// The payload of the last HFK sent, by (sender, iteration): the n − 1
+    /// sends of a broadcast share it.
+    last_hfk: Option<(MemberId, u64, Scalar, Arc<[Item]>)>,
     /// Ground truth of every draw and every recorded α and θ.
     pub truth: BTreeMap<Var, Scalar>,
     /// Epochs whose SK the outsider was handed (a leak of `sk`).
@@ -163,7 +174,8 @@ impl Collector {
             active: BTreeMap::new(),
             ring_of: BTreeMap::new(),
             rings: BTreeMap::new(),
-            seen: vec![BTreeSet::new(); n + 1],
+            seen: vec![HashSet::new(); n + 1],
+            last_hfk: None,
             truth: BTreeMap::new(),
             outsider_sks: Vec::new(),
             in_flight: BTreeMap::new(),
@@ -173,8 +185,8 @@ impl Collector {
     }
 
     /// View slot: member m at m − 1, the outsider at n, replacement i at n + 1 + i.
-    fn hold(&mut self, slot: usize, rec: u64, form: Form, value: Scalar, label: String) {
-        if form.is_empty() || !self.seen[slot].insert(form.clone()) {
+    fn hold(&mut self, slot: usize, rec: u64, form: Arc<Form>, value: Scalar, label: Arc<str>) {
+        if form.is_empty() || !self.seen[slot].insert(Arc::clone(&form)) {
             return;
         }
         // Before any θ is held the run is in epoch 1's initialisation.
@@ -203,6 +215,27 @@ impl Collector {
 
     fn outsider_slot(&self) -> usize {
         self.members.len()
+    }
+
+    /// The linear payloads of a message, with labels; an HFK broadcast's
+    /// is computed once for all its recipients.
+    fn shared_payload(&mut self, env: &Envelope) -> Arc<[Item]> {
+        if let (Party::Member(from), Body::Hfk(h)) = (env.from, &env.body) {
+            if let Some((f, j, v, items)) = &self.last_hfk
+                && (*f, *j) == (from, env.iter)
+                && v == h
+            {
+                return Arc::clone(items);
+            }
+            let items = Self::share(self.payload(env));
+            self.last_hfk = Some((from, env.iter, h.clone(), Arc::clone(&items)));
+            return items;
+        }
+        Self::share(self.payload(env))
+    }
+
+    fn share(items: Vec<(Form, Scalar, String)>) -> Arc<[Item]> {
+        items.into_iter().map(|(f, v, l)| (Arc::new(f), v, Arc::from(l))).collect()
     }
 
     /// The linear payloads of a message, with labels.
@@ -351,7 +384,7 @@ impl Collector {
             // A fresh draw replacing one the dead predecessor never got out:
             // that old draw leaves the dead node's (frozen) view.
             let form = self.layout.unit(var);
-            self.members[m.0 as usize - 1].retain(|o| o.form != form);
+            self.members[m.0 as usize - 1].retain(|o| *o.form != form);
             // An HFK it got out to some members before dying (no round with
             // it completed, or the recovery would have restored it) masked
             // the pad with a draw used nowhere else: it carried no
@@ -371,7 +404,7 @@ impl Collector {
         self.truth.insert(var, value.clone());
         if let (true, Party::Member(m)) = (var.is_draw(), by) {
             let label = format!("{} (own)", var.label_as(self.layout.elgamal));
-            self.hold(self.slot_of(m), rec, self.layout.unit(var), value.clone(), label);
+            self.hold(self.slot_of(m), rec, Arc::new(self.layout.unit(var)), value.clone(), Arc::from(label));
         }
     }
 
@@ -396,8 +429,9 @@ impl Collector {
             }
         };
         let value = value.expect("a leaked scalar has a value").clone();
-        let label = format!("{} leaked by member {member}", var.label_as(self.layout.elgamal));
-        let form = self.layout.unit(var);
+        let label: Arc<str> =
+            Arc::from(format!("{} leaked by member {member}", var.label_as(self.layout.elgamal)));
+        let form = Arc::new(self.layout.unit(var));
         if *to == LeakTo::Outsider {
             self.hold(self.outsider_slot(), rec, form, value, label);
             return;
@@ -430,14 +464,14 @@ impl Recorder for Collector {
                     let r = &mut self.replacements[i].r;
                     *r = Some(r.map_or(env.iter, |x| x.max(env.iter)));
                 }
-                let items = self.payload(env);
+                let items = self.shared_payload(env);
                 if items.is_empty() {
                     return Ok(());
                 }
                 if self.tapped.contains(&env.mode) {
-                    for (form, value, label) in &items {
-                        let label = format!("{label}, tapped");
-                        self.hold(self.outsider_slot(), rec, form.clone(), value.clone(), label);
+                    for (form, value, label) in items.iter() {
+                        let label = Arc::from(format!("{label}, tapped"));
+                        self.hold(self.outsider_slot(), rec, Arc::clone(form), value.clone(), label);
                     }
                 }
                 if let Party::Member(to) = env.to {
@@ -454,8 +488,8 @@ impl Recorder for Collector {
                         self.ring_of.insert(p.to, failed);
                     }
                     let slot = self.slot_of(p.to);
-                    for (form, value, label) in p.items {
-                        self.hold(slot, rec, form, value, label);
+                    for (form, value, label) in p.items.iter() {
+                        self.hold(slot, rec, Arc::clone(form), value.clone(), Arc::clone(label));
                     }
                 }
             }
@@ -476,7 +510,7 @@ impl Recorder for Collector {
                 let nth = self.replacements.iter().filter(|r| r.member == *member).count() as u32 + 1;
                 self.replacements.push(Replacement { member: *member, nth, r: None, obs: Vec::new() });
                 self.active.insert(*member, self.replacements.len() - 1);
-                self.seen.push(BTreeSet::new());
+                self.seen.push(HashSet::new());
             }
             Record::Crash { .. } | Record::Detect { .. } | Record::Recovered { .. } => {}
         }
