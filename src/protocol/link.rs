@@ -12,7 +12,7 @@
 //! Retransmission is unbounded, so any loss < 1 completes; the simulator's
 //! event limit (reference §9) bounds a run.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::{Body, Envelope, LocalTime, Mode, Party};
 
@@ -132,58 +132,79 @@ impl Peer {
     }
 }
 
+/// A deadline's key: (deadline, recipient, incarnation addressed, seq).
+type Key = (LocalTime, Party, u32, u64);
+
 /// The deadlines of the unacknowledged payloads, ordered by (deadline,
-/// recipient, incarnation, seq): the order retransmissions go out in. The
-/// earliest deadline, which every poll asks for, is kept aside with how
-/// many payloads share it, so that asking does not walk the tree.
+/// recipient, incarnation, seq): the order retransmissions go out in.
+///
+/// First transmissions get `now + rto`, so their keys arrive in order: they
+/// go to the back of a sorted deque, where an ack finds its key by binary
+/// search and marks it, and marked keys leave from the front. Keys that
+/// arrive out of order (retransmissions, with their backoff) go to a tree.
+/// The earliest deadline is the smaller of the two fronts. No insert or
+/// removal allocates or rebalances on the common path.
 #[derive(Default)]
 struct Deadlines {
-    set: BTreeSet<(LocalTime, Party, u32, u64)>,
-    earliest: Option<(LocalTime, usize)>,
-    /// Entries walked to recount the earliest: the work counter of
+    /// Sorted keys, each with whether it is still pending.
+    run: VecDeque<(Key, bool)>,
+    /// How many keys of `run` are still pending.
+    live: usize,
+    tree: BTreeSet<Key>,
+    /// Marked keys dropped from the front of the run: the work counter of
     /// [`Link::work`].
     walked: u64,
 }
 
 impl Deadlines {
-    fn insert(&mut self, key: (LocalTime, Party, u32, u64)) {
-        if !self.set.insert(key) {
-            return;
-        }
-        self.earliest = match self.earliest {
-            Some((t, count)) if key.0 == t => Some((t, count + 1)),
-            Some((t, count)) if key.0 > t => Some((t, count)),
-            _ => Some((key.0, 1)),
-        };
-    }
-
-    fn remove(&mut self, key: &(LocalTime, Party, u32, u64)) {
-        if !self.set.remove(key) {
-            return;
-        }
-        match self.earliest {
-            Some((t, count)) if key.0 == t && count > 1 => self.earliest = Some((t, count - 1)),
-            Some((t, _)) if key.0 == t => self.recount(),
-            _ => {}
+    fn insert(&mut self, key: Key) {
+        if self.run.back().is_none_or(|(last, _)| key > *last) {
+            self.run.push_back((key, true));
+            self.live += 1;
+        } else {
+            self.tree.insert(key);
         }
     }
 
-    /// Finds the earliest deadline again, and how many share it.
-    fn recount(&mut self) {
-        self.earliest = self.set.first().map(|&(t, ..)| {
-            let count = self.set.range((t, Party::Sm, 0, 0)..).take_while(|k| k.0 == t).count();
-            (t, count)
-        });
-        self.walked += self.earliest.map_or(1, |(_, count)| count as u64);
+    fn remove(&mut self, key: &Key) {
+        if let Ok(i) = self.run.binary_search_by(|(k, _)| k.cmp(key)) {
+            if std::mem::replace(&mut self.run[i].1, false) {
+                self.live -= 1;
+                self.trim();
+            }
+            return;
+        }
+        self.tree.remove(key);
+    }
+
+    /// Drops marked keys from the front of the run.
+    fn trim(&mut self) {
+        while self.run.front().is_some_and(|(_, pending)| !pending) {
+            self.run.pop_front();
+            self.walked += 1;
+        }
+        if self.live == 0 {
+            self.walked += self.run.len() as u64;
+            self.run.clear();
+        }
+    }
+
+    /// The earliest pending key.
+    fn first_key(&self) -> Option<Key> {
+        let run = self.run.front().map(|(k, _)| *k);
+        match (run, self.tree.first()) {
+            (Some(a), Some(b)) => Some(a.min(*b)),
+            (a, b) => a.or(b.copied()),
+        }
     }
 
     fn first(&self) -> Option<LocalTime> {
-        self.earliest.map(|(t, _)| t)
+        self.first_key().map(|k| k.0)
     }
 
     /// Takes the first entry, if its deadline is at or before `now`.
-    fn pop_due(&mut self, now: LocalTime) -> Option<(LocalTime, Party, u32, u64)> {
-        let key = *self.set.first().filter(|k| k.0 <= now)?;
+    fn pop_due(&mut self, now: LocalTime) -> Option<Key> {
+        let key = self.first_key().filter(|k| k.0 <= now)?;
         self.remove(&key);
         Some(key)
     }
