@@ -39,6 +39,11 @@ impl Default for Window {
 impl Window {
     /// Records `seq`; returns whether it is new.
     fn insert(&mut self, seq: u64) -> bool {
+        if seq == self.below && self.above.is_empty() {
+            // In order, the common case: no tree node made and freed.
+            self.below += 1;
+            return true;
+        }
         if seq < self.below || !self.above.insert(seq) {
             return false;
         }
@@ -279,6 +284,12 @@ impl Link {
         let (seq, to_inc) = (peer.last_seq, peer.inc);
         let env = Envelope { from: me, to, mode, iter, seq, attempt: 0, from_inc, to_inc, body };
         debug_assert!(peer.pending.last().is_none_or(|p| (p.env.to_inc, p.env.seq) < (to_inc, seq)));
+        // Most peers have one payload pending at a time: grow from one slot,
+        // not the four a Vec starts with (at n = 1024 that was most of the
+        // memory a broadcast round holds).
+        if peer.pending.len() == peer.pending.capacity() {
+            peer.pending.reserve_exact(peer.pending.len().max(1));
+        }
         peer.pending.push(Pending { env: env.clone(), deadline });
         self.deadlines.insert((deadline, to, to_inc, seq));
         self.pending += 1;
