@@ -41,6 +41,10 @@ fn every_trace_line_round_trips() {
             assert_eq!(typed.to_json(), line, "{} line {}", sc.name(), k + 1);
             let plain: TraceLine = serde_json::from_str(line).unwrap();
             assert_eq!(plain, typed, "{} line {}", sc.name(), k + 1);
+            // The reader's fast path (straight into the type) and its slow,
+            // located path (through a JSON tree) read the same line.
+            let tree: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(TraceLine::from_value(&tree).unwrap(), typed, "{} line {}", sc.name(), k + 1);
             kinds.insert(typed.type_name());
         }
     }
@@ -78,4 +82,19 @@ fn every_committed_summary_and_sweep_round_trips() {
         }
     }
     assert!(summaries >= 20, "{summaries} committed summaries");
+}
+
+/// Lines the fast path refuses take the located path, with its answer: a
+/// key given twice is read as its last value (as a JSON tree reads it), and
+/// a bad value is an error naming the key.
+#[test]
+fn lines_off_the_fast_path_read_as_the_located_reader_reads_them() {
+    let twice = r#"{"type":"crash","seq":5,"t_us":10,"member":2,"member":3}"#;
+    let tree: serde_json::Value = serde_json::from_str(twice).unwrap();
+    let line = TraceLine::from_json(twice).unwrap();
+    assert_eq!(line, TraceLine::from_value(&tree).unwrap());
+    assert!(line.to_json().contains("\"member\":3"), "{}", line.to_json());
+    let bad = r#"{"type":"crash","seq":5,"t_us":"soon","member":2}"#;
+    let e = TraceLine::from_json(bad).unwrap_err();
+    assert_eq!((e.seq, e.key.as_deref()), (Some(5), Some("t_us")), "{e:?}");
 }
