@@ -11,7 +11,7 @@ use super::dlog;
 use crate::knowledge::form::Layout;
 use crate::knowledge::{self, Analysis, Collector, Learn};
 use crate::report::Summary;
-use crate::report::trace::TraceWriter;
+use crate::report::trace::{LineTap, TraceWriter};
 use crate::scenario::{Channel, Scenario, TraceLevel};
 use crate::sim::{self, NullRecorder, Record, Recorder, SimError, SimTime};
 
@@ -98,15 +98,16 @@ fn collect_beside(
 
 /// Runs the simulator writing a trace at `level` into `sink`; returns the
 /// outcome and the trace's SHA-256.
-fn traced<W: Write>(
+fn traced<'l, W: Write>(
     sc: &Scenario,
     level: TraceLevel,
-    learns: &[Learn],
+    learns: &'l [Learn],
     sink: W,
     beside: Option<&mut dyn Recorder>,
+    tap: Option<LineTap<'l>>,
 ) -> Result<(sim::Outcome, W, String), RunError> {
     let stage = Path::new("trace");
-    let mut w = TraceWriter::new(sink, sc, level, learns).map_err(io_err(stage))?;
+    let mut w = TraceWriter::tapped(sink, sc, level, learns, tap).map_err(io_err(stage))?;
     let outcome = sim::run(&sc.sim_config(), &mut Tee::new(&mut w, beside))?;
     let (sink, sha) = w.finish().map_err(io_err(stage))?;
     Ok((outcome, sink, sha))
@@ -154,6 +155,16 @@ pub fn run(sc: &Scenario, options: &Options) -> Result<Outcome, RunError> {
 /// adversaries record beside the first pass (the analysis when it is on,
 /// else the trace); they never cost a run of their own.
 pub fn execute(sc: &Scenario, level: TraceLevel, out_dir: Option<&Path>) -> Result<Outcome, RunError> {
+    execute_tapped(sc, level, out_dir, None)
+}
+
+/// [`execute`], with `tap` seeing every trace line as it is written.
+fn execute_tapped(
+    sc: &Scenario,
+    level: TraceLevel,
+    out_dir: Option<&Path>,
+    mut tap: Option<LineTap<'_>>,
+) -> Result<Outcome, RunError> {
     let mut dlog = dlog::Pass::of(sc);
     let (first, analysis) = if sc.analysis() {
         let (outcome, _, analysis) = analyse_beside(sc, dlog.as_mut().map(|d| d as &mut dyn Recorder))?;
@@ -177,12 +188,12 @@ pub fn execute(sc: &Scenario, level: TraceLevel, out_dir: Option<&Path>) -> Resu
                 None => (sim::run(&sc.sim_config(), &mut Tee::new(&mut NullRecorder, beside()))?, None),
             },
             (_, None) => {
-                let (o, _, sha) = traced(sc, level, learns, io::sink(), beside())?;
+                let (o, _, sha) = traced(sc, level, learns, io::sink(), beside(), tap.take())?;
                 (o, Some(sha))
             }
             (_, Some(tmp)) => {
                 let file = File::create(tmp).map_err(io_err(tmp))?;
-                let (o, file, sha) = traced(sc, level, learns, file, beside())?;
+                let (o, file, sha) = traced(sc, level, learns, file, beside(), tap.take())?;
                 file.sync_all().map_err(io_err(tmp))?;
                 (o, Some(sha))
             }
@@ -235,8 +246,9 @@ fn commit_outputs(dir: &Path, level: TraceLevel, summary: &Summary) -> Result<()
 }
 
 /// Runs a loaded scenario into the folder `out` (created if missing): its
-/// trace at `level`, `summary.json` and the plots, which are redrawn from
-/// the written files. `path` is the scenario file, for the reproducing
+/// trace at `level`, `summary.json` and the plots, drawn from the trace's
+/// lines as they were written and the written summary (the same bytes as
+/// `fraclab plot` draws from the files; a test holds them equal). `path` is the scenario file, for the reproducing
 /// command of a failure.
 pub fn run_into(
     sc: &Scenario,
@@ -245,7 +257,24 @@ pub fn run_into(
     out: &Path,
 ) -> Result<(Outcome, Vec<PathBuf>), super::LabError> {
     super::out::prepare(out).map_err(super::LabError::BadInput)?;
-    let report = match execute(sc, level, Some(out)) {
+    // The plots are drawn from the trace's lines as they are written, not
+    // by reading the file back (at n = 256 that was half of a full-trace
+    // run); `fraclab plot DIR` reads the same lines from the file.
+    #[cfg(feature = "plots")]
+    let mut lines = crate::report::plot::TraceBuilder::default();
+    #[cfg(feature = "plots")]
+    let mut line_error: Option<String> = None;
+    #[cfg(feature = "plots")]
+    let tap: Option<LineTap<'_>> = Some(Box::new(|l: &crate::schema::TraceLine| {
+        if line_error.is_none()
+            && let Err(e) = lines.line(l.clone())
+        {
+            line_error = Some(e);
+        }
+    }));
+    #[cfg(not(feature = "plots"))]
+    let tap = None;
+    let report = match execute_tapped(sc, level, Some(out), tap) {
         Ok(r) => r,
         // Writing the outputs failed after the folder was made (a full
         // disk): not something a rerun with this seed explains.
@@ -258,7 +287,17 @@ pub fn run_into(
         }
     };
     #[cfg(feature = "plots")]
-    let plots = crate::report::plot::redraw_run(out).map_err(|e| super::LabError::failed(e.to_string()))?;
+    let plots = {
+        let trace = match (level, line_error) {
+            (TraceLevel::None, _) => None,
+            (_, Some(e)) => {
+                return Err(super::LabError::failed(format!("{}: {e}", out.join("trace.jsonl").display())));
+            }
+            (_, None) => Some(lines.finish().map_err(super::LabError::failed)?),
+        };
+        crate::report::plot::redraw_run_with(out, trace)
+            .map_err(|e| super::LabError::failed(e.to_string()))?
+    };
     #[cfg(not(feature = "plots"))]
     let plots = Vec::new();
     Ok((report, plots))

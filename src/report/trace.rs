@@ -47,7 +47,12 @@ pub struct TraceWriter<'l, W: Write> {
     /// Learn events to interleave, sorted by the record they follow.
     learns: &'l [Learn],
     next_learn: usize,
+    /// Sees every line as it is written (the plots of `fraclab run`).
+    tap: Option<LineTap<'l>>,
 }
+
+/// A callback that sees every trace line as it is written.
+pub type LineTap<'a> = Box<dyn FnMut(&TraceLine) + 'a>;
 
 /// The trace `seq` of the i-th learn event (learns sorted by record): it
 /// follows its record, and every record after it moves up by one.
@@ -58,6 +63,18 @@ pub(crate) fn learn_seq(learns: &[Learn], i: usize) -> u64 {
 impl<'l, W: Write> TraceWriter<'l, W> {
     /// Starts a trace at `level` (`Full` or `Protocol`) and writes its header.
     pub fn new(inner: W, scenario: &Scenario, level: TraceLevel, learns: &'l [Learn]) -> io::Result<Self> {
+        Self::tapped(inner, scenario, level, learns, None)
+    }
+
+    /// [`new`](Self::new), with `tap` called on every line as it is written,
+    /// header and footer included.
+    pub fn tapped(
+        inner: W,
+        scenario: &Scenario,
+        level: TraceLevel,
+        learns: &'l [Learn],
+        tap: Option<LineTap<'l>>,
+    ) -> io::Result<Self> {
         assert!(level != TraceLevel::None, "a trace at level none is not written");
         let hashing = HashingWriter { inner, hasher: Sha256::new() };
         let mut w = TraceWriter {
@@ -68,6 +85,7 @@ impl<'l, W: Write> TraceWriter<'l, W> {
             lines: 0,
             learns,
             next_learn: 0,
+            tap,
         };
         let header = TraceLine::Header(line::Header {
             format: TRACE_FORMAT.into(),
@@ -89,6 +107,9 @@ impl<'l, W: Write> TraceWriter<'l, W> {
 
     /// Serialises one line and its newline.
     fn write_line(&mut self, l: &TraceLine) -> io::Result<()> {
+        if let Some(tap) = self.tap.as_mut() {
+            tap(l);
+        }
         serde_json::to_writer(&mut self.out, l)?;
         self.out.write_all(b"\n")
     }

@@ -124,6 +124,39 @@ fn sequence_chart_and_mermaid_show_where_the_secret_falls() {
 
 /// `fraclab plot DIR` redraws a run's plots from its trace and summary
 /// alone, byte for byte; a crash and replacement are marked.
+/// `fraclab run` draws its plots from the trace's lines as it writes them;
+/// `fraclab plot` reads them back from the file. Both draw the same bytes,
+/// for runs with every kind of line (drops, attacks, leaks, learns,
+/// detections, crashes and replacements).
+#[test]
+fn plots_drawn_while_running_equal_plots_drawn_from_the_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    for sc in [
+        "fractional-attack-n3",
+        "lossy-network",
+        "sealed-forge",
+        "partition-heal",
+        "vss-keygen-cheater",
+        "churn",
+        "recovery-withheld",
+    ] {
+        let dir = tmp.path().join(sc);
+        run_into(&format!("scenarios/{sc}.toml"), &dir);
+        let drawn: Vec<(String, Vec<u8>)> =
+            ["knowledge.svg", "knowledge.png", "sequence.svg", "sequence.mmd"]
+                .iter()
+                .filter(|n| dir.join(n).exists())
+                .map(|n| (n.to_string(), fs::read(dir.join(n)).unwrap()))
+                .collect();
+        assert!(!drawn.is_empty(), "{sc}: no plot");
+        let o = fraclab(&["plot", dir.to_str().unwrap()], repo_root());
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        for (n, b) in &drawn {
+            assert_eq!(&fs::read(dir.join(n)).unwrap(), b, "{sc}: {n} differs when drawn from the files");
+        }
+    }
+}
+
 #[test]
 fn plot_redraws_the_same_bytes() {
     let tmp = tempfile::tempdir().unwrap();

@@ -237,8 +237,7 @@ impl Trace {
             path: path.to_path_buf(),
             message: format!("line {line}: {m}"),
         };
-        let mut t = Trace::default();
-        let mut by_msg: BTreeMap<u64, usize> = BTreeMap::new();
+        let mut builder = TraceBuilder::default();
         let mut reader = std::io::BufReader::new(file);
         let mut buf = Vec::new();
         let mut k = 0;
@@ -261,139 +260,9 @@ impl Trace {
                 Err(e) if e.unknown_type && k > 1 => continue,
                 Err(e) => return Err(bad(k, e.to_string())),
             };
-            let ty = l.type_name();
-            if k == 1 && ty != "header" {
-                return Err(bad(1, format!("a {ty} event; the first line is the header")));
-            }
-            if k > 1 && ty == "header" {
-                return Err(bad(k, "a second header".into()));
-            }
-            let members = t.members;
-            let need = |v: u32, f: &str| {
-                if v > members {
-                    return Err(bad(k, format!("{f}: {v} is not a party of this run (0..={members})")));
-                }
-                Ok(v)
-            };
-            let epoch_ok = |v: u64, f: &str| {
-                if v > EPOCHS_MAX + 1 {
-                    return Err(bad(k, format!("{f}: {v} is beyond the epoch limit ({EPOCHS_MAX})")));
-                }
-                Ok(v)
-            };
-            let full = t.messages.len() >= TRACE_ITEMS_MAX || t.marks.len() >= TRACE_ITEMS_MAX;
-            if full && ty != "header" {
-                t.truncated = true;
-            }
-            let mark = match l {
-                TraceLine::Header(h) => {
-                    if h.format != TRACE_FORMAT {
-                        return Err(bad(
-                            1,
-                            format!("format: \"{}\"; this fraclab reads {TRACE_FORMAT}", h.format),
-                        ));
-                    }
-                    let m = h.members;
-                    if !(MEMBERS_MIN..=MEMBERS_MAX).contains(&m) {
-                        return Err(bad(
-                            1,
-                            format!("members: {m} is out of range; allowed: {MEMBERS_MIN}..={MEMBERS_MAX}"),
-                        ));
-                    }
-                    t.members = m;
-                    t.init = h.init;
-                    t.level = h.trace;
-                    continue;
-                }
-                TraceLine::Send(l) => {
-                    if l.kind == "ack" {
-                        t.acks += 1;
-                        continue;
-                    }
-                    let m = Message {
-                        seq: l.seq,
-                        t_send_us: l.t_us,
-                        t_deliver_us: None,
-                        dropped: None,
-                        from: need(l.from, "from")?,
-                        to: need(l.to, "to")?,
-                        mode: l.mode.into_owned(),
-                        iter: epoch_ok(l.iter, "iter")?,
-                        kind: l.kind.into_owned(),
-                        attempt: l.attempt,
-                    };
-                    if full {
-                        continue;
-                    }
-                    if m.mode != "R" {
-                        t.epoch_starts.entry(m.epoch()).or_insert(m.t_send_us);
-                    }
-                    by_msg.insert(l.msg, t.messages.len());
-                    t.messages.push(m);
-                    continue;
-                }
-                TraceLine::Deliver(l) => {
-                    if let Some(&i) = by_msg.get(&l.msg) {
-                        let m = &mut t.messages[i];
-                        if m.t_deliver_us.is_none() && !l.duplicate {
-                            m.t_deliver_us = Some(l.t_us);
-                        }
-                    }
-                    continue;
-                }
-                TraceLine::Drop(l) => {
-                    if let Some(&i) = by_msg.get(&l.msg) {
-                        let m = &mut t.messages[i];
-                        if m.t_deliver_us.is_none() && m.dropped.is_none() {
-                            m.dropped = Some((l.t_us, l.reason.into_owned()));
-                        }
-                    }
-                    continue;
-                }
-                TraceLine::Crash(l) => (l.t_us, l.seq, Mark::Crash { member: need(l.member, "member")? }),
-                TraceLine::Replace(l) => (l.t_us, l.seq, Mark::Replace { member: need(l.member, "member")? }),
-                TraceLine::Recovered(l) => {
-                    let (member, iter) = (need(l.member, "member")?, epoch_ok(l.iter, "iter")?);
-                    (l.t_us, l.seq, Mark::Recovered { member, iter, ok: l.ok })
-                }
-                TraceLine::Leak(l) => {
-                    let member = need(l.member, "member")?;
-                    let epoch = epoch_ok(l.epoch, "epoch")?;
-                    let to = match &l.to {
-                        LeakTo::Named(LeakAudience::Group) => "group".to_string(),
-                        LeakTo::Named(LeakAudience::Outsider) => "outsider".to_string(),
-                        LeakTo::Members(ids) => serde_json::to_string(ids).unwrap_or_default(),
-                    };
-                    (l.t_us, l.seq, Mark::Leak { member, secret: l.secret.into_owned(), epoch, to })
-                }
-                TraceLine::Learn(l) => {
-                    let view =
-                        View::from(&l.view).within(members).map_err(|e| bad(k, format!("view: {e}")))?;
-                    let target = match l.target {
-                        Some(o) => Some(need(o, "target")?),
-                        None => None,
-                    };
-                    let label = secret_label(&l.name, target, l.index);
-                    (l.t_us, l.seq, Mark::Learn { view, label })
-                }
-                TraceLine::Detect(l) => {
-                    let member = need(l.member, "member")?;
-                    let culprit = match l.culprit {
-                        Some(c) => Some(need(c, "culprit")?),
-                        None => None,
-                    };
-                    (l.t_us, l.seq, Mark::Detect { member, culprit, check: l.check.into_owned() })
-                }
-                _ => continue,
-            };
-            if !full {
-                t.marks.push(mark);
-            }
+            builder.take(k, l).map_err(|message| PlotError::Data { path: path.to_path_buf(), message })?;
         }
-        if t.members == 0 {
-            return Err(bad(1, "no header line".into()));
-        }
-        Ok(t)
+        builder.finish().map_err(|message| PlotError::Data { path: path.to_path_buf(), message })
     }
 
     /// The epoch under way at time `t`: the last one whose first message
@@ -405,6 +274,167 @@ impl Trace {
     /// Whether the SM sends (SM initialisation).
     pub fn has_sm(&self) -> bool {
         self.messages.iter().any(|m| m.from == 0 || m.to == 0)
+    }
+}
+
+/// Builds a [`Trace`] line by line: what [`Trace::read`] does with each line
+/// it parses, and what `fraclab run` does with each line as it writes it
+/// (so that the plots need not read the trace back). Errors are
+/// `line L: message`.
+#[derive(Default)]
+pub struct TraceBuilder {
+    t: Trace,
+    by_msg: BTreeMap<u64, usize>,
+    lines: usize,
+}
+
+impl TraceBuilder {
+    /// Takes the next line (line numbers count from 1).
+    pub fn line(&mut self, l: TraceLine) -> Result<(), String> {
+        self.lines += 1;
+        self.take(self.lines, l)
+    }
+
+    /// Takes line `k`.
+    fn take(&mut self, k: usize, l: TraceLine) -> Result<(), String> {
+        let bad = |line: usize, m: String| format!("line {line}: {m}");
+        let TraceBuilder { t, by_msg, .. } = self;
+        let ty = l.type_name();
+        if k == 1 && ty != "header" {
+            return Err(bad(1, format!("a {ty} event; the first line is the header")));
+        }
+        if k > 1 && ty == "header" {
+            return Err(bad(k, "a second header".into()));
+        }
+        let members = t.members;
+        let need = |v: u32, f: &str| {
+            if v > members {
+                return Err(bad(k, format!("{f}: {v} is not a party of this run (0..={members})")));
+            }
+            Ok(v)
+        };
+        let epoch_ok = |v: u64, f: &str| {
+            if v > EPOCHS_MAX + 1 {
+                return Err(bad(k, format!("{f}: {v} is beyond the epoch limit ({EPOCHS_MAX})")));
+            }
+            Ok(v)
+        };
+        let full = t.messages.len() >= TRACE_ITEMS_MAX || t.marks.len() >= TRACE_ITEMS_MAX;
+        if full && ty != "header" {
+            t.truncated = true;
+        }
+        let mark = match l {
+            TraceLine::Header(h) => {
+                if h.format != TRACE_FORMAT {
+                    return Err(bad(
+                        1,
+                        format!("format: \"{}\"; this fraclab reads {TRACE_FORMAT}", h.format),
+                    ));
+                }
+                let m = h.members;
+                if !(MEMBERS_MIN..=MEMBERS_MAX).contains(&m) {
+                    return Err(bad(
+                        1,
+                        format!("members: {m} is out of range; allowed: {MEMBERS_MIN}..={MEMBERS_MAX}"),
+                    ));
+                }
+                t.members = m;
+                t.init = h.init;
+                t.level = h.trace;
+                return Ok(());
+            }
+            TraceLine::Send(l) => {
+                if l.kind == "ack" {
+                    t.acks += 1;
+                    return Ok(());
+                }
+                let m = Message {
+                    seq: l.seq,
+                    t_send_us: l.t_us,
+                    t_deliver_us: None,
+                    dropped: None,
+                    from: need(l.from, "from")?,
+                    to: need(l.to, "to")?,
+                    mode: l.mode.into_owned(),
+                    iter: epoch_ok(l.iter, "iter")?,
+                    kind: l.kind.into_owned(),
+                    attempt: l.attempt,
+                };
+                if full {
+                    return Ok(());
+                }
+                if m.mode != "R" {
+                    t.epoch_starts.entry(m.epoch()).or_insert(m.t_send_us);
+                }
+                by_msg.insert(l.msg, t.messages.len());
+                t.messages.push(m);
+                return Ok(());
+            }
+            TraceLine::Deliver(l) => {
+                if let Some(&i) = by_msg.get(&l.msg) {
+                    let m = &mut t.messages[i];
+                    if m.t_deliver_us.is_none() && !l.duplicate {
+                        m.t_deliver_us = Some(l.t_us);
+                    }
+                }
+                return Ok(());
+            }
+            TraceLine::Drop(l) => {
+                if let Some(&i) = by_msg.get(&l.msg) {
+                    let m = &mut t.messages[i];
+                    if m.t_deliver_us.is_none() && m.dropped.is_none() {
+                        m.dropped = Some((l.t_us, l.reason.into_owned()));
+                    }
+                }
+                return Ok(());
+            }
+            TraceLine::Crash(l) => (l.t_us, l.seq, Mark::Crash { member: need(l.member, "member")? }),
+            TraceLine::Replace(l) => (l.t_us, l.seq, Mark::Replace { member: need(l.member, "member")? }),
+            TraceLine::Recovered(l) => {
+                let (member, iter) = (need(l.member, "member")?, epoch_ok(l.iter, "iter")?);
+                (l.t_us, l.seq, Mark::Recovered { member, iter, ok: l.ok })
+            }
+            TraceLine::Leak(l) => {
+                let member = need(l.member, "member")?;
+                let epoch = epoch_ok(l.epoch, "epoch")?;
+                let to = match &l.to {
+                    LeakTo::Named(LeakAudience::Group) => "group".to_string(),
+                    LeakTo::Named(LeakAudience::Outsider) => "outsider".to_string(),
+                    LeakTo::Members(ids) => serde_json::to_string(ids).unwrap_or_default(),
+                };
+                (l.t_us, l.seq, Mark::Leak { member, secret: l.secret.into_owned(), epoch, to })
+            }
+            TraceLine::Learn(l) => {
+                let view = View::from(&l.view).within(members).map_err(|e| bad(k, format!("view: {e}")))?;
+                let target = match l.target {
+                    Some(o) => Some(need(o, "target")?),
+                    None => None,
+                };
+                let label = secret_label(&l.name, target, l.index);
+                (l.t_us, l.seq, Mark::Learn { view, label })
+            }
+            TraceLine::Detect(l) => {
+                let member = need(l.member, "member")?;
+                let culprit = match l.culprit {
+                    Some(c) => Some(need(c, "culprit")?),
+                    None => None,
+                };
+                (l.t_us, l.seq, Mark::Detect { member, culprit, check: l.check.into_owned() })
+            }
+            _ => return Ok(()),
+        };
+        if !full {
+            t.marks.push(mark);
+        }
+        Ok(())
+    }
+
+    /// The trace, once every line is in.
+    pub fn finish(self) -> Result<Trace, String> {
+        if self.t.members == 0 {
+            return Err("line 1: no header line".into());
+        }
+        Ok(self.t)
     }
 }
 

@@ -16,6 +16,7 @@
 mod atlas;
 mod canvas;
 mod data;
+pub use data::{Trace, TraceBuilder};
 mod knowledge;
 mod mermaid;
 mod raster;
@@ -145,6 +146,22 @@ pub const RUN_PLOTS: [&str; 4] = ["knowledge.svg", "knowledge.png", "sequence.sv
 pub fn redraw_run(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
     remove_run_plots(dir)?;
     run(dir)
+}
+
+/// [`redraw_run`] with the trace already in memory (built from its lines as
+/// they were written): only `dir/summary.json` is read.
+pub fn redraw_run_with(dir: &Path, trace: Option<Trace>) -> Result<Vec<PathBuf>, PlotError> {
+    remove_run_plots(dir)?;
+    let summary = data::read_summary(&dir.join("summary.json"))?;
+    if let Some(t) = &trace
+        && t.members != summary.members
+    {
+        return Err(PlotError::Data {
+            path: dir.join("trace.jsonl"),
+            message: format!("line 1: members: {}, but summary.json says {}", t.members, summary.members),
+        });
+    }
+    draw_run(dir, &RunFiles { summary, trace })
 }
 
 /// Removes the [`RUN_PLOTS`] in `dir`; a missing one is no error.
