@@ -803,4 +803,43 @@ mod tests {
         }
         assert!(dense_cases >= 10);
     }
+    /// The collector's shared HFK payloads go with the right message: in
+    /// every view, an observation labelled HFK[i,j] (sent, relayed or
+    /// tapped) has the form α_{i,j} + FK_{i,j} and its value is the
+    /// truth's; and no view holds a form twice.
+    #[test]
+    fn shared_hfk_payloads_match_their_messages() {
+        for i in [1, 3, 5, 9, 13, 16] {
+            let sc = (0..32)
+                .find_map(|attempt| crate::scenario::Scenario::from_toml(&scenario(i, attempt)).ok())
+                .expect("a valid drawing");
+            let (_, c, a) = crate::lab::analyse(&sc).expect("the run completes");
+            assert!(a.errors.is_empty(), "{:?}", a.errors);
+            let mut all: Vec<&[view::Obs]> = c.members.iter().map(Vec::as_slice).collect();
+            all.push(&c.outsider);
+            all.extend(c.replacements.iter().map(|r| r.obs.as_slice()));
+            let mut hfks = 0;
+            let mut valued = 0;
+            for obs in all {
+                let mut seen = std::collections::HashSet::new();
+                for o in obs {
+                    assert!(seen.insert(&*o.form), "case {i}: {} held twice", o.label);
+                    let Some(rest) = o.label.strip_prefix("HFK[") else { continue };
+                    let (ij, _) = rest.split_once(']').expect("HFK[i,j]");
+                    let (a, b) = ij.split_once(',').expect("i,j");
+                    let (a, b): (u32, u64) = (a.parse().unwrap(), b.parse().unwrap());
+                    assert_eq!(*o.form, c.layout.hfk(MemberId(a), b), "case {i}: {}", o.label);
+                    let truth = |v: Var| c.truth.get(&v).map(|s| s.as_biguint().clone());
+                    if let (Some(x), Some(y)) = (truth(Var::Alpha(a, b)), truth(Var::Fk(a, b))) {
+                        let q = &sc.group().q;
+                        assert_eq!((x + y) % q, *o.value.as_biguint(), "case {i}: {}", o.label);
+                        valued += 1;
+                    }
+                    hfks += 1;
+                }
+            }
+            assert!(hfks > 0, "case {i}: no HFK observed");
+            assert!(valued * 2 > hfks, "case {i}: {valued} of {hfks} HFKs checked against the truth");
+        }
+    }
 }
