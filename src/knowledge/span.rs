@@ -1070,8 +1070,15 @@ mod tests {
         )
     }
 
+    /// `cases` by default, or `FRACLAB_FUZZ_CASES` (as the integration
+    /// fuzzers) for a longer campaign; no persistence files.
+    fn config(cases: u32) -> ProptestConfig {
+        let cases = std::env::var("FRACLAB_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(cases);
+        ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+        #![proptest_config(config(48))]
 
         /// Span against Basis on toy-64 (the u64 field and its ±1 and
         /// extended-Euclid fast paths), with long rows.
@@ -1091,7 +1098,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 12, failure_persistence: None, ..ProptestConfig::default() })]
+        #![proptest_config(config(12))]
 
         /// The same over BigUint on toy-128.
         #[test]
