@@ -782,8 +782,10 @@ mod tests {
     /// one, so no row there reaches 48 entries) and on BigUint (toy-128).
     #[test]
     fn the_span_analysis_equals_the_echelon_analysis_on_large_groups() {
-        let mut dense_cases = 0;
-        for i in 0..18 {
+        // A third of the runs without optimisation.
+        let runs = if cfg!(debug_assertions) { 6 } else { 18 };
+        let mut dense_cases = 0u64;
+        for i in 0..runs {
             let sc = (0..32)
                 .find_map(|attempt| crate::scenario::Scenario::from_toml(&scenario(i, attempt)).ok())
                 .unwrap_or_else(|| panic!("case {i}: no valid drawing"));
@@ -799,9 +801,9 @@ mod tests {
                 assert_eq!(x, y, "case {i}:\n{}", scenario(i, 0));
             }
             assert_eq!(a.len(), b.len(), "case {i}: learn counts differ");
-            dense_cases += usize::from(sc.members() > 48);
+            dense_cases += u64::from(sc.members() > 48);
         }
-        assert!(dense_cases >= 10);
+        assert!(dense_cases >= runs * 2 / 3 - 2, "{dense_cases} runs past n = 48");
     }
     /// The collector's shared HFK payloads go with the right message: in
     /// every view, an observation labelled HFK[i,j] (sent, relayed or

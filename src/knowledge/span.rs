@@ -1070,9 +1070,11 @@ mod tests {
         )
     }
 
-    /// `cases` by default, or `FRACLAB_FUZZ_CASES` (as the integration
-    /// fuzzers) for a longer campaign; no persistence files.
+    /// `cases` by default (a quarter without optimisation), or
+    /// `FRACLAB_FUZZ_CASES` (as the integration fuzzers) for a longer
+    /// campaign; no persistence files.
     fn config(cases: u32) -> ProptestConfig {
+        let cases = if cfg!(debug_assertions) { cases.div_ceil(4) } else { cases };
         let cases = std::env::var("FRACLAB_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(cases);
         ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
     }
