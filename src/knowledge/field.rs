@@ -245,4 +245,63 @@ mod tests {
         assert_eq!(a.small(&a.elem_i64(-5)), Some(-5));
         assert_eq!(b.small(&b.elem_i64(-5)), Some(-5));
     }
+
+    /// An element of GF(q) biased to the fast paths' edges: 0, ±1, small
+    /// integers of either sign, q − 2^20 ± 1, and arbitrary values.
+    fn elem(q: u64) -> impl proptest::strategy::Strategy<Value = u64> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(0u64),
+            Just(1u64),
+            Just(q - 1),
+            Just(q - 2),
+            Just(2u64),
+            (0u64..(1 << 20)),
+            (0u64..(1 << 20)).prop_map(move |k| q - 1 - k),
+            Just(q - SMALL),
+            Just(q - SMALL - 1),
+            Just(q - SMALL + 1),
+            (0u64..q),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 2000, failure_persistence: None, ..Default::default() })]
+
+        /// The u64 field (±1 shortcuts, extended-Euclid inversion) equals
+        /// the BigUint field and plain modular arithmetic, on toy-32 and
+        /// toy-64.
+        #[test]
+        fn u64_field_fast_paths_agree_with_biguint(
+            which in 0usize..2,
+            ab in (elem(q_of("toy-32")), elem(q_of("toy-32")), elem(q_of("toy-64")), elem(q_of("toy-64"))),
+            small in -(1i64 << 21)..(1i64 << 21),
+        ) {
+            use proptest::prelude::*;
+            let name = ["toy-32", "toy-64"][which];
+            let g = by_name(name).unwrap();
+            let (u, b) = (U64Field::new(g).unwrap(), BigField::new(g));
+            let (x, y) = if which == 0 { (ab.0, ab.1) } else { (ab.2, ab.3) };
+            let q = u128::from(q_of(name));
+            let (bx, by) = (BigUint::from(x), BigUint::from(y));
+            let plain = ((u128::from(x) * u128::from(y)) % q) as u64;
+            prop_assert_eq!(u.mul(&x, &y), plain);
+            prop_assert_eq!(BigUint::from(u.mul(&x, &y)), b.mul(&bx, &by));
+            prop_assert_eq!(u.add(&x, &y), ((u128::from(x) + u128::from(y)) % q) as u64);
+            prop_assert_eq!(u.sub(&x, &y), ((u128::from(x) + q - u128::from(y)) % q) as u64);
+            prop_assert_eq!(BigUint::from(u.sub(&x, &y)), b.sub(&bx, &by));
+            prop_assert_eq!(BigUint::from(u.elem_i64(small)), b.elem_i64(small));
+            prop_assert_eq!(u.small(&x), b.small(&bx));
+            if x != 0 {
+                let i = u.inv(&x);
+                prop_assert!(i < q_of(name));
+                prop_assert_eq!(u.mul(&x, &i), 1);
+                prop_assert_eq!(BigUint::from(i), b.inv(&bx));
+            }
+        }
+    }
+
+    fn q_of(name: &str) -> u64 {
+        by_name(name).unwrap().q.to_u64().unwrap()
+    }
 }

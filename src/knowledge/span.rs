@@ -552,7 +552,9 @@ mod tests {
     use super::*;
     use crate::group::by_name;
     use crate::knowledge::basis::Basis;
-    use crate::knowledge::field::U64Field;
+    use crate::knowledge::field::{BigField, U64Field};
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
 
     /// A small deterministic generator for the random spans below.
     struct Lcg(u64);
@@ -615,5 +617,523 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The structural invariants the module docs state, checked from
+    /// scratch: every row's pivot is mapped back to it and held by no row;
+    /// rests hold only non-zero, non-pivot columns (sparse ones sorted,
+    /// dense ones with `nnz`, `listed` and `cols` consistent with `vals`);
+    /// `holds[c]` is the exact number of rows holding c and every such row
+    /// is on c's holder list; every derivation node refers only to earlier
+    /// nodes.
+    impl<F: Field> Span<'_, F> {
+        fn check_invariants(&self) -> Result<(), String> {
+            let f = self.f;
+            let dim = self.pivot_row.len();
+            let mut count = vec![0u32; dim];
+            let mut holders: Vec<Vec<u32>> = vec![Vec::new(); dim];
+            for (i, row) in self.rows.iter().enumerate() {
+                let p = row.pivot as usize;
+                if self.pivot_row[p] != i as u32 {
+                    return Err(format!("row {i}: pivot {p} maps to {}", self.pivot_row[p]));
+                }
+                match &row.rest {
+                    Rest::Sparse(v) => {
+                        if v.windows(2).any(|w| w[0].0 >= w[1].0) {
+                            return Err(format!("row {i}: sparse rest not strictly sorted"));
+                        }
+                        if v.iter().any(|(_, e)| f.is_zero(e)) {
+                            return Err(format!("row {i}: sparse rest holds a zero"));
+                        }
+                    }
+                    Rest::Dense { vals, listed, cols, nnz } => {
+                        if vals.len() != dim || listed.len() != dim {
+                            return Err(format!("row {i}: dense vectors of the wrong length"));
+                        }
+                        let nonzero = vals.iter().filter(|e| !f.is_zero(e)).count();
+                        if nonzero != *nnz {
+                            return Err(format!("row {i}: nnz {nnz} but {nonzero} non-zero values"));
+                        }
+                        let mut in_cols = vec![false; dim];
+                        for &c in cols {
+                            if in_cols[c as usize] {
+                                return Err(format!("row {i}: column {c} listed twice"));
+                            }
+                            in_cols[c as usize] = true;
+                        }
+                        for c in 0..dim {
+                            if in_cols[c] != listed[c] {
+                                return Err(format!("row {i}: listed[{c}] disagrees with cols"));
+                            }
+                            if !f.is_zero(&vals[c]) && !listed[c] {
+                                return Err(format!("row {i}: non-zero column {c} missing from cols"));
+                            }
+                        }
+                    }
+                }
+                if row.rest.entries(f).count() != row.rest.len() {
+                    return Err(format!("row {i}: entries() and len() disagree"));
+                }
+                for (c, _) in row.rest.entries(f) {
+                    if c == row.pivot {
+                        return Err(format!("row {i}: holds its own pivot"));
+                    }
+                    if self.pivot_row[c as usize] != NONE {
+                        return Err(format!("row {i}: holds column {c}, the pivot of another row"));
+                    }
+                    count[c as usize] += 1;
+                    holders[c as usize].push(i as u32);
+                }
+                if row.node != NONE && row.node as usize + 1 >= self.starts.len() {
+                    return Err(format!("row {i}: node {} does not exist", row.node));
+                }
+            }
+            for (c, &r) in self.pivot_row.iter().enumerate() {
+                if r != NONE && (r as usize >= self.rows.len() || self.rows[r as usize].pivot as usize != c) {
+                    return Err(format!("pivot_row[{c}] = {r} is not the row of pivot {c}"));
+                }
+            }
+            for c in 0..dim {
+                if self.holds[c] != count[c] {
+                    return Err(format!("holds[{c}] = {} but {} rows hold it", self.holds[c], count[c]));
+                }
+                let mut listed = Vec::new();
+                let mut link = self.head[c];
+                while link != NONE {
+                    let (r, next) = self.links[link as usize];
+                    listed.push(r);
+                    link = next;
+                }
+                for r in &holders[c] {
+                    if !listed.contains(r) {
+                        return Err(format!("row {r} holds column {c} but is not on its holder list"));
+                    }
+                }
+            }
+            for node in 0..self.starts.len() - 1 {
+                let (lo, hi) = (self.starts[node] as usize, self.starts[node + 1] as usize);
+                if lo > hi || hi > self.terms.len() {
+                    return Err(format!("node {node}: bad term range {lo}..{hi}"));
+                }
+                for (input, _) in &self.terms[lo..hi] {
+                    if input & TAG == 0 && *input as usize >= node {
+                        return Err(format!("node {node} refers to node {input}, not an earlier one"));
+                    }
+                }
+            }
+            if self.acc.iter().any(|e| !f.is_zero(e)) || self.mark.iter().any(|&m| m) {
+                return Err("scratch not zeroed between calls".into());
+            }
+            Ok(())
+        }
+
+        /// Row `r` (pivot coefficient 1) as a dense vector.
+        fn row_vector(&self, r: usize) -> Vec<F::E> {
+            let f = self.f;
+            let row = &self.rows[r];
+            let mut out = vec![f.zero(); self.pivot_row.len()];
+            out[row.pivot as usize] = f.elem_i64(1);
+            for (c, e) in row.rest.entries(f) {
+                out[c as usize] = e.clone();
+            }
+            out
+        }
+
+        /// Whether any row is stored densely.
+        fn dense_rows(&self) -> usize {
+            self.rows.iter().filter(|r| matches!(r.rest, Rest::Dense { .. })).count()
+        }
+
+        /// Row `r`'s derivation expanded: (tag, coefficient), zeros left out.
+        fn derivation(&self, r: usize) -> BTreeMap<u32, F::E> {
+            let f = self.f;
+            let mut coef: BTreeMap<u32, F::E> = BTreeMap::new();
+            let mut out: BTreeMap<u32, F::E> = BTreeMap::new();
+            if self.rows[r].node != NONE {
+                coef.insert(self.rows[r].node, f.elem_i64(1));
+            }
+            while let Some((node, k)) = coef.pop_last() {
+                let (lo, hi) = (self.starts[node as usize] as usize, self.starts[node as usize + 1] as usize);
+                for (input, c) in &self.terms[lo..hi] {
+                    let d = f.mul(&k, c);
+                    let map = if input & TAG != 0 { &mut out } else { &mut coef };
+                    let e = map.entry(input & !TAG).or_insert_with(|| f.zero());
+                    *e = f.add(e, &d);
+                }
+            }
+            out.retain(|_, k| !f.is_zero(k));
+            out
+        }
+    }
+
+    /// How the random forms of the property below are made: each is
+    /// materialised against the forms made before it, over `dim` columns.
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// Terms on arbitrary columns (possibly long: up to 110).
+        Terms(Vec<(u32, i64)>),
+        /// A unit vector: empties rows, sparse or dense, one entry at a time.
+        Unit(u32),
+        /// k times the sum of a run of columns (a θ-like row).
+        Block { start: u32, len: u32, k: i64 },
+        /// ka·(form a) + kb·(form b) + extra terms, a and b picked among the
+        /// forms made so far: dependent forms, or near-copies of long rows
+        /// whose difference is short (cancellations inside dense rows).
+        Mix { a: usize, b: usize, ka: i64, kb: i64, extra: Vec<(u32, i64)> },
+    }
+
+    fn coef() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            4 => Just(1i64),
+            4 => Just(-1i64),
+            1 => Just(2i64),
+            1 => Just(-2i64),
+            1 => Just(3i64),
+            1 => any::<i64>(),
+        ]
+    }
+
+    fn terms(max: usize) -> impl Strategy<Value = Vec<(u32, i64)>> {
+        prop::collection::vec((any::<u32>(), coef()), 0..=max)
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => terms(4).prop_map(Op::Terms),
+            2 => terms(110).prop_map(Op::Terms),
+            3 => any::<u32>().prop_map(Op::Unit),
+            1 => (any::<u32>(), 40u32..100, coef()).prop_map(|(start, len, k)| Op::Block { start, len, k }),
+            3 => (any::<usize>(), any::<usize>(), -3i64..=3, -3i64..=3, terms(3))
+                .prop_map(|(a, b, ka, kb, extra)| Op::Mix { a, b, ka, kb, extra }),
+        ]
+    }
+
+    /// A form from its op: columns taken mod `dim`, repeats added up, zero
+    /// coefficients (mod q as well) left out, sorted.
+    fn materialise<F: Field>(f: &F, op: &Op, made: &[Form], dim: u32) -> Form {
+        let mut acc: BTreeMap<u32, i128> = BTreeMap::new();
+        let mut add = |c: u32, k: i128| *acc.entry(c % dim).or_insert(0) += k;
+        match op {
+            Op::Terms(t) => t.iter().for_each(|&(c, k)| add(c, k.into())),
+            Op::Unit(c) => add(*c, 1),
+            Op::Block { start, len, k } => {
+                (0..*len).for_each(|i| add(start.wrapping_add(i) % dim, (*k).into()))
+            }
+            Op::Mix { a, b, ka, kb, extra } => {
+                if !made.is_empty() {
+                    for &(c, k) in &made[a % made.len()] {
+                        add(c, i128::from(k) * i128::from(*ka));
+                    }
+                    for &(c, k) in &made[b % made.len()] {
+                        add(c, i128::from(k) * i128::from(*kb));
+                    }
+                }
+                extra.iter().for_each(|&(c, k)| add(c, k.into()));
+            }
+        }
+        // Forms hold i64 coefficients: fold the rare bigger sums into
+        // range (any fixed rule will do: both engines get the same form).
+        let wrap = i128::from(i64::MAX);
+        acc.into_iter()
+            .map(|(c, k)| (c, if k.abs() > wrap { k % wrap } else { k } as i64))
+            .filter(|&(_, k)| k != 0 && !f.is_zero(&f.elem_i64(k)))
+            .collect()
+    }
+
+    struct SplitMix(u64);
+    impl SplitMix {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+    }
+
+    /// What the property found, to check it reached the paths it is for.
+    #[derive(Default, Debug)]
+    struct Reached {
+        dense_rows: usize,
+        sparse_to_dense: usize,
+        dense_emptied: usize,
+        dependent: usize,
+        known_at_insert_of_other_row: usize,
+    }
+
+    /// Inserts `prefix` untagged into a span and the echelon basis, then
+    /// for each of `views` extends a clone of that span (the shared rows
+    /// of analyse) and a fresh basis holding the prefix and the view's
+    /// forms, and checks after every insert: the same independence, the
+    /// same columns known (newly_known exactly the ones that became known,
+    /// at the moment the basis's first_tag names), the same values (the
+    /// observations' values are random, so a wrong combination shows), the
+    /// same witnesses, the rows' derivations reproduce the rows, and the
+    /// span's invariants hold. The shared span is checked unchanged at the
+    /// end (copy-on-write).
+    fn compare<F: Field>(
+        f: &F,
+        dim: u32,
+        prefix: &[Op],
+        views: &[Vec<Op>],
+        seed: u64,
+        reached: &mut Reached,
+    ) -> Result<(), String> {
+        let mut g = SplitMix(seed);
+        let value = |g: &mut SplitMix| {
+            // A product of two draws: a full-width element on toy-128 too.
+            let a = f.elem_i64(g.next() as i64);
+            let b = f.elem_i64(g.next() as i64);
+            f.mul(&a, &f.add(&b, &f.elem_i64(1)))
+        };
+        let mut made: Vec<Form> = Vec::new();
+        let mut prefix_obs: Vec<(Form, F::E)> = Vec::new();
+        let mut shared = Span::new(f, dim as usize);
+        for op in prefix {
+            let form = materialise(f, op, &made, dim);
+            let v = value(&mut g);
+            shared.insert(&form, v.clone(), None);
+            shared.check_invariants().map_err(|e| format!("prefix: {e}"))?;
+            made.push(form.clone());
+            prefix_obs.push((form, v));
+        }
+        let before: Vec<Vec<F::E>> = (0..shared.rank()).map(|r| shared.row_vector(r)).collect();
+        let before_values: Vec<F::E> = shared.rows.iter().map(|r| r.value.clone()).collect();
+        let p = prefix_obs.len();
+        // The span of the prefix alone, to check derivations modulo it.
+        let mut untagged = Basis::new(f, dim as usize);
+        for (i, (form, v)) in prefix_obs.iter().enumerate() {
+            untagged.insert(form, v.clone(), i);
+        }
+        // Each unit column reduced against it: (residual, value), for the
+        // derivation check (reduction is linear).
+        let units: Vec<Unit<F::E>> = (0..dim)
+            .map(|c| {
+                let r = untagged.reduce(&vec![(c, 1)]);
+                let v = untagged.value_of(&r.used);
+                (r.residual, v)
+            })
+            .collect();
+        for ops in views {
+            let mut span = shared.clone();
+            let mut basis = Basis::new(f, dim as usize);
+            for (i, (form, v)) in prefix_obs.iter().enumerate() {
+                basis.insert(form, v.clone(), i);
+            }
+            let mut view_made = made.clone();
+            let mut obs: Vec<(Form, F::E)> = Vec::new();
+            let in_basis = |basis: &mut Basis<'_, F>, c: u32| basis.reduce(&vec![(c, 1)]).residual.is_empty();
+            let mut known: Vec<bool> = (0..dim).map(|c| in_basis(&mut basis, c)).collect();
+            for c in 0..dim {
+                if known[c as usize] != span.known(c).is_some() {
+                    return Err(format!("prefix: column {c} known {} in the basis", known[c as usize]));
+                }
+            }
+            for (t, op) in ops.iter().enumerate() {
+                let form = materialise(f, op, &view_made, dim);
+                let v = value(&mut g);
+                let dense_before: Vec<bool> =
+                    span.rows.iter().map(|r| matches!(r.rest, Rest::Dense { .. })).collect();
+                let a = span.insert(&form, v.clone(), Some(t as u32));
+                let b = basis.insert(&form, v.clone(), p + t);
+                if a != b {
+                    return Err(format!("insert {t} ({form:?}): span says {a}, basis {b}"));
+                }
+                reached.dependent += usize::from(!a);
+                view_made.push(form.clone());
+                obs.push((form, v));
+                span.check_invariants().map_err(|e| format!("after insert {t}: {e}"))?;
+                for (r, was) in dense_before.iter().enumerate() {
+                    let now = matches!(span.rows[r].rest, Rest::Dense { .. });
+                    reached.sparse_to_dense += usize::from(!was && now);
+                }
+                reached.dense_rows = reached.dense_rows.max(span.dense_rows());
+                let mut newly: Vec<u32> = span.newly_known().to_vec();
+                newly.sort_unstable();
+                if newly.windows(2).any(|w| w[0] == w[1]) {
+                    return Err(format!("insert {t}: a column reported twice in {newly:?}"));
+                }
+                let mut became = Vec::new();
+                for c in 0..dim {
+                    if !known[c as usize] && in_basis(&mut basis, c) {
+                        known[c as usize] = true;
+                        became.push(c);
+                    }
+                    if known[c as usize] != span.known(c).is_some() {
+                        return Err(format!(
+                            "insert {t}: column {c} known {} in the basis",
+                            known[c as usize]
+                        ));
+                    }
+                }
+                if newly != became {
+                    return Err(format!("insert {t}: newly_known {newly:?}, the basis {became:?}"));
+                }
+                for &c in &newly {
+                    let r = span.pivot_row[c as usize] as usize;
+                    if r != span.rank() - 1 {
+                        reached.known_at_insert_of_other_row += 1;
+                        if matches!(span.rows[r].rest, Rest::Dense { .. }) {
+                            reached.dense_emptied += 1;
+                        }
+                    }
+                    let red = basis.reduce(&vec![(c, 1)]);
+                    if basis.first_tag(&red.used) != p + t {
+                        return Err(format!(
+                            "column {c}: first_tag {} ≠ {}",
+                            basis.first_tag(&red.used),
+                            p + t
+                        ));
+                    }
+                }
+                if t % 16 == 15 || t + 1 == ops.len() {
+                    check_derivations(f, &span, &obs, &units)
+                        .map_err(|e| format!("after insert {t}: {e}"))?;
+                }
+            }
+            // Values and witnesses of every known column against the basis.
+            for c in 0..dim {
+                let Some(value) = span.known(c) else { continue };
+                let red = basis.reduce(&vec![(c, 1)]);
+                if *value != basis.value_of(&red.used) {
+                    return Err(format!("column {c}: value differs"));
+                }
+                let w: Vec<(u32, F::E)> = basis
+                    .witness(&red.used)
+                    .into_iter()
+                    .filter(|(tag, _)| *tag >= p)
+                    .map(|(tag, k)| ((tag - p) as u32, k))
+                    .collect();
+                if span.witness(c) != w {
+                    return Err(format!("column {c}: witness {:?}, basis {w:?}", span.witness(c)));
+                }
+            }
+        }
+        // Copy-on-write: the shared rows are as they were.
+        let after: Vec<Vec<F::E>> = (0..shared.rank()).map(|r| shared.row_vector(r)).collect();
+        let after_values: Vec<F::E> = shared.rows.iter().map(|r| r.value.clone()).collect();
+        if before != after || before_values != after_values {
+            return Err("extending a clone changed the shared span".into());
+        }
+        shared.check_invariants().map_err(|e| format!("shared, at the end: {e}"))
+    }
+
+    /// A unit column reduced against the untagged rows: (residual, value).
+    type Unit<E> = (Vec<(u32, E)>, E);
+
+    /// Every row is its derivation's combination of the tagged
+    /// observations plus a vector in the untagged rows' span (`units`: each
+    /// unit column reduced against that span), and its value is the
+    /// combination's value plus that vector's.
+    fn check_derivations<F: Field>(
+        f: &F,
+        span: &Span<'_, F>,
+        obs: &[(Form, F::E)],
+        units: &[Unit<F::E>],
+    ) -> Result<(), String> {
+        for r in 0..span.rank() {
+            let mut diff = span.row_vector(r);
+            let mut val = span.rows[r].value.clone();
+            for (tag, k) in span.derivation(r) {
+                let (form, v) = &obs[tag as usize];
+                for &(c, e) in form {
+                    let at = c as usize;
+                    diff[at] = f.sub(&diff[at], &f.mul(&k, &f.elem_i64(e)));
+                }
+                val = f.sub(&val, &f.mul(&k, v));
+            }
+            let mut residual = vec![f.zero(); diff.len()];
+            let mut value = f.zero();
+            for (c, e) in diff.iter().enumerate().filter(|(_, e)| !f.is_zero(e)) {
+                let (res, v) = &units[c];
+                value = f.add(&value, &f.mul(e, v));
+                for (x, k) in res {
+                    residual[*x as usize] = f.add(&residual[*x as usize], &f.mul(e, k));
+                }
+            }
+            if residual.iter().any(|k| !f.is_zero(k)) {
+                return Err(format!("row {r} is not its derivation (modulo the untagged rows)"));
+            }
+            if value != val {
+                return Err(format!("row {r}'s value is not its derivation's"));
+            }
+        }
+        Ok(())
+    }
+
+    fn views() -> impl Strategy<Value = (u32, Vec<Op>, Vec<Vec<Op>>, u64)> {
+        (
+            60u32..100,
+            prop::collection::vec(op(), 0..30),
+            prop::collection::vec(prop::collection::vec(op(), 20..120), 1..3),
+            any::<u64>(),
+        )
+    }
+
+    /// `cases` by default (a quarter without optimisation), or
+    /// `FRACLAB_FUZZ_CASES` (as the integration fuzzers) for a longer
+    /// campaign; no persistence files.
+    fn config(cases: u32) -> ProptestConfig {
+        let cases = if cfg!(debug_assertions) { cases.div_ceil(4) } else { cases };
+        let cases = std::env::var("FRACLAB_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(cases);
+        ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+    }
+
+    proptest! {
+        #![proptest_config(config(48))]
+
+        /// Span against Basis on toy-64 (the u64 field and its ±1 and
+        /// extended-Euclid fast paths), with long rows.
+        #[test]
+        fn span_matches_basis_u64_toy64((dim, prefix, views, seed) in views()) {
+            let f = U64Field::new(by_name("toy-64").unwrap()).unwrap();
+            compare(&f, dim, &prefix, &views, seed, &mut Reached::default()).map_err(TestCaseError::fail)?;
+        }
+
+        /// The same on toy-16, where q = 32633 makes accidental
+        /// cancellations (entries of a dense row summing to 0) common.
+        #[test]
+        fn span_matches_basis_u64_toy16((dim, prefix, views, seed) in views()) {
+            let f = U64Field::new(by_name("toy-16").unwrap()).unwrap();
+            compare(&f, dim, &prefix, &views, seed, &mut Reached::default()).map_err(TestCaseError::fail)?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(12))]
+
+        /// The same over BigUint on toy-128.
+        #[test]
+        fn span_matches_basis_big_toy128((dim, prefix, views, seed) in views()) {
+            let f = BigField::new(by_name("toy-128").unwrap());
+            compare(&f, dim, &prefix, &views, seed, &mut Reached::default()).map_err(TestCaseError::fail)?;
+        }
+    }
+
+    /// The generator above reaches what it is for: dense rows, rows turned
+    /// dense by an elimination, dense rows emptied by eliminations (a
+    /// secret known at another row's insert), and dependent forms.
+    #[test]
+    fn span_property_reaches_the_dense_paths() {
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::TestRunner;
+        let f = U64Field::new(by_name("toy-16").unwrap()).unwrap();
+        let mut runner = TestRunner::deterministic();
+        let mut totals = Reached::default();
+        for _ in 0..24 {
+            let (dim, prefix, views, seed) = views().new_tree(&mut runner).unwrap().current();
+            let mut reached = Reached::default();
+            compare(&f, dim, &prefix, &views, seed, &mut reached).unwrap();
+            totals.dense_rows += usize::from(reached.dense_rows > 0);
+            totals.sparse_to_dense += reached.sparse_to_dense;
+            totals.dense_emptied += reached.dense_emptied;
+            totals.dependent += reached.dependent;
+            totals.known_at_insert_of_other_row += reached.known_at_insert_of_other_row;
+        }
+        assert!(totals.dense_rows >= 12, "{totals:?}");
+        assert!(totals.sparse_to_dense >= 5, "{totals:?}");
+        assert!(totals.dense_emptied >= 5, "{totals:?}");
+        assert!(totals.dependent >= 20, "{totals:?}");
+        assert!(totals.known_at_insert_of_other_row >= 20, "{totals:?}");
     }
 }
