@@ -71,6 +71,15 @@ impl<E: Clone> Rest<E> {
         self.len() == 0
     }
 
+    /// How many entries iterating it visits: a dense row scans every column
+    /// it ever held, zero or not (what the work counter counts).
+    fn scanned(&self) -> usize {
+        match self {
+            Rest::Sparse(v) => v.len(),
+            Rest::Dense { cols, .. } => cols.len(),
+        }
+    }
+
     /// The non-zero entries, in no particular order for a dense row.
     fn entries<'a, F: Field<E = E>>(&'a self, f: &'a F) -> Entries<'a, F> {
         match self {
@@ -301,7 +310,7 @@ impl<'f, F: Field> Span<'f, F> {
                 continue;
             }
             let row = &self.rows[r as usize];
-            self.work += 1 + row.rest.len() as u64;
+            self.work += 1 + row.rest.scanned() as u64;
             for (x, e) in row.rest.entries(f) {
                 let x = &x;
                 let d = f.sub(&f.zero(), &f.mul(&coef, e));
@@ -372,7 +381,7 @@ impl<'f, F: Field> Span<'f, F> {
         if new.rest.is_empty() {
             self.newly.push(pivot);
         }
-        self.work += 1 + new.rest.len() as u64;
+        self.work += 1 + new.rest.scanned() as u64;
         self.pivot_row[pivot as usize] = at;
         self.rows.push(Rc::new(new));
         true
@@ -405,7 +414,7 @@ impl<'f, F: Field> Span<'f, F> {
                 };
                 let (_, coef) = v.remove(i);
                 let neg = f.sub(&f.zero(), &coef);
-                self.work += 1 + v.len() as u64 + new.rest.len() as u64;
+                self.work += 1 + v.len() as u64 + new.rest.scanned() as u64;
                 match &new.rest {
                     Rest::Sparse(src) => {
                         merge(f, v, &neg, src, &mut self.merged, &mut self.added, &mut self.removed)
@@ -430,7 +439,7 @@ impl<'f, F: Field> Span<'f, F> {
                 let coef = std::mem::replace(&mut vals[at], f.zero());
                 *nnz -= 1;
                 let neg = f.sub(&f.zero(), &coef);
-                self.work += 1 + new.rest.len() as u64;
+                self.work += 1 + new.rest.scanned() as u64;
                 for (x, e) in new.rest.entries(f) {
                     let xi = x as usize;
                     let was_zero = f.is_zero(&vals[xi]);

@@ -6,6 +6,7 @@ mod attacks;
 mod cli;
 mod determinism;
 mod elgamal;
+mod engine_oracle;
 mod fuzz_readers;
 mod fuzz_scenario;
 mod fuzz_sim;
