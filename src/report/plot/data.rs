@@ -224,7 +224,7 @@ pub struct Trace {
     pub marks: Vec<(u64, u64, Mark)>,
     /// When each epoch's first message (init or key generation) was sent.
     pub epoch_starts: BTreeMap<u64, u64>,
-    /// Set when the trace holds more than [`TRACE_ITEMS_MAX`] messages or
+    /// Set when the trace holds more than `TRACE_ITEMS_MAX` (10⁶) messages or
     /// marks: the rest were not kept, and no sequence chart is drawn.
     pub truncated: bool,
 }
