@@ -486,15 +486,7 @@ impl<'a, F: Field> Engine<'a, F> {
             for t in &targets {
                 is_target[self.layout.index(t.0) as usize] = false;
             }
-            // The first derivation of each owner's secrets gets its witness.
-            let mut firsts: BTreeMap<Option<MemberId>, usize> = BTreeMap::new();
-            for (i, (l, _)) in found.iter().enumerate() {
-                let e = firsts.entry(l.target.owner()).or_insert(i);
-                if (l.rec, l.target) < (found[*e].0.rec, found[*e].0.target) {
-                    *e = i;
-                }
-            }
-            for &i in firsts.values() {
+            for i in firsts(&found) {
                 let (learn, col) = &mut found[i];
                 let witness = span.witness(*col);
                 self.write_witness(learn, witness.into_iter().map(|(tag, k)| (obs[tag as usize], k)));
@@ -554,6 +546,19 @@ impl<'a, F: Field> Engine<'a, F> {
             checked: obs.len(),
         })
     }
+}
+
+/// The index in `found` of each owner's first derivation (by record, then
+/// target), in owner order: the learns that get their witness written out.
+fn firsts<T>(found: &[(Learn, T)]) -> Vec<usize> {
+    let mut firsts: BTreeMap<Option<MemberId>, usize> = BTreeMap::new();
+    for (i, (l, _)) in found.iter().enumerate() {
+        let e = firsts.entry(l.target.owner()).or_insert(i);
+        if (l.rec, l.target) < (found[*e].0.rec, found[*e].0.target) {
+            *e = i;
+        }
+    }
+    firsts.into_values().collect()
 }
 
 /// Sorts the learns (by record, then view, then target) and derives the
@@ -661,14 +666,7 @@ impl<F: Field> Engine<'_, F> {
                 }
                 found.push((learn, r.used));
             }
-            let mut firsts: BTreeMap<Option<MemberId>, usize> = BTreeMap::new();
-            for (i, (l, _)) in found.iter().enumerate() {
-                let e = firsts.entry(l.target.owner()).or_insert(i);
-                if (l.rec, l.target) < (found[*e].0.rec, found[*e].0.target) {
-                    *e = i;
-                }
-            }
-            for &i in firsts.values() {
+            for i in firsts(&found) {
                 let (learn, used) = &mut found[i];
                 self.write_witness(learn, b.witness(used).into_iter().map(|(idx, k)| (&obs[idx], k)));
             }

@@ -250,20 +250,24 @@ impl<'f, F: Field> Span<'f, F> {
     /// only independent observations enter the span. Empty for a column
     /// that is not known or follows from untagged rows alone.
     pub fn witness(&self, col: u32) -> Vec<(u32, F::E)> {
-        let f = self.f;
         let Some(&r) = self.pivot_row.get(col as usize) else { return Vec::new() };
         let Some(row) = self.rows.get(r as usize).filter(|row| row.rest.is_empty()) else {
             return Vec::new();
         };
-        if row.node == NONE {
-            return Vec::new();
-        }
-        // Expand the derivation from the row's node down: every node refers
-        // only to earlier ones, so taking the largest pending node first
-        // visits each once, with its coefficient complete.
+        self.expand(row.node).into_iter().filter(|(_, k)| !self.f.is_zero(k)).collect()
+    }
+
+    /// A derivation node as (tag, coefficient) pairs by tag (zeros kept);
+    /// empty for NONE. Every node refers only to earlier ones, so taking
+    /// the largest pending node first visits each once, with its
+    /// coefficient complete.
+    fn expand(&self, node: u32) -> std::collections::BTreeMap<u32, F::E> {
+        let f = self.f;
         let mut coef: std::collections::BTreeMap<u32, F::E> = std::collections::BTreeMap::new();
         let mut out: std::collections::BTreeMap<u32, F::E> = std::collections::BTreeMap::new();
-        coef.insert(row.node, f.elem_i64(1));
+        if node != NONE {
+            coef.insert(node, f.elem_i64(1));
+        }
         while let Some((node, k)) = coef.pop_last() {
             let (lo, hi) = (self.starts[node as usize] as usize, self.starts[node as usize + 1] as usize);
             for (input, c) in &self.terms[lo..hi] {
@@ -273,7 +277,7 @@ impl<'f, F: Field> Span<'f, F> {
                 *e = f.add(e, &d);
             }
         }
-        out.into_iter().filter(|(_, k)| !f.is_zero(k)).collect()
+        out
     }
 
     /// Appends a derivation node; returns its index, or NONE if it has no
@@ -755,22 +759,8 @@ mod tests {
 
         /// Row `r`'s derivation expanded: (tag, coefficient), zeros left out.
         fn derivation(&self, r: usize) -> BTreeMap<u32, F::E> {
-            let f = self.f;
-            let mut coef: BTreeMap<u32, F::E> = BTreeMap::new();
-            let mut out: BTreeMap<u32, F::E> = BTreeMap::new();
-            if self.rows[r].node != NONE {
-                coef.insert(self.rows[r].node, f.elem_i64(1));
-            }
-            while let Some((node, k)) = coef.pop_last() {
-                let (lo, hi) = (self.starts[node as usize] as usize, self.starts[node as usize + 1] as usize);
-                for (input, c) in &self.terms[lo..hi] {
-                    let d = f.mul(&k, c);
-                    let map = if input & TAG != 0 { &mut out } else { &mut coef };
-                    let e = map.entry(input & !TAG).or_insert_with(|| f.zero());
-                    *e = f.add(e, &d);
-                }
-            }
-            out.retain(|_, k| !f.is_zero(k));
+            let mut out = self.expand(self.rows[r].node);
+            out.retain(|_, k| !self.f.is_zero(k));
             out
         }
     }

@@ -82,23 +82,30 @@ struct RunFiles {
     trace: Option<data::Trace>,
 }
 
+impl RunFiles {
+    /// A run's summary and trace, checked to be of one run.
+    fn of(dir: &Path, summary: data::Summary, trace: Option<data::Trace>) -> Result<RunFiles, PlotError> {
+        if let Some(t) = &trace
+            && t.members != summary.members
+        {
+            return Err(PlotError::Data {
+                path: dir.join("trace.jsonl"),
+                message: format!(
+                    "line 1: members: {}, but summary.json says {}; the files are of different runs",
+                    t.members, summary.members
+                ),
+            });
+        }
+        Ok(RunFiles { summary, trace })
+    }
+}
+
 /// Reads and checks `dir/summary.json` and, if present, `dir/trace.jsonl`.
 fn load_run(dir: &Path) -> Result<RunFiles, PlotError> {
     let summary = data::read_summary(&dir.join("summary.json"))?;
     let trace_path = dir.join("trace.jsonl");
     let trace = if trace_path.exists() { Some(data::Trace::read(&trace_path)?) } else { None };
-    if let Some(t) = &trace
-        && t.members != summary.members
-    {
-        return Err(PlotError::Data {
-            path: trace_path,
-            message: format!(
-                "line 1: members: {}, but summary.json says {}; the files are of different runs",
-                t.members, summary.members
-            ),
-        });
-    }
-    Ok(RunFiles { summary, trace })
+    RunFiles::of(dir, summary, trace)
 }
 
 /// Whether a trace gets the lifeline chart and the Mermaid export.
@@ -153,15 +160,7 @@ pub fn redraw_run(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
 pub fn redraw_run_with(dir: &Path, trace: Option<Trace>) -> Result<Vec<PathBuf>, PlotError> {
     remove_run_plots(dir)?;
     let summary = data::read_summary(&dir.join("summary.json"))?;
-    if let Some(t) = &trace
-        && t.members != summary.members
-    {
-        return Err(PlotError::Data {
-            path: dir.join("trace.jsonl"),
-            message: format!("line 1: members: {}, but summary.json says {}", t.members, summary.members),
-        });
-    }
-    draw_run(dir, &RunFiles { summary, trace })
+    draw_run(dir, &RunFiles::of(dir, summary, trace)?)
 }
 
 /// Removes the [`RUN_PLOTS`] in `dir`; a missing one is no error.
