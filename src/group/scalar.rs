@@ -40,7 +40,7 @@ pub struct Scalar(Arc<BigUint>);
 /// An element of Z_P*, always reduced (`0 < value < P`): a commitment such as
 /// g^{α_{i,1}}, or an ElGamal public key FK_{i,j} = g^{x_{i,j}}.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Element(BigUint);
+pub struct Element(Arc<BigUint>);
 
 impl fmt::Debug for Scalar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -50,7 +50,7 @@ impl fmt::Debug for Scalar {
 
 impl fmt::Debug for Element {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Element({:x})", self.0)
+        write!(f, "Element({:x})", *self.0)
     }
 }
 
@@ -202,7 +202,7 @@ impl GroupParams {
             return Err(DecodeError::Length { expected: 2 * self.p_bytes(), found: 2 * b.len() });
         }
         let v = BigUint::from_bytes_be(b);
-        if !v.is_zero() && v < self.p { Ok(Element(v)) } else { Err(DecodeError::OutOfRange) }
+        if !v.is_zero() && v < self.p { Ok(Element(Arc::new(v))) } else { Err(DecodeError::OutOfRange) }
     }
 
     /// Lowercase hex, zero-padded to the byte length of P, no `0x` (reference §3).
@@ -221,33 +221,33 @@ impl GroupParams {
     /// 2·`p_bytes` lowercase hex digits of a value in 1..P.
     pub fn element_from_hex(&self, s: &str) -> Result<Element, DecodeError> {
         let v = decode_fixed(s, self.p_bytes())?;
-        if !v.is_zero() && v < self.p { Ok(Element(v)) } else { Err(DecodeError::OutOfRange) }
+        if !v.is_zero() && v < self.p { Ok(Element(Arc::new(v))) } else { Err(DecodeError::OutOfRange) }
     }
 
     /// g^a mod P, by the fixed-base table (built on first use).
     pub fn pow_g(&self, a: &Scalar) -> Element {
         let table = self.fixed.get_or_init(|| super::fixed::FixedBase::new(&self.g, &self.p, self.q.bits()));
-        Element(table.pow(&a.0))
+        Element(Arc::new(table.pow(&a.0)))
     }
 
     /// e^k mod P for any element e (not a fixed base).
     pub fn pow_element(&self, e: &Element, k: &BigUint) -> Element {
-        Element(e.0.modpow(k, &self.p))
+        Element(Arc::new(e.0.modpow(k, &self.p)))
     }
 
     /// `a · b mod P`, e.g. the chain check D_i = D_{i−1} · V_i of process 900.
     pub fn mul_elements(&self, a: &Element, b: &Element) -> Element {
-        Element((&a.0 * &b.0) % &self.p)
+        Element(Arc::new(&*a.0 * &*b.0 % &self.p))
     }
 
     /// Π items mod P (1 for none).
     pub fn product<'a>(&self, items: impl IntoIterator<Item = &'a Element>) -> Element {
-        Element(items.into_iter().fold(BigUint::from(1u32), |acc, e| (acc * &e.0) % &self.p))
+        Element(Arc::new(items.into_iter().fold(BigUint::from(1u32), |acc, e| (acc * &*e.0) % &self.p)))
     }
 
     /// g as an element.
     pub fn generator(&self) -> Element {
-        Element(self.g.clone())
+        Element(Arc::new(self.g.clone()))
     }
 }
 

@@ -275,7 +275,8 @@ impl Collector {
             | Body::Joined
             | Body::FkPub(_)
             | Body::Commit(_) => Vec::new(),
-            Body::Recover { hfk, theta, .. } => {
+            Body::Recover(m) => {
+                let (hfk, theta) = (&m.hfk, &m.theta);
                 let Party::Member(to) = env.to else { return Vec::new() };
                 let r = env.iter;
                 let mut out =
@@ -293,7 +294,8 @@ impl Collector {
                 )],
                 None => Vec::new(),
             },
-            Body::HfkRelay { owner, hfk, .. } => {
+            Body::HfkRelay(m) => {
+                let (owner, hfk) = (&m.owner, &m.hfk);
                 let label = format!("HFK[{owner},{}] relayed by member {from}", env.iter);
                 vec![(l.hfk(*owner, env.iter), hfk.clone(), label)]
             }
@@ -458,7 +460,7 @@ impl Recorder for Collector {
                 self.truth.insert(Var::Theta(*epoch), (*value).clone());
             }
             Record::Send { msg, env } => {
-                if let (Body::Recover { .. }, Party::Member(to)) = (&env.body, env.to)
+                if let (Body::Recover(_), Party::Member(to)) = (&env.body, env.to)
                     && let Some(&i) = self.active.get(&to)
                 {
                     let r = &mut self.replacements[i].r;

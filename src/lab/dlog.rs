@@ -41,21 +41,27 @@ impl Recorder for Collect {
                 let mut push = |secret, element: &Element| {
                     self.publics.push(Public { from: env.from, to: env.to, secret, element: element.clone() })
                 };
-                match &env.body {
-                    Body::Commit(Commitment::Pads { alphas, theta }) => {
+                let commit = match &env.body {
+                    Body::Commit(c) => Some(&**c),
+                    _ => None,
+                };
+                match (&env.body, commit) {
+                    (_, Some(Commitment::Pads { alphas, theta })) => {
                         for (i, c) in alphas.iter().enumerate() {
                             push(("alpha", i as u32 + 1, 1), c);
                         }
                         push(("theta", 0, 1), theta);
                     }
-                    Body::Commit(Commitment::Ring { v, delta, gamma }) => {
+                    (_, Some(Commitment::Ring { v, delta, gamma })) => {
                         push(("v", from_id, 1), v);
                         push(("delta", from_id, 1), delta);
                         if let Some(gm) = gamma {
                             push(("gamma", from_id, 1), gm);
                         }
                     }
-                    Body::FkPub(e) => push((if self.elgamal { "x" } else { "fk" }, from_id, env.iter), e),
+                    (Body::FkPub(e), _) => {
+                        push((if self.elgamal { "x" } else { "fk" }, from_id, env.iter), e)
+                    }
                     _ => {}
                 }
             }

@@ -14,25 +14,56 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use thin_vec::ThinVec;
+
 use super::{Body, Envelope, LocalTime, Mode, Party};
 
+/// An unacknowledged payload: what its retransmission needs beyond what the
+/// link and the peer's slot already know (sender, recipient, sender's
+/// incarnation).
 struct Pending {
-    env: Envelope,
     deadline: LocalTime,
+    iter: u64,
+    seq: u64,
+    attempt: u32,
+    /// The recipient's incarnation addressed.
+    to_inc: u32,
+    mode: Mode,
+    body: Body,
+}
+
+impl Pending {
+    /// The envelope of its next transmission, from `me`'s incarnation
+    /// `from_inc` to `to`.
+    fn envelope(&self, me: Party, from_inc: u32, to: Party) -> Envelope {
+        Envelope {
+            from: me,
+            to,
+            mode: self.mode,
+            iter: self.iter,
+            seq: self.seq,
+            attempt: self.attempt,
+            from_inc,
+            to_inc: self.to_inc,
+            body: self.body.clone(),
+        }
+    }
 }
 
 /// What a receiver has seen from one sender.
 struct Window {
     /// Every seq below this has been seen.
     below: u64,
-    /// Seqs at or above `below` seen out of order.
-    above: BTreeSet<u64>,
+    /// Seqs above `below` seen out of order, sorted. Out-of-order arrivals
+    /// are few (at most what is in flight from one peer), and an empty
+    /// `ThinVec` is one pointer: a group of n keeps n² windows.
+    above: ThinVec<u64>,
 }
 
 impl Default for Window {
     /// Nothing seen yet: seqs number from 1 (0 is the acks').
     fn default() -> Self {
-        Window { below: 1, above: BTreeSet::new() }
+        Window { below: 1, above: ThinVec::new() }
     }
 }
 
@@ -40,15 +71,21 @@ impl Window {
     /// Records `seq`; returns whether it is new.
     fn insert(&mut self, seq: u64) -> bool {
         if seq == self.below && self.above.is_empty() {
-            // In order, the common case: no tree node made and freed.
+            // In order, the common case: nothing stored.
             self.below += 1;
             return true;
         }
-        if seq < self.below || !self.above.insert(seq) {
+        if seq < self.below {
             return false;
         }
-        while self.above.remove(&self.below) {
-            self.below += 1;
+        match self.above.binary_search(&seq) {
+            Ok(_) => return false,
+            Err(at) => self.above.insert(at, seq),
+        }
+        let run = self.above.iter().zip(self.below..).take_while(|(s, want)| **s == *want).count();
+        if run > 0 {
+            self.below += run as u64;
+            self.above.drain(..run);
         }
         true
     }
@@ -127,18 +164,22 @@ struct Peer {
     /// Unacknowledged payloads to the peer, sorted by (its incarnation
     /// addressed, seq): sends append in that order (seqs grow, and a new
     /// incarnation is a higher one), and a peer has few payloads pending at
-    /// a time, so a sorted vector beats a tree node per peer.
-    pending: Vec<Pending>,
+    /// a time, so a sorted vector beats a tree node per peer. A `ThinVec`
+    /// keeps its length and capacity in its allocation: an idle peer costs
+    /// one pointer.
+    pending: ThinVec<Pending>,
 }
 
 impl Peer {
     fn find(&self, inc: u32, seq: u64) -> Result<usize, usize> {
-        self.pending.binary_search_by_key(&(inc, seq), |p| (p.env.to_inc, p.env.seq))
+        self.pending.binary_search_by_key(&(inc, seq), |p| (p.to_inc, p.seq))
     }
 }
 
-/// A deadline's key: (deadline, recipient, incarnation addressed, seq).
-type Key = (LocalTime, Party, u32, u64);
+/// A deadline's key: (deadline, recipient's index (0 the SM, i member i:
+/// the order of [`Party`]), incarnation addressed, seq). 24 bytes: a group
+/// of n keeps up to 2n(n − 1) of them during a round.
+type Key = (LocalTime, u32, u32, u64);
 
 /// The deadlines of the unacknowledged payloads, ordered by (deadline,
 /// recipient, incarnation, seq): the order retransmissions go out in.
@@ -215,6 +256,14 @@ impl Deadlines {
     }
 }
 
+/// The party whose slot is `index` (0 the SM, i member i).
+fn party(index: usize) -> Party {
+    match index {
+        0 => Party::Sm,
+        i => Party::Member(super::MemberId(i as u32)),
+    }
+}
+
 /// Parties' indices beyond this are not fraclab's (a group has at most
 /// 4096 members): an envelope from one is ignored rather than given a slot.
 const PEERS_MAX: usize = 1 << 16;
@@ -255,6 +304,15 @@ impl Link {
         }
     }
 
+    /// Makes room for the slots of a group of `members` and its SM at once,
+    /// so that the slots (one per party, and a group of n keeps n² of them)
+    /// do not grow by doubling as peers are first addressed. Parties beyond
+    /// still get slots as they appear.
+    pub fn expect_parties(&mut self, members: u32) {
+        let parties = (members as usize).saturating_add(1).min(PEERS_MAX);
+        self.peers.reserve_exact(parties.saturating_sub(self.peers.len()));
+    }
+
     /// The slot of `p`, made if it is new; `None` for an index no group has.
     fn peer_mut(&mut self, p: Party) -> Option<&mut Peer> {
         let i = p.trace_id() as usize;
@@ -283,15 +341,15 @@ impl Link {
         peer.last_seq += 1;
         let (seq, to_inc) = (peer.last_seq, peer.inc);
         let env = Envelope { from: me, to, mode, iter, seq, attempt: 0, from_inc, to_inc, body };
-        debug_assert!(peer.pending.last().is_none_or(|p| (p.env.to_inc, p.env.seq) < (to_inc, seq)));
-        // Most peers have one payload pending at a time: grow from one slot,
-        // not the four a Vec starts with (at n = 1024 that was most of the
-        // memory a broadcast round holds).
+        debug_assert!(peer.pending.last().is_none_or(|p| (p.to_inc, p.seq) < (to_inc, seq)));
+        // Most peers have one or two payloads pending at a time: grow from
+        // one slot, not the four a Vec starts with (at n = 1024 that was
+        // most of the memory a broadcast round holds).
         if peer.pending.len() == peer.pending.capacity() {
             peer.pending.reserve_exact(peer.pending.len().max(1));
         }
-        peer.pending.push(Pending { env: env.clone(), deadline });
-        self.deadlines.insert((deadline, to, to_inc, seq));
+        peer.pending.push(Pending { deadline, iter, seq, attempt: 0, to_inc, mode, body: env.body.clone() });
+        self.deadlines.insert((deadline, to.trace_id(), to_inc, seq));
         self.pending += 1;
         env
     }
@@ -314,13 +372,13 @@ impl Link {
         let stale: Vec<((u32, u64), LocalTime)> = slot
             .pending
             .iter()
-            .filter(|p| p.env.mode != Mode::Recovery)
-            .map(|p| ((p.env.to_inc, p.env.seq), p.deadline))
+            .filter(|p| p.mode != Mode::Recovery)
+            .map(|p| ((p.to_inc, p.seq), p.deadline))
             .collect();
-        slot.pending.retain(|p| p.env.mode == Mode::Recovery);
+        slot.pending.retain(|p| p.mode == Mode::Recovery);
         self.pending -= stale.len();
         for ((inc, seq), deadline) in stale {
-            self.deadlines.remove(&(deadline, peer, inc, seq));
+            self.deadlines.remove(&(deadline, peer.trace_id(), inc, seq));
         }
     }
 
@@ -347,7 +405,7 @@ impl Link {
             if let Ok(at) = peer.find(inc, seq) {
                 let p = peer.pending.remove(at);
                 self.pending -= 1;
-                self.deadlines.remove(&(p.deadline, env.from, inc, seq));
+                self.deadlines.remove(&(p.deadline, env.from.trace_id(), inc, seq));
             }
             return Received { ack: None, fresh: None, restarted };
         }
@@ -389,22 +447,23 @@ impl Link {
             return;
         }
         let retired = |p: &Pending| {
-            !matches!(p.env.body, Body::Confirm(_))
-                && match p.env.mode {
-                    Mode::Generation => p.env.iter + 2 <= epoch,
+            !matches!(p.body, Body::Confirm(_))
+                && match p.mode {
+                    Mode::Generation => p.iter + 2 <= epoch,
                     Mode::Init => epoch >= 3,
                     Mode::Recovery => false,
                 }
         };
-        for peer in &mut self.peers {
+        for (index, peer) in self.peers.iter_mut().enumerate() {
             if peer.pending.is_empty() {
                 continue;
             }
+            let to = index as u32;
             peer.pending.retain(|p| {
                 if !retired(p) {
                     return true;
                 }
-                self.deadlines.remove(&(p.deadline, p.env.to, p.env.to_inc, p.env.seq));
+                self.deadlines.remove(&(p.deadline, to, p.to_inc, p.seq));
                 self.pending -= 1;
                 false
             });
@@ -416,12 +475,12 @@ impl Link {
         let mut out = Vec::new();
         while let Some((_, to, inc, seq)) = self.deadlines.pop_due(now) {
             let wait_us = |attempt| self.backoff.wait_us(attempt);
-            let peer = self.peers.get_mut(to.trace_id() as usize).expect("a deadline has its peer");
+            let peer = self.peers.get_mut(to as usize).expect("a deadline has its peer");
             let at = peer.find(inc, seq).expect("a deadline has its pending entry");
             let p = &mut peer.pending[at];
-            p.env.attempt += 1;
-            p.deadline = now.plus_us(wait_us(p.env.attempt));
-            out.push(p.env.clone());
+            p.attempt += 1;
+            p.deadline = now.plus_us(wait_us(p.attempt));
+            out.push(p.envelope(self.me, self.incarnation, party(to as usize)));
             self.deadlines.insert((p.deadline, to, inc, seq));
         }
         out
@@ -456,6 +515,49 @@ impl Link {
 mod tests {
     use super::*;
     use crate::protocol::MemberId;
+
+    /// A group of n keeps n² peer slots and up to two pending payloads and
+    /// deadline keys per slot during a round: their sizes are most of the
+    /// README's bytes per in-flight message.
+    #[test]
+    fn per_pair_state_stays_compact() {
+        use std::mem::size_of;
+        assert!(size_of::<Peer>() <= 40, "Peer: {} B", size_of::<Peer>());
+        assert!(size_of::<Pending>() <= 64, "Pending: {} B", size_of::<Pending>());
+        assert!(size_of::<(Key, bool)>() <= 32, "deadline entry: {} B", size_of::<(Key, bool)>());
+    }
+
+    #[test]
+    fn window_takes_out_of_order_seqs_in_any_order() {
+        let mut w = Window::default();
+        for seq in [4, 2, 6, 3, 1, 5] {
+            assert!(w.insert(seq), "{seq} is new");
+        }
+        assert_eq!((w.below, w.above.len()), (7, 0));
+        assert!(w.insert(9) && w.insert(8));
+        assert_eq!((w.below, w.above.as_slice()), (7, &[8, 9][..]));
+        assert!(w.insert(7));
+        assert_eq!((w.below, w.above.len()), (10, 0));
+        assert!(!w.insert(8) && !w.insert(1));
+    }
+
+    proptest::proptest! {
+        /// The window says "new" exactly for the seqs not seen before, in
+        /// any arrival order, and keeps only the seqs above its low-water
+        /// mark.
+        #[test]
+        fn window_agrees_with_a_set_of_everything_seen(seqs in proptest::collection::vec(1u64..48, 0..200)) {
+            let mut w = Window::default();
+            let mut seen = BTreeSet::new();
+            for seq in seqs {
+                proptest::prop_assert_eq!(w.insert(seq), seen.insert(seq));
+                let below = (1..).find(|s| !seen.contains(s)).unwrap();
+                proptest::prop_assert_eq!(w.below, below);
+                let above: Vec<u64> = seen.range(below..).copied().collect();
+                proptest::prop_assert_eq!(w.above.as_slice(), &above[..]);
+            }
+        }
+    }
 
     #[test]
     fn backoff_doubles_up_to_its_cap() {
@@ -501,7 +603,7 @@ mod tests {
         let mut sender = Link::new(a, Backoff::fixed(10));
         let mut receiver = Link::new(b, Backoff::fixed(10));
         let env = sender.send(LocalTime(0), b, Mode::Generation, 1, Body::Ack { seq: 0, inc: 0 });
-        let env = Envelope { body: Body::Confirm(crate::group::KeyTag([0; 32])), ..env };
+        let env = Envelope { body: Body::Confirm(crate::group::KeyTag([0; 32]).into()), ..env };
         let first = receiver.receive(env.clone());
         assert!(first.fresh.is_some() && first.ack.is_some());
         let again = receiver.receive(env);

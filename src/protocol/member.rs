@@ -16,6 +16,7 @@
 //! iteration; stale ones are ignored.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use rand_core::Rng;
 
@@ -256,7 +257,8 @@ impl Member {
     /// A member that sends through `conduct` ([`conduct::Honest`] for one
     /// that follows the protocol).
     pub fn new(cfg: MemberConfig, conduct: Box<dyn Conduct>) -> Member {
-        let link = Link::incarnation(Party::Member(cfg.id), cfg.incarnation, cfg.backoff);
+        let mut link = Link::incarnation(Party::Member(cfg.id), cfg.incarnation, cfg.backoff);
+        link.expect_parties(cfg.members);
         Member {
             cfg,
             conduct,
@@ -456,7 +458,7 @@ impl Member {
         self.send(now, Party::Member(next), Mode::Init, 1, Body::Delta(delta.clone()), out);
         if self.cfg.verify.commits() {
             let c = self.own_ring_commitment(&contribution, &delta, gamma.as_ref());
-            self.broadcast(now, Mode::Init, 1, Body::Commit(c), out);
+            self.broadcast(now, Mode::Init, 1, Body::Commit(Arc::new(c)), out);
         }
     }
 
@@ -508,7 +510,7 @@ impl Member {
         // only need their counts (kept in `matched`).
         self.confirmed_by.retain(|&e, _| e + 1 >= epoch);
         let (mode, Iteration(iter)) = Epoch(epoch).round();
-        self.broadcast(now, mode, iter, Body::Confirm(confirm_tag(&sk)), out);
+        self.broadcast(now, mode, iter, Body::Confirm(Arc::new(confirm_tag(&sk))), out);
         if let Some(pending) = self.confirms.remove(&epoch) {
             for (from, (inc, tag)) in pending {
                 // A dead incarnation's confirmation, superseded by its
@@ -672,7 +674,9 @@ impl Member {
                 (Body::Pad { alpha, theta }, Phase::Init(Init::Pad)) => {
                     self.enter_epoch1(now, theta, alpha, out)
                 }
-                (Body::Commit(c), _) if self.cfg.init == InitKind::Sm => self.on_commit(Party::Sm, c, out),
+                (Body::Commit(c), _) if self.cfg.init == InitKind::Sm => {
+                    self.on_commit(Party::Sm, Arc::unwrap_or_clone(c), out)
+                }
                 _ => {}
             }
             return;
@@ -689,7 +693,9 @@ impl Member {
                 self.maybe_send_delta(now, rng, out);
             }
             (Mode::Init, Body::Theta(t)) => self.adopt_theta1(now, t, out),
-            (Mode::Init, Body::Commit(c)) => self.on_commit(Party::Member(from), c, out),
+            (Mode::Init, Body::Commit(c)) => {
+                self.on_commit(Party::Member(from), Arc::unwrap_or_clone(c), out)
+            }
             (Mode::Generation, Body::Hfk(h)) => self.on_hfk(now, env.iter, (from, env.from_inc), h, out),
             (Mode::Generation, Body::FkPub(p)) => self.on_fk_pub(now, env.iter, (from, env.from_inc), p, out),
             (Mode::Recovery, body) => {
@@ -697,7 +703,7 @@ impl Member {
             }
             (Mode::Init | Mode::Generation, Body::Confirm(tag)) => {
                 let Epoch(epoch) = Epoch::of_round(env.mode, Iteration(env.iter));
-                self.on_confirm(epoch, (from, env.from_inc), tag, out)
+                self.on_confirm(epoch, (from, env.from_inc), *tag, out)
             }
             _ => {}
         }

@@ -4,6 +4,8 @@
 //! timestamps and signatures belong to the sealed channel (`sealed`), which
 //! encrypts the payload encoded by [`wire`].
 
+use std::sync::Arc;
+
 use crate::group::{Element, KeyTag, Scalar, SharedKey};
 
 use super::{MemberId, Party};
@@ -58,6 +60,37 @@ pub enum Commitment {
     },
 }
 
+/// Process 700, RI → replacement: HFK_{ī,r} (none when r = 0), θ_{r+1}
+/// and SK_{r+1}.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Recover {
+    /// HFK_{ī,r} of the failed member; `None` exactly when r (the
+    /// envelope's iteration) is 0.
+    pub hfk: Option<Scalar>,
+    /// θ_{r+1}, as the RI holds it.
+    pub theta: Scalar,
+    /// SK_{r+1}, which the replacement checks its own KDF(θ_{r+1})
+    /// against.
+    pub sk: SharedKey,
+}
+
+/// Process 700, RI → survivor: HFK_{owner,r} of the failed member (and its
+/// public FK, when those are published), for a survivor that lost its copy
+/// and is a round behind.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct HfkRelay {
+    /// ī, the failed member whose HFK this is: neither the sender nor the
+    /// recipient.
+    pub owner: MemberId,
+    /// The incarnation of `owner` that sent the HFK.
+    pub inc: u32,
+    /// HFK_{owner,r}, with r the envelope's iteration.
+    pub hfk: Scalar,
+    /// The public FK_{owner,r} that came with it, when public FKs are
+    /// published (ElGamal, or commitments).
+    pub fk_pub: Option<Element>,
+}
+
 /// The payload of a message.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Body {
@@ -79,37 +112,18 @@ pub enum Body {
     /// Process 600: i → m: the public FK_{i,j} = g^{x_{i,j}}. With
     /// commitments it is also E_{i,j} = g^{FK_{i,j}} (additive key generation).
     FkPub(Element),
-    /// Initialisation commitments (processes 800 and 900).
-    Commit(Commitment),
-    /// Key confirmation: H("fraclab/confirm/v1" ‖ SK_e).
-    Confirm(KeyTag),
-    /// Process 700, RI → replacement: HFK_{ī,r} (none when r = 0), θ_{r+1}
-    /// and SK_{r+1}.
-    Recover {
-        /// HFK_{ī,r} of the failed member; `None` exactly when r (the
-        /// envelope's iteration) is 0.
-        hfk: Option<Scalar>,
-        /// θ_{r+1}, as the RI holds it.
-        theta: Scalar,
-        /// SK_{r+1}, which the replacement checks its own KDF(θ_{r+1})
-        /// against.
-        sk: SharedKey,
-    },
-    /// Process 700, RI → survivor: HFK_{owner,r} of the failed member (and
-    /// its public FK, when those are published), for a survivor that lost
-    /// its copy and is a round behind.
-    HfkRelay {
-        /// ī, the failed member whose HFK this is: neither the sender nor
-        /// the recipient.
-        owner: MemberId,
-        /// The incarnation of `owner` that sent the HFK.
-        inc: u32,
-        /// HFK_{owner,r}, with r the envelope's iteration.
-        hfk: Scalar,
-        /// The public FK_{owner,r} that came with it, when public FKs are
-        /// published (ElGamal, or commitments).
-        fk_pub: Option<Element>,
-    },
+    /// Initialisation commitments (processes 800 and 900), shared by the
+    /// envelopes of a broadcast.
+    Commit(Arc<Commitment>),
+    /// Key confirmation: H("fraclab/confirm/v1" ‖ SK_e), shared by the
+    /// envelopes of a broadcast.
+    Confirm(Arc<KeyTag>),
+    /// Process 700, RI → replacement: the handover (boxed, as is
+    /// [`Body::HfkRelay`]'s: a rare message should not widen every other
+    /// one in flight).
+    Recover(Box<Recover>),
+    /// Process 700, RI → survivor: a failed member's HFK relayed.
+    HfkRelay(Box<HfkRelay>),
     /// Process 700, the recovery ring: δ' for recovering member `failed`.
     RecoveryDelta {
         /// The index being recovered: its replacement starts the ring and
@@ -152,10 +166,10 @@ impl Body {
             Body::FkPub(_) => "fk_pub",
             Body::Commit(_) => "commit",
             Body::Confirm(_) => "confirm",
-            Body::Recover { .. } => "recover",
+            Body::Recover(_) => "recover",
             Body::RecoveryDelta { .. } => "delta",
             Body::Xi(_) => "xi",
-            Body::HfkRelay { .. } => "hfk_relay",
+            Body::HfkRelay(_) => "hfk_relay",
             Body::HfkHat(_) => "hfk_hat",
             Body::Joined => "joined",
             Body::Ack { .. } => "ack",
@@ -203,12 +217,16 @@ impl Envelope {
     pub fn fits(&self, members: u32) -> bool {
         let member = |m: &MemberId| (1..=members).contains(&m.0);
         match &self.body {
-            Body::HfkRelay { owner, .. } => {
+            Body::HfkRelay(m) => {
+                let owner = &m.owner;
                 member(owner) && Party::Member(*owner) != self.from && Party::Member(*owner) != self.to
             }
             Body::RecoveryDelta { failed, .. } => member(failed),
-            Body::Recover { hfk, .. } => hfk.is_some() == (self.iter >= 1),
-            Body::Commit(Commitment::Pads { alphas, .. }) => alphas.len() == members as usize,
+            Body::Recover(m) => m.hfk.is_some() == (self.iter >= 1),
+            Body::Commit(c) => match &**c {
+                Commitment::Pads { alphas, .. } => alphas.len() == members as usize,
+                Commitment::Ring { .. } => true,
+            },
             _ => true,
         }
     }
@@ -224,6 +242,8 @@ impl Envelope {
 /// mode, iteration, attempt) travels outside the payload.
 pub mod wire {
     use rand_core::Rng;
+
+    use std::sync::Arc;
 
     use super::{Body, Commitment, Envelope, Mode};
     use crate::group::{Element, GroupParams, KeyTag, Scalar, SharedKey};
@@ -242,8 +262,8 @@ pub mod wire {
             Body::FkPub(_) => 6,
             Body::Commit(_) => 7,
             Body::Confirm(_) => 8,
-            Body::Recover { .. } => 9,
-            Body::HfkRelay { .. } => 10,
+            Body::Recover(_) => 9,
+            Body::HfkRelay(_) => 10,
             Body::RecoveryDelta { .. } => 11,
             Body::Xi(_) => 12,
             Body::HfkHat(_) => 13,
@@ -290,27 +310,31 @@ pub mod wire {
             | Body::Xi(s)
             | Body::HfkHat(s) => w.scalar(s),
             Body::FkPub(e) => w.element(e),
-            Body::Commit(Commitment::Pads { alphas, theta }) => {
-                w.flag(false);
-                w.u32(alphas.len() as u32);
-                alphas.iter().for_each(|a| w.element(a));
-                w.element(theta);
-            }
-            Body::Commit(Commitment::Ring { v, delta, gamma }) => {
-                w.flag(true);
-                w.element(v);
-                w.element(delta);
-                w.flag(gamma.is_some());
-                gamma.iter().for_each(|c| w.element(c));
-            }
+            Body::Commit(c) => match &**c {
+                Commitment::Pads { alphas, theta } => {
+                    w.flag(false);
+                    w.u32(alphas.len() as u32);
+                    alphas.iter().for_each(|a| w.element(a));
+                    w.element(theta);
+                }
+                Commitment::Ring { v, delta, gamma } => {
+                    w.flag(true);
+                    w.element(v);
+                    w.element(delta);
+                    w.flag(gamma.is_some());
+                    gamma.iter().for_each(|c| w.element(c));
+                }
+            },
             Body::Confirm(t) => w.out.extend(t.0),
-            Body::Recover { hfk, theta, sk } => {
+            Body::Recover(m) => {
+                let super::Recover { hfk, theta, sk } = &**m;
                 w.flag(hfk.is_some());
                 hfk.iter().for_each(|h| w.scalar(h));
                 w.scalar(theta);
                 w.out.extend(sk.0);
             }
-            Body::HfkRelay { owner, inc, hfk, fk_pub } => {
+            Body::HfkRelay(m) => {
+                let super::HfkRelay { owner, inc, hfk, fk_pub } = &**m;
                 w.u32(owner.0);
                 w.u32(*inc);
                 w.scalar(hfk);
@@ -385,7 +409,7 @@ pub mod wire {
             4 => Body::Theta(r.scalar()?),
             5 => Body::Hfk(r.scalar()?),
             6 => Body::FkPub(r.element()?),
-            7 => Body::Commit(if r.flag()? {
+            7 => Body::Commit(Arc::new(if r.flag()? {
                 let (v, delta) = (r.element()?, r.element()?);
                 let gamma = if r.flag()? { Some(r.element()?) } else { None };
                 Commitment::Ring { v, delta, gamma }
@@ -396,16 +420,20 @@ pub mod wire {
                 }
                 let alphas = (0..count).map(|_| r.element()).collect::<Option<Vec<_>>>()?;
                 Commitment::Pads { alphas, theta: r.element()? }
-            }),
-            8 => Body::Confirm(KeyTag(r.bytes32()?)),
+            })),
+            8 => Body::Confirm(Arc::new(KeyTag(r.bytes32()?))),
             9 => {
                 let hfk = if r.flag()? { Some(r.scalar()?) } else { None };
-                Body::Recover { hfk, theta: r.scalar()?, sk: SharedKey(r.bytes32()?) }
+                Body::Recover(Box::new(super::Recover {
+                    hfk,
+                    theta: r.scalar()?,
+                    sk: SharedKey(r.bytes32()?),
+                }))
             }
             10 => {
                 let (owner, inc, hfk) = (MemberId(r.u32()?), r.u32()?, r.scalar()?);
                 let fk_pub = if r.flag()? { Some(r.element()?) } else { None };
-                Body::HfkRelay { owner, inc, hfk, fk_pub }
+                Body::HfkRelay(Box::new(super::HfkRelay { owner, inc, hfk, fk_pub }))
             }
             11 => Body::RecoveryDelta { failed: MemberId(r.u32()?), inc: r.u32()?, delta: r.scalar()? },
             12 => Body::Xi(r.scalar()?),
@@ -427,8 +455,8 @@ pub mod wire {
                 mode == Mode::Init
             }
             Body::Hfk(_) | Body::FkPub(_) => mode == Mode::Generation,
-            Body::Recover { .. }
-            | Body::HfkRelay { .. }
+            Body::Recover(_)
+            | Body::HfkRelay(_)
             | Body::RecoveryDelta { .. }
             | Body::Xi(_)
             | Body::HfkHat(_)
@@ -449,27 +477,29 @@ pub mod wire {
             Body::Xi(_) => Body::Xi(s()),
             Body::HfkHat(_) => Body::HfkHat(s()),
             Body::FkPub(_) => Body::FkPub(g.pow_g(&s())),
-            Body::Commit(Commitment::Pads { alphas, .. }) => Body::Commit(Commitment::Pads {
-                alphas: alphas.iter().map(|_| g.pow_g(&s())).collect(),
-                theta: g.pow_g(&s()),
-            }),
-            Body::Commit(Commitment::Ring { gamma, .. }) => Body::Commit(Commitment::Ring {
-                v: g.pow_g(&s()),
-                delta: g.pow_g(&s()),
-                gamma: gamma.as_ref().map(|_| g.pow_g(&s())),
-            }),
-            Body::Confirm(_) => Body::Confirm(KeyTag(random32(rng))),
-            Body::Recover { hfk, .. } => Body::Recover {
-                hfk: hfk.as_ref().map(|_| g.random_scalar(rng)),
+            Body::Commit(c) => Body::Commit(Arc::new(match &**c {
+                Commitment::Pads { alphas, .. } => Commitment::Pads {
+                    alphas: alphas.iter().map(|_| g.pow_g(&s())).collect(),
+                    theta: g.pow_g(&s()),
+                },
+                Commitment::Ring { gamma, .. } => Commitment::Ring {
+                    v: g.pow_g(&s()),
+                    delta: g.pow_g(&s()),
+                    gamma: gamma.as_ref().map(|_| g.pow_g(&s())),
+                },
+            })),
+            Body::Confirm(_) => Body::Confirm(Arc::new(KeyTag(random32(rng)))),
+            Body::Recover(m) => Body::Recover(Box::new(super::Recover {
+                hfk: m.hfk.as_ref().map(|_| g.random_scalar(rng)),
                 theta: g.random_scalar(rng),
                 sk: SharedKey(random32(rng)),
-            },
-            Body::HfkRelay { owner, inc, fk_pub, .. } => Body::HfkRelay {
-                owner: *owner,
-                inc: *inc,
+            })),
+            Body::HfkRelay(m) => Body::HfkRelay(Box::new(super::HfkRelay {
+                owner: m.owner,
+                inc: m.inc,
                 hfk: g.random_scalar(rng),
-                fk_pub: fk_pub.as_ref().map(|_| g.pow_g(&g.random_scalar(rng))),
-            },
+                fk_pub: m.fk_pub.as_ref().map(|_| g.pow_g(&g.random_scalar(rng))),
+            })),
             Body::RecoveryDelta { failed, inc, .. } => {
                 Body::RecoveryDelta { failed: *failed, inc: *inc, delta: s() }
             }
@@ -489,6 +519,7 @@ pub mod wire {
         use super::*;
         use crate::group::by_name;
         use crate::protocol::Party;
+        use crate::protocol::message::{HfkRelay, Recover};
         use rand_chacha::ChaCha20Rng;
         use rand_core::SeedableRng;
 
@@ -509,13 +540,17 @@ pub mod wire {
                 to_inc: 0,
                 body,
             };
-            let relay = |owner| Body::HfkRelay {
-                owner: MemberId(owner),
-                inc: 1,
-                hfk: g.scalar_from_u64(1),
-                fk_pub: None,
+            let relay = |owner| {
+                Body::HfkRelay(Box::new(HfkRelay {
+                    owner: MemberId(owner),
+                    inc: 1,
+                    hfk: g.scalar_from_u64(1),
+                    fk_pub: None,
+                }))
             };
-            let handover = |hfk| Body::Recover { hfk, theta: g.scalar_from_u64(2), sk: SharedKey([0; 32]) };
+            let handover = |hfk| {
+                Body::Recover(Box::new(Recover { hfk, theta: g.scalar_from_u64(2), sk: SharedKey([0; 32]) }))
+            };
             assert!(env(1, 2, 3, relay(3)).fits(4));
             assert!(!env(1, 2, 3, relay(2)).fits(4), "the recipient's own HFK");
             assert!(!env(1, 2, 3, relay(1)).fits(4), "the sender's own HFK");
@@ -549,13 +584,25 @@ pub mod wire {
                     Body::Theta(s()),
                     Body::Hfk(s()),
                     Body::FkPub(e.clone()),
-                    Body::Commit(Commitment::Pads { alphas: vec![e.clone(), e.clone()], theta: e.clone() }),
-                    Body::Commit(Commitment::Ring { v: e.clone(), delta: e.clone(), gamma: Some(e.clone()) }),
-                    Body::Commit(Commitment::Ring { v: e.clone(), delta: e.clone(), gamma: None }),
-                    Body::Confirm(KeyTag([7; 32])),
-                    Body::Recover { hfk: Some(s()), theta: s(), sk: SharedKey([3; 32]) },
-                    Body::Recover { hfk: None, theta: s(), sk: SharedKey([3; 32]) },
-                    Body::HfkRelay { owner: MemberId(2), inc: 1, hfk: s(), fk_pub: Some(e.clone()) },
+                    Body::Commit(Arc::new(Commitment::Pads {
+                        alphas: vec![e.clone(), e.clone()],
+                        theta: e.clone(),
+                    })),
+                    Body::Commit(Arc::new(Commitment::Ring {
+                        v: e.clone(),
+                        delta: e.clone(),
+                        gamma: Some(e.clone()),
+                    })),
+                    Body::Commit(Arc::new(Commitment::Ring { v: e.clone(), delta: e.clone(), gamma: None })),
+                    Body::Confirm(Arc::new(KeyTag([7; 32]))),
+                    Body::Recover(Box::new(Recover { hfk: Some(s()), theta: s(), sk: SharedKey([3; 32]) })),
+                    Body::Recover(Box::new(Recover { hfk: None, theta: s(), sk: SharedKey([3; 32]) })),
+                    Body::HfkRelay(Box::new(HfkRelay {
+                        owner: MemberId(2),
+                        inc: 1,
+                        hfk: s(),
+                        fk_pub: Some(e.clone()),
+                    })),
                     Body::RecoveryDelta { failed: MemberId(3), inc: 2, delta: s() },
                     Body::Xi(s()),
                     Body::HfkHat(s()),

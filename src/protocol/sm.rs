@@ -8,6 +8,8 @@
 //! (the `sm-cheat` adversary's conduct) hands one member α + 1 and commits
 //! to what it handed, so Π C_i ≠ C_θ^{n−1} gives it away.
 
+use std::sync::Arc;
+
 use rand_core::Rng;
 
 use super::Verify;
@@ -41,7 +43,9 @@ impl SecurityManager {
         verify: Verify,
         conduct: Box<dyn Conduct>,
     ) -> SecurityManager {
-        SecurityManager { group, members, link: Link::new(Party::Sm, backoff), verify, conduct }
+        let mut link = Link::new(Party::Sm, backoff);
+        link.expect_parties(members);
+        SecurityManager { group, members, link, verify, conduct }
     }
 
     /// Sends `body` to member `to` in mode I through the SM's conduct.
@@ -79,10 +83,10 @@ impl Node for SecurityManager {
             alphas.push(sent.unwrap_or(alpha));
         }
         if self.verify.commits() {
-            let commitment = Commitment::Pads {
+            let commitment = Arc::new(Commitment::Pads {
                 alphas: alphas.iter().map(|a| g.pow_g(a)).collect(),
                 theta: g.pow_g(&theta),
-            };
+            });
             for i in 1..=self.members {
                 self.send(now, MemberId(i), Body::Commit(commitment.clone()), &mut out);
             }

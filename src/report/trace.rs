@@ -132,26 +132,26 @@ impl<'l, W: Write> TraceWriter<'l, W> {
             Body::Delta(s) | Body::Theta(s) | Body::Hfk(s) | Body::Share(s) => Payload::Hex(g.scalar_hex(s)),
             Body::Confirm(tag) => Payload::Hex(tag.to_hex()),
             Body::FkPub(e) => Payload::Hex(g.element_hex(e)),
-            Body::Commit(Commitment::Pads { alphas, theta }) => Payload::SmCommit(line::SmCommitValue {
-                alphas: alphas.iter().map(|a| g.element_hex(a)).collect(),
-                theta: g.element_hex(theta),
-            }),
-            Body::Commit(Commitment::Ring { v, delta, gamma }) => {
-                Payload::RingCommit(line::RingCommitValue {
+            Body::Commit(c) => match &**c {
+                Commitment::Pads { alphas, theta } => Payload::SmCommit(line::SmCommitValue {
+                    alphas: alphas.iter().map(|a| g.element_hex(a)).collect(),
+                    theta: g.element_hex(theta),
+                }),
+                Commitment::Ring { v, delta, gamma } => Payload::RingCommit(line::RingCommitValue {
                     v: g.element_hex(v),
                     delta: g.element_hex(delta),
                     gamma: gamma.as_ref().map(|x| g.element_hex(x)),
-                })
-            }
-            Body::Recover { hfk, theta, sk } => Payload::Recover(line::RecoverValue {
-                hfk: hfk.as_ref().map(|h| g.scalar_hex(h)),
-                theta: g.scalar_hex(theta),
-                sk: sk.to_hex(),
+                }),
+            },
+            Body::Recover(m) => Payload::Recover(line::RecoverValue {
+                hfk: m.hfk.as_ref().map(|h| g.scalar_hex(h)),
+                theta: g.scalar_hex(&m.theta),
+                sk: m.sk.to_hex(),
             }),
-            Body::HfkRelay { owner, hfk, fk_pub, .. } => Payload::Relay(line::RelayValue {
-                owner: owner.0,
-                hfk: g.scalar_hex(hfk),
-                fk_pub: fk_pub.as_ref().map(|p| g.element_hex(p)),
+            Body::HfkRelay(m) => Payload::Relay(line::RelayValue {
+                owner: m.owner.0,
+                hfk: g.scalar_hex(&m.hfk),
+                fk_pub: m.fk_pub.as_ref().map(|p| g.element_hex(p)),
             }),
             Body::RecoveryDelta { delta: s, .. } | Body::Xi(s) | Body::HfkHat(s) => {
                 Payload::Hex(g.scalar_hex(s))

@@ -1221,3 +1221,20 @@ impl<'r> Simulation<'r> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What one in-flight message costs the queue: the sizes the README's
+    /// "bytes per in-flight message" is made of. A new variant that widens
+    /// them belongs behind a box or an `Arc`, as the rare large ones are.
+    #[test]
+    fn in_flight_messages_stay_compact() {
+        use std::mem::size_of;
+        assert!(size_of::<crate::protocol::Body>() <= 24, "Body: {} B", size_of::<crate::protocol::Body>());
+        assert!(size_of::<Envelope>() <= 72, "Envelope: {} B", size_of::<Envelope>());
+        assert!(size_of::<wire::Wire>() <= 80, "Wire: {} B", size_of::<wire::Wire>());
+        assert!(size_of::<Event>() <= 96, "Event: {} B", size_of::<Event>());
+    }
+}

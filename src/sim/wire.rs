@@ -36,8 +36,10 @@ pub enum Wire {
     /// `ideal` or `plain`: a tampered payload that no longer decodes; the
     /// envelope is the one sent, kept for its addresses.
     Garbled(Envelope),
-    /// `sealed`: the signed and encrypted message, as tampered if it was.
-    Sealed(Sealed),
+    /// `sealed`: the signed and encrypted message, as tampered if it was
+    /// (boxed: it is larger than a clear envelope, and the sealed channel's
+    /// cryptography costs far more than the allocation).
+    Sealed(Box<Sealed>),
 }
 
 impl Wire {
@@ -186,7 +188,7 @@ impl Channel {
         let to_inc = s.current[to];
         let to_keys = s.directory[&(to as u32, to_inc)];
         let endpoint = s.endpoints[slot].as_mut().expect("every slot has keys");
-        Wire::Sealed(endpoint.seal(self.group, now, &env, to_inc, &to_keys, &mut s.seal_rngs[slot]))
+        Wire::Sealed(Box::new(endpoint.seal(self.group, now, &env, to_inc, &to_keys, &mut s.seal_rngs[slot])))
     }
 
     /// What the recipient in `slot` makes of `wire` at its clock `now`,
@@ -275,13 +277,13 @@ impl Channel {
                             let mut eph = [0u8; 32];
                             rng.fill_bytes(&mut eph);
                             let payload = wire::encode(self.group, &forged);
-                            Wire::Sealed(sealed::seal(
+                            Wire::Sealed(Box::new(sealed::seal(
                                 &s.adversary,
                                 real.header.clone(),
                                 &to_keys.dh,
                                 &payload,
                                 eph,
-                            ))
+                            )))
                         }
                         _ => Wire::Clear(forged.clone()),
                     };

@@ -22,12 +22,15 @@
 //!   up a round timeout after it sent ξ, naming who did not answer.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rand_core::Rng;
 
 use super::{Member, Phase};
 use crate::group::{Scalar, SharedKey};
-use crate::protocol::{Body, Epoch, Iteration, LocalTime, MemberId, Mode, Note, Output, Party, SecretName};
+use crate::protocol::{
+    Body, Epoch, Iteration, LocalTime, MemberId, Mode, Note, Output, Party, SecretName, message,
+};
 
 /// A recovery ring: (failed member, the replacement's incarnation, r).
 type Ring = (MemberId, u32, u64);
@@ -158,7 +161,11 @@ impl Member {
             }
         };
         let (Some(held), Some(sk)) = (self.held(), self.keys.get(&j)) else { return };
-        let body = Body::Recover { hfk: hfk.clone(), theta: held.theta.clone(), sk: *sk };
+        let body = Body::Recover(Box::new(message::Recover {
+            hfk: hfk.clone(),
+            theta: held.theta.clone(),
+            sk: *sk,
+        }));
         self.send(now, Party::Member(failed), Mode::Recovery, r, body, out);
         // A survivor that lost its copy of HFK_{ī,r} (the failed member died
         // before retransmitting it) is a round behind and could not answer
@@ -169,7 +176,9 @@ impl Member {
             let inc = past.and_then(|p| p.incs.get(&failed)).copied().unwrap_or(0);
             let me = self.cfg.id;
             for l in self.survivors(failed).into_iter().filter(|&l| l != me) {
-                let body = Body::HfkRelay { owner: failed, inc, hfk: hfk.clone(), fk_pub: fk_pub.clone() };
+                let relay =
+                    message::HfkRelay { owner: failed, inc, hfk: hfk.clone(), fk_pub: fk_pub.clone() };
+                let body = Body::HfkRelay(Box::new(relay));
                 self.send(now, Party::Member(l), Mode::Recovery, r, body, out);
             }
         }
@@ -187,7 +196,8 @@ impl Member {
         out: &mut Output,
     ) {
         match body {
-            Body::Recover { hfk, theta, sk } => {
+            Body::Recover(m) => {
+                let message::Recover { hfk, theta, sk } = *m;
                 self.on_handover(now, Handover { r, hfk, theta, sk }, rng, out)
             }
             // The ring closing on this replacement (a δ' for an earlier
@@ -201,7 +211,8 @@ impl Member {
                 self.on_ring_step(now, from, (failed, inc, r), delta, rng, out)
             }
             Body::Xi(xi) => self.on_xi(now, (from, from_inc, r), xi, out),
-            Body::HfkRelay { owner, inc, hfk, fk_pub } => {
+            Body::HfkRelay(m) => {
+                let message::HfkRelay { owner, inc, hfk, fk_pub } = *m;
                 if let Some(p) = fk_pub {
                     self.on_fk_pub(now, r, (owner, inc), p, out);
                 }
@@ -308,7 +319,7 @@ impl Member {
         if let Some(held) = self.held() {
             let (mode, Iteration(iter)) = Epoch(held.epoch).round();
             let tag = crate::group::confirm_tag(&self.keys[&held.epoch]);
-            self.send(now, to, mode, iter, Body::Confirm(tag), out);
+            self.send(now, to, mode, iter, Body::Confirm(Arc::new(tag)), out);
         }
     }
 
