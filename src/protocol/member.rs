@@ -20,10 +20,13 @@ use std::sync::Arc;
 
 use rand_core::Rng;
 
+mod by_member;
 mod recovery;
 #[cfg(test)]
 mod tests;
 mod verify;
+
+use by_member::ByMember;
 
 use super::Verify;
 use super::conduct::{self, Conduct, Context, Outgoing};
@@ -77,21 +80,20 @@ pub struct MemberConfig {
 /// they are published, every public FK.
 struct Past {
     fk: Scalar,
-    hfks: BTreeMap<MemberId, Scalar>,
-    pubs: BTreeMap<MemberId, Element>,
+    hfks: ByMember<Scalar>,
+    pubs: ByMember<Element>,
     /// The incarnation each member's parts came from.
-    incs: BTreeMap<MemberId, u32>,
+    incs: ByMember<u32>,
 }
 
 /// Members' parts of one iteration: HFKs, public FKs and the incarnation
 /// they came from. A member's HFK and public FK count together only when
 /// one incarnation sent both: a replacement's fresh draw displaces what its
 /// dead predecessor got out, and a late part of the predecessor is ignored.
-#[derive(Default)]
 struct Parts {
-    hfks: BTreeMap<MemberId, Scalar>,
-    pubs: BTreeMap<MemberId, Element>,
-    incs: BTreeMap<MemberId, u32>,
+    hfks: ByMember<Scalar>,
+    pubs: ByMember<Element>,
+    incs: ByMember<u32>,
     /// Members whose HFK and public FK are both in: kept up to date as
     /// parts arrive, so that "are all parts in?" is a lookup, not a count
     /// over every member on every arrival.
@@ -99,6 +101,16 @@ struct Parts {
 }
 
 impl Parts {
+    /// No parts yet, in a group of `members`.
+    fn new(members: u32) -> Parts {
+        Parts {
+            hfks: ByMember::new(members),
+            pubs: ByMember::new(members),
+            incs: ByMember::new(members),
+            both: 0,
+        }
+    }
+
     /// Whether a part from `m`'s incarnation `inc` is current; clears the
     /// older incarnation's parts when it is newer.
     fn admit(&mut self, m: MemberId, inc: u32) -> bool {
@@ -232,7 +244,7 @@ pub struct Member {
     /// Matching confirmations counted per epoch.
     matched: BTreeMap<u64, u32>,
     /// Who has confirmed (or contradicted) each epoch's key.
-    confirmed_by: BTreeMap<u64, BTreeSet<MemberId>>,
+    confirmed_by: BTreeMap<u64, ByMember<()>>,
     diverged: BTreeSet<(u64, MemberId)>,
     /// Completed iterations: own FK and every HFK (process 700 needs
     /// FK_{l,r} and HFK_{ī,r} of the last one). The last two are kept.
@@ -536,7 +548,9 @@ impl Member {
 
     fn compare_confirm(&mut self, epoch: u64, from: MemberId, tag: KeyTag, out: &mut Output) {
         let id = self.cfg.id;
-        if !self.confirmed_by.entry(epoch).or_default().insert(from) {
+        let members = self.cfg.members;
+        if self.confirmed_by.entry(epoch).or_insert_with(|| ByMember::new(members)).insert(from, ()).is_some()
+        {
             return;
         }
         if confirm_tag(&self.keys[&epoch]) != tag {
@@ -587,7 +601,7 @@ impl Member {
         if let Some(p) = &fk_pub {
             self.broadcast(now, Mode::Generation, j, Body::FkPub(p.clone()), out);
         }
-        let mut parts = self.early.remove(&j).unwrap_or_default();
+        let mut parts = self.early.remove(&j).unwrap_or_else(|| Parts::new(self.cfg.members));
         let (me, inc) = (self.cfg.id, self.cfg.incarnation);
         parts.put_hfk(me, inc, own);
         if let Some(p) = &fk_pub {
@@ -605,7 +619,9 @@ impl Member {
         let current = self.held().map_or(1, |h| h.epoch);
         match &mut self.phase {
             Phase::Holding { round: Some(round), .. } if round.j == j => Some(&mut round.parts),
-            _ if j >= current && j <= self.cfg.epochs => Some(self.early.entry(j).or_default()),
+            _ if j >= current && j <= self.cfg.epochs => {
+                Some(self.early.entry(j).or_insert_with(|| Parts::new(self.cfg.members)))
+            }
             _ => None,
         }
     }

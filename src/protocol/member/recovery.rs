@@ -95,7 +95,7 @@ impl Member {
         let held = self.held()?;
         let by = self.confirmed_by.get(&held.epoch);
         let me = self.cfg.id;
-        let missing = everyone.filter(|&m| m != me && by.is_none_or(|b| !b.contains(&m))).collect();
+        let missing = everyone.filter(|&m| m != me && by.is_none_or(|b| !b.contains_key(&m))).collect();
         Some((missing, held.since, held.epoch))
     }
 

@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use super::Member;
+use super::by_member::ByMember;
 use crate::group::{Element, Scalar};
 use crate::protocol::{Check, Commitment, MemberId, Note, Output, Party};
 
@@ -154,9 +155,9 @@ impl Member {
         &mut self,
         j: u64,
         theta_j: &Scalar,
-        hfks: &BTreeMap<MemberId, Scalar>,
-        pubs: &BTreeMap<MemberId, Element>,
-        incs: &BTreeMap<MemberId, u32>,
+        hfks: &ByMember<Scalar>,
+        pubs: &ByMember<Element>,
+        incs: &ByMember<u32>,
         out: &mut Output,
     ) {
         if !self.cfg.verify.commits() {
