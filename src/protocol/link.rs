@@ -18,6 +18,9 @@ use thin_vec::ThinVec;
 
 use super::{Body, Envelope, LocalTime, Mode, Party};
 
+/// The end of a peer's list of pending payloads, and of the free list.
+const NIL: u32 = u32::MAX;
+
 /// An unacknowledged payload: what its retransmission needs beyond what the
 /// link and the peer's slot already know (sender, recipient, sender's
 /// incarnation).
@@ -29,7 +32,126 @@ struct Pending {
     /// The recipient's incarnation addressed.
     to_inc: u32,
     mode: Mode,
+    /// The next payload pending to the same peer (or the next free slot).
+    next: u32,
     body: Body,
+}
+
+/// A peer's pending payloads: a list through the link's [`Store`], in
+/// the order they were sent.
+#[derive(Clone, Copy)]
+struct List {
+    head: u32,
+    tail: u32,
+}
+
+impl Default for List {
+    fn default() -> Self {
+        List { head: NIL, tail: NIL }
+    }
+}
+
+impl List {
+    fn is_empty(&self) -> bool {
+        self.head == NIL
+    }
+}
+
+/// Every payload a link keeps until acknowledged, in one slab reused
+/// through a free list, linked per peer. A group of n keeps up to
+/// 2n(n − 1) payloads pending during a round, one or two per peer: a
+/// vector per peer would cost an allocation (and its header and slack)
+/// for each.
+struct Store {
+    slab: Vec<Pending>,
+    free: u32,
+}
+
+impl Store {
+    fn new() -> Store {
+        Store { slab: Vec::new(), free: NIL }
+    }
+
+    /// Appends `p` to `list`.
+    fn push(&mut self, list: &mut List, mut p: Pending) {
+        p.next = NIL;
+        let at = if self.free == NIL {
+            let at = u32::try_from(self.slab.len()).expect("fewer than 2^32 payloads pending");
+            self.slab.push(p);
+            at
+        } else {
+            let at = self.free;
+            self.free = self.slab[at as usize].next;
+            self.slab[at as usize] = p;
+            at
+        };
+        if list.tail == NIL {
+            list.head = at;
+        } else {
+            self.slab[list.tail as usize].next = at;
+        }
+        list.tail = at;
+    }
+
+    /// The slot of the payload (`inc`, `seq`) in `list`, with the slot
+    /// before it (`NIL` for the first).
+    fn find(&self, list: &List, inc: u32, seq: u64) -> Option<(u32, u32)> {
+        let (mut prev, mut at) = (NIL, list.head);
+        while at != NIL {
+            let p = &self.slab[at as usize];
+            if (p.to_inc, p.seq) == (inc, seq) {
+                return Some((prev, at));
+            }
+            (prev, at) = (at, p.next);
+        }
+        None
+    }
+
+    fn get_mut(&mut self, at: u32) -> &mut Pending {
+        &mut self.slab[at as usize]
+    }
+
+    /// Unlinks slot `at` (after `prev`) from `list` and frees it; returns
+    /// its deadline, incarnation and seq.
+    fn unlink(&mut self, list: &mut List, prev: u32, at: u32) -> (LocalTime, u32, u64) {
+        let p = &mut self.slab[at as usize];
+        let next = p.next;
+        let key = (p.deadline, p.to_inc, p.seq);
+        // Drop the payload's values now, not when the slot is reused.
+        p.body = Body::Joined;
+        p.next = self.free;
+        self.free = at;
+        if prev == NIL {
+            list.head = next;
+        } else {
+            self.slab[prev as usize].next = next;
+        }
+        if list.tail == at {
+            list.tail = prev;
+        }
+        key
+    }
+
+    /// Removes from `list` every payload `drop` picks, in order, and
+    /// returns the (deadline, incarnation, seq) of each.
+    fn remove_if(
+        &mut self,
+        list: &mut List,
+        mut drop: impl FnMut(&Pending) -> bool,
+    ) -> Vec<(LocalTime, u32, u64)> {
+        let mut gone = Vec::new();
+        let (mut prev, mut at) = (NIL, list.head);
+        while at != NIL {
+            let next = self.slab[at as usize].next;
+            if drop(&self.slab[at as usize]) {
+                gone.push(self.unlink(list, prev, at));
+            } else {
+                prev = at;
+            }
+            at = next;
+        }
+        gone
+    }
 }
 
 impl Pending {
@@ -145,7 +267,9 @@ pub struct Link {
     /// incarnation of this node than itself (a recovery message for its
     /// dead predecessor, say), per (sender, that incarnation). Rare.
     seen_other: BTreeMap<(Party, u32), Window>,
-    /// The unacknowledged payloads, ordered by deadline.
+    /// The unacknowledged payloads, linked per peer.
+    store: Store,
+    /// The unacknowledged payloads' keys, ordered by deadline.
     deadlines: Deadlines,
     /// How many payloads are unacknowledged.
     pending: usize,
@@ -161,19 +285,12 @@ struct Peer {
     /// What has been passed up from the peer, when it addressed this node's
     /// own incarnation.
     seen: Window,
-    /// Unacknowledged payloads to the peer, sorted by (its incarnation
-    /// addressed, seq): sends append in that order (seqs grow, and a new
-    /// incarnation is a higher one), and a peer has few payloads pending at
-    /// a time, so a sorted vector beats a tree node per peer. A `ThinVec`
-    /// keeps its length and capacity in its allocation: an idle peer costs
-    /// one pointer.
-    pending: ThinVec<Pending>,
-}
-
-impl Peer {
-    fn find(&self, inc: u32, seq: u64) -> Result<usize, usize> {
-        self.pending.binary_search_by_key(&(inc, seq), |p| (p.to_inc, p.seq))
-    }
+    /// Unacknowledged payloads to the peer, in the link's [`Store`],
+    /// sorted by (its incarnation addressed, seq): sends append in that
+    /// order (seqs grow, and a new incarnation is a higher one). A peer has
+    /// one or two payloads pending at a time, acked mostly in order, so a
+    /// search walks one or two links.
+    pending: List,
 }
 
 /// A deadline's key: (deadline, recipient's index (0 the SM, i member i:
@@ -264,6 +381,20 @@ fn party(index: usize) -> Party {
     }
 }
 
+/// The slot of `p` in `peers`, made if it is new; `None` for an index no
+/// group has. (A function of the slots alone, so that a caller can hold a
+/// slot and the link's [`Store`] at once.)
+fn slot_mut(peers: &mut Vec<Peer>, p: Party) -> Option<&mut Peer> {
+    let i = p.trace_id() as usize;
+    if i >= PEERS_MAX {
+        return None;
+    }
+    if i >= peers.len() {
+        peers.resize_with(i + 1, Peer::default);
+    }
+    Some(&mut peers[i])
+}
+
 /// Parties' indices beyond this are not fraclab's (a group has at most
 /// 4096 members): an envelope from one is ignored rather than given a slot.
 const PEERS_MAX: usize = 1 << 16;
@@ -299,6 +430,7 @@ impl Link {
             backoff,
             peers: Vec::new(),
             seen_other: BTreeMap::new(),
+            store: Store::new(),
             deadlines: Deadlines::default(),
             pending: 0,
         }
@@ -315,14 +447,7 @@ impl Link {
 
     /// The slot of `p`, made if it is new; `None` for an index no group has.
     fn peer_mut(&mut self, p: Party) -> Option<&mut Peer> {
-        let i = p.trace_id() as usize;
-        if i >= PEERS_MAX {
-            return None;
-        }
-        if i >= self.peers.len() {
-            self.peers.resize_with(i + 1, Peer::default);
-        }
-        Some(&mut self.peers[i])
+        slot_mut(&mut self.peers, p)
     }
 
     fn peer(&self, p: Party) -> Option<&Peer> {
@@ -337,18 +462,19 @@ impl Link {
     pub fn send(&mut self, now: LocalTime, to: Party, mode: Mode, iter: u64, body: Body) -> Envelope {
         let (me, from_inc) = (self.me, self.incarnation);
         let deadline = now.plus_us(self.backoff.wait_us(0));
-        let peer = self.peer_mut(to).expect("a party addresses only members of its group");
+        let peer = slot_mut(&mut self.peers, to).expect("a party addresses only members of its group");
         peer.last_seq += 1;
         let (seq, to_inc) = (peer.last_seq, peer.inc);
         let env = Envelope { from: me, to, mode, iter, seq, attempt: 0, from_inc, to_inc, body };
-        debug_assert!(peer.pending.last().is_none_or(|p| (p.to_inc, p.seq) < (to_inc, seq)));
-        // Most peers have one or two payloads pending at a time: grow from
-        // one slot, not the four a Vec starts with (at n = 1024 that was
-        // most of the memory a broadcast round holds).
-        if peer.pending.len() == peer.pending.capacity() {
-            peer.pending.reserve_exact(peer.pending.len().max(1));
-        }
-        peer.pending.push(Pending { deadline, iter, seq, attempt: 0, to_inc, mode, body: env.body.clone() });
+        let list = &mut peer.pending;
+        debug_assert!(
+            list.tail == NIL || {
+                let last = &self.store.slab[list.tail as usize];
+                (last.to_inc, last.seq) < (to_inc, seq)
+            }
+        );
+        let p = Pending { deadline, iter, seq, attempt: 0, to_inc, mode, next: NIL, body: env.body.clone() };
+        self.store.push(list, p);
         self.deadlines.insert((deadline, to.trace_id(), to_inc, seq));
         self.pending += 1;
         env
@@ -363,21 +489,15 @@ impl Link {
     /// the old one.
     fn restart(&mut self, peer: Party, inc: u32) {
         self.seen_other.retain(|(p, _), _| *p != peer);
-        let Some(slot) = self.peer_mut(peer) else { return };
+        let Some(slot) = slot_mut(&mut self.peers, peer) else { return };
         slot.inc = inc;
         slot.last_seq = 0;
         slot.seen = Window::default();
         // Recovery messages (mode R) were meant for the replacement all along:
         // they stay pending, keyed by the old incarnation they addressed.
-        let stale: Vec<((u32, u64), LocalTime)> = slot
-            .pending
-            .iter()
-            .filter(|p| p.mode != Mode::Recovery)
-            .map(|p| ((p.to_inc, p.seq), p.deadline))
-            .collect();
-        slot.pending.retain(|p| p.mode == Mode::Recovery);
+        let stale = self.store.remove_if(&mut slot.pending, |p| p.mode != Mode::Recovery);
         self.pending -= stale.len();
-        for ((inc, seq), deadline) in stale {
+        for (deadline, inc, seq) in stale {
             self.deadlines.remove(&(deadline, peer.trace_id(), inc, seq));
         }
     }
@@ -400,12 +520,12 @@ impl Link {
             env.from
         });
         let (me, incarnation) = (self.me, self.incarnation);
-        let Some(peer) = self.peer_mut(env.from) else { return Received::NOTHING };
+        let Some(peer) = slot_mut(&mut self.peers, env.from) else { return Received::NOTHING };
         if let Body::Ack { seq, inc } = env.body {
-            if let Ok(at) = peer.find(inc, seq) {
-                let p = peer.pending.remove(at);
+            if let Some((prev, at)) = self.store.find(&peer.pending, inc, seq) {
+                let (deadline, ..) = self.store.unlink(&mut peer.pending, prev, at);
                 self.pending -= 1;
-                self.deadlines.remove(&(p.deadline, env.from.trace_id(), inc, seq));
+                self.deadlines.remove(&(deadline, env.from.trace_id(), inc, seq));
             }
             return Received { ack: None, fresh: None, restarted };
         }
@@ -459,14 +579,10 @@ impl Link {
                 continue;
             }
             let to = index as u32;
-            peer.pending.retain(|p| {
-                if !retired(p) {
-                    return true;
-                }
-                self.deadlines.remove(&(p.deadline, to, p.to_inc, p.seq));
+            for (deadline, inc, seq) in self.store.remove_if(&mut peer.pending, retired) {
+                self.deadlines.remove(&(deadline, to, inc, seq));
                 self.pending -= 1;
-                false
-            });
+            }
         }
     }
 
@@ -476,8 +592,8 @@ impl Link {
         while let Some((_, to, inc, seq)) = self.deadlines.pop_due(now) {
             let wait_us = |attempt| self.backoff.wait_us(attempt);
             let peer = self.peers.get_mut(to as usize).expect("a deadline has its peer");
-            let at = peer.find(inc, seq).expect("a deadline has its pending entry");
-            let p = &mut peer.pending[at];
+            let (_, at) = self.store.find(&peer.pending, inc, seq).expect("a deadline has its pending entry");
+            let p = self.store.get_mut(at);
             p.attempt += 1;
             p.deadline = now.plus_us(wait_us(p.attempt));
             out.push(p.envelope(self.me, self.incarnation, party(to as usize)));
@@ -507,7 +623,7 @@ impl Link {
 
     /// Whether the payload `seq` to `to` is still unacknowledged.
     pub fn is_pending(&self, to: Party, inc: u32, seq: u64) -> bool {
-        self.peer(to).is_some_and(|peer| peer.find(inc, seq).is_ok())
+        self.peer(to).is_some_and(|peer| self.store.find(&peer.pending, inc, seq).is_some())
     }
 }
 
@@ -555,6 +671,67 @@ mod tests {
                 proptest::prop_assert_eq!(w.below, below);
                 let above: Vec<u64> = seen.range(below..).copied().collect();
                 proptest::prop_assert_eq!(w.above.as_slice(), &above[..]);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Several peers' lists through one store keep each peer's
+        /// payloads in send order, find and unlink any of them, and reuse
+        /// freed slots: the same as a vector per peer.
+        #[test]
+        fn store_lists_agree_with_a_vector_per_peer(ops in proptest::collection::vec((0u8..4, 0usize..3, 0usize..6), 0..300)) {
+            let mut store = Store::new();
+            let mut lists = [List::default(); 3];
+            let mut model: [Vec<(u32, u64)>; 3] = Default::default();
+            let (mut next_seq, mut peak) = (1u64, 0usize);
+            for (op, peer, pick) in ops {
+                let (list, want) = (&mut lists[peer], &mut model[peer]);
+                match op {
+                    0 | 1 => {
+                        let key = (u32::from(op), next_seq);
+                        next_seq += 1;
+                        let p = Pending {
+                            deadline: LocalTime(next_seq as i64),
+                            iter: 1,
+                            seq: key.1,
+                            attempt: 0,
+                            to_inc: key.0,
+                            mode: Mode::Generation,
+                            next: NIL,
+                            body: Body::Joined,
+                        };
+                        store.push(list, p);
+                        want.push(key);
+                    }
+                    2 if !want.is_empty() => {
+                        let (inc, seq) = want.remove(pick % want.len());
+                        let (prev, at) = store.find(list, inc, seq).expect("pending");
+                        proptest::prop_assert_eq!(store.unlink(list, prev, at), (LocalTime(seq as i64 + 1), inc, seq));
+                    }
+                    _ => {
+                        let gone = store.remove_if(list, |p| p.to_inc == 1);
+                        let (keep, drop): (Vec<_>, Vec<_>) = want.iter().partition(|k| k.0 != 1);
+                        proptest::prop_assert_eq!(gone.iter().map(|g| (g.1, g.2)).collect::<Vec<_>>(), drop);
+                        *want = keep;
+                    }
+                }
+                peak = peak.max(model.iter().map(Vec::len).sum());
+                // A slot is added only when none is free.
+                proptest::prop_assert_eq!(store.slab.len(), peak);
+                for (list, want) in lists.iter().zip(&model) {
+                    let mut got = Vec::new();
+                    let mut at = list.head;
+                    while at != NIL {
+                        let p = &store.slab[at as usize];
+                        got.push((p.to_inc, p.seq));
+                        at = p.next;
+                    }
+                    proptest::prop_assert_eq!(&got, want);
+                    proptest::prop_assert_eq!(list.is_empty(), want.is_empty());
+                    let tail = (list.tail != NIL).then(|| &store.slab[list.tail as usize]).map(|p| (p.to_inc, p.seq));
+                    proptest::prop_assert_eq!(tail, want.last().copied());
+                }
             }
         }
     }

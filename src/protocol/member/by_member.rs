@@ -15,7 +15,8 @@ use crate::protocol::MemberId;
 /// gets a slot.
 pub(super) struct ByMember<T> {
     members: u32,
-    slots: Vec<Option<(MemberId, T)>>,
+    /// Slot i holds member i + 1's value.
+    slots: Vec<Option<T>>,
     len: usize,
 }
 
@@ -30,8 +31,7 @@ impl<T> ByMember<T> {
     }
 
     pub(super) fn get(&self, m: &MemberId) -> Option<&T> {
-        let slot = self.slots.get(Self::slot(m)?)?;
-        slot.as_ref().map(|(_, v)| v)
+        self.slots.get(Self::slot(m)?)?.as_ref()
     }
 
     pub(super) fn contains_key(&self, m: &MemberId) -> bool {
@@ -49,13 +49,13 @@ impl<T> ByMember<T> {
             self.slots.reserve_exact(want - self.slots.len());
             self.slots.resize_with(want, || None);
         }
-        let old = self.slots[i].replace((m, value)).map(|(_, v)| v);
+        let old = self.slots[i].replace(value);
         self.len += usize::from(old.is_none());
         old
     }
 
     pub(super) fn remove(&mut self, m: &MemberId) -> Option<T> {
-        let old = self.slots.get_mut(Self::slot(m)?)?.take().map(|(_, v)| v);
+        let old = self.slots.get_mut(Self::slot(m)?)?.take();
         self.len -= usize::from(old.is_some());
         old
     }
@@ -70,22 +70,13 @@ impl<T> ByMember<T> {
     }
 
     /// The entries in member order.
-    pub(super) fn iter(&self) -> impl Iterator<Item = (&MemberId, &T)> {
-        self.slots.iter().flatten().map(|(m, v)| (m, v))
+    pub(super) fn iter(&self) -> impl Iterator<Item = (MemberId, &T)> {
+        (1..).zip(&self.slots).filter_map(|(m, v)| Some((MemberId(m), v.as_ref()?)))
     }
 
     /// The values in member order.
     pub(super) fn values(&self) -> impl Iterator<Item = &T> {
         self.iter().map(|(_, v)| v)
-    }
-}
-
-impl<'a, T> IntoIterator for &'a ByMember<T> {
-    type Item = (&'a MemberId, &'a T);
-    type IntoIter = Box<dyn Iterator<Item = (&'a MemberId, &'a T)> + 'a>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
     }
 }
 
@@ -113,7 +104,7 @@ mod tests {
                 prop_assert_eq!(dense.len(), tree.len());
                 prop_assert_eq!(dense.is_empty(), tree.is_empty());
                 prop_assert_eq!(dense.contains_key(&m), tree.contains_key(&m));
-                let (a, b): (Vec<_>, Vec<_>) = (dense.iter().collect(), tree.iter().collect());
+                let (a, b): (Vec<_>, Vec<_>) = (dense.iter().collect(), tree.iter().map(|(m, v)| (*m, v)).collect());
                 prop_assert_eq!(a, b);
             }
             prop_assert_eq!(dense.remove(&MemberId(0)), None);

@@ -175,7 +175,8 @@ impl Member {
             spans_recovery: bool,
         }
         let mut eqs = Vec::new();
-        for (k, hfk) in hfks {
+        for (k, hfk) in hfks.iter() {
+            let k = &k;
             let Some(e) = pubs.get(k) else { continue };
             let inc = incs.get(k).copied().unwrap_or(0);
             let sides = if j == 1 {
@@ -244,7 +245,7 @@ impl Member {
             }
         }
         let with_incs =
-            pubs.iter().map(|(k, e)| (*k, (e.clone(), incs.get(k).copied().unwrap_or(0)))).collect();
+            pubs.iter().map(|(k, e)| (k, (e.clone(), incs.get(&k).copied().unwrap_or(0)))).collect();
         self.verif.pubs.insert(j, with_incs);
         while self.verif.pubs.len() > 2 {
             self.verif.pubs.pop_first();
