@@ -330,7 +330,13 @@ impl Deadlines {
     }
 
     fn remove(&mut self, key: &Key) {
-        if let Ok(i) = self.run.binary_search_by(|(k, _)| k.cmp(key)) {
+        // Acks mostly come back in the order their payloads went out: the
+        // key is then the run's first (marked keys leave the front at once).
+        let found = match self.run.front() {
+            Some((first, _)) if first == key => Ok(0),
+            _ => self.run.binary_search_by(|(k, _)| k.cmp(key)),
+        };
+        if let Ok(i) = found {
             if std::mem::replace(&mut self.run[i].1, false) {
                 self.live -= 1;
                 self.trim();

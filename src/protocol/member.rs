@@ -239,6 +239,9 @@ pub struct Member {
     /// Parts of iterations this member has not started yet.
     early: BTreeMap<u64, Parts>,
     keys: BTreeMap<u64, SharedKey>,
+    /// The confirmation tag of each key in `keys`, computed once: every
+    /// other member's confirmation is compared with it.
+    tags: BTreeMap<u64, KeyTag>,
     /// Confirmation tags received, by epoch, until they have been compared.
     confirms: BTreeMap<u64, BTreeMap<MemberId, (u32, KeyTag)>>,
     /// Matching confirmations counted per epoch.
@@ -279,6 +282,7 @@ impl Member {
             phase: Phase::Created,
             early: BTreeMap::new(),
             keys: BTreeMap::new(),
+            tags: BTreeMap::new(),
             confirms: BTreeMap::new(),
             matched: BTreeMap::new(),
             confirmed_by: BTreeMap::new(),
@@ -516,13 +520,15 @@ impl Member {
         let sk = derive_sk(self.group(), self.cfg.members, epoch, &theta);
         out.notes.push(Note::Key { member: id, epoch, sk });
         self.keys.insert(epoch, sk);
+        let tag = confirm_tag(&sk);
+        self.tags.insert(epoch, tag);
         self.phase = Phase::Holding { held: Held { epoch, theta, alpha, since: now }, round: None };
         self.link.retire(epoch);
         // Silence detection looks at the epoch held; older confirmations
         // only need their counts (kept in `matched`).
         self.confirmed_by.retain(|&e, _| e + 1 >= epoch);
         let (mode, Iteration(iter)) = Epoch(epoch).round();
-        self.broadcast(now, mode, iter, Body::Confirm(Arc::new(confirm_tag(&sk))), out);
+        self.broadcast(now, mode, iter, Body::Confirm(Arc::new(tag)), out);
         if let Some(pending) = self.confirms.remove(&epoch) {
             for (from, (inc, tag)) in pending {
                 // A dead incarnation's confirmation, superseded by its
@@ -553,7 +559,7 @@ impl Member {
         {
             return;
         }
-        if confirm_tag(&self.keys[&epoch]) != tag {
+        if self.tags[&epoch] != tag {
             if self.diverged.insert((epoch, from)) {
                 out.notes.push(Note::Divergence { member: id, epoch, with: from });
             }

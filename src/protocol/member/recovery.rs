@@ -318,7 +318,7 @@ impl Member {
         }
         if let Some(held) = self.held() {
             let (mode, Iteration(iter)) = Epoch(held.epoch).round();
-            let tag = crate::group::confirm_tag(&self.keys[&held.epoch]);
+            let tag = self.tags[&held.epoch];
             self.send(now, to, mode, iter, Body::Confirm(Arc::new(tag)), out);
         }
     }
