@@ -890,15 +890,27 @@ impl<'r> Simulation<'r> {
         self.out.messages_delivered += u64::from(honest);
         self.record_message(|| Record::Deliver { msg, to, duplicate })?;
         let now = self.local(to);
-        let admit = self.slot(to).node().map_or_else(sealed::Admit::all, |node| node.admits());
-        let env = match self.chan.receive(index(to), now, &wire, &admit) {
+        // Only the sealed channel asks what the receiver admits.
+        let admit = match self.slot(to).node() {
+            Some(node) if self.chan.is_sealed() => node.admits(),
+            _ => sealed::Admit::all(),
+        };
+        // A replaying adversary records the wire delivered; otherwise the
+        // wire is spent here, and a clear envelope is moved, not copied.
+        let keep = origin.is_none() && !duplicate && self.chan.replays();
+        let (received, wire) = if keep {
+            (self.chan.receive(index(to), now, &wire, &admit), Some(wire))
+        } else {
+            (self.chan.receive_owned(index(to), now, wire, &admit), None)
+        };
+        let env = match received {
             Ok(env) => env,
             Err(reject) => {
                 *self.out.rejected.entry(reject).or_default() += 1;
                 return Ok(self.record(&Record::Reject { member: to, msg, reason: reject })?);
             }
         };
-        let kept = (origin.is_none() && !duplicate && self.chan.replays()).then(|| env.clone());
+        let kept = wire.map(|wire| (wire, env.clone()));
         let out = self.with_rng(to, |node, rng| node.handle_message(now, env, rng));
         let halt = self.acked_all_watched(to);
         // Counted once past the channel, whatever the link then makes of it
@@ -907,7 +919,7 @@ impl<'r> Simulation<'r> {
             self.out.accepted_forgeries += 1;
             self.record(&Record::Forgery { member: to, msg, attack })?;
         }
-        if let Some(env) = kept {
+        if let Some((wire, env)) = kept {
             self.chan.delivered(msg, wire, env);
         }
         if halt {

@@ -206,6 +206,28 @@ impl Channel {
         if env.fits(self.members) { Ok(env) } else { Err(Reject::Malformed) }
     }
 
+    /// [`Channel::receive`] of a wire the caller has no further use for:
+    /// a clear envelope is taken, not copied.
+    pub fn receive_owned(
+        &mut self,
+        slot: usize,
+        now: LocalTime,
+        wire: Wire,
+        admit: &Admit,
+    ) -> Result<Envelope, Reject> {
+        let env = match wire {
+            Wire::Clear(env) => env,
+            other => self.open(slot, now, &other, admit)?,
+        };
+        if env.fits(self.members) { Ok(env) } else { Err(Reject::Malformed) }
+    }
+
+    /// Whether messages are sealed (and so whether a receiver's
+    /// [`Admit`] matters).
+    pub fn is_sealed(&self) -> bool {
+        self.sealed.is_some()
+    }
+
     fn open(&mut self, slot: usize, now: LocalTime, wire: &Wire, admit: &Admit) -> Result<Envelope, Reject> {
         match (wire, &mut self.sealed) {
             (Wire::Clear(env), _) => Ok(env.clone()),
