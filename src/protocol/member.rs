@@ -797,6 +797,21 @@ impl Node for Member {
     }
 
     fn poll_timeout(&self) -> Option<(Timer, LocalTime)> {
-        self.timers().into_iter().filter_map(|(t, at)| Some((t, at?))).min_by_key(|&(_, at)| at)
+        // The earliest of `timers()`, the first of those tied. Called after
+        // every event, so it compares as it goes rather than building the
+        // array and searching it.
+        let mut earliest: Option<(Timer, LocalTime)> = None;
+        let mut consider = |timer, at: Option<LocalTime>| {
+            if let Some(at) = at
+                && earliest.is_none_or(|(_, e)| at < e)
+            {
+                earliest = Some((timer, at));
+            }
+        };
+        consider(Timer::Retransmit, self.link.next_deadline());
+        consider(Timer::Rekey, self.next_iteration().map(|j| self.rekey_due(j)));
+        consider(Timer::Silence, self.silence_deadline());
+        consider(Timer::RecoveryPatience, self.recovery_deadline());
+        earliest
     }
 }

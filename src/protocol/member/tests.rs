@@ -45,6 +45,12 @@ fn config(id: u32, members: u32, init: InitKind) -> MemberConfig {
     }
 }
 
+/// The earliest of a member's timers, the first of those tied: what
+/// `poll_timeout` must return, computed the plain way.
+fn earliest(timers: [(Timer, Option<LocalTime>); 4]) -> Option<(Timer, LocalTime)> {
+    timers.into_iter().filter_map(|(t, at)| Some((t, at?))).min_by_key(|&(_, at)| at)
+}
+
 /// A group of parties, the envelopes in flight and everything noted.
 struct Bench {
     sm: Option<SecurityManager>,
@@ -118,8 +124,13 @@ impl Bench {
             if self.lost(env.from) || self.lost(env.to) {
                 continue;
             }
+            let to = env.to;
             let out = self.deliver(now, env);
             self.take(out);
+            if let Party::Member(m) = to {
+                let member = &self.members[m.0 as usize - 1];
+                assert_eq!(member.poll_timeout(), earliest(member.timers()), "member {m}'s next timer");
+            }
         }
     }
 
