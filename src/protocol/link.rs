@@ -76,7 +76,10 @@ impl Store {
     fn push(&mut self, list: &mut List, mut p: Pending) {
         p.next = NIL;
         let at = if self.free == NIL {
-            let at = u32::try_from(self.slab.len()).expect("fewer than 2^32 payloads pending");
+            let at = u32::try_from(self.slab.len())
+                .ok()
+                .filter(|&at| at != NIL)
+                .expect("fewer than 2^32 − 1 payloads pending");
             self.slab.push(p);
             at
         } else {
@@ -468,6 +471,8 @@ impl Link {
     pub fn send(&mut self, now: LocalTime, to: Party, mode: Mode, iter: u64, body: Body) -> Envelope {
         let (me, from_inc) = (self.me, self.incarnation);
         let deadline = now.plus_us(self.backoff.wait_us(0));
+        // Slot 0 is the SM's: no party has member id 0.
+        debug_assert_ne!(to, Party::Member(super::MemberId(0)), "no member has id 0");
         let peer = slot_mut(&mut self.peers, to).expect("a party addresses only members of its group");
         peer.last_seq += 1;
         let (seq, to_inc) = (peer.last_seq, peer.inc);

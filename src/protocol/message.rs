@@ -213,7 +213,7 @@ impl Envelope {
     /// carries HFK_{ī,r} exactly when r ≥ 1, and the SM's pad commitments
     /// list one element per member. A message that does not is malformed
     /// data (a tampered or forged message), refused before any party acts
-    /// on it.
+    /// on it. Members rely on it: they keep parts in one slot per member id.
     pub fn fits(&self, members: u32) -> bool {
         let member = |m: &MemberId| (1..=members).contains(&m.0);
         match &self.body {

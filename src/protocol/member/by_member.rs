@@ -38,12 +38,15 @@ impl<T> ByMember<T> {
         self.get(m).is_some()
     }
 
-    /// Sets `m`'s value; returns the one it replaces.
-    ///
-    /// # Panics
-    /// For member id 0, which no member has.
+    /// Sets `m`'s value; returns the one it replaces. Member id 0, which
+    /// no member has, is not stored. Ids come from senders and from
+    /// payloads that [`Envelope::fits`](crate::protocol::Envelope::fits)
+    /// has checked against 1..=n, so an id beyond n does not reach here.
     pub(super) fn insert(&mut self, m: MemberId, value: T) -> Option<T> {
-        let i = Self::slot(&m).expect("member ids count from 1");
+        let Some(i) = Self::slot(&m) else {
+            debug_assert!(false, "member ids count from 1");
+            return None;
+        };
         if i >= self.slots.len() {
             let want = (i + 1).max(self.members as usize).max(self.slots.len().saturating_mul(2));
             self.slots.reserve_exact(want - self.slots.len());
@@ -108,6 +111,9 @@ mod tests {
                 prop_assert_eq!(a, b);
             }
             prop_assert_eq!(dense.remove(&MemberId(0)), None);
+            if !cfg!(debug_assertions) {
+                prop_assert_eq!(dense.insert(MemberId(0), 1), None);
+            }
             prop_assert_eq!(dense.get(&MemberId(0)), None);
         }
     }
