@@ -382,14 +382,6 @@ impl Deadlines {
     }
 }
 
-/// The party whose slot is `index` (0 the SM, i member i).
-fn party(index: usize) -> Party {
-    match index {
-        0 => Party::Sm,
-        i => Party::Member(super::MemberId(i as u32)),
-    }
-}
-
 /// The slot of `p` in `peers`, made if it is new; `None` for an index no
 /// group has. (A function of the slots alone, so that a caller can hold a
 /// slot and the link's [`Store`] at once.)
@@ -607,7 +599,7 @@ impl Link {
             let p = self.store.get_mut(at);
             p.attempt += 1;
             p.deadline = now.plus_us(wait_us(p.attempt));
-            out.push(p.envelope(self.me, self.incarnation, party(to as usize)));
+            out.push(p.envelope(self.me, self.incarnation, super::sealed::party(to)));
             self.deadlines.insert((p.deadline, to, inc, seq));
         }
         out

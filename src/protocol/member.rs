@@ -696,9 +696,7 @@ impl Member {
                 (Body::Pad { alpha, theta }, Phase::Init(Init::Pad)) => {
                     self.enter_epoch1(now, theta, alpha, out)
                 }
-                (Body::Commit(c), _) if self.cfg.init == InitKind::Sm => {
-                    self.on_commit(Party::Sm, Arc::unwrap_or_clone(c), out)
-                }
+                (Body::Commit(c), _) if self.cfg.init == InitKind::Sm => self.on_commit(Party::Sm, &c, out),
                 _ => {}
             }
             return;
@@ -715,9 +713,7 @@ impl Member {
                 self.maybe_send_delta(now, rng, out);
             }
             (Mode::Init, Body::Theta(t)) => self.adopt_theta1(now, t, out),
-            (Mode::Init, Body::Commit(c)) => {
-                self.on_commit(Party::Member(from), Arc::unwrap_or_clone(c), out)
-            }
+            (Mode::Init, Body::Commit(c)) => self.on_commit(Party::Member(from), &c, out),
             (Mode::Generation, Body::Hfk(h)) => self.on_hfk(now, env.iter, (from, env.from_inc), h, out),
             (Mode::Generation, Body::FkPub(p)) => self.on_fk_pub(now, env.iter, (from, env.from_inc), p, out),
             (Mode::Recovery, body) => {

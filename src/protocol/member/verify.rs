@@ -53,16 +53,17 @@ impl Member {
         out.notes.push(Note::Verification { member: self.cfg.id, check, culprit, iter });
     }
 
-    pub(super) fn on_commit(&mut self, from: Party, c: Commitment, out: &mut Output) {
+    pub(super) fn on_commit(&mut self, from: Party, c: &Commitment, out: &mut Output) {
         if !self.cfg.verify.commits() {
             return;
         }
+        // A broadcast's envelopes share one commitment: copied only when kept.
         match (from, c) {
             (Party::Sm, Commitment::Pads { alphas, theta }) => {
-                self.verif.pads.get_or_insert((alphas, theta));
+                self.verif.pads.get_or_insert_with(|| (alphas.clone(), theta.clone()));
             }
             (Party::Member(m), Commitment::Ring { v, delta, gamma }) => {
-                self.verif.ring.entry(m).or_insert((v, delta, gamma));
+                self.verif.ring.entry(m).or_insert_with(|| (v.clone(), delta.clone(), gamma.clone()));
             }
             _ => {}
         }
