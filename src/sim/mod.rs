@@ -747,7 +747,11 @@ impl<'r> Simulation<'r> {
     /// happened up to now (after [`Step::Done`], the run's outcome).
     pub fn finish(mut self) -> Outcome {
         let down: Vec<MemberId> = (1..=self.cfg.members).map(MemberId).filter(|&m| self.is_down(m)).collect();
-        self.out.verdict = self.truth.verdict(self.cfg.epochs, &down);
+        // A partition still in force at the end keeps confirmations from
+        // crossing it for good, as a crash does.
+        let now = self.now.0;
+        let cut_off = self.cfg.faults.partitions.iter().any(|p| p.active(now));
+        self.out.verdict = self.truth.verdict(self.cfg.epochs, &down, cut_off);
         // Hitting the horizon after every epoch is no stall: it only ends
         // retransmissions to a member that died after finishing.
         if self.out.verdict.epochs_completed < self.cfg.epochs {

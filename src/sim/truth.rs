@@ -295,8 +295,10 @@ impl Truth {
 
     /// The verdict; members in `down` (crashed at the end) are excused from
     /// having received every confirmation — they derived their keys, but
-    /// died before hearing back.
-    pub fn verdict(&self, epochs: u64, down: &[MemberId]) -> Verdict {
+    /// died before hearing back. `cut_off`: a partition still holds at the
+    /// end, so confirmations across it can never arrive either; then too
+    /// one key derived by every member, and no divergence, is agreement.
+    pub fn verdict(&self, epochs: u64, down: &[MemberId], cut_off: bool) -> Verdict {
         let n = self.members as usize;
         let held_by_all = |e: u64| self.thetas.get(&e).is_some_and(|r| r.len() == n);
         let last = (1..=epochs + 1).take_while(|&e| held_by_all(e)).last();
@@ -310,9 +312,15 @@ impl Truth {
             // divergence (checked below) is what agreement can mean.
             let up = (1..=self.members).map(MemberId).filter(|m| !down.contains(m));
             let confirmed = self.confirmed.get(&e).is_some_and(|c| up.clone().all(|m| c.contains(&m)));
-            one_key && (confirmed || !down.is_empty())
+            // A replacement that resumed at r + 1 never holds the keys of
+            // epochs 1..=r; the dead incarnation's confirmations of them
+            // may have died with it, and nobody sends them again.
+            let lost_with_crash = self.recoveries.iter().any(|r| r.ok && e <= r.iter);
+            one_key && (confirmed || !down.is_empty() || cut_off || lost_with_crash)
         };
-        let keys_agreed = last.is_some_and(|last| (1..=last).all(agreed_at))
+        // No epoch completed: no key was produced, so none disagreed (a
+        // stall before θ_1 is reported as a stall, not as a divergence).
+        let keys_agreed = last.is_none_or(|last| (1..=last).all(agreed_at))
             && !self.findings.iter().any(|f| matches!(f, Finding::Divergence { .. }));
         let final_sk = last.filter(|_| keys_agreed).and_then(|e| self.keys[&e].values().next().copied());
         Verdict {
@@ -372,7 +380,7 @@ mod tests {
         for n in &notes {
             t.observe(n);
         }
-        t.verdict(1, &[])
+        t.verdict(1, &[], false)
     }
 
     #[test]
