@@ -21,6 +21,9 @@ pub struct Rogue {
     forward_delta_to: Option<MemberId>,
     /// A survivor that never sends its ĤFK.
     withhold: bool,
+    /// A planted defect ([`super::PlantedBug`]): the iteration whose HFK
+    /// leaves with its lowest bit flipped, unannounced.
+    flip_hfk: Option<u64>,
 }
 
 impl Rogue {
@@ -57,6 +60,11 @@ impl Conduct for Rogue {
         if self.alter(ctx, msg.to, &mut msg.body) {
             notes.push(Note::Cheated { by: ctx.party });
         }
+        if let (Body::Hfk(h), Mode::Generation, Some(j)) = (&mut msg.body, ctx.mode, self.flip_hfk)
+            && ctx.iter == j
+        {
+            *h = ctx.group.scalar(h.as_biguint() ^ num_bigint::BigUint::from(1u8));
+        }
         let copy = match (&msg.body, ctx.mode, self.forward_delta_to) {
             (Body::Delta(_), Mode::Init, Some(accomplice)) => {
                 Some(Outgoing { to: Party::Member(accomplice), body: msg.body.clone() })
@@ -83,6 +91,7 @@ impl Adversaries {
                 .find(|(from, _)| *from == m)
                 .map(|&(_, to)| to),
             withhold: self.withholds(m),
+            flip_hfk: self.planted.filter(|b| b.member == m && incarnation == 0).map(|b| b.iter),
         };
         Rogue::boxed(rogue)
     }

@@ -247,6 +247,23 @@ pub use crate::protocol::ring_neighbours;
 pub struct Adversaries {
     /// Every adversary, in declaration order.
     pub list: Vec<Adversary>,
+    /// A defect planted on purpose by a test of `fraclab explore`; never
+    /// set by a scenario file (see [`PlantedBug`]).
+    #[doc(hidden)]
+    pub planted: Option<PlantedBug>,
+}
+
+/// A defect planted on purpose, for the tests that check `fraclab explore`
+/// finds and shrinks bugs: member `member`'s original node flips the lowest
+/// bit of its HFK of iteration `iter` and, unlike a declared `cheat`,
+/// notes nothing, as a real bug would. No scenario file can ask for it.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlantedBug {
+    /// The member whose node misbehaves.
+    pub member: MemberId,
+    /// The key-generation iteration whose HFK it flips.
+    pub iter: u64,
 }
 
 impl Adversaries {

@@ -4,6 +4,7 @@
 
 mod atlas;
 mod check;
+mod explore;
 
 mod params;
 mod plot;
@@ -90,6 +91,37 @@ enum Command {
     },
     /// Run one scenario over a grid of varied keys × seeds, in parallel; write sweep.csv and plots.
     Sweep(SweepArgs),
+    /// Draw scenarios from a space, check every property, shrink what fails (or meets --goal) to a minimal scenario.
+    #[command(after_help = EXPLORE_HELP)]
+    Explore {
+        /// A space file (TOML) that narrows the default space (default: everything fraclab supports, n 3..=8).
+        space: Option<PathBuf>,
+        /// Runs to draw, 1..=10000000.
+        #[arg(long, default_value_t = 200)]
+        runs: u64,
+        /// The explore's seed: the same seed gives the same runs and report, whatever --jobs.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Parallel runs, 1..=256 (default: all cores, at most 256).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Output folder (default out/explore/, which git ignores).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Look for runs whose summary satisfies this, e.g. 'compromised contains 3'
+        /// (default: property violations).
+        #[arg(long, value_name = "EXPR")]
+        goal: Option<String>,
+        /// Stop cleanly after this many seconds of wall time; --resume continues.
+        #[arg(long, value_name = "SECS")]
+        time_limit: Option<u64>,
+        /// Continue the explore in --out from where it stopped.
+        #[arg(long)]
+        resume: bool,
+        /// Print nothing but errors.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Redraw the plots of a run, sweep or atlas folder from its files alone.
     #[command(after_help = PLOT_HELP)]
     Plot {
@@ -171,6 +203,16 @@ const RUN_HELP: &str = concat!(
 
 const CHECK_HELP: &str = "Exit status: 0 every scenario passed; 1 a scenario failed (each failure prints reproduce: fraclab run … --seed N); 2 a scenario could not be loaded or none was found. Writes nothing.";
 
+const EXPLORE_HELP: &str = concat!(
+    "Exit status: 0 no property was violated; 1 a property was violated (each finding is shrunk and written to ",
+    "findings/, with the command that replays it) or an output could not be written; 2 bad input or usage ",
+    "(a space file that does not load, a goal that does not parse, an --out that is a file; nothing is written).\n",
+    "Goal fields: members, epochs, epochs_completed, adversaries, crashes, partitions, accepted_forgeries (numbers); ",
+    "keys_agreed, invariants_held, outsider_learns_key, stalled, violation (true/false); init, keygen, verify, channel, excused (text; excused names the known limitation a failure fell under, or is \"\"); ",
+    "compromised, victims, actors, recovered, detected (member lists: `contains`, `len(…)`, == [..]).\n",
+    "Limits: --runs 1..=10000000; --jobs 1..=256; at most 20 findings are shrunk per explore."
+);
+
 const PARAMS_HELP: &str = "Exit status: 0; 2 an unknown parameter set.";
 
 const VERIFY_HELP: &str = "Exit status: 0 every invariant held; 1 an invariant is violated (the line and check are named); 2 the file cannot be read or is not a fraclab-trace/1 trace.";
@@ -248,6 +290,9 @@ pub fn main() -> ExitCode {
                 a.quiet,
             ),
         },
+        Command::Explore { space, runs, seed, jobs, out, goal, time_limit, resume, quiet } => {
+            explore::explore(explore::Args { space, runs, seed, jobs, out, goal, time_limit, resume, quiet })
+        }
         Command::Plot { dir } => plot::plot(&dir),
         Command::Gallery { scenarios, out } => plot::gallery(&scenarios, &out),
     };

@@ -8,6 +8,7 @@
 
 pub mod atlas;
 pub(crate) mod dlog;
+pub mod explore;
 #[cfg(feature = "plots")]
 pub mod gallery;
 pub mod out;

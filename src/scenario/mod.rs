@@ -144,6 +144,29 @@ pub fn load(path: &Path) -> Result<Scenario, LoadError> {
     parse(src, &file)
 }
 
+/// Reads `src` as any `T` (serde, with `deny_unknown_fields`), with the
+/// scenario loader's located errors (file, line:column, dotted key, what is
+/// allowed): for TOML files beside scenarios, such as an explore space.
+pub fn read_toml<T: serde::de::DeserializeOwned>(src: &str, file: &str) -> Result<T, LoadError> {
+    let root = toml::de::DeTable::parse(src).map_err(|e| tagged::parse_error(src, e).located(src, file))?;
+    let span = root.span();
+    serde_path_to_error::deserialize(toml::Deserializer::from(root))
+        .map_err(|e| tagged::serde_error(e, "", &[], span).located(src, file))
+}
+
+/// An error in `file` (whose text is `src`) at the byte span `span`, under
+/// the dotted `key`, located as a scenario's own errors are:
+/// `file:line:col: key: message`. `message` should end with what is allowed.
+pub fn error_at(src: &str, file: &str, key: &str, span: std::ops::Range<usize>, message: &str) -> LoadError {
+    error::FieldError::refused(key, span, message).located(src, file)
+}
+
+/// The name of `allowed` closest to `given`, when one is close enough to
+/// suggest (the loader's "did you mean").
+pub fn closest_name<'a>(given: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    error::closest(given, allowed)
+}
+
 /// Validates scenario text; `file` names it in errors. Keys left out get
 /// the reference's defaults ([`defaults`]).
 pub fn parse(src: &str, file: &str) -> Result<Scenario, LoadError> {
@@ -248,6 +271,14 @@ impl Scenario {
     pub fn expect(&self) -> &Expect {
         &self.expect
     }
+    /// Plants a defect in the run ([`crate::adversary::PlantedBug`]), for
+    /// the tests that check `fraclab explore` finds bugs. Nothing in a
+    /// scenario file can do this.
+    #[doc(hidden)]
+    pub fn plant(&mut self, bug: Option<crate::adversary::PlantedBug>) {
+        self.adversaries.planted = bug;
+    }
+
     /// The `[[adversary]]` tables, checked.
     pub fn adversaries(&self) -> &Adversaries {
         &self.adversaries

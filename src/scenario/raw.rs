@@ -560,7 +560,7 @@ fn check_adversaries(
         }
         list.push(checked);
     }
-    Ok(Adversaries { list })
+    Ok(Adversaries { list, planted: None })
 }
 
 /// `verify = "commitments"` needs pads to verify: not with ring-hardened.

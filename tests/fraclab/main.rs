@@ -7,6 +7,7 @@ mod cli;
 mod determinism;
 mod elgamal;
 mod engine_oracle;
+mod explore;
 mod fuzz_readers;
 mod fuzz_scenario;
 mod fuzz_sim;

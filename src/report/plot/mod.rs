@@ -16,6 +16,7 @@
 mod atlas;
 mod canvas;
 mod data;
+mod explore;
 pub use data::{Trace, TraceBuilder};
 mod knowledge;
 mod mermaid;
@@ -179,6 +180,11 @@ fn remove_run_plots(dir: &Path) -> Result<(), PlotError> {
 /// Draws a sweep's plots from `dir/sweep.json` and `dir/sweep.csv`.
 pub fn sweep(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
     sweep::draw(dir, &sweep::load(dir)?)
+}
+
+/// Draws `explore.svg` from `dir/explore.csv`.
+pub fn explore(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
+    explore::draw(dir)
 }
 
 /// Draws the atlas plots from `dir/atlas-leaks.csv` and `dir/atlas-ring.csv`.
