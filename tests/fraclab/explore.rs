@@ -304,3 +304,70 @@ fn the_command_line_reports_and_refuses_bad_input() {
     );
     assert!(!never.exists(), "nothing is written");
 }
+
+/// A valid space file with every key, for the fuzzers to mutate.
+const FULL_SPACE: &str = r#"[protocol]
+members = [3, 8]
+epochs = [1, 4]
+params = ["toy-64"]
+init = ["sm", "ring", "ring-hardened"]
+keygen = ["additive", "elgamal"]
+verify = ["none", "commitments"]
+channel = ["plain", "ideal", "sealed"]
+[network]
+latency = ["fixed", "uniform", "exponential"]
+latency_ms = [1, 40]
+loss = [0.01, 0.3]
+duplicate = [0.01, 0.2]
+clock_skew_ms = [1, 50]
+[faults]
+crashes = [0, 2]
+crash_at = ["before-send", "after-send", "at-ms", "init", "recovery"]
+replace = [true, false]
+partitions = [0, 1]
+heal = [true, false]
+[adversaries]
+count = [0, 2]
+kinds = ["leak", "coalition", "ring-collusion", "eavesdropper", "withhold", "cheat", "sm-cheat", "tamper", "replay", "forge"]
+members = [1, 4096]
+secrets = ["alpha", "fk", "theta", "sk"]
+"#;
+
+#[test]
+fn the_full_space_file_is_the_default_space() {
+    assert_eq!(Space::parse(FULL_SPACE, "full.toml").unwrap(), Space::default());
+}
+
+proptest::proptest! {
+    #![proptest_config(crate::harness::fuzz_config(200))]
+
+    /// A mutated space file never panics: it loads, or is refused with a
+    /// located error; a space that loads draws loadable plans (or none).
+    #[test]
+    fn fuzz_space_files(at in 0usize..2000, len in 0usize..6, with in "[\\[\\]\"=,.0-9a-z\\- \n]{0,8}") {
+        let mut text = FULL_SPACE.to_string();
+        let at = (0..=at.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        let end = (at..=(at + len).min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(at);
+        text.replace_range(at..end, &with);
+        match Space::parse(&text, "m.toml") {
+            Ok(space) => {
+                for run in 0..3 {
+                    if let Some(plan) = space.draw(1, run) {
+                        proptest::prop_assert!(plan.scenario("x").is_ok());
+                        proptest::prop_assert!(space.admits(&plan) || plan.adversaries.len() < space.adversaries.0 as usize
+                            || plan.crashes() < space.crashes.0 as usize || plan.partitions() < space.partitions.0 as usize);
+                    }
+                }
+            }
+            Err(e) => proptest::prop_assert!(e.to_string().starts_with("m.toml:"), "{e}"),
+        }
+    }
+
+    /// Arbitrary goal text never panics, and what parses prints back to itself.
+    #[test]
+    fn fuzz_goals(text in "[a-z_ ()\\[\\],=<>!\"0-9-]{0,40}") {
+        if let Ok(g) = Goal::parse(&text, &property::GOAL_FIELDS) {
+            proptest::prop_assert_eq!(Goal::parse(&g.to_string(), &property::GOAL_FIELDS).unwrap(), g);
+        }
+    }
+}
