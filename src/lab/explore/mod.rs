@@ -494,7 +494,22 @@ fn write_finding(
         comment.push_str("This explore planted a test-only defect that a scenario file cannot express.\n");
     }
     let description = format!("explore finding {id}: {shown}");
-    let expect = summary.as_ref().map_or(String::new(), |s| expect_of(plan, s, what));
+    let mut expect = summary.as_ref().map_or(String::new(), |s| expect_of(plan, s, what));
+    if what == "analysis"
+        && let Some(v) = property::oracle_verdict(plan, cfg.planted)
+    {
+        // What the brute-force decision says the engine should report.
+        let ids: Vec<String> = v.compromised.iter().map(u32::to_string).collect();
+        let lines: Vec<String> = expect
+            .lines()
+            .map(|l| match l.split_once(" = ").map(|(k, _)| k) {
+                Some("compromised") => format!("compromised = [{}]", ids.join(", ")),
+                Some("outsider_learns_key") => format!("outsider_learns_key = {}", v.outsider_learns_key),
+                _ => l.to_string(),
+            })
+            .collect();
+        expect = lines.join("\n") + "\n";
+    }
     let text = plan.to_toml(&name, &clip(&description, 300), &comment, &expect);
     write_atomic(&path, text.as_bytes())?;
     Ok(Found {
@@ -642,10 +657,37 @@ fn resume(fresh: &Report, json: &Path, csv_path: &Path) -> Result<Report, Explor
             json.display()
         )));
     }
-    if old.runs_done > old.runs || old.findings.len() > FINDINGS_MAX {
-        return Err(ExploreError::BadInput(format!("--resume: {}: counts out of range", json.display())));
+    // Every count is bounded by runs_done, itself a whole number of chunks
+    // (or all the runs): a report an explore cannot write is refused.
+    let counted = |c: &Counts| {
+        c.excused
+            .values()
+            .try_fold(c.pass, |a, &b| a.checked_add(b))?
+            .checked_add(c.fail)?
+            .checked_add(c.not_applicable)
+    };
+    let consistent = old.runs_done <= old.runs
+        && (old.runs_done.is_multiple_of(CHUNK) || old.runs_done == old.runs)
+        && old.findings.len() <= FINDINGS_MAX
+        && old.properties.len() == PROPERTIES.len()
+        && PROPERTIES.iter().all(|p| {
+            old.properties.get(*p).and_then(counted) == Some(old.runs_done.saturating_sub(old.undrawable))
+        })
+        && old.violations <= old.runs_done
+        && old.goal_hits <= old.runs_done
+        && old.undrawable <= old.runs_done;
+    if !consistent {
+        return Err(ExploreError::BadInput(format!(
+            "--resume: {}: its counts are not those of an explore (runs_done, per-property totals or findings out of range); allowed: the file explore writes",
+            json.display()
+        )));
     }
-    let bytes = fs::read(csv_path).map_err(io_err(csv_path))?;
+    let bytes = fs::read(csv_path).map_err(|e| {
+        ExploreError::BadInput(format!(
+            "--resume: {}: {e}; allowed: the explore.csv beside explore.json",
+            csv_path.display()
+        ))
+    })?;
     let mut lines = 0u64;
     let mut keep = bytes.len();
     for (i, b) in bytes.iter().enumerate() {

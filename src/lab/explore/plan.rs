@@ -238,12 +238,14 @@ impl Plan {
     pub fn to_toml(&self, name: &str, description: &str, comment: &str, expect: &str) -> String {
         let mut t = String::new();
         for line in comment.lines() {
+            // TOML comments may not hold control characters.
+            let line: String = line.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect();
             let _ = writeln!(t, "# {line}");
         }
         let _ = writeln!(t, "name = \"{name}\"");
         if !description.is_empty() {
-            let _ =
-                writeln!(t, "description = \"{}\"", description.replace('\\', "\\\\").replace('"', "\\\""));
+            // toml writes the string with every escape it needs.
+            let _ = writeln!(t, "description = {}", toml::Value::String(description.to_string()));
         }
         let _ = writeln!(t, "seed = {}\n\n[group]\nparams = \"{}\"\n", self.seed, self.params);
         let _ = writeln!(
@@ -710,6 +712,14 @@ mod tests {
         assert!(steps.iter().all(|s| *s != p));
         let loaded = steps.iter().filter(|s| s.scenario("x").is_ok()).count();
         assert!(loaded * 10 >= steps.len() * 8, "{loaded} of {} load", steps.len());
+    }
+
+    #[test]
+    fn any_description_and_comment_give_a_loadable_file() {
+        let text =
+            plan().to_toml("x", "a \"goal\" with \u{1} and \n a newline \\", "line \u{7} one\ntwo", "");
+        let sc = crate::scenario::parse(&text, "x.toml").expect("loads");
+        assert_eq!(sc.description(), Some("a \"goal\" with \u{1} and \n a newline \\"));
     }
 
     #[test]

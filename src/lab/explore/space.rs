@@ -261,7 +261,9 @@ impl Check<'_> {
         let Some(v) = v else { return Ok(vec![true, false]) };
         let span = v.span();
         let mut out = v.into_inner();
+        out.sort_unstable();
         out.dedup();
+        out.reverse();
         if out.is_empty() {
             return Err(self.err(
                 key,
@@ -348,7 +350,28 @@ impl Space {
             Latency::Uniform(..) => "uniform",
             Latency::Exponential(..) => "exponential",
         };
-        (self.members.0..=self.members.1).contains(&p.members)
+        let crash_points = p.faults.iter().all(|f| match f {
+            Fault::Crash { at: CrashAt::Point { before: true, .. }, .. } => {
+                self.crash_at.contains(&"before-send")
+            }
+            Fault::Crash { at: CrashAt::Point { before: false, .. }, .. } => {
+                self.crash_at.contains(&"after-send")
+            }
+            Fault::Crash { at: CrashAt::Ms(ms), .. } if *ms < REKEY_INTERVAL_MS => {
+                self.crash_at.iter().any(|c| *c == "init" || *c == "recovery")
+            }
+            Fault::Crash { .. } => self.crash_at.iter().any(|c| *c == "at-ms" || *c == "recovery"),
+            Fault::Partition { until_ms, .. } => self.heal.contains(&until_ms.is_some()),
+        });
+        let within = |v: f64| (self.latency_ms.0 as f64..=self.latency_ms.1 as f64).contains(&v);
+        let latency_values = match p.latency {
+            Latency::Fixed(v) => within(v),
+            Latency::Uniform(a, b) => within(a) && within(b),
+            Latency::Exponential(a, _) => within(a),
+        };
+        crash_points
+            && latency_values
+            && (self.members.0..=self.members.1).contains(&p.members)
             && p.epochs >= self.epochs.0
             && self.init.contains(&p.init)
             && self.keygen.contains(&p.keygen)
