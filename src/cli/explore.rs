@@ -1,10 +1,7 @@
 //! `fraclab explore [SPACE.toml] --runs N --seed S [--jobs J] [--out DIR] [--goal EXPR] [--time-limit SECS] [--resume]`.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILED};
 use crate::lab::explore::{self, Config, ExploreError, Goal, Report, Space, property};
@@ -72,13 +69,7 @@ pub(super) fn explore(a: Args) -> u8 {
             cfg.goal.as_ref().map_or("property violations".to_string(), |g| format!("the goal `{g}`"));
         eprintln!("explore: {} runs from seed {}, {jobs} jobs, looking for {looking}", a.runs, a.seed);
     }
-    let bar = if a.quiet || !std::io::stderr().is_terminal() {
-        ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
-    } else {
-        let style = ProgressStyle::with_template("{bar:40} {pos}/{len} runs · {elapsed_precise} · eta {eta}")
-            .expect("a valid progress template");
-        ProgressBar::new(a.runs).with_style(style)
-    };
+    let bar = super::runs_bar(a.quiet);
     let progress = |done: u64, total: u64| {
         bar.set_length(total);
         bar.set_position(done);

@@ -299,6 +299,20 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+/// The progress bar of `sweep` and `explore` (runs done of all, elapsed,
+/// eta), hidden when `quiet` or when stderr is not a terminal; its length
+/// is set by the progress callback.
+fn runs_bar(quiet: bool) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+    }
+    let style = ProgressStyle::with_template("{bar:40} {pos}/{len} runs · {elapsed_precise} · eta {eta}")
+        .expect("a valid progress template");
+    ProgressBar::new(0).with_style(style)
+}
+
 /// Loads the scenario, printing why not.
 fn load_or_say(path: &Path, seed: Option<u64>) -> Result<Scenario, u8> {
     crate::lab::load(path, seed).map_err(|e| {

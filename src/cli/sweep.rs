@@ -1,10 +1,7 @@
 //! `fraclab sweep SCENARIO --vary KEY=VALUES… --seeds N [--jobs J] [--shard K/N] [--out DIR] [--resume]`
 //! and `fraclab sweep merge --out DIR SHARD_DIR…`.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILED};
 use crate::lab::sweep::{self, Done, Options, Plan, Shard, SweepError};
@@ -67,13 +64,7 @@ pub(super) fn sweep(
             m.runs
         );
     }
-    let bar = if quiet || !std::io::stderr().is_terminal() {
-        ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
-    } else {
-        let style = ProgressStyle::with_template("{bar:40} {pos}/{len} runs · {elapsed_precise} · eta {eta}")
-            .expect("a valid progress template");
-        ProgressBar::new(0).with_style(style)
-    };
+    let bar = super::runs_bar(quiet);
     let progress = |done: u64, total: u64| {
         bar.set_length(total);
         bar.set_position(done);

@@ -28,6 +28,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), (PathBuf, io::Error
     fs::rename(&tmp, path).map_err(|e| (path.to_path_buf(), e))
 }
 
+/// One CSV record's bytes, `\n`-terminated, as fraclab's CSV writers
+/// (`sweep.csv`, `explore.csv`) format it.
+pub fn csv_line(cells: &[String]) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    w.write_record(cells).expect("writing CSV to memory cannot fail");
+    w.into_inner().expect("writing CSV to memory cannot fail")
+}
+
 /// A secret's label from a trace event's (name, owner, index), as the
 /// knowledge engine writes them: `FK[3,1]`, `α[1,2]`, `θ_2`, `v[1]`.
 pub fn secret_label(name: &str, owner: Option<u32>, index: u64) -> String {

@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 
 pub use builder::Builder;
 pub use dotted::{DottedKey, value_from_str};
-pub use error::LoadError;
+pub use error::{LoadError, did_you_mean, listed, quoted};
 pub use raw::{Channel, Keygen, TraceLevel, Verify};
 
 use crate::adversary::Adversaries;
@@ -137,11 +137,8 @@ impl PartialEq for Scenario {
 
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, LoadError> {
-    let file = path.display().to_string();
-    let bytes =
-        std::fs::read(path).map_err(|e| LoadError::Io { file: file.clone(), error: e.to_string() })?;
-    let src = std::str::from_utf8(&bytes).map_err(|e| error::not_utf8(&bytes, e, &file))?;
-    parse(src, &file)
+    let (file, src) = read_text(path)?;
+    parse(&src, &file)
 }
 
 /// Reads `src` as any `T` (serde, with `deny_unknown_fields`), with the
@@ -161,10 +158,15 @@ pub fn error_at(src: &str, file: &str, key: &str, span: std::ops::Range<usize>, 
     error::FieldError::refused(key, span, message).located(src, file)
 }
 
-/// The name of `allowed` closest to `given`, when one is close enough to
-/// suggest (the loader's "did you mean").
-pub fn closest_name<'a>(given: &str, allowed: &[&'a str]) -> Option<&'a str> {
-    error::closest(given, allowed)
+/// A file's text, with the loader's errors: unreadable, or not UTF-8
+/// (located at the first bad byte). Returns (the file as errors name it,
+/// its text).
+pub fn read_text(path: &Path) -> Result<(String, String), LoadError> {
+    let file = path.display().to_string();
+    let bytes =
+        std::fs::read(path).map_err(|e| LoadError::Io { file: file.clone(), error: e.to_string() })?;
+    let src = std::str::from_utf8(&bytes).map_err(|e| error::not_utf8(&bytes, e, &file))?.to_string();
+    Ok((file, src))
 }
 
 /// Validates scenario text; `file` names it in errors. Keys left out get

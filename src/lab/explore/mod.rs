@@ -34,6 +34,7 @@ pub use property::{Evaluation, PROPERTIES, Verdict};
 pub use space::Space;
 
 use crate::adversary::PlantedBug;
+use crate::report::csv_line;
 use crate::schema::Summary;
 
 /// The format string of `explore.json`.
@@ -629,16 +630,8 @@ fn row(r: &Ran, finding: Option<u64>) -> Vec<String> {
     c
 }
 
-fn csv_line(cells: &[String]) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-    w.write_record(cells).expect("writing CSV to memory cannot fail");
-    w.into_inner().expect("writing CSV to memory cannot fail")
-}
-
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExploreError> {
-    let tmp = path.with_extension("partial");
-    fs::write(&tmp, bytes).map_err(io_err(&tmp))?;
-    fs::rename(&tmp, path).map_err(io_err(path))
+    crate::report::write_atomic(path, bytes).map_err(|(path, error)| ExploreError::Io { path, error })
 }
 
 /// The report of the explore in the folder, checked to be the same explore

@@ -525,18 +525,14 @@ impl Plan {
         for (i, a) in self.adversaries.iter().enumerate() {
             match a {
                 Adversary::Coalition(ms) if ms.len() > 2 => {
-                    for k in 0..ms.len() {
-                        let mut smaller = ms.clone();
-                        smaller.remove(k);
+                    for smaller in without_each(ms) {
                         let mut p = self.clone();
                         p.adversaries[i] = Adversary::Coalition(smaller);
                         push(p);
                     }
                 }
                 Adversary::Eavesdropper(modes) if modes.len() > 1 => {
-                    for k in 0..modes.len() {
-                        let mut fewer = modes.clone();
-                        fewer.remove(k);
+                    for fewer in without_each(modes) {
                         let mut p = self.clone();
                         p.adversaries[i] = Adversary::Eavesdropper(fewer);
                         push(p);
@@ -653,6 +649,15 @@ impl Plan {
         });
         p
     }
+}
+
+/// `xs` without its k-th element, for each k in order.
+fn without_each<T: Clone>(xs: &[T]) -> impl Iterator<Item = Vec<T>> + '_ {
+    (0..xs.len()).map(|k| {
+        let mut v = xs.to_vec();
+        v.remove(k);
+        v
+    })
 }
 
 /// Half of `x`, rounded to three decimals (a probability or ms value that

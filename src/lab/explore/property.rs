@@ -278,20 +278,25 @@ pub fn oracle_verdict(plan: &Plan, planted: Option<PlantedBug>) -> Option<oracle
     if !sc.analysis() {
         return None;
     }
-    let (_, collector) = run::collect(&sc).ok()?;
+    brute_force(&sc)
+}
+
+/// The oracle on `sc`'s run: collected once more (n ≤ 6 only, checked
+/// before the run).
+fn brute_force(sc: &Scenario) -> Option<oracle::Verdict> {
+    if sc.members() > oracle::MEMBERS_MAX {
+        return None;
+    }
+    let (_, collector) = run::collect(sc).ok()?;
     oracle::decide(&collector, &sc.group().q, &sc.adversaries().coalitions(sc.members()))
 }
 
 fn analysis(sc: &Scenario, o: &Outcome) -> Verdict {
     let Some(a) = &o.analysis else { return Verdict::NotApplicable };
-    if sc.members() > oracle::MEMBERS_MAX || !a.errors.is_empty() {
+    if !a.errors.is_empty() {
         return Verdict::NotApplicable;
     }
-    let Ok((_, collector)) = run::collect(sc) else { return Verdict::NotApplicable };
-    let coalitions = sc.adversaries().coalitions(sc.members());
-    let Some(v) = oracle::decide(&collector, &sc.group().q, &coalitions) else {
-        return Verdict::NotApplicable;
-    };
+    let Some(v) = brute_force(sc) else { return Verdict::NotApplicable };
     let engine: Vec<u32> = a.compromised.iter().map(|m| m.0).collect();
     if engine == v.compromised && a.outsider_learns_key == v.outsider_learns_key {
         Verdict::Pass

@@ -225,8 +225,7 @@ impl Check<'_> {
         default: &[&'static str],
     ) -> Result<Vec<&'static str>, LoadError> {
         let Some(v) = v else { return Ok(default.to_vec()) };
-        let listed: Vec<String> = allowed.iter().map(|a| format!("\"{a}\"")).collect();
-        let listed = listed.join(", ");
+        let listed = scenario::listed(allowed, scenario::quoted);
         if v.get_ref().is_empty() {
             return Err(self.err(
                 key,
@@ -237,12 +236,12 @@ impl Check<'_> {
         let mut out = Vec::new();
         for name in v.into_inner() {
             let Some(&known) = allowed.iter().find(|a| **a == name.get_ref().as_str()) else {
-                let hint = crate::scenario::closest_name(name.get_ref(), allowed)
-                    .map_or(String::new(), |c| format!("did you mean \"{c}\"? "));
+                let (given, hint) =
+                    (name.get_ref(), scenario::did_you_mean(name.get_ref(), allowed, scenario::quoted));
                 return Err(self.err(
                     key,
                     name.span(),
-                    format!("\"{}\" is unknown; {hint}allowed: {listed}", clip(name.get_ref())),
+                    format!("{} is unknown; {hint}allowed: {listed}", scenario::quoted(given)),
                 ));
             };
             if out.contains(&known) {
@@ -272,14 +271,6 @@ impl Check<'_> {
             ));
         }
         Ok(out)
-    }
-}
-
-fn clip(s: &str) -> String {
-    if s.chars().count() > 60 {
-        format!("{}…", s.chars().take(60).collect::<String>())
-    } else {
-        s.to_string()
     }
 }
 
@@ -324,19 +315,7 @@ impl Space {
 
     /// Loads a space file.
     pub fn load(path: &std::path::Path) -> Result<Space, LoadError> {
-        let file = path.display().to_string();
-        let bytes =
-            std::fs::read(path).map_err(|e| LoadError::Io { file: file.clone(), error: e.to_string() })?;
-        let src = String::from_utf8(bytes).map_err(|e| {
-            let at = e.utf8_error().valid_up_to();
-            scenario::error_at(
-                &String::from_utf8_lossy(e.as_bytes()),
-                &file,
-                "(file)",
-                at..at,
-                "the file is not valid UTF-8; allowed: UTF-8 text",
-            )
-        })?;
+        let (file, src) = scenario::read_text(path)?;
         Space::parse(&src, &file)
     }
 

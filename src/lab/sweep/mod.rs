@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 pub use grid::{Grid, Shard, Vary};
 
 use crate::report::read as data;
-use crate::report::{self, Summary};
+use crate::report::{self, Summary, csv_line};
 use crate::scenario::{self, LoadError, TraceLevel};
 
 use crate::schema::Finding;
@@ -291,13 +291,6 @@ fn dlog_sum(s: &Summary, field: &str) -> String {
         })
         .collect();
     if attacks.is_empty() { String::new() } else { attacks.iter().sum::<u64>().to_string() }
-}
-
-/// One CSV record's bytes, as every writer of `sweep.csv` formats it.
-fn csv_line(cells: &[String]) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-    w.write_record(cells).expect("writing CSV to memory cannot fail");
-    w.into_inner().expect("writing CSV to memory cannot fail")
 }
 
 /// `sweep.csv`'s bytes: the header, then the rows in run order.
