@@ -18,14 +18,14 @@ pub struct KeyTag(pub [u8; 32]);
 impl SharedKey {
     /// The key as 64 lowercase hex digits, as the trace and summary write it.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        hex32(&self.0)
     }
 }
 
 impl KeyTag {
     /// The tag as 64 lowercase hex digits, as the trace writes it.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        hex32(&self.0)
     }
 }
 
@@ -50,4 +50,12 @@ pub fn confirm_tag(sk: &SharedKey) -> KeyTag {
     h.update(b"fraclab/confirm/v1");
     h.update(sk.0);
     KeyTag(h.finalize().into())
+}
+
+/// Lowercase hex of 32 bytes, through a slice rather than `hex::encode`'s
+/// char iterator (a full trace writes one per confirmation message).
+fn hex32(b: &[u8; 32]) -> String {
+    let mut out = [0u8; 64];
+    hex::encode_to_slice(b, &mut out).expect("64 digits for 32 bytes");
+    String::from_utf8(out.to_vec()).expect("hex digits are ASCII")
 }

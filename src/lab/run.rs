@@ -98,7 +98,7 @@ fn collect_beside(
 
 /// Runs the simulator writing a trace at `level` into `sink`; returns the
 /// outcome and the trace's SHA-256.
-fn traced<'l, W: Write>(
+fn traced<'l, W: Write + Send + 'static>(
     sc: &Scenario,
     level: TraceLevel,
     learns: &'l [Learn],
@@ -265,9 +265,9 @@ pub fn run_into(
     #[cfg(feature = "plots")]
     let mut line_error: Option<String> = None;
     #[cfg(feature = "plots")]
-    let tap: Option<LineTap<'_>> = Some(Box::new(|l: &crate::schema::TraceLine| {
+    let tap: Option<LineTap<'_>> = Some(Box::new(|l: crate::schema::TraceLine| {
         if line_error.is_none()
-            && let Err(e) = lines.line(l.clone())
+            && let Err(e) = lines.line(l)
         {
             line_error = Some(e);
         }

@@ -39,6 +39,10 @@ fn every_trace_line_round_trips() {
             let typed =
                 TraceLine::from_json(line).unwrap_or_else(|e| panic!("{} line {}: {e}", sc.name(), k + 1));
             assert_eq!(typed.to_json(), line, "{} line {}", sc.name(), k + 1);
+            // The hand-written writer the trace uses writes serde's bytes.
+            let mut fast = Vec::new();
+            typed.write_json(&mut fast);
+            assert_eq!(fast, line.as_bytes(), "{} line {} (write_json)", sc.name(), k + 1);
             let plain: TraceLine = serde_json::from_str(line).unwrap();
             assert_eq!(plain, typed, "{} line {}", sc.name(), k + 1);
             // The reader's fast path (straight into the type) and its slow,

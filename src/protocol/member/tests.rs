@@ -337,3 +337,45 @@ fn the_conduct_alters_the_own_part_like_the_copies() {
     let honest = g.sum(&bench.secrets(SecretName::Fk, 1));
     assert_eq!(theta2, g.add(&honest, &g.scalar_from_u64(1)));
 }
+
+/// Two timers due at the same moment. Member 1's retransmissions to a
+/// member that never answers fall every RTO; the silence timeout is 30 RTOs,
+/// so the 30th retransmission is due with the silence timer. `poll_timeout`
+/// reports the first of the tied timers in `timers()` order (the
+/// retransmission), and one `handle_timeout` at that moment serves both.
+#[test]
+fn timers_due_together_are_reported_first_of_ties_and_served_together() {
+    assert_eq!(ROUND_TIMEOUT_US % RTO_US, 0, "the test needs the silence timeout on the RTO grid");
+    let mut bench = Bench::new(3, InitKind::Sm, Box::new(Honest));
+    bench.settle(LocalTime(0));
+    bench.cut_off.push(MemberId(3));
+    let due = LocalTime(REKEY_US);
+    bench.tick(due);
+    bench.settle(due);
+    let silence = due.plus_us(ROUND_TIMEOUT_US);
+    let mut fired = 0;
+    loop {
+        let (timer, at) = bench.members[0].poll_timeout().expect("member 1 waits on member 3");
+        if at >= silence {
+            break;
+        }
+        assert_eq!(timer, Timer::Retransmit, "only retransmissions come before the silence timeout");
+        bench.tick(at);
+        bench.settle(at);
+        fired += 1;
+    }
+    assert_eq!(fired, ROUND_TIMEOUT_US / RTO_US - 1);
+    let m = &bench.members[0];
+    let timers = m.timers();
+    assert!(timers.contains(&(Timer::Retransmit, Some(silence))), "{timers:?}");
+    assert!(timers.contains(&(Timer::Silence, Some(silence))), "{timers:?}");
+    assert_eq!(m.poll_timeout(), Some((Timer::Retransmit, silence)));
+    assert_eq!(m.poll_timeout(), earliest(timers));
+    let out = bench.members[0].handle_timeout(silence, &mut bench.rngs[1]);
+    let declared = out.notes.iter().any(|n| matches!(n, Note::Declared { failed: MemberId(3), .. }));
+    assert!(declared, "the silence timer fired: {:?}", out.notes);
+    let resent = out.sends.iter().filter(|e| e.to == Party::Member(MemberId(3)) && e.attempt > 0).count();
+    assert_eq!(resent, 1, "the retransmission fired too: {:?}", out.sends);
+    let m = &bench.members[0];
+    assert!(m.poll_timeout().is_none_or(|(_, at)| at > silence), "nothing is left due at {silence:?}");
+}

@@ -10,7 +10,7 @@ use super::PlotError;
 use crate::schema;
 pub use crate::schema::Summary;
 pub use crate::schema::summary::{EPOCHS_MAX, MEMBERS_MAX, MEMBERS_MIN};
-use crate::schema::trace::{LeakAudience, LeakTo, TRACE_FORMAT, TraceLine};
+use crate::schema::trace::{LeakAudience, LeakTo, Name, TRACE_FORMAT, TraceLine};
 
 /// A message as the sequence chart draws it.
 #[derive(Clone, Debug)]
@@ -28,12 +28,12 @@ pub struct Message {
     /// The receiver: a member id, or 0 for the SM.
     pub to: u32,
     /// The protocol mode: `I` (initialisation), `G` (key generation), `R` (recovery).
-    pub mode: String,
+    pub mode: Name,
     /// The trace's `iter`: the iteration j; a recovery (`R`) message's is
     /// not an epoch (see [`Message::epoch`]).
     pub iter: u64,
     /// The payload kind as the trace names it (`delta`, `theta`, `pad`, `hfk`, …).
-    pub kind: String,
+    pub kind: Name,
     /// 0 for the first transmission, k for the k-th resend.
     pub attempt: u32,
 }
@@ -54,7 +54,7 @@ impl Message {
 
     /// The symbol a chart writes on the arrow.
     pub fn symbol(&self) -> &str {
-        match self.kind.as_str() {
+        match &*self.kind {
             "delta" => "δ",
             "theta" => "θ",
             "pad" => "α, θ",
@@ -277,6 +277,61 @@ impl Trace {
     }
 }
 
+/// A send line's `msg` → its index in [`Trace::messages`]. A trace numbers
+/// its transmissions 0, 1, 2, … in the order of their send lines, so the
+/// index is a vector by msg; a msg that breaks that order (a hand-edited
+/// trace) goes to a map. Either way a later send of the same msg replaces
+/// the earlier, as a map would.
+#[derive(Default)]
+struct MsgIndex {
+    /// `dense[msg]`: the index, or `NONE` for an ack or a gap.
+    dense: Vec<u32>,
+    sparse: BTreeMap<u64, usize>,
+}
+
+impl MsgIndex {
+    const NONE: u32 = u32::MAX;
+    /// Gaps up to this long are filled in `dense`; longer ones go to `sparse`.
+    const GAP_MAX: u64 = 16;
+
+    /// The dense slot of `msg`, grown to it when the gap is short.
+    fn slot(&mut self, msg: u64) -> Option<&mut u32> {
+        let len = self.dense.len() as u64;
+        if msg >= len {
+            if msg - len > Self::GAP_MAX {
+                return None;
+            }
+            let new_len = usize::try_from(msg + 1).ok()?;
+            self.dense.resize(new_len, Self::NONE);
+        }
+        self.dense.get_mut(usize::try_from(msg).ok()?)
+    }
+
+    fn insert(&mut self, msg: u64, i: usize) {
+        match (u32::try_from(i).ok().filter(|&i| i != Self::NONE), self.slot(msg)) {
+            (Some(i), Some(slot)) => {
+                *slot = i;
+                self.sparse.remove(&msg);
+            }
+            _ => {
+                self.sparse.insert(msg, i);
+            }
+        }
+    }
+
+    /// An ack's msg: numbered like the others, never looked up.
+    fn pass(&mut self, msg: u64) {
+        if msg == self.dense.len() as u64 {
+            self.dense.push(Self::NONE);
+        }
+    }
+
+    fn get(&self, msg: u64) -> Option<usize> {
+        let dense = usize::try_from(msg).ok().and_then(|m| self.dense.get(m)).filter(|&&i| i != Self::NONE);
+        dense.map(|&i| i as usize).or_else(|| self.sparse.get(&msg).copied())
+    }
+}
+
 /// Builds a [`Trace`] line by line: what [`Trace::read`] does with each line
 /// it parses, and what `fraclab run` does with each line as it writes it
 /// (so that the plots need not read the trace back). Errors are
@@ -284,7 +339,7 @@ impl Trace {
 #[derive(Default)]
 pub struct TraceBuilder {
     t: Trace,
-    by_msg: BTreeMap<u64, usize>,
+    by_msg: MsgIndex,
     lines: usize,
 }
 
@@ -345,6 +400,7 @@ impl TraceBuilder {
             }
             TraceLine::Send(l) => {
                 if l.kind == "ack" {
+                    by_msg.pass(l.msg);
                     t.acks += 1;
                     return Ok(());
                 }
@@ -355,9 +411,9 @@ impl TraceBuilder {
                     dropped: None,
                     from: need(l.from, "from")?,
                     to: need(l.to, "to")?,
-                    mode: l.mode.into_owned(),
+                    mode: l.mode,
                     iter: epoch_ok(l.iter, "iter")?,
-                    kind: l.kind.into_owned(),
+                    kind: l.kind,
                     attempt: l.attempt,
                 };
                 if full {
@@ -371,7 +427,7 @@ impl TraceBuilder {
                 return Ok(());
             }
             TraceLine::Deliver(l) => {
-                if let Some(&i) = by_msg.get(&l.msg) {
+                if let Some(i) = by_msg.get(l.msg) {
                     let m = &mut t.messages[i];
                     if m.t_deliver_us.is_none() && !l.duplicate {
                         m.t_deliver_us = Some(l.t_us);
@@ -380,7 +436,7 @@ impl TraceBuilder {
                 return Ok(());
             }
             TraceLine::Drop(l) => {
-                if let Some(&i) = by_msg.get(&l.msg) {
+                if let Some(i) = by_msg.get(l.msg) {
                     let m = &mut t.messages[i];
                     if m.t_deliver_us.is_none() && m.dropped.is_none() {
                         m.dropped = Some((l.t_us, l.reason.into_owned()));

@@ -98,7 +98,7 @@ pub fn render(s: &Summary, t: &Trace) -> String {
                 if m.futile() {
                     // Resends to a crashed member: noted once, after the crash.
                 } else if m.kind == "confirm" {
-                    if confirms_noted.insert((m.mode.clone(), m.iter)) {
+                    if confirms_noted.insert((m.mode.to_string(), m.iter)) {
                         let n = t
                             .messages
                             .iter()
@@ -107,7 +107,7 @@ pub fn render(s: &Summary, t: &Trace) -> String {
                         let _ = writeln!(out, "    Note over {everyone}: key confirmation ({n} messages)");
                     }
                 } else {
-                    let arrow = match (m.t_deliver_us, m.mode.as_str()) {
+                    let arrow = match (m.t_deliver_us, &*m.mode) {
                         (None, _) => "-x",
                         (Some(_), "R") => "-->>",
                         _ => "->>",

@@ -227,7 +227,7 @@ impl Chart for Lifelines {
                 Some(t) => {
                     let to = (self.x(m.to), self.axis.y(t));
                     arrow(area, from, to, style)?;
-                    if !matches!(m.kind.as_str(), "hfk" | "fk_pub" | "confirm") {
+                    if !matches!(&*m.kind, "hfk" | "fk_pub" | "confirm") {
                         let mid = ((from.0 + to.0) / 2, (from.1 + to.1) / 2 - 7);
                         let label = if m.attempt > 0 {
                             format!("{} (resent)", m.symbol())
@@ -340,7 +340,7 @@ impl PerEpoch {
         let mut counts: BTreeMap<String, BTreeMap<u64, u64>> = BTreeMap::new();
         let mut dropped: BTreeMap<u64, u64> = BTreeMap::new();
         for m in &t.messages {
-            let mode = if m.kind == "confirm" { "confirm".to_string() } else { m.mode.clone() };
+            let mode = if m.kind == "confirm" { "confirm".to_string() } else { m.mode.to_string() };
             let epoch = if m.mode == "R" { t.epoch_at(m.t_send_us) } else { m.epoch() };
             *counts.entry(mode).or_default().entry(epoch).or_default() += 1;
             if m.t_deliver_us.is_none() {
