@@ -555,6 +555,8 @@ pub struct Simulation<'r> {
     /// Slot 0 is the SM's, slot i member i's.
     slots: Vec<Slot>,
     net_rng: ChaCha20Rng,
+    /// [`NetworkModel::certain`], once.
+    certain_fate: Option<network::Fate>,
     truth: truth::Truth,
     now: SimTime,
     next_record: u64,
@@ -635,6 +637,7 @@ impl<'r> Simulation<'r> {
             started: false,
             done: false,
             net_rng: rng::stream(cfg.seed, "network"),
+            certain_fate: cfg.network.certain(),
             truth: truth::Truth::new(cfg.group, n),
             now: SimTime(0),
             next_record: 0,
@@ -1141,7 +1144,12 @@ impl<'r> Simulation<'r> {
         } else {
             self.next_record += 1;
         }
-        let fate = self.cfg.network.transmit(&mut self.net_rng);
+        // The network stream feeds nothing but fates, so a network that
+        // leaves nothing to chance need not draw them: no output changes.
+        let fate = match self.certain_fate {
+            Some(fate) => fate,
+            None => self.cfg.network.transmit(&mut self.net_rng),
+        };
         let (local, slot) = (self.local(party), index(party));
         let (from, to) = (env.from, env.to);
         let attacked = self.chan.attacks();

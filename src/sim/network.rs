@@ -119,6 +119,18 @@ impl NetworkModel {
         }
     }
 
+    /// The fate of every transmission, when the model leaves nothing to
+    /// chance (no loss, no duplication, a fixed latency): what
+    /// [`transmit`](Self::transmit) returns whatever it draws.
+    pub fn certain(&self) -> Option<Fate> {
+        match self.latency {
+            Latency::Fixed { value_us } if self.loss <= 0.0 && self.duplicate <= 0.0 => {
+                Some(Fate::Delivered { latency_us: value_us })
+            }
+            _ => None,
+        }
+    }
+
     /// Link retransmission timeout: two typical one-way latencies plus 1 ms.
     pub fn retransmit_timeout_us(&self) -> i64 {
         2 * self.latency.typical_max_us() as i64 + 1_000
@@ -139,8 +151,24 @@ mod tests {
     fn loss_rate_is_respected_statistically() {
         let net = NetworkModel { latency: Latency::Fixed { value_us: 10 }, loss: 0.3, duplicate: 0.0 };
         let mut rng = stream(3, "network");
+        assert_eq!(net.certain(), None);
         let lost = (0..20_000).filter(|_| net.transmit(&mut rng) == Fate::Lost).count();
         assert!((5_600..6_400).contains(&lost), "lost {lost} of 20000 at p = 0.3");
+    }
+
+    /// A certain model's `transmit` is its `certain()` fate whatever it
+    /// draws; any chance at all (loss, duplication, a latency range) makes
+    /// it uncertain.
+    #[test]
+    fn a_certain_network_is_the_same_fate_every_draw() {
+        let fixed = NetworkModel { latency: Latency::Fixed { value_us: 10_000 }, loss: 0.0, duplicate: 0.0 };
+        let fate = fixed.certain().expect("no loss, no duplication, fixed latency");
+        let mut rng = stream(9, "network");
+        assert!((0..10_000).all(|_| fixed.transmit(&mut rng) == fate));
+        assert_eq!(NetworkModel { duplicate: 0.01, ..fixed }.certain(), None);
+        assert_eq!(NetworkModel { loss: 1e-9, ..fixed }.certain(), None);
+        let uni = NetworkModel { latency: Latency::Uniform { min_us: 5, max_us: 6 }, ..fixed };
+        assert_eq!(uni.certain(), None);
     }
 
     #[test]
