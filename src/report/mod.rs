@@ -1,11 +1,14 @@
 //! Pure writers and readers of fraclab's outputs (reference §5): the trace
 //! writer (a simulator `Recorder` that formats `trace.jsonl`), the summary
 //! builder, the bounded readers every consumer shares ([`read`]),
-//! `verify-trace` (an independent re-check of a trace) and the plots
-//! (feature `plots`), which read the files back and never the live simulator.
+//! `verify-trace` (an independent re-check of a trace), the derivation
+//! graph ([`derivations`]) and the plots (feature `plots`), which read the
+//! files back and never the live simulator.
 //!
 //! Nothing here runs a scenario: that is the lab layer's job.
 
+#[cfg(feature = "plots")]
+pub mod derivations;
 #[cfg(feature = "plots")]
 pub mod plot;
 pub mod read;

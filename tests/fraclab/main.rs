@@ -4,6 +4,7 @@
 mod analysis_golden;
 mod attacks;
 mod cli;
+mod derivations;
 mod determinism;
 mod elgamal;
 mod engine_oracle;

@@ -125,6 +125,11 @@ fn draw_run(dir: &Path, files: &RunFiles) -> Result<Vec<PathBuf>, PlotError> {
         written.push(canvas::write_svg(&dir.join("knowledge.svg"), &chart)?);
         written.push(canvas::write_png(&dir.join("knowledge.png"), &chart)?);
     }
+    if let Some(graph) = crate::report::derivations::dot(summary) {
+        let path = dir.join(crate::report::derivations::DERIVATIONS_FILE);
+        canvas::write_atomic(&path, graph.as_bytes())?;
+        written.push(path);
+    }
     if let Some(t) = trace.filter(|t| t.level == "full" && !t.truncated) {
         if lifelines_drawn(t) {
             written
@@ -147,7 +152,13 @@ pub fn run(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
 
 /// The plot files a run may have; `fraclab run` removes them before
 /// drawing, since those of an earlier run in the folder would not match.
-pub const RUN_PLOTS: [&str; 4] = ["knowledge.svg", "knowledge.png", "sequence.svg", "sequence.mmd"];
+pub const RUN_PLOTS: [&str; 5] = [
+    "knowledge.svg",
+    "knowledge.png",
+    "sequence.svg",
+    "sequence.mmd",
+    crate::report::derivations::DERIVATIONS_FILE,
+];
 
 /// Redraws a finished run's plots in its folder: the old ones are removed
 /// first, so none is left from an earlier run that this one would not draw.
