@@ -84,6 +84,7 @@ fn padded_bytes(v: &BigUint, len: usize) -> Vec<u8> {
 /// write millions of these).
 fn padded_hex(v: &BigUint, len: usize) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    debug_assert!(v.bits() <= 8 * len as u64, "value wider than its field");
     let width = 2 * len;
     if width == 0 {
         return String::new();

@@ -92,6 +92,22 @@ impl<W: Write + Send + 'static> Pipe<W> {
     }
 }
 
+/// A pipe dropped without [`Pipe::finish`] (a run that failed half-way)
+/// still hands over what it holds and waits for the worker, as a
+/// `BufWriter` flushes on drop: no bytes are lost silently and no thread
+/// outlives its writer. Errors have nowhere to go here and are dropped.
+impl<W> Drop for Pipe<W> {
+    fn drop(&mut self) {
+        let Some(worker) = self.worker.take() else { return };
+        if let Some(full) = self.full.take()
+            && !self.chunk.is_empty()
+        {
+            let _ = full.send(std::mem::take(&mut self.chunk));
+        }
+        let _ = worker.join();
+    }
+}
+
 /// The `trace.jsonl` writer: a simulator [`Recorder`] that writes each
 /// record as a fraclab-trace/1 line, with the knowledge analysis's learn
 /// events interleaved after the records they follow. [`TraceWriter::finish`]
@@ -121,6 +137,9 @@ pub(crate) fn learn_seq(learns: &[Learn], i: usize) -> u64 {
 
 impl<'l, W: Write + Send + 'static> TraceWriter<'l, W> {
     /// Starts a trace at `level` (`Full` or `Protocol`) and writes its header.
+    /// The bytes are hashed and written on a thread of the writer's own,
+    /// so `inner` must be `Send + 'static` (a `File`, `io::sink()`, a
+    /// `Vec<u8>`); [`finish`](Self::finish) gives it back.
     pub fn new(inner: W, scenario: &Scenario, level: TraceLevel, learns: &'l [Learn]) -> io::Result<Self> {
         Self::tapped(inner, scenario, level, learns, None)
     }
@@ -423,6 +442,37 @@ mod tests {
             };
             assert!(err.contains("disk full"), "{left}: {err}");
         }
+    }
+
+    /// A writer into a buffer the test keeps.
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A writer dropped without `finish` (a run that failed half-way) still
+    /// writes what it held, like the `BufWriter` it replaced, and its
+    /// thread has ended when the drop returns.
+    #[test]
+    fn a_writer_dropped_unfinished_flushes_what_it_held() {
+        let text = "name = \"t\"\nseed = 1\n[group]\nparams = \"toy-64\"\n[protocol]\nmembers = 3\nepochs = 1\ninit = \"sm\"\nkeygen = \"additive\"\n[output]\ntrace = \"full\"\n";
+        let sc = scenario::parse(text, "t.toml").unwrap();
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut w = TraceWriter::new(Shared(buf.clone()), &sc, TraceLevel::Full, &[]).unwrap();
+        sim::run(&sc.sim_config(), &mut w).unwrap();
+        drop(w);
+        let text = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
+        assert!(text.starts_with("{\"type\":\"header\""), "{text}");
+        assert!(text.lines().count() > 20 && text.ends_with("}\n"), "{text}");
+        assert!(!text.contains("\"type\":\"footer\""), "no footer without finish");
+        assert_eq!(std::sync::Arc::strong_count(&buf), 1, "the writer thread has let go of its sink");
     }
 
     /// Every byte goes through in order, and the hash is theirs.

@@ -823,6 +823,8 @@ mod tests {
             Just("a\"b".to_string()),
             Just("c\\d".to_string()),
             Just("\u{1}\n".to_string()),
+            Just("\u{1f}\u{7f}\u{80}".to_string()),
+            "[\\x00-\\x7f]{0,8}",
         ]
     }
 

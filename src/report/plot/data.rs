@@ -293,12 +293,17 @@ impl MsgIndex {
     const NONE: u32 = u32::MAX;
     /// Gaps up to this long are filled in `dense`; longer ones go to `sparse`.
     const GAP_MAX: u64 = 16;
+    /// `dense` grows no further than this (72 MB), whatever a hand-made
+    /// trace holds: a file of nothing but acks would otherwise grow it
+    /// without end. Real traces stop storing messages at
+    /// [`TRACE_ITEMS_MAX`], long before.
+    const DENSE_MAX: usize = (Self::GAP_MAX as usize + 2) * TRACE_ITEMS_MAX;
 
     /// The dense slot of `msg`, grown to it when the gap is short.
     fn slot(&mut self, msg: u64) -> Option<&mut u32> {
         let len = self.dense.len() as u64;
         if msg >= len {
-            if msg - len > Self::GAP_MAX {
+            if msg - len > Self::GAP_MAX || self.dense.len() >= Self::DENSE_MAX {
                 return None;
             }
             let new_len = usize::try_from(msg + 1).ok()?;
@@ -321,7 +326,7 @@ impl MsgIndex {
 
     /// An ack's msg: numbered like the others, never looked up.
     fn pass(&mut self, msg: u64) {
-        if msg == self.dense.len() as u64 {
+        if msg == self.dense.len() as u64 && self.dense.len() < Self::DENSE_MAX {
             self.dense.push(Self::NONE);
         }
     }
