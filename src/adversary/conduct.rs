@@ -17,8 +17,9 @@ pub struct Rogue {
     cheat: Option<CheatPhase>,
     /// A cheating SM: the member whose pad is α + 1.
     pad_of: Option<MemberId>,
-    /// A ring colluder: the accomplice that also gets its δ.
-    forward_delta_to: Option<MemberId>,
+    /// A ring colluder or forwarder: the members that also get its δ,
+    /// sorted, without repeats.
+    forward_delta_to: Vec<MemberId>,
     /// A survivor that never sends its ĤFK.
     withhold: bool,
     /// A planted defect ([`super::PlantedBug`]): the iteration whose HFK
@@ -65,14 +66,17 @@ impl Conduct for Rogue {
         {
             *h = ctx.group.scalar(h.as_biguint() ^ num_bigint::BigUint::from(1u8));
         }
-        let copy = match (&msg.body, ctx.mode, self.forward_delta_to) {
-            (Body::Delta(_), Mode::Init, Some(accomplice)) => {
-                Some(Outgoing { to: Party::Member(accomplice), body: msg.body.clone() })
-            }
-            _ => None,
+        let copies: Vec<Outgoing> = match (&msg.body, ctx.mode) {
+            (Body::Delta(_), Mode::Init) => self
+                .forward_delta_to
+                .iter()
+                .filter(|&&r| Party::Member(r) != msg.to)
+                .map(|&r| Outgoing { to: Party::Member(r), body: msg.body.clone() })
+                .collect(),
+            _ => Vec::new(),
         };
         sends.push(msg);
-        sends.extend(copy);
+        sends.extend(copies);
     }
 }
 
@@ -85,11 +89,17 @@ impl Adversaries {
         let rogue = Rogue {
             cheat: self.cheat(m).filter(|_| incarnation == 0),
             pad_of: None,
-            forward_delta_to: self
-                .delta_forwards(members)
-                .iter()
-                .find(|(from, _)| *from == m)
-                .map(|&(_, to)| to),
+            forward_delta_to: {
+                let mut to: Vec<MemberId> = self
+                    .delta_forwards(members)
+                    .iter()
+                    .filter(|(from, _)| *from == m)
+                    .map(|&(_, to)| to)
+                    .collect();
+                to.sort();
+                to.dedup();
+                to
+            },
             withhold: self.withholds(m),
             flip_hfk: self.planted.filter(|b| b.member == m && incarnation == 0).map(|b| b.iter),
         };

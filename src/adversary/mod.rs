@@ -6,6 +6,9 @@
 //! - a **coalition**: members pool their views;
 //! - a **ring collusion** (section II.B): member t−1 also sends its δ_{t−1} to
 //!   member t+1, who then holds δ_{t−1} and δ_t; the two form a coalition;
+//! - a **forward**: a ring member also sends its δ to other members, who
+//!   are then curious about what it tells them (the move `fraclab attacks`
+//!   synthesises; a ring collusion is a forward to t+1 plus a coalition);
 //! - an **eavesdropper**: the outsider taps the wire, reading payloads only
 //!   where the channel is `plain`;
 //! - a **withholding survivor**: it refuses to send its ĤFK in a recovery
@@ -126,6 +129,17 @@ pub enum Adversary {
     RingCollusion {
         /// t, the member whose v_t = δ_t − δ_{t−1} the pair is after.
         target: MemberId,
+    },
+    /// `forward` (ring or hardened-ring initialisation): member `member`
+    /// also sends its δ to each member of `to`, as real `delta` messages;
+    /// their protocols ignore it (it is not from their ring predecessor)
+    /// but their views keep it. Its ring successor, who gets δ anyway, is
+    /// never among them.
+    Forward {
+        /// The forwarding member.
+        member: MemberId,
+        /// The recipients, sorted, without the member and its successor.
+        to: Vec<MemberId>,
     },
     /// `eavesdropper`: the outsider taps the wire, reading payloads only on
     /// the plain channel and only metadata on the ideal one.
@@ -275,13 +289,16 @@ impl Adversaries {
         })
     }
 
-    /// (t−1, t+1) for every ring collusion: who forwards δ to whom.
+    /// Who forwards δ to whom: (t−1, t+1) for every ring collusion and
+    /// (member, recipient) for every recipient of a `forward`, in
+    /// declaration order.
     pub fn delta_forwards(&self, members: u32) -> Vec<(MemberId, MemberId)> {
         self.list
             .iter()
-            .filter_map(|a| match a {
-                Adversary::RingCollusion { target } => Some(ring_neighbours(*target, members)),
-                _ => None,
+            .flat_map(|a| match a {
+                Adversary::RingCollusion { target } => vec![ring_neighbours(*target, members)],
+                Adversary::Forward { member, to } => to.iter().map(|&r| (*member, r)).collect(),
+                _ => Vec::new(),
             })
             .collect()
     }

@@ -3,6 +3,7 @@
 //! input or usage.
 
 mod atlas;
+mod attacks;
 mod check;
 mod explore;
 
@@ -89,6 +90,9 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Attack synthesis: every minimal set of corruptions that reaches a goal, each replayed.
+    #[command(after_help = ATTACKS_HELP)]
+    Attacks(attacks::AttacksArgs),
     /// Run one scenario over a grid of varied keys × seeds, in parallel; write sweep.csv and plots.
     Sweep(SweepArgs),
     /// Draw scenarios from a space, check every property, shrink what fails (or meets --goal) to a minimal scenario.
@@ -222,6 +226,12 @@ const ATLAS_HELP: &str = concat!(
     "Limits: 2 ≤ A ≤ B ≤ 64."
 );
 
+const ATTACKS_HELP: &str = concat!(
+    "Exit status: 0; 1 a replay disagreed with the model (every file is still written); 2 bad input or usage.\n",
+    "Cost: distinct corrupted members (leak, pool, forward); tapping the wire costs 0. Limits: 3 ≤ n ≤ 12, epochs ≤ 4, ",
+    "max-cost ≤ n − 1, per-member 1..=3."
+);
+
 const PLOT_HELP: &str = concat!(
     "Exit status: 0 drawn (or nothing to draw); 1 drawing failed; 2 the folder holds nothing to plot, or a file in it is not ",
     "what fraclab writes (wrong format string, a value out of range, a garbage row): the error names the file, line and key, ",
@@ -277,6 +287,7 @@ pub fn main() -> ExitCode {
         Command::Params { name, json } => params::params(name.as_deref(), json),
         Command::VerifyTrace { trace } => verify_trace(&trace),
         Command::Atlas { members, params, out } => atlas::atlas(&members, &params, out),
+        Command::Attacks(a) => attacks::attacks(a),
         Command::Sweep(a) => match a.merge {
             Some(SweepCommand::Merge { out, shards, quiet }) => sweep::merge(&out, &shards, quiet),
             None => sweep::sweep(

@@ -7,6 +7,7 @@
 //! error to an exit status. No command calls another.
 
 pub mod atlas;
+pub mod attacks;
 pub(crate) mod dlog;
 pub mod explore;
 #[cfg(feature = "plots")]

@@ -22,6 +22,7 @@ pub const KINDS: &[&str] = &[
     "leak",
     "coalition",
     "ring-collusion",
+    "forward",
     "eavesdropper",
     "cheat",
     "sm-cheat",
@@ -47,6 +48,7 @@ enum Body {
     Leak(LeakFields),
     Coalition(CoalitionFields),
     RingCollusion(RingCollusionFields),
+    Forward(ForwardFields),
     Eavesdropper(EavesdropperFields),
     Cheat(CheatFields),
     SmCheat(MemberFields),
@@ -108,6 +110,13 @@ struct CoalitionFields {
 #[serde(deny_unknown_fields)]
 struct RingCollusionFields {
     target: Id,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForwardFields {
+    member: Id,
+    to: Option<Spanned<To>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -192,6 +201,7 @@ fn table(t: Tagged<'_>) -> Result<AdversaryTable, FieldError> {
         "leak" => Body::Leak(t.fields()?),
         "coalition" => Body::Coalition(t.fields()?),
         "ring-collusion" => Body::RingCollusion(t.fields()?),
+        "forward" => Body::Forward(t.fields()?),
         "eavesdropper" => Body::Eavesdropper(t.fields()?),
         "cheat" => Body::Cheat(t.fields()?),
         "sm-cheat" => Body::SmCheat(t.fields()?),
@@ -268,6 +278,7 @@ impl AdversaryTable {
             Body::Leak(f) => leak(&cx, f),
             Body::Coalition(f) => coalition(&cx, f),
             Body::RingCollusion(f) => ring_collusion(&cx, f, kind),
+            Body::Forward(f) => forward(&cx, f, kind),
             Body::Eavesdropper(f) => Ok(Adversary::Eavesdropper {
                 modes: modes(&cx, f.modes, "an eavesdropper tapping no mode sees nothing")?,
             }),
@@ -320,6 +331,67 @@ fn ring_collusion(cx: &Ctx<'_>, f: RingCollusionFields, kind: Range<usize>) -> R
         ));
     }
     Ok(Adversary::RingCollusion { target: cx.member("target", &f.target)? })
+}
+
+/// A ring initialisation, and recipients other than the member and its
+/// ring successor (who gets δ anyway).
+fn forward(cx: &Ctx<'_>, f: ForwardFields, kind: Range<usize>) -> Result<Adversary, FieldError> {
+    if cx.init == InitKind::Sm {
+        return Err(cx.err(
+            "kind",
+            kind,
+            "forward sends a ring δ; allowed with init = \"ring\" or \"ring-hardened\"",
+        ));
+    }
+    let member = cx.member("member", &f.member)?;
+    let successor = MemberId(if member.0 == cx.n { 1 } else { member.0 + 1 });
+    let others = |ms: &mut Vec<MemberId>| ms.retain(|&m| m != member && m != successor);
+    let to = match f.to {
+        None => {
+            let mut all: Vec<MemberId> = (1..=cx.n).map(MemberId).collect();
+            others(&mut all);
+            all
+        }
+        Some(to) => {
+            let span = to.span();
+            match to.into_inner() {
+                To::Name(s) if s == "group" => {
+                    let mut all: Vec<MemberId> = (1..=cx.n).map(MemberId).collect();
+                    others(&mut all);
+                    all
+                }
+                To::Name(s) => return Err(cx.unknown("to", span, &s, "\"group\" or a list of member ids")),
+                To::Members(ids) => {
+                    let mut ms = cx.members("to", &ids)?;
+                    if let Some(&m) = ms.iter().find(|&&m| m == member || m == successor) {
+                        let why = if m == member {
+                            "the forwarding member itself"
+                        } else {
+                            "its ring successor, who gets δ anyway"
+                        };
+                        return Err(cx.err(
+                            "to",
+                            span,
+                            format!("member {m} is {why}; allowed: ids of other members, or \"group\""),
+                        ));
+                    }
+                    others(&mut ms);
+                    ms
+                }
+            }
+        }
+    };
+    if to.is_empty() {
+        return Err(cx.err(
+            "member",
+            f.member.span(),
+            format!(
+                "with {} members the forward reaches nobody but the ring successor; allowed: members ≥ 3",
+                cx.n
+            ),
+        ));
+    }
+    Ok(Adversary::Forward { member, to })
 }
 
 /// A security manager to cheat.

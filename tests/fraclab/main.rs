@@ -28,5 +28,6 @@ mod schema;
 mod sealed;
 mod stepping;
 mod sweep;
+mod synthesis;
 mod verification;
 mod verify_trace;
