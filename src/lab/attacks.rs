@@ -263,6 +263,12 @@ impl Query {
         if self.leak_secrets.contains(&LeakSecret::Sk) {
             return Err("--leak-secrets sk: SK is not a linear value; allowed: alpha, fk, theta".into());
         }
+        if self.goal == Goal::All && self.allow.contains(&Capability::Coalition) {
+            // A pooling member is no longer compromised by its own coalition:
+            // the goal would not grow with actions, and the search's cuts
+            // rely on that.
+            return Err("--goal all with --allow coalition: pooling can hide a member from its own coalition, so the search cannot prune soundly; allowed: --goal all with leak, forward, eavesdrop".into());
+        }
         if self.allow.is_empty() {
             return Err("--allow: no capability; allowed: leak, coalition, forward, eavesdrop".into());
         }

@@ -363,6 +363,13 @@ fn forward(cx: &Ctx<'_>, f: ForwardFields, kind: Range<usize>) -> Result<Adversa
                 To::Name(s) => return Err(cx.unknown("to", span, &s, "\"group\" or a list of member ids")),
                 To::Members(ids) => {
                     let mut ms = cx.members("to", &ids)?;
+                    if ms.is_empty() {
+                        return Err(cx.err(
+                            "to",
+                            span,
+                            "the list names no member; allowed: ids of other members, or \"group\"",
+                        ));
+                    }
                     if let Some(&m) = ms.iter().find(|&&m| m == member || m == successor) {
                         let why = if m == member {
                             "the forwarding member itself"
