@@ -953,7 +953,7 @@ pub struct Row {
     pub replayed: bool,
 }
 
-/// What [`write`] wrote.
+/// What [`write()`] wrote.
 #[derive(Debug)]
 pub struct Written {
     /// The search.
