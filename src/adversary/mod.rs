@@ -51,6 +51,15 @@ pub enum LeakSecret {
 }
 
 impl LeakSecret {
+    /// The last epoch (the last iteration, for FK) a run of `epochs`
+    /// key-generation iterations has this secret of.
+    pub fn last_epoch(self, epochs: u64) -> u64 {
+        match self {
+            LeakSecret::Fk => epochs,
+            LeakSecret::Alpha | LeakSecret::Theta | LeakSecret::Sk => epochs + 1,
+        }
+    }
+
     /// The scenario's spelling (`secret`), also the trace's: `alpha`, `fk`,
     /// `theta` or `sk`.
     pub fn as_str(self) -> &'static str {

@@ -342,6 +342,10 @@ pub struct Search {
 /// One thing a view holds in the model: its form and label.
 type Held = (Arc<Form>, Arc<str>);
 
+fn held(form: Form, label: String) -> Held {
+    (Arc::new(form), Arc::from(label))
+}
+
 /// The honest run's views, from the protocol's linear structure.
 pub struct Model {
     q: Query,
@@ -412,17 +416,13 @@ impl Model {
         m
     }
 
-    fn held(&self, form: Form, label: String) -> Held {
-        (Arc::new(form), Arc::from(label))
-    }
-
     fn give(&mut self, m: u32, form: Form, label: String) {
-        let h = self.held(form, label);
+        let h = held(form, label);
         self.base[m as usize - 1].push(h);
     }
 
     fn tap(&mut self, mode: Mode, form: Form, label: String) {
-        let h = self.held(form, format!("{label}, tapped"));
+        let h = held(form, format!("{label}, tapped"));
         let list = self.taps.entry(mode).or_default();
         if !list.iter().any(|(f, _)| *f == h.0) {
             list.push(h);
@@ -517,10 +517,6 @@ impl Model {
         }
     }
 
-    fn successor(&self, m: MemberId) -> MemberId {
-        MemberId(if m.0 == self.q.members { 1 } else { m.0 + 1 })
-    }
-
     /// The collector the actions make, and the coalition they declare.
     pub fn collector(&self, actions: &[Action]) -> (Collector, Vec<Vec<MemberId>>) {
         let n = self.q.members;
@@ -533,7 +529,7 @@ impl Model {
                 Action::Leak { member, secret, epoch } => {
                     let var = leak_var(*member, *secret, *epoch);
                     let label = format!("{} leaked by member {member}", var.label_as(self.q.elgamal));
-                    let h = self.held(self.layout.unit(var), label);
+                    let h = held(self.layout.unit(var), label);
                     match self.q.leak_to {
                         LeakDest::Outsider => outsider.push(h),
                         LeakDest::Group => {
@@ -545,8 +541,8 @@ impl Model {
                 }
                 Action::Pool(m) => poolers.push(*m),
                 Action::Forward(m) => {
-                    let h = self.held(self.layout.delta(*m), format!("δ[{m}] from member {m}"));
-                    let succ = self.successor(*m);
+                    let h = held(self.layout.delta(*m), format!("δ[{m}] from member {m}"));
+                    let succ = crate::protocol::ring_neighbours(*m, n).1;
                     for r in (1..=n).map(MemberId).filter(|&r| r != *m && r != succ) {
                         views[r.0 as usize - 1].push(h.clone());
                     }
@@ -599,21 +595,19 @@ impl Model {
         }
     }
 
-    /// Whether `form` is in the span of the constraints and `rows`.
-    fn in_span(&self, rows: &[&Held], form: &Form) -> bool {
-        fn go<F: Field>(f: &F, l: &Layout, rows: &[&Held], form: &Form) -> bool {
+    /// Whether `form` is in the span of the constraints, `rows` and `extra`.
+    fn in_span(&self, rows: &[&Held], extra: Option<&Form>, form: &Form) -> bool {
+        fn go<F: Field>(f: &F, l: &Layout, rows: &[&Form], form: &Form) -> bool {
             let mut b = Basis::new(f, l.len());
-            for (i, c) in l.constraints().iter().enumerate() {
-                b.insert(c, f.zero(), i);
-            }
-            for (i, (r, _)) in rows.iter().enumerate() {
-                b.insert(r, f.zero(), i + 1_000_000);
+            for (i, r) in l.constraints().iter().chain(rows.iter().copied()).enumerate() {
+                b.insert(r, f.zero(), i);
             }
             b.reduce(form).residual.is_empty()
         }
+        let rows: Vec<&Form> = rows.iter().map(|(f, _)| &**f).chain(extra).collect();
         match U64Field::new(self.q.group) {
-            Some(f) => go(&f, &self.layout, rows, form),
-            None => go(&BigField::new(self.q.group), &self.layout, rows, form),
+            Some(f) => go(&f, &self.layout, &rows, form),
+            None => go(&BigField::new(self.q.group), &self.layout, &rows, form),
         }
     }
 
@@ -635,23 +629,11 @@ impl Model {
         let mut classes: Vec<Vec<Action>> = Vec::new();
         if self.q.allow.contains(&Capability::Leak) {
             let mut leaks: Vec<Action> = Vec::new();
-            let open = |x: LeakSecret| self.q.leak_secrets.contains(&x);
-            if open(LeakSecret::Alpha) {
-                leaks.extend((1..=e + 1).map(|x| Action::Leak {
-                    member: m,
-                    secret: LeakSecret::Alpha,
-                    epoch: x,
-                }));
-            }
-            if open(LeakSecret::Fk) {
-                leaks.extend((1..=e).map(|x| Action::Leak { member: m, secret: LeakSecret::Fk, epoch: x }));
-            }
-            if open(LeakSecret::Theta) {
-                leaks.extend((1..=e + 1).map(|x| Action::Leak {
-                    member: m,
-                    secret: LeakSecret::Theta,
-                    epoch: x,
-                }));
+            for secret in [LeakSecret::Alpha, LeakSecret::Fk, LeakSecret::Theta] {
+                if self.q.leak_secrets.contains(&secret) {
+                    let last = secret.last_epoch(e);
+                    leaks.extend((1..=last).map(|epoch| Action::Leak { member: m, secret, epoch }));
+                }
             }
             let views = self.recipients(m);
             let form = |a: &Action| match a {
@@ -661,22 +643,14 @@ impl Model {
             // Two leaks are equivalent when each lies in the span of every
             // recipient's view plus the other (α[m,1] and α[m,2] differ by
             // what the HFKs and θ tell; FK[m,j] is θ_{j+1} − α[m,j+1]).
-            let held = |f: Form| -> Held { (Arc::new(f), Arc::from("")) };
             for a in leaks {
                 let fa = form(&a);
-                if views.iter().all(|v| self.in_span(v, &fa)) {
+                if views.iter().all(|v| self.in_span(v, None, &fa)) {
                     continue;
                 }
                 let class = classes.iter_mut().find(|c| {
                     let fb = form(&c[0]);
-                    let (ha, hb) = (held(fa.clone()), held(fb.clone()));
-                    views.iter().all(|v| {
-                        let mut va = v.clone();
-                        va.push(&ha);
-                        let mut vb = v.clone();
-                        vb.push(&hb);
-                        self.in_span(&va, &fb) && self.in_span(&vb, &fa)
-                    })
+                    views.iter().all(|v| self.in_span(v, Some(&fa), &fb) && self.in_span(v, Some(&fb), &fa))
                 });
                 match class {
                     Some(c) => c.push(a),

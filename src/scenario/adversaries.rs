@@ -313,13 +313,7 @@ fn coalition(cx: &Ctx<'_>, f: CoalitionFields) -> Result<Adversary, FieldError> 
 
 /// A ring initialisation, and a target with two others.
 fn ring_collusion(cx: &Ctx<'_>, f: RingCollusionFields, kind: Range<usize>) -> Result<Adversary, FieldError> {
-    if cx.init == InitKind::Sm {
-        return Err(cx.err(
-            "kind",
-            kind,
-            "ring-collusion attacks the ring initialisation; allowed with init = \"ring\" or \"ring-hardened\"",
-        ));
-    }
+    ring_only(cx, &kind, "ring-collusion attacks the ring initialisation")?;
     if cx.n < 3 {
         return Err(cx.err(
             "kind",
@@ -333,59 +327,54 @@ fn ring_collusion(cx: &Ctx<'_>, f: RingCollusionFields, kind: Range<usize>) -> R
     Ok(Adversary::RingCollusion { target: cx.member("target", &f.target)? })
 }
 
-/// A ring initialisation, and recipients other than the member and its
-/// ring successor (who gets δ anyway).
-fn forward(cx: &Ctx<'_>, f: ForwardFields, kind: Range<usize>) -> Result<Adversary, FieldError> {
+/// The error for a ring-only adversary under SM initialisation: `why`
+/// it needs a ring.
+fn ring_only(cx: &Ctx<'_>, kind: &Range<usize>, why: &str) -> Result<(), FieldError> {
     if cx.init == InitKind::Sm {
         return Err(cx.err(
             "kind",
-            kind,
-            "forward sends a ring δ; allowed with init = \"ring\" or \"ring-hardened\"",
+            kind.clone(),
+            format!("{why}; allowed with init = \"ring\" or \"ring-hardened\""),
         ));
     }
+    Ok(())
+}
+
+/// A ring initialisation, and recipients other than the member and its
+/// ring successor (who gets δ anyway).
+fn forward(cx: &Ctx<'_>, f: ForwardFields, kind: Range<usize>) -> Result<Adversary, FieldError> {
+    ring_only(cx, &kind, "forward sends a ring δ")?;
     let member = cx.member("member", &f.member)?;
-    let successor = MemberId(if member.0 == cx.n { 1 } else { member.0 + 1 });
-    let others = |ms: &mut Vec<MemberId>| ms.retain(|&m| m != member && m != successor);
-    let to = match f.to {
-        None => {
-            let mut all: Vec<MemberId> = (1..=cx.n).map(MemberId).collect();
-            others(&mut all);
-            all
+    let successor = crate::protocol::ring_neighbours(member, cx.n).1;
+    let group = || (1..=cx.n).map(MemberId).filter(|&m| m != member && m != successor).collect::<Vec<_>>();
+    let to = match f.to.map(|to| (to.span(), to.into_inner())) {
+        None => group(),
+        Some((_, To::Name(s))) if s == "group" => group(),
+        Some((span, To::Name(s))) => {
+            return Err(cx.unknown("to", span, &s, "\"group\" or a list of member ids"));
         }
-        Some(to) => {
-            let span = to.span();
-            match to.into_inner() {
-                To::Name(s) if s == "group" => {
-                    let mut all: Vec<MemberId> = (1..=cx.n).map(MemberId).collect();
-                    others(&mut all);
-                    all
-                }
-                To::Name(s) => return Err(cx.unknown("to", span, &s, "\"group\" or a list of member ids")),
-                To::Members(ids) => {
-                    let mut ms = cx.members("to", &ids)?;
-                    if ms.is_empty() {
-                        return Err(cx.err(
-                            "to",
-                            span,
-                            "the list names no member; allowed: ids of other members, or \"group\"",
-                        ));
-                    }
-                    if let Some(&m) = ms.iter().find(|&&m| m == member || m == successor) {
-                        let why = if m == member {
-                            "the forwarding member itself"
-                        } else {
-                            "its ring successor, who gets δ anyway"
-                        };
-                        return Err(cx.err(
-                            "to",
-                            span,
-                            format!("member {m} is {why}; allowed: ids of other members, or \"group\""),
-                        ));
-                    }
-                    others(&mut ms);
-                    ms
-                }
+        Some((span, To::Members(ids))) => {
+            let ms = cx.members("to", &ids)?;
+            if ms.is_empty() {
+                return Err(cx.err(
+                    "to",
+                    span,
+                    "the list names no member; allowed: ids of other members, or \"group\"",
+                ));
             }
+            if let Some(&m) = ms.iter().find(|&&m| m == member || m == successor) {
+                let why = if m == member {
+                    "the forwarding member itself"
+                } else {
+                    "its ring successor, who gets δ anyway"
+                };
+                return Err(cx.err(
+                    "to",
+                    span,
+                    format!("member {m} is {why}; allowed: ids of other members, or \"group\""),
+                ));
+            }
+            ms
         }
     };
     if to.is_empty() {
@@ -447,16 +436,17 @@ fn dlog(cx: &Ctx<'_>, f: DlogFields) -> Result<Adversary, FieldError> {
 fn leak(cx: &Ctx<'_>, f: LeakFields) -> Result<Adversary, FieldError> {
     let member = cx.member("member", &f.member)?;
     let epochs = cx.epochs;
-    let (secret, last) = match f.secret.get_ref().as_str() {
-        "alpha" => (LeakSecret::Alpha, epochs + 1),
-        "fk" => (LeakSecret::Fk, epochs),
-        "theta" => (LeakSecret::Theta, epochs + 1),
-        "sk" => (LeakSecret::Sk, epochs + 1),
+    let secret = match f.secret.get_ref().as_str() {
+        "alpha" => LeakSecret::Alpha,
+        "fk" => LeakSecret::Fk,
+        "theta" => LeakSecret::Theta,
+        "sk" => LeakSecret::Sk,
         other => {
             let allowed = "\"alpha\", \"fk\", \"theta\", \"sk\"";
             return Err(cx.unknown("secret", f.secret.span(), other, allowed));
         }
     };
+    let last = secret.last_epoch(epochs);
     let epoch = within(*f.epoch.get_ref(), 1..=last).ok_or_else(|| {
         cx.err(
             "epoch",
