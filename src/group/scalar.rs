@@ -11,7 +11,7 @@ use num_bigint::BigUint;
 use num_traits::Zero;
 use rand_core::Rng;
 
-use super::GroupParams;
+use super::{GroupParams, Operator};
 
 /// An element of Z_q, always reduced (`0 <= value < q`): every protocol
 /// secret and pad value (v_i, γ, δ_i, α_{i,j}, θ_e, FK_{i,j}, HFK_{i,j}) is
@@ -20,8 +20,9 @@ use super::GroupParams;
 /// bytes each.
 ///
 /// A `Scalar` carries no modulus: the [`GroupParams`] it came from does the
-/// arithmetic. The pad operators ⊙ and ⋄ are addition mod q, so masking and
-/// unmasking round-trip (HFK_{i,j} = α_{i,j} + FK_{i,j}):
+/// arithmetic. The pad operators ⊙ and ⋄ are addition mod q (or, for an
+/// `xor-L` set, XOR of L-bit strings), so masking and unmasking round-trip
+/// (HFK_{i,j} = α_{i,j} + FK_{i,j}):
 ///
 /// ```
 /// let g = fraclab::group::by_name("toy-16").unwrap();
@@ -139,25 +140,44 @@ impl GroupParams {
         Scalar(Arc::new(BigUint::zero()))
     }
 
-    /// `a + b mod q`: the patent's ⊙ and ⋄ (e.g. HFK_{i,j} = α_{i,j} + FK_{i,j}).
+    /// `a + b mod q`: the patent's ⊙ and ⋄ (e.g. HFK_{i,j} = α_{i,j} + FK_{i,j});
+    /// `a ⊕ b` under XOR.
+    ///
+    /// ```
+    /// let x = fraclab::group::xor(8).unwrap();
+    /// let (a, b) = (x.scalar_from_u64(0b1100_1010), x.scalar_from_u64(0b0110_0110));
+    /// assert_eq!(x.add(&a, &b), x.scalar_from_u64(0b1010_1100));
+    /// assert_eq!(x.sub(&a, &b), x.add(&a, &b)); // ⊕ is its own inverse
+    /// assert_eq!(x.mul_i64(&a, 1 - 3), x.zero()); // λ = (1 − n) mod 2 = 0 for n = 3
+    /// ```
     pub fn add(&self, a: &Scalar, b: &Scalar) -> Scalar {
+        if self.operator == Operator::Xor {
+            return Scalar(Arc::new(&*a.0 ^ &*b.0));
+        }
         let s = &*a.0 + &*b.0;
         Scalar(Arc::new(if s >= self.q { s - &self.q } else { s }))
     }
 
-    /// `a − b mod q` (e.g. α_{i,j+1} = θ_{j+1} − FK_{i,j}).
+    /// `a − b mod q` (e.g. α_{i,j+1} = θ_{j+1} − FK_{i,j}); `a ⊕ b` under XOR.
     pub fn sub(&self, a: &Scalar, b: &Scalar) -> Scalar {
+        if self.operator == Operator::Xor {
+            return Scalar(Arc::new(&*a.0 ^ &*b.0));
+        }
         let d = if a.0 >= b.0 { &*a.0 - &*b.0 } else { &self.q - (&*b.0 - &*a.0) };
         Scalar(Arc::new(d))
     }
 
-    /// `−a mod q`.
+    /// `−a mod q`; `a` itself under XOR.
     pub fn neg(&self, a: &Scalar) -> Scalar {
         self.sub(&self.zero(), a)
     }
 
-    /// `k · a` for a small signed integer `k` (the patent's λ = 1 − n, n − 1).
+    /// `k · a` for a small signed integer `k` (the patent's λ = 1 − n, n − 1):
+    /// under XOR, `a` for odd k and 0 for even k.
     pub fn mul_i64(&self, a: &Scalar, k: i64) -> Scalar {
+        if self.operator == Operator::Xor {
+            return if k % 2 == 0 { self.zero() } else { a.clone() };
+        }
         let m = Scalar(Arc::new((&*a.0 * BigUint::from(k.unsigned_abs())) % &self.q));
         if k < 0 { self.neg(&m) } else { m }
     }
@@ -170,9 +190,10 @@ impl GroupParams {
     /// A uniform draw from Z_q by rejection sampling: `q_bytes` bytes from the
     /// stream, the excess high bits masked off, redrawn while ≥ q. Pinned here
     /// (not delegated to a crate) because traces depend on the exact draws.
+    /// Under XOR every masked draw is below q = 2^L, so none is redrawn.
     pub fn random_scalar(&self, rng: &mut dyn Rng) -> Scalar {
         let len = self.q_bytes();
-        let excess_bits = len * 8 - self.q.bits() as usize;
+        let excess_bits = len * 8 - self.scalar_bits() as usize;
         let mask = 0xffu8 >> excess_bits;
         let mut buf = vec![0u8; len];
         loop {
@@ -185,9 +206,17 @@ impl GroupParams {
         }
     }
 
-    /// Byte length of q: the width of every encoded scalar.
+    /// Bits of a scalar: those of q, or L under XOR (q = 2^L has L + 1).
+    pub fn scalar_bits(&self) -> u64 {
+        match self.operator {
+            Operator::Add => self.q.bits(),
+            Operator::Xor => self.q.bits() - 1,
+        }
+    }
+
+    /// Byte length of q (of L under XOR): the width of every encoded scalar.
     pub fn q_bytes(&self) -> usize {
-        self.q.bits().div_ceil(8) as usize
+        self.scalar_bits().div_ceil(8) as usize
     }
 
     /// Byte length of P: the width of every encoded element.
@@ -247,24 +276,41 @@ impl GroupParams {
         if !v.is_zero() && v < self.p { Ok(Element(Arc::new(v))) } else { Err(DecodeError::OutOfRange) }
     }
 
-    /// g^a mod P, by the fixed-base table (built on first use).
+    /// g^a mod P, by the fixed-base table (built on first use). An XOR set
+    /// has no element group: the scenario loader and `verify-trace` refuse
+    /// everything that exponentiates, and should a call slip through it gets
+    /// the value 0, which no element decoder accepts, rather than a panic.
     pub fn pow_g(&self, a: &Scalar) -> Element {
+        if self.operator == Operator::Xor {
+            return Element(Arc::new(BigUint::zero()));
+        }
         let table = self.fixed.get_or_init(|| super::fixed::FixedBase::new(&self.g, &self.p, self.q.bits()));
         Element(Arc::new(table.pow(&a.0)))
     }
 
-    /// e^k mod P for any element e (not a fixed base).
+    /// e^k mod P for any element e (not a fixed base); 0 for an XOR set, as
+    /// [`pow_g`](Self::pow_g).
     pub fn pow_element(&self, e: &Element, k: &BigUint) -> Element {
+        if self.operator == Operator::Xor {
+            return Element(Arc::new(BigUint::zero()));
+        }
         Element(Arc::new(e.0.modpow(k, &self.p)))
     }
 
-    /// `a · b mod P`, e.g. the chain check D_i = D_{i−1} · V_i of process 900.
+    /// `a · b mod P`, e.g. the chain check D_i = D_{i−1} · V_i of process 900;
+    /// 0 for an XOR set, as [`pow_g`](Self::pow_g).
     pub fn mul_elements(&self, a: &Element, b: &Element) -> Element {
+        if self.operator == Operator::Xor {
+            return Element(Arc::new(BigUint::zero()));
+        }
         Element(Arc::new(&*a.0 * &*b.0 % &self.p))
     }
 
-    /// Π items mod P (1 for none).
+    /// Π items mod P (1 for none); 0 for an XOR set, as [`pow_g`](Self::pow_g).
     pub fn product<'a>(&self, items: impl IntoIterator<Item = &'a Element>) -> Element {
+        if self.operator == Operator::Xor {
+            return Element(Arc::new(BigUint::zero()));
+        }
         Element(Arc::new(items.into_iter().fold(BigUint::from(1u32), |acc, e| (acc * &*e.0) % &self.p)))
     }
 

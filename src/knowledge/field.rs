@@ -1,6 +1,12 @@
 //! GF(q) for the elimination: a u64 fast path when q < 2^63 (the toy groups
 //! up to toy-64) and `BigUint` otherwise. Both are exact; the choice only
 //! changes speed.
+//!
+//! Under XOR (`xor-L` sets) the field is GF(2) and a value is an L-bit
+//! string, a vector over it: [`Gf2U64`] (L ≤ 64) and [`Gf2Big`] hold both
+//! coefficients (0 or 1) and values in one type, because the elimination
+//! only ever multiplies a value by a coefficient. [`with_field!`] picks the
+//! right one of the four for a parameter set.
 
 use std::fmt::Debug;
 
@@ -52,8 +58,11 @@ pub struct U64Field {
 
 impl U64Field {
     /// The field of `group`'s q, if q < 2^63; `None` for larger groups (use
-    /// [`BigField`]).
+    /// [`BigField`]) and for XOR sets (use [`Gf2U64`]).
     pub fn new(group: &'static GroupParams) -> Option<U64Field> {
+        if group.is_xor() {
+            return None;
+        }
         let q = group.q.to_u64()?;
         (q < 1 << 63).then_some(U64Field { group, q })
     }
@@ -202,6 +211,146 @@ impl Field for BigField {
         }
     }
 }
+
+/// GF(2) with values as L-bit strings in a `u64`, for `xor-L` with L ≤ 64.
+/// Addition is XOR; a coefficient is 0 or 1, and multiplying a value by one
+/// keeps or clears it.
+pub struct Gf2U64 {
+    group: &'static GroupParams,
+}
+
+impl Gf2U64 {
+    /// The field of an XOR set with L ≤ 64; `None` otherwise.
+    pub fn new(group: &'static GroupParams) -> Option<Gf2U64> {
+        (group.is_xor() && group.scalar_bits() <= 64).then_some(Gf2U64 { group })
+    }
+}
+
+impl Field for Gf2U64 {
+    type E = u64;
+    fn group(&self) -> &'static GroupParams {
+        self.group
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn is_zero(&self, a: &u64) -> bool {
+        *a == 0
+    }
+    fn elem_i64(&self, v: i64) -> u64 {
+        v.rem_euclid(2) as u64
+    }
+    fn elem_of(&self, s: &Scalar) -> u64 {
+        s.as_biguint().to_u64().expect("a scalar of an xor-L set with L ≤ 64 fits u64")
+    }
+    fn to_scalar(&self, a: &u64) -> Scalar {
+        self.group.scalar_from_u64(*a)
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a ^ b
+    }
+    fn sub(&self, a: &u64, b: &u64) -> u64 {
+        a ^ b
+    }
+    fn mul(&self, a: &u64, b: &u64) -> u64 {
+        debug_assert!(*a <= 1 || *b <= 1, "GF(2) multiplies a value by a coefficient only");
+        match (*a, *b) {
+            (0, _) | (_, 0) => 0,
+            (1, x) | (x, _) => x,
+        }
+    }
+    fn inv(&self, a: &u64) -> u64 {
+        debug_assert_eq!(*a, 1, "the only non-zero coefficient of GF(2) is 1");
+        1
+    }
+    fn small(&self, a: &u64) -> Option<i64> {
+        (*a <= 1).then_some(*a as i64)
+    }
+}
+
+/// GF(2) with values as L-bit strings in a `BigUint`, for any `xor-L`.
+pub struct Gf2Big {
+    group: &'static GroupParams,
+}
+
+impl Gf2Big {
+    /// The field of an XOR set; `None` for a prime group.
+    pub fn new(group: &'static GroupParams) -> Option<Gf2Big> {
+        group.is_xor().then_some(Gf2Big { group })
+    }
+}
+
+impl Field for Gf2Big {
+    type E = BigUint;
+    fn group(&self) -> &'static GroupParams {
+        self.group
+    }
+    fn zero(&self) -> BigUint {
+        BigUint::zero()
+    }
+    fn is_zero(&self, a: &BigUint) -> bool {
+        a.is_zero()
+    }
+    fn elem_i64(&self, v: i64) -> BigUint {
+        BigUint::from(v.rem_euclid(2) as u64)
+    }
+    fn elem_of(&self, s: &Scalar) -> BigUint {
+        s.as_biguint().clone()
+    }
+    fn to_scalar(&self, a: &BigUint) -> Scalar {
+        self.group.scalar(a.clone())
+    }
+    fn add(&self, a: &BigUint, b: &BigUint) -> BigUint {
+        a ^ b
+    }
+    fn sub(&self, a: &BigUint, b: &BigUint) -> BigUint {
+        a ^ b
+    }
+    fn mul(&self, a: &BigUint, b: &BigUint) -> BigUint {
+        debug_assert!(a.bits() <= 1 || b.bits() <= 1, "GF(2) multiplies a value by a coefficient only");
+        if a.is_zero() || b.is_zero() {
+            BigUint::zero()
+        } else if a.is_one() {
+            b.clone()
+        } else {
+            a.clone()
+        }
+    }
+    fn inv(&self, a: &BigUint) -> BigUint {
+        debug_assert!(a.is_one(), "the only non-zero coefficient of GF(2) is 1");
+        BigUint::one()
+    }
+    fn small(&self, a: &BigUint) -> Option<i64> {
+        (a.bits() <= 1).then(|| a.to_i64().unwrap_or(0))
+    }
+}
+
+/// Runs `$body` with `$f` bound to `&` the field of `$group` (a
+/// `&'static GroupParams`): [`U64Field`] or [`BigField`] for a prime group,
+/// [`Gf2U64`] or [`Gf2Big`] for an XOR set. The body is generic code over
+/// [`Field`], instantiated four times.
+#[macro_export]
+macro_rules! with_field {
+    ($group:expr, |$f:ident| $body:expr) => {{
+        use $crate::knowledge::field as __field;
+        let group: &'static $crate::group::GroupParams = $group;
+        if let Some(field) = __field::U64Field::new(group) {
+            let $f = &field;
+            $body
+        } else if let Some(field) = __field::Gf2U64::new(group) {
+            let $f = &field;
+            $body
+        } else if let Some(field) = __field::Gf2Big::new(group) {
+            let $f = &field;
+            $body
+        } else {
+            let field = __field::BigField::new(group);
+            let $f = &field;
+            $body
+        }
+    }};
+}
+pub use with_field;
 
 /// A one-line rendering of a coefficient: a small signed integer when it is
 /// one, else its hex value.

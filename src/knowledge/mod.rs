@@ -17,7 +17,7 @@ pub mod view;
 use std::collections::BTreeMap;
 
 use basis::{Basis, eval};
-use field::{BigField, Field, U64Field, coeff_text};
+use field::{Field, coeff_text};
 use form::{Form, Layout, Var};
 use span::Span;
 pub use view::{Collector, Obs, ViewId};
@@ -178,10 +178,7 @@ pub fn views(c: &Collector, coalitions: &[Vec<MemberId>]) -> Vec<ViewId> {
 
 /// Analyses every view of a collected run.
 pub fn analyse(c: &Collector, group: &'static GroupParams, coalitions: &[Vec<MemberId>]) -> Analysis {
-    match U64Field::new(group) {
-        Some(f) => Engine::new(&f, c).analyse(coalitions),
-        None => Engine::new(&BigField::new(group), c).analyse(coalitions),
-    }
+    field::with_field!(group, |f| Engine::new(f, c).analyse(coalitions))
 }
 
 /// Why a secret is or is not derivable by a view, for `--explain`.
@@ -217,10 +214,7 @@ pub fn explain(
     if !c.layout.has(target.0) || !c.truth.contains_key(&target.0) {
         return Err(format!("{} does not exist in this run", target.label_as(c.layout.elgamal)));
     }
-    match U64Field::new(group) {
-        Some(f) => Engine::new(&f, c).explain(view, target),
-        None => Engine::new(&BigField::new(group), c).explain(view, target),
-    }
+    field::with_field!(group, |f| Engine::new(f, c).explain(view, target))
 }
 
 struct Engine<'a, F: Field> {
@@ -580,8 +574,12 @@ fn verdicts(out: &mut Analysis, members: u32) {
         || out.learns.iter().any(|l| l.view == ViewId::Outsider && matches!(l.target.0, Var::Theta(_)));
 }
 
-/// " + 2·x", " − x", or "x" for the first term.
+/// " + 2·x", " − x", or "x" for the first term; " ⊕ x" under XOR, where
+/// every coefficient is 1.
 fn term<F: Field>(f: &F, c: &F::E, name: &str, first: bool) -> String {
+    if f.group().is_xor() {
+        return if first { name.to_string() } else { format!(" ⊕ {name}") };
+    }
     let (neg, mag) = match field::small_ratio(f, c) {
         Some((v, 1)) => (v < 0, v.abs().to_string()),
         Some((v, d)) => (v < 0, format!("({}/{d})", v.abs())),
@@ -637,10 +635,7 @@ pub fn analyse_reference(
     group: &'static GroupParams,
     coalitions: &[Vec<MemberId>],
 ) -> Analysis {
-    match U64Field::new(group) {
-        Some(f) => Engine::new(&f, c).analyse_echelon(coalitions),
-        None => Engine::new(&BigField::new(group), c).analyse_echelon(coalitions),
-    }
+    field::with_field!(group, |f| Engine::new(f, c).analyse_echelon(coalitions))
 }
 
 impl<F: Field> Engine<'_, F> {

@@ -47,8 +47,8 @@ fn build(toml: &str) -> Scenario {
 
 fn header(group: &GroupParams, n: u32, init: &str, seed: u64) -> String {
     format!(
-        "name = \"atlas\"\nseed = {seed}\n[group]\nparams = \"{}\"\n[protocol]\nmembers = {n}\ninit = \"{init}\"\nkeygen = \"additive\"\nepochs = {EPOCHS}\n[output]\nanalysis = true\n",
-        group.name
+        "name = \"atlas\"\nseed = {seed}\n[group]\n{}[protocol]\nmembers = {n}\ninit = \"{init}\"\nkeygen = \"additive\"\nepochs = {EPOCHS}\n[output]\nanalysis = true\n",
+        scenario::group_keys(group)
     )
 }
 

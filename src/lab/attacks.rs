@@ -39,7 +39,7 @@ use super::LabError;
 use crate::adversary::LeakSecret;
 use crate::group::{GroupParams, Scalar};
 use crate::knowledge::basis::Basis;
-use crate::knowledge::field::{BigField, Field, U64Field};
+use crate::knowledge::field::Field;
 use crate::knowledge::form::{Form, Layout, Var};
 use crate::knowledge::{self, Collector, Obs};
 use crate::protocol::{Channel, InitKind, MemberId, Mode};
@@ -605,10 +605,7 @@ impl Model {
             b.reduce(form).residual.is_empty()
         }
         let rows: Vec<&Form> = rows.iter().map(|(f, _)| &**f).chain(extra).collect();
-        match U64Field::new(self.q.group) {
-            Some(f) => go(&f, &self.layout, &rows, form),
-            None => go(&BigField::new(self.q.group), &self.layout, &rows, form),
-        }
+        crate::knowledge::field::with_field!(self.q.group, |f| go(f, &self.layout, &rows, form))
     }
 
     /// The honest views a leak of `member`'s reaches.
@@ -844,7 +841,7 @@ pub fn scenario_toml(q: &Query, k: usize, attack: &Attack) -> String {
         attack.cost,
         acts.join(", ")
     );
-    let _ = writeln!(s, "seed = 1\n\n[group]\nparams = \"{}\"\n", q.group.name);
+    let _ = writeln!(s, "seed = 1\n\n[group]\n{}", crate::scenario::group_keys(q.group));
     let _ = writeln!(
         s,
         "[protocol]\nmembers = {}\ninit = \"{}\"\nkeygen = \"{}\"\nepochs = {}\nchannel = \"{}\"",

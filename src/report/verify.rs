@@ -49,7 +49,7 @@ use std::io::BufRead;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::group::{GroupParams, Scalar, SharedKey, by_name, confirm_tag, derive_sk};
+use crate::group::{GroupParams, Scalar, SharedKey, confirm_tag, derive_sk};
 use crate::knowledge::form::Var;
 use crate::protocol::InitKind;
 use crate::schema::View;
@@ -1891,7 +1891,8 @@ fn read_header(line: usize, text: &str) -> Res<Run> {
     if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad("`scenario_sha256` is not 64 hex digits".into()));
     }
-    let group = by_name(&h.params).ok_or_else(|| bad(format!("unknown params \"{}\"", h.params)))?;
+    let group =
+        crate::group::lookup(&h.params).ok_or_else(|| bad(format!("unknown params \"{}\"", h.params)))?;
     if !(2..=4096).contains(&h.members) {
         return Err(bad("members out of range 2..=4096".into()));
     }
@@ -1901,6 +1902,12 @@ fn read_header(line: usize, text: &str) -> Res<Run> {
         _ => InitKind::RingHardened,
     };
     let elgamal = one_of("keygen", &h.keygen, &["additive", "elgamal"]).map_err(bad)? == "elgamal";
+    if elgamal && group.is_xor() {
+        return Err(bad(format!(
+            "keygen \"elgamal\" with params \"{}\": XOR values are not exponents",
+            h.params
+        )));
+    }
     if !(1..=1_000_000_000).contains(&h.epochs) {
         return Err(bad("epochs out of range 1..=10^9".into()));
     }

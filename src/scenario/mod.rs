@@ -221,7 +221,8 @@ impl Scenario {
     pub fn seed(&self) -> u64 {
         self.seed
     }
-    /// `[group] params`.
+    /// The parameter set `[group]` selects: `params`, or `xor-L` under
+    /// `operator = "xor"`.
     pub fn group(&self) -> &'static GroupParams {
         self.group
     }
@@ -305,5 +306,22 @@ impl Scenario {
     /// What errors name: the file, `<inline>` or `<builder>`.
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+}
+
+/// The body of a `[group]` table that selects `group`: `params = "…"`, or
+/// `operator = "xor"` and `bits = L` for an `xor-L` set. Code that writes
+/// scenarios uses it, so that both operators round-trip.
+///
+/// ```
+/// use fraclab::scenario::group_keys;
+/// assert_eq!(group_keys(fraclab::group::by_name("toy-64").unwrap()), "params = \"toy-64\"\n");
+/// assert_eq!(group_keys(fraclab::group::xor(16).unwrap()), "operator = \"xor\"\nbits = 16\n");
+/// ```
+pub fn group_keys(group: &GroupParams) -> String {
+    if group.is_xor() {
+        format!("operator = \"xor\"\nbits = {}\n", group.scalar_bits())
+    } else {
+        format!("params = \"{}\"\n", group.name)
     }
 }

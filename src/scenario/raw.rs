@@ -15,7 +15,7 @@ use super::faults::{self, Fault, FaultTable};
 use super::tagged::{parse_error, serde_error};
 use super::{ANALYSIS_MEMBERS_MAX, Expect, FULL_TRACE_MEMBERS_MAX, MAX_EVENTS, Scenario, defaults};
 use crate::adversary::{Adversaries, Adversary, WireAttack};
-use crate::group::{GroupParams, PARAMS_NAMES, by_name};
+use crate::group::{GroupParams, PARAMS_NAMES, XOR_BITS, XOR_BITS_DEFAULT, by_name};
 pub use crate::protocol::{Channel, Verify};
 use crate::protocol::{InitKind, MemberId};
 use crate::sim::fault::Faults;
@@ -143,6 +143,17 @@ string_enum!(
     ],
     later: []
 );
+string_enum!(
+    /// `[group] operator`: the patent's ⊙ and ⋄ (reference §3).
+    OperatorName,
+    [
+        /// `"add"`: addition mod q of the named `params` set.
+        "add" => Add,
+        /// `"xor"`: XOR of `bits`-bit strings, the patent's ⊕.
+        "xor" => Xor
+    ],
+    later: []
+);
 string_parse!(Verify, later: []);
 string_parse!(Channel, later: []);
 string_enum!(
@@ -226,6 +237,20 @@ impl TryFrom<String> for ParamsName {
                 did_you_mean(&s, &PARAMS_NAMES, quoted),
                 allowed(&PARAMS_NAMES)
             )
+        })
+    }
+}
+
+/// `[group] bits`: L, the length of an XOR value, in [`XOR_BITS`].
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(try_from = "i64")]
+pub struct XorBits(u32);
+
+impl TryFrom<i64> for XorBits {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, String> {
+        u32::try_from(v).ok().filter(|b| XOR_BITS.contains(b)).map(XorBits).ok_or_else(|| {
+            format!("bits = {v} is out of range; allowed: {}..={}", XOR_BITS.start(), XOR_BITS.end())
         })
     }
 }
@@ -327,7 +352,7 @@ pub struct RawScenario {
     name: Name,
     description: Option<String>,
     seed: Option<u64>,
-    group: RawGroup,
+    group: Spanned<RawGroup>,
     protocol: RawProtocol,
     #[serde(default)]
     network: RawNetwork,
@@ -350,7 +375,9 @@ pub struct RawScenario {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a [group] table")]
 struct RawGroup {
-    params: ParamsName,
+    params: Option<Spanned<ParamsName>>,
+    operator: Option<Spanned<OperatorName>>,
+    bits: Option<Spanned<XorBits>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -358,7 +385,7 @@ struct RawGroup {
 struct RawProtocol {
     members: Members,
     init: Init,
-    keygen: Keygen,
+    keygen: Spanned<Keygen>,
     epochs: Spanned<Epochs>,
     rekey_interval_ms: Option<IntervalMs>,
     round_timeout_ms: Option<IntervalMs>,
@@ -414,7 +441,7 @@ impl RawScenario {
         let p = self.protocol;
         let (members, epochs) = (p.members.0, p.epochs.get_ref().0);
         check_events(&p, self.network.loss.as_ref())?;
-        let group = self.group.params.0;
+        let group = check_group(&self.group, &p)?;
         let mut warnings = size_warnings(members, group);
         let trace = trace_level(self.output.trace, members, &mut warnings);
         let init = match p.init {
@@ -422,7 +449,7 @@ impl RawScenario {
             Init::Ring => InitKind::Ring,
             Init::RingHardened => InitKind::RingHardened,
         };
-        let adversaries = check_adversaries(self.adversary, members, epochs, init)?;
+        let adversaries = check_adversaries(self.adversary, members, epochs, init, group)?;
         let verify = check_verify(p.verify.as_ref(), init)?;
         let analysis = check_analysis(&self.output, &adversaries, p.channel, members, &mut warnings)?;
         let (expect, needs_analysis) = self.expect.check(members, init)?;
@@ -442,7 +469,7 @@ impl RawScenario {
             group,
             members,
             init,
-            keygen: p.keygen,
+            keygen: *p.keygen.get_ref(),
             epochs,
             rekey_interval_ms: p.rekey_interval_ms.map_or(defaults::REKEY_INTERVAL_MS, |v| v.0),
             round_timeout_ms: p.round_timeout_ms.map_or(defaults::ROUND_TIMEOUT_MS, |v| v.0),
@@ -537,11 +564,19 @@ fn check_adversaries(
     members: u32,
     epochs: u64,
     init: InitKind,
+    group: &GroupParams,
 ) -> Result<Adversaries, FieldError> {
     let mut list: Vec<Adversary> = Vec::new();
     for a in tables {
         let (key, span) = (format!("{}.kind", a.key), a.kind_span.clone());
         let checked = a.check(members, epochs, init)?;
+        if group.is_xor() && matches!(checked, Adversary::Dlog { .. }) {
+            return Err(FieldError::refused(
+                key,
+                span,
+                "the dlog adversary takes discrete logs of commitments, and XOR values are not exponents; allowed with [group] operator = \"add\"",
+            ));
+        }
         let earlier = list.iter().find_map(|b| match (b, &checked) {
             (Adversary::Cheat { member: x, .. }, Adversary::Cheat { member: y, .. }) if x == y => {
                 Some(format!("member {x} already cheats"))
@@ -561,6 +596,61 @@ fn check_adversaries(
         list.push(checked);
     }
     Ok(Adversaries { list, planted: None })
+}
+
+/// The parameter set `[group]` names: `params` under `operator = "add"`
+/// (the default), `xor-L` under `operator = "xor"` with `bits = L`. XOR
+/// values are not exponents, so ElGamal and commitments are refused with it.
+fn check_group(g: &Spanned<RawGroup>, p: &RawProtocol) -> Result<&'static GroupParams, FieldError> {
+    let raw = g.get_ref();
+    let operator = raw.operator.as_ref().map_or(OperatorName::Add, |o| *o.get_ref());
+    match operator {
+        OperatorName::Add => {
+            if let Some(bits) = &raw.bits {
+                return Err(FieldError::refused(
+                    "group.bits",
+                    bits.span(),
+                    "bits is the length of an XOR value; allowed only with operator = \"xor\"",
+                ));
+            }
+            match &raw.params {
+                Some(params) => Ok(params.get_ref().0),
+                None => Err(FieldError::refused(
+                    "group.params",
+                    g.span(),
+                    format!(
+                        "[group] needs params under operator = \"add\"; allowed: {}",
+                        allowed(&PARAMS_NAMES)
+                    ),
+                )),
+            }
+        }
+        OperatorName::Xor => {
+            if let Some(params) = &raw.params {
+                return Err(FieldError::refused(
+                    "group.params",
+                    params.span(),
+                    "params names a prime-order group, and operator = \"xor\" uses L-bit strings instead; allowed: remove params, set bits = L",
+                ));
+            }
+            if *p.keygen.get_ref() == Keygen::Elgamal {
+                return Err(FieldError::refused(
+                    "protocol.keygen",
+                    p.keygen.span(),
+                    "ElGamal key generation uses the pads as exponents (HFK = α + x mod q, FK = g^x), and XOR values are not exponents; allowed with operator = \"xor\": \"additive\"",
+                ));
+            }
+            if let Some(v) = p.verify.as_ref().filter(|v| *v.get_ref() == Verify::Commitments) {
+                return Err(FieldError::refused(
+                    "protocol.verify",
+                    v.span(),
+                    "commitments are g^α, and XOR values are not exponents; allowed with operator = \"xor\": \"none\"",
+                ));
+            }
+            let bits = raw.bits.as_ref().map_or(XOR_BITS_DEFAULT, |b| b.get_ref().0);
+            Ok(crate::group::xor(bits).expect("bits was checked against XOR_BITS"))
+        }
+    }
 }
 
 /// `verify = "commitments"` needs pads to verify: not with ring-hardened.

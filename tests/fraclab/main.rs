@@ -31,3 +31,4 @@ mod sweep;
 mod synthesis;
 mod verification;
 mod verify_trace;
+mod xor;

@@ -477,3 +477,28 @@ fn unknown_keys_suggest_the_closest() {
     let e = rejected(&with("\"sm\"", "\"rign\""));
     assert!(e.contains("unknown value \"rign\"; did you mean \"ring\"?"), "{e}");
 }
+
+/// XOR values are not exponents: ElGamal, commitments and the dlog
+/// adversary are refused at the key that asks for them, and so are a
+/// `params` beside `operator = "xor"` and `bits` without it.
+#[test]
+fn xor_refuses_what_needs_exponents_at_the_key() {
+    let xor = with("params = \"toy-64\"", "operator = \"xor\"\nbits = 128");
+    let e = rejected(&xor.replacen("keygen = \"additive\"", "keygen = \"elgamal\"", 1));
+    assert!(e.contains("bad.toml:11:10: protocol.keygen:"), "{e}");
+    assert!(e.contains("XOR values are not exponents") && e.contains("\"additive\""), "{e}");
+    let e = rejected(&xor.replacen("epochs = 2", "epochs = 2\nverify = \"commitments\"", 1));
+    assert!(e.contains("protocol.verify:") && e.contains("not exponents"), "{e}");
+    let e = rejected(&format!("{xor}\n[[adversary]]\nkind = \"dlog\"\n"));
+    assert!(e.contains("adversary[0].kind:") && e.contains("dlog"), "{e}");
+    let e = rejected(&with("params = \"toy-64\"", "params = \"toy-64\"\noperator = \"xor\""));
+    assert!(e.contains("bad.toml:5:10: group.params:") && e.contains("remove params"), "{e}");
+    let e = rejected(&with("params = \"toy-64\"", "params = \"toy-64\"\nbits = 64"));
+    assert!(e.contains("group.bits:") && e.contains("only with operator = \"xor\""), "{e}");
+    let e = rejected(&with("params = \"toy-64\"", "operator = \"xor\"\nbits = 4097"));
+    assert!(e.contains("group.bits:") && e.contains("allowed: 8..=4096"), "{e}");
+    let e = rejected(&with("params = \"toy-64\"", "operator = \"nand\""));
+    assert!(e.contains("group.operator:") && e.contains("\"add\", \"xor\""), "{e}");
+    let e = rejected(&with("params = \"toy-64\"", ""));
+    assert!(e.contains("group.params:") && e.contains("needs params"), "{e}");
+}

@@ -247,7 +247,9 @@ impl Plan {
             // toml writes the string with every escape it needs.
             let _ = writeln!(t, "description = {}", toml::Value::String(description.to_string()));
         }
-        let _ = writeln!(t, "seed = {}\n\n[group]\nparams = \"{}\"\n", self.seed, self.params);
+        let group = crate::group::lookup(&self.params)
+            .map_or_else(|| format!("params = \"{}\"\n", self.params), crate::scenario::group_keys);
+        let _ = writeln!(t, "seed = {}\n\n[group]\n{group}", self.seed);
         let _ = writeln!(
             t,
             "[protocol]\nmembers = {}\ninit = \"{}\"\nkeygen = \"{}\"\nepochs = {}\nverify = \"{}\"\nchannel = \"{}\"\n",

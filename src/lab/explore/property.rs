@@ -288,7 +288,7 @@ fn brute_force(sc: &Scenario) -> Option<oracle::Verdict> {
         return None;
     }
     let (_, collector) = run::collect(sc).ok()?;
-    oracle::decide(&collector, &sc.group().q, &sc.adversaries().coalitions(sc.members()))
+    oracle::decide(&collector, &sc.group().field_order(), &sc.adversaries().coalitions(sc.members()))
 }
 
 fn analysis(sc: &Scenario, o: &Outcome) -> Verdict {

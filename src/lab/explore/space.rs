@@ -18,6 +18,26 @@ use crate::scenario::{self, LoadError};
 use crate::schema::summary::{MEMBERS_MAX, MEMBERS_MIN};
 use crate::sim::rng::{stream, uniform_i64, unit_f64};
 
+/// The parameter sets a space may name: the prime groups, and XOR sets of
+/// common lengths (a draw that pairs XOR with ElGamal or commitments does
+/// not load and is drawn again).
+pub const PARAMS: [&str; 15] = [
+    PARAMS_NAMES[0],
+    PARAMS_NAMES[1],
+    PARAMS_NAMES[2],
+    PARAMS_NAMES[3],
+    PARAMS_NAMES[4],
+    PARAMS_NAMES[5],
+    PARAMS_NAMES[6],
+    PARAMS_NAMES[7],
+    PARAMS_NAMES[8],
+    "xor-8",
+    "xor-16",
+    "xor-32",
+    "xor-64",
+    "xor-128",
+    "xor-256",
+];
 /// The initialisations.
 pub const INITS: [&str; 3] = ["sm", "ring", "ring-hardened"];
 /// The key generations.
@@ -285,7 +305,7 @@ impl Space {
         let n = raw.network.unwrap_or_default();
         let f = raw.faults.unwrap_or_default();
         let a = raw.adversaries.unwrap_or_default();
-        let params: Vec<&'static str> = c.names("protocol.params", p.params, &PARAMS_NAMES, &["toy-64"])?;
+        let params: Vec<&'static str> = c.names("protocol.params", p.params, &PARAMS, &["toy-64"])?;
         let fraction = |key: &str, v: Option<Pair<f64>>, default| c.range(key, v, (0.0, 0.95), default);
         let space = Space {
             members: c.range("protocol.members", p.members, (MEMBERS_MIN, MEMBERS_MAX), d.members)?,

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use crate::group::GroupParams;
 use crate::knowledge::basis::Basis;
-use crate::knowledge::field::{BigField, Field, U64Field};
+use crate::knowledge::field::Field;
 use crate::knowledge::form::{Form, Layout, Var};
 use crate::protocol::InitKind;
 
@@ -104,10 +104,7 @@ pub fn redecide(
     holdings: &Holdings,
     claims: &[Claim],
 ) -> Result<(), Refusal> {
-    match U64Field::new(group) {
-        Some(f) => run(&f, layout, holdings, claims),
-        None => run(&BigField::new(group), layout, holdings, claims),
-    }
+    crate::knowledge::field::with_field!(group, |f| run(f, layout, holdings, claims))
 }
 
 /// The form of `terms`, if every variable exists in `layout`.
