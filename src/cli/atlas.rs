@@ -1,10 +1,9 @@
-//! `fraclab atlas --members A..B [--params NAME] [--out DIR]`.
+//! `fraclab atlas --members A..B [--params NAME] [--operator add|xor] [--bits L] [--out DIR]`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use super::EXIT_BAD_INPUT;
-use crate::group::{PARAMS_NAMES, by_name};
 use crate::lab::atlas;
 
 fn parse_range(s: &str) -> Result<std::ops::RangeInclusive<u32>, String> {
@@ -16,7 +15,13 @@ fn parse_range(s: &str) -> Result<std::ops::RangeInclusive<u32>, String> {
 }
 
 /// `fraclab atlas --members A..B`: runs the derivability atlas, returns the exit status.
-pub(super) fn atlas(members: &str, params: &str, out: Option<PathBuf>) -> u8 {
+pub(super) fn atlas(
+    members: &str,
+    params: Option<&str>,
+    operator: &str,
+    bits: Option<u32>,
+    out: Option<PathBuf>,
+) -> u8 {
     let range = match parse_range(members) {
         Ok(r) => r,
         Err(e) => {
@@ -24,10 +29,24 @@ pub(super) fn atlas(members: &str, params: &str, out: Option<PathBuf>) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let Some(group) = by_name(params) else {
-        eprintln!("error: unknown parameter set \"{params}\"; allowed: {}", PARAMS_NAMES.join(", "));
-        return EXIT_BAD_INPUT;
+    // Both halves of atlas-safe.csv need a set, whichever operator the
+    // tables use: --params and --bits each name one.
+    let sets = super::operator_group("add", params, None).and_then(|add| {
+        let xor = super::operator_group("xor", None, bits)?;
+        match operator {
+            "add" => Ok(atlas::Sets { tables: add, add, xor }),
+            "xor" => Ok(atlas::Sets { tables: xor, add, xor }),
+            s => Err(format!("--operator {s}: unknown operator; allowed: add, xor")),
+        }
+    });
+    let sets = match sets {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
     };
+    let group = sets.tables;
     let out = out.unwrap_or_else(|| PathBuf::from("results/atlas"));
     if let Err(e) = crate::lab::out::prepare(&out) {
         eprintln!("error: {e}");
@@ -42,11 +61,11 @@ pub(super) fn atlas(members: &str, params: &str, out: Option<PathBuf>) -> u8 {
             eprint!("\ratlas: {done}/{total} runs");
         }
     };
-    let result = atlas::write(group, range.clone(), &out, &mut tick);
+    let result = atlas::write(sets, range.clone(), &out, &mut tick);
     if tty {
         eprintln!();
     }
-    let atlas::Written { leaks, ring, plots } = match result {
+    let atlas::Written { leaks, ring, safe, plots } = match result {
         Ok(w) => w,
         Err(e) => return super::say_lab_error(e),
     };
@@ -81,6 +100,48 @@ pub(super) fn atlas(members: &str, params: &str, out: Option<PathBuf>) -> u8 {
             }
         );
     }
-    println!("wrote atlas-leaks.csv, atlas-ring.csv, {} to {}", super::file_names(&plots), out.display());
+    print!("{}", safe_table(&safe));
+    println!(
+        "wrote atlas-leaks.csv, atlas-ring.csv, atlas-safe.csv, {} to {}",
+        super::file_names(&plots),
+        out.display()
+    );
     0
+}
+
+/// The two-dimensional atlas as text: one grid per operator, rows r,
+/// columns c, each cell the smallest safe n ("-" when none in range).
+fn safe_table(rows: &[atlas::SafeRow]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let mut sets: Vec<(&str, &str)> = rows.iter().map(|r| (r.operator, r.params)).collect();
+    sets.dedup();
+    for (operator, params) in sets {
+        let mine: Vec<&atlas::SafeRow> = rows.iter().filter(|r| r.params == params).collect();
+        let c_max = mine.iter().map(|r| r.curious).max().unwrap_or(1);
+        let _ = writeln!(
+            out,
+            "smallest safe n, operator {operator} ({params}): rows r leaked pads, columns c curious members pooling",
+        );
+        let _ = write!(out, "  r\\c");
+        for c in 1..=c_max {
+            let _ = write!(out, "{c:>4}");
+        }
+        out.push('\n');
+        let r_max = mine.iter().map(|r| r.leaked_pads).max().unwrap_or(0);
+        for r in 0..=r_max {
+            let _ = write!(out, "  {r:>3}");
+            for c in 1..=c_max {
+                let cell = mine.iter().find(|x| x.leaked_pads == r && x.curious == c);
+                let text = match cell {
+                    Some(x) => x.smallest_safe_n.map_or("-".to_string(), |n| n.to_string()),
+                    None => String::new(),
+                };
+                let _ = write!(out, "{text:>4}");
+            }
+            out.truncate(out.trim_end().len());
+            out.push('\n');
+        }
+    }
+    out
 }

@@ -4,7 +4,6 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use super::EXIT_BAD_INPUT;
-use crate::group::{PARAMS_NAMES, by_name};
 use crate::lab::attacks::{self, Capability, Goal, LeakDest, Query};
 use crate::protocol::{Channel, InitKind};
 
@@ -20,6 +19,12 @@ pub struct AttacksArgs {
     /// Key generation: additive or elgamal (the same linear structure).
     #[arg(long, default_value = "additive")]
     keygen: String,
+    /// The pad operator: add (mod q of --params) or xor (of --bits-bit strings).
+    #[arg(long, default_value = "add")]
+    operator: String,
+    /// L, the bits of an XOR value (8..=4096; default 256), with --operator xor.
+    #[arg(long)]
+    bits: Option<u32>,
     /// What the attack must reach: compromise:K, compromise-any, key or all.
     #[arg(long)]
     goal: String,
@@ -44,9 +49,9 @@ pub struct AttacksArgs {
     /// The most actions one corrupted member takes in an attack, 1..=3.
     #[arg(long, default_value_t = 2)]
     per_member: u32,
-    /// The parameter set the replays run in.
-    #[arg(long, default_value = "toy-64")]
-    params: String,
+    /// The parameter set the replays run in, with --operator add (default toy-64).
+    #[arg(long)]
+    params: Option<String>,
     /// Output folder (default out/attacks/, which git ignores).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -79,9 +84,10 @@ fn query(a: &AttacksArgs) -> Result<Query, String> {
         Some("outsider") => LeakDest::Outsider,
         Some(s) => return Err(format!("--leak-to {s}: allowed: group, outsider")),
     };
-    let group = by_name(&a.params).ok_or_else(|| {
-        format!("--params {}: unknown parameter set; allowed: {}", a.params, PARAMS_NAMES.join(", "))
-    })?;
+    let group = super::operator_group(&a.operator, a.params.as_deref(), a.bits)?;
+    if elgamal && group.is_xor() {
+        return Err("--keygen elgamal uses the pads as exponents, and XOR values are not; allowed with --operator xor: --keygen additive".into());
+    }
     let q = Query {
         members: a.members,
         init,

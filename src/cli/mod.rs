@@ -83,9 +83,15 @@ enum Command {
         /// Group sizes, e.g. 3..8 (2 ≤ A ≤ B ≤ 64).
         #[arg(long)]
         members: String,
-        /// The group parameter set the runs use.
-        #[arg(long, default_value = "toy-64")]
-        params: String,
+        /// The prime parameter set (default toy-64): the leak and ring tables, and the add half of atlas-safe.csv.
+        #[arg(long)]
+        params: Option<String>,
+        /// Which operator the leak and ring tables use: add (--params) or xor (--bits).
+        #[arg(long, default_value = "add")]
+        operator: String,
+        /// L of the XOR set (8..=4096; default 256): the xor half of atlas-safe.csv.
+        #[arg(long)]
+        bits: Option<u32>,
         /// Output folder (default results/atlas/).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -286,7 +292,9 @@ pub fn main() -> ExitCode {
         Command::Check { paths } => check::check(&paths),
         Command::Params { name, json } => params::params(name.as_deref(), json),
         Command::VerifyTrace { trace } => verify_trace(&trace),
-        Command::Atlas { members, params, out } => atlas::atlas(&members, &params, out),
+        Command::Atlas { members, params, operator, bits, out } => {
+            atlas::atlas(&members, params.as_deref(), &operator, bits, out)
+        }
         Command::Attacks(a) => attacks::attacks(a),
         Command::Sweep(a) => match a.merge {
             Some(SweepCommand::Merge { out, shards, quiet }) => sweep::merge(&out, &shards, quiet),
@@ -376,5 +384,44 @@ fn verify_trace(path: &std::path::Path) -> u8 {
             eprintln!("{}: {e}", path.display());
             EXIT_BAD_INPUT
         }
+    }
+}
+
+/// The parameter set of `--operator add|xor`, `--params NAME` and
+/// `--bits L`: the named prime group (default toy-64) under add, `xor-L`
+/// (default L = 256) under xor. A flag of the other operator is an error.
+fn operator_group(
+    operator: &str,
+    params: Option<&str>,
+    bits: Option<u32>,
+) -> Result<&'static crate::group::GroupParams, String> {
+    match operator {
+        "add" => {
+            if let Some(b) = bits {
+                return Err(format!(
+                    "--bits {b}: the length of an XOR value; allowed only with --operator xor"
+                ));
+            }
+            let name = params.unwrap_or("toy-64");
+            crate::group::by_name(name).ok_or_else(|| {
+                format!(
+                    "--params {name}: unknown parameter set; allowed: {}",
+                    crate::group::PARAMS_NAMES.join(", ")
+                )
+            })
+        }
+        "xor" => {
+            if let Some(p) = params {
+                return Err(format!(
+                    "--params {p}: names a prime-order group, and --operator xor uses L-bit strings; allowed: --bits L instead"
+                ));
+            }
+            let b = bits.unwrap_or(crate::group::XOR_BITS_DEFAULT);
+            crate::group::xor(b).ok_or_else(|| {
+                let r = crate::group::XOR_BITS;
+                format!("--bits {b}: allowed: {}..={}", r.start(), r.end())
+            })
+        }
+        s => Err(format!("--operator {s}: unknown operator; allowed: add, xor")),
     }
 }

@@ -109,7 +109,7 @@ fn atlas(dir: &Path) -> Result<(), LabError> {
     let group =
         crate::group::by_name(ATLAS_PARAMS).ok_or_else(|| LabError::failed("no toy-64 parameters"))?;
     super::out::prepare(dir).map_err(LabError::BadInput)?;
-    super::atlas::write(group, ATLAS_MEMBERS, dir, || {}).map(|_| ())
+    super::atlas::write(super::atlas::Sets::around(group), ATLAS_MEMBERS, dir, || {}).map(|_| ())
 }
 
 /// A fresh sweep into `dir` (regenerated, not resumed) with its plots.

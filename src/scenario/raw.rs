@@ -619,7 +619,7 @@ fn check_group(g: &Spanned<RawGroup>, p: &RawProtocol) -> Result<&'static GroupP
                     "group.params",
                     g.span(),
                     format!(
-                        "[group] needs params under operator = \"add\"; allowed: {}",
+                        "missing field `params`: [group] needs a parameter set under operator = \"add\" (the default); allowed: {}, or operator = \"xor\" with bits",
                         allowed(&PARAMS_NAMES)
                     ),
                 )),

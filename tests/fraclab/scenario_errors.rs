@@ -500,5 +500,5 @@ fn xor_refuses_what_needs_exponents_at_the_key() {
     let e = rejected(&with("params = \"toy-64\"", "operator = \"nand\""));
     assert!(e.contains("group.operator:") && e.contains("\"add\", \"xor\""), "{e}");
     let e = rejected(&with("params = \"toy-64\"", ""));
-    assert!(e.contains("group.params:") && e.contains("needs params"), "{e}");
+    assert!(e.contains("group.params: missing field `params`") && e.contains("operator = \"xor\""), "{e}");
 }

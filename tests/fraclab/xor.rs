@@ -331,3 +331,123 @@ fn explore_checks_xor_runs_against_the_oracle() {
         assert!(parse(&text).group().is_xor());
     }
 }
+
+/// `fraclab atlas` in two dimensions, for both operators: with members
+/// 1..r leaking and r+1..r+c pooling, the smallest safe n is r + c + 2 —
+/// the n − 1 rule, found by computation for each operator — and
+/// `--operator xor` runs the one-dimensional tables over XOR with the same
+/// counts. The heatmap names both panels; `fraclab plot` refuses a bad row.
+#[test]
+fn the_two_dimensional_atlas_for_both_operators() {
+    use crate::harness::{fraclab, stderr, stdout};
+    let tmp = tempfile::tempdir().unwrap();
+    let o = fraclab(&["atlas", "--members", "3..7", "--bits", "16", "--out", "o"], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("operator add (toy-64)") && out.contains("operator xor (xor-16)"), "{out}");
+    let csv = fs::read_to_string(tmp.path().join("o/atlas-safe.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("operator,params,leaked_pads,curious,smallest_safe_n,checked_to"));
+    let mut cells = 0;
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        let (r, c): (u32, u32) = (f[2].parse().unwrap(), f[3].parse().unwrap());
+        let want = if r + c + 2 <= 7 { (r + c + 2).to_string() } else { String::new() };
+        assert_eq!(f[4], want, "{line}");
+        assert_eq!(f[5], "7");
+        assert!(matches!((f[0], f[1]), ("add", "toy-64") | ("xor", "xor-16")), "{line}");
+        cells += 1;
+    }
+    // r = 0..=5, c = 1..=6 − r: 21 cells, for each operator.
+    assert_eq!(cells, 2 * 21);
+    let svg = fs::read_to_string(tmp.path().join("o/atlas-safe.svg")).unwrap();
+    assert!(svg.contains("operator = add (toy-64)") && svg.contains("operator = xor (xor-16)"));
+    assert!(svg.contains("curious members c pooling their views"));
+    assert!(tmp.path().join("o/atlas-safe.png").exists());
+    // The one-dimensional tables over XOR count the same.
+    let x = fraclab(
+        &["atlas", "--members", "3..7", "--operator", "xor", "--bits", "16", "--out", "x"],
+        tmp.path(),
+    );
+    assert_eq!(x.status.code(), Some(0), "{}", stderr(&x));
+    for f in ["atlas-leaks.csv", "atlas-ring.csv", "atlas-safe.csv"] {
+        let (a, b) = (tmp.path().join("o").join(f), tmp.path().join("x").join(f));
+        assert_eq!(fs::read(a).unwrap(), fs::read(b).unwrap(), "{f}");
+    }
+    for (args, says) in [
+        (&["atlas", "--members", "3..4", "--operator", "nand"][..], "--operator nand"),
+        (&["atlas", "--members", "3..4", "--bits", "3"][..], "--bits 3: allowed: 8..=4096"),
+        (&["atlas", "--members", "3..4", "--params", "toy-99"][..], "--params toy-99"),
+    ] {
+        let e = fraclab(args, tmp.path());
+        assert_eq!(e.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&e).contains(says), "{args:?}: {}", stderr(&e));
+    }
+    // A hand-edited row with an unknown set is refused, and nothing is redrawn.
+    let bad = csv.replacen("add,toy-64,0,1", "sub,toy-64,0,1", 1);
+    fs::write(tmp.path().join("o/atlas-safe.csv"), bad).unwrap();
+    let before = fs::read(tmp.path().join("o/atlas-safe.svg")).unwrap();
+    let p = fraclab(&["plot", "o"], tmp.path());
+    assert_eq!(p.status.code(), Some(2), "{}", stderr(&p));
+    assert!(stderr(&p).contains("atlas-safe.csv") && stderr(&p).contains("line 2"), "{}", stderr(&p));
+    assert_eq!(fs::read(tmp.path().join("o/atlas-safe.svg")).unwrap(), before);
+}
+
+/// `fraclab attacks --operator xor`: the SM-init leak attacks against K
+/// are the (n − 2)-subsets of the other members, as under addition, and
+/// every written scenario is an XOR scenario that replays.
+#[test]
+fn attacks_under_xor_match_the_rule_and_replay() {
+    use crate::harness::{fraclab, stderr, stdout};
+    let tmp = tempfile::tempdir().unwrap();
+    for n in [3u32, 5] {
+        let dir = format!("a{n}");
+        let args = [
+            "attacks",
+            "--members",
+            &n.to_string(),
+            "--init",
+            "sm",
+            "--goal",
+            "compromise:1",
+            "--allow",
+            "leak",
+            "--leak-secrets",
+            "alpha",
+            "--per-member",
+            "1",
+            "--operator",
+            "xor",
+            "--bits",
+            "32",
+            "--out",
+            &dir,
+            "--quiet",
+        ];
+        let o = fraclab(&args, tmp.path());
+        assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+        let csv = fs::read_to_string(tmp.path().join(&dir).join("attacks.csv")).unwrap();
+        // C(n − 1, n − 2) = n − 1 attacks.
+        assert_eq!(csv.lines().count() - 1, n as usize - 1, "{csv}");
+        let toml = fs::read_dir(tmp.path().join(&dir).join("attacks"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect::<Vec<_>>();
+        assert_eq!(toml.len(), n as usize - 1);
+        for t in toml {
+            let text = fs::read_to_string(&t).unwrap();
+            assert!(text.contains("operator = \"xor\"\nbits = 32"), "{text}");
+        }
+    }
+    for (extra, says) in
+        [(["--keygen", "elgamal"], "XOR values are not"), (["--params", "toy-16"], "--params toy-16")]
+    {
+        let mut args =
+            vec!["attacks", "--members", "4", "--init", "sm", "--goal", "key", "--operator", "xor"];
+        args.extend(extra);
+        let e = fraclab(&args, tmp.path());
+        assert_eq!(e.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&e).contains(says), "{args:?}: {}", stderr(&e));
+    }
+}

@@ -1,5 +1,7 @@
 //! Atlas plots: heatmaps of compromised members by group size and leaked
-//! pads (or ring-collusion target), and the leaked-pad curves.
+//! pads (or ring-collusion target), the leaked-pad curves, and the
+//! two-dimensional heatmap of the smallest safe n by leaked pads and
+//! curious members, one panel per operator.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,10 +13,27 @@ use super::PlotError;
 use super::canvas::{self, Chart, de};
 use super::sweep::PALETTE;
 
-/// A heatmap cell: (compromised, members, safe).
-type Cell = (u32, u32, bool);
+/// A heatmap cell: its text, how strongly it is shaded (0..=1) and whether
+/// it is safe (green) or not (red).
+#[derive(Clone, Debug)]
+struct Cell {
+    text: String,
+    shade: f64,
+    safe: bool,
+}
 
-/// One heatmap row: members n → cell.
+impl Cell {
+    /// `compromised` of `members`, safe or not.
+    fn count(compromised: u32, members: u32, safe: bool) -> Cell {
+        Cell {
+            text: compromised.to_string(),
+            shade: f64::from(compromised) / f64::from(members.max(1)),
+            safe,
+        }
+    }
+}
+
+/// One heatmap row: column → cell.
 type Row = BTreeMap<u32, Cell>;
 
 /// One heatmap panel: labelled rows.
@@ -27,6 +46,8 @@ struct Heatmap {
     title: String,
     subtitle: String,
     columns: Vec<u32>,
+    /// What the columns count, under them.
+    x_label: String,
     panels: Vec<Panel>,
 }
 
@@ -65,8 +86,8 @@ impl Chart for Heatmap {
                 .map_err(de)?;
                 for (c, n) in self.columns.iter().enumerate() {
                     let x = LEFT + c as i32 * CELL;
-                    let Some(&(compromised, members, safe)) = cells.get(n) else { continue };
-                    let f = f64::from(compromised) / f64::from(members.max(1));
+                    let Some(cell) = cells.get(n) else { continue };
+                    let (f, safe) = (cell.shade, cell.safe);
                     let fill = if safe {
                         canvas::shade(canvas::MODE_G, 0.25 + 0.5 * f)
                     } else {
@@ -76,7 +97,7 @@ impl Chart for Heatmap {
                         .map_err(de)?;
                     let color = if !safe && f > 0.6 { WHITE } else { BLACK };
                     area.draw(&Text::new(
-                        compromised.to_string(),
+                        cell.text.clone(),
                         (x + CELL / 2, y + CELL / 2),
                         canvas::centred(canvas::bold(13.0).color(&color)),
                     ))
@@ -90,7 +111,7 @@ impl Chart for Heatmap {
                     .map_err(de)?;
             }
             area.draw(&Text::new(
-                "members n",
+                self.x_label.clone(),
                 (LEFT + self.columns.len() as i32 * CELL / 2, yb + 30),
                 canvas::centred(canvas::text(12.0).color(&canvas::GREY)),
             ))
@@ -152,6 +173,7 @@ impl Chart for LeakLines {
 pub struct AtlasFiles {
     leaks: Option<Vec<BTreeMap<String, String>>>,
     ring: Option<Vec<BTreeMap<String, String>>>,
+    safe: Option<Vec<BTreeMap<String, String>>>,
 }
 
 /// The most rows an atlas CSV of n = 2..=64 has.
@@ -208,6 +230,7 @@ pub fn load(dir: &Path) -> Result<AtlasFiles, PlotError> {
     let files = AtlasFiles {
         leaks: read_csv(&dir.join("atlas-leaks.csv"))?,
         ring: read_csv(&dir.join("atlas-ring.csv"))?,
+        safe: read_csv(&dir.join("atlas-safe.csv"))?,
     };
     let path = dir.join("atlas-leaks.csv");
     for (k, row) in files.leaks.iter().flatten().enumerate() {
@@ -228,6 +251,27 @@ pub fn load(dir: &Path) -> Result<AtlasFiles, PlotError> {
             });
         }
     }
+    let path = dir.join("atlas-safe.csv");
+    for (k, row) in files.safe.iter().flatten().enumerate() {
+        let operator = row.get("operator").map_or("", |s| s.as_str());
+        let params = row.get("params").map_or("", |s| s.as_str());
+        let known = crate::group::lookup(params).is_some_and(|g| g.operator.as_str() == operator);
+        if !known {
+            return Err(PlotError::Data {
+                path,
+                message: format!(
+                    "line {}: columns operator, params: {operator:?}, {params:?} is not an add set (toy-64, …) or an xor-L set",
+                    k + 2
+                ),
+            });
+        }
+        let top = num(&path, k, row, "checked_to", 2..=64)?;
+        num(&path, k, row, "leaked_pads", 0..=top)?;
+        num(&path, k, row, "curious", 1..=top)?;
+        if row.get("smallest_safe_n").is_some_and(|v| !v.is_empty()) {
+            num(&path, k, row, "smallest_safe_n", 2..=top)?;
+        }
+    }
     Ok(files)
 }
 
@@ -244,7 +288,7 @@ pub fn draw(dir: &Path, files: &AtlasFiles) -> Result<Vec<PathBuf>, PlotError> {
                 num(&leaks_path, k, row, "leaked_pads", 0..=64)?,
                 num(&leaks_path, k, row, "compromised", 0..=64)?,
             );
-            by_r.entry(r).or_default().insert(n, (c, n, c <= r));
+            by_r.entry(r).or_default().insert(n, Cell::count(c, n, c <= r));
             if r <= 3 {
                 lines.entry(r).or_default().push((n, c));
             }
@@ -259,6 +303,7 @@ pub fn draw(dir: &Path, files: &AtlasFiles) -> Result<Vec<PathBuf>, PlotError> {
             title: "Atlas · members 1..r leak their pad α (every member curious)".into(),
             subtitle: "cell: compromised members; green: safe (only the leakers), red: others fall".into(),
             columns,
+            x_label: "members n".into(),
             panels: vec![Panel {
                 title: "leaked pads r".into(),
                 rows: by_r.into_iter().map(|(r, cells)| (format!("r = {r}"), cells)).collect(),
@@ -282,12 +327,13 @@ pub fn draw(dir: &Path, files: &AtlasFiles) -> Result<Vec<PathBuf>, PlotError> {
             let init = row.get("init").cloned().unwrap_or_default();
             columns.insert(n);
             // Safe: the colluders' pooled view exposes nobody but themselves.
-            panels.entry(init).or_default().entry(t).or_default().insert(n, (c, n, c == 0));
+            panels.entry(init).or_default().entry(t).or_default().insert(n, Cell::count(c, n, c == 0));
         }
         let heat = Heatmap {
             title: "Atlas · members t−1 and t+1 collude against t".into(),
             subtitle: "cell: members compromised by the pair's pooled view; green: none".into(),
             columns: columns.into_iter().collect(),
+            x_label: "members n".into(),
             panels: panels
                 .into_iter()
                 .map(|(init, by_t)| Panel {
@@ -298,6 +344,60 @@ pub fn draw(dir: &Path, files: &AtlasFiles) -> Result<Vec<PathBuf>, PlotError> {
         };
         written.push(canvas::write_svg(&dir.join("atlas-ring.svg"), &heat)?);
         written.push(canvas::write_png(&dir.join("atlas-ring.png"), &heat)?);
+    }
+    let safe_path = dir.join("atlas-safe.csv");
+    if let Some(rows) = &files.safe {
+        // (operator, params) → r → c → cell, in the file's order of sets.
+        let mut panels: Vec<(String, BTreeMap<u32, Row>)> = Vec::new();
+        let mut columns = std::collections::BTreeSet::new();
+        let mut top = 2;
+        for (k, row) in rows.iter().enumerate() {
+            top = top.max(num(&safe_path, k, row, "checked_to", 2..=64)?);
+        }
+        for (k, row) in rows.iter().enumerate() {
+            let (r, c) = (
+                num(&safe_path, k, row, "leaked_pads", 0..=64)?,
+                num(&safe_path, k, row, "curious", 1..=64)?,
+            );
+            let safe_n = match row.get("smallest_safe_n").map(|s| s.as_str()) {
+                None | Some("") => None,
+                Some(_) => Some(num(&safe_path, k, row, "smallest_safe_n", 2..=64)?),
+            };
+            let title = format!(
+                "operator = {} ({})",
+                row.get("operator").map_or("", |s| s.as_str()),
+                row.get("params").map_or("", |s| s.as_str())
+            );
+            if panels.last().is_none_or(|(t, _)| *t != title) {
+                panels.push((title, BTreeMap::new()));
+            }
+            let cell = match safe_n {
+                // Darker green: a larger group is needed.
+                Some(n) => Cell { text: n.to_string(), shade: f64::from(n) / f64::from(top), safe: true },
+                None => Cell { text: format!(">{top}"), shade: 0.6, safe: false },
+            };
+            columns.insert(c);
+            if let Some((_, by_r)) = panels.last_mut() {
+                by_r.entry(r).or_default().insert(c, cell);
+            }
+        }
+        let heat = Heatmap {
+            title: "Atlas · the smallest safe n, by leaked pads and pooling members".into(),
+            subtitle: format!(
+                "members 1..r leak α; members r+1..r+c pool their views; cell: smallest n with no honest member compromised (red: none up to n = {top})"
+            ),
+            columns: columns.into_iter().collect(),
+            x_label: "curious members c pooling their views".into(),
+            panels: panels
+                .into_iter()
+                .map(|(title, by_r)| Panel {
+                    title,
+                    rows: by_r.into_iter().map(|(r, cells)| (format!("r = {r}"), cells)).collect(),
+                })
+                .collect(),
+        };
+        written.push(canvas::write_svg(&dir.join("atlas-safe.svg"), &heat)?);
+        written.push(canvas::write_png(&dir.join("atlas-safe.png"), &heat)?);
     }
     Ok(written)
 }

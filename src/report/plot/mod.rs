@@ -209,11 +209,12 @@ pub fn atlas(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
 pub fn any(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
     let run = if dir.join("summary.json").exists() { Some(load_run(dir)?) } else { None };
     let sweep = if dir.join("sweep.json").exists() { Some(sweep::load(dir)?) } else { None };
-    let atlas = if dir.join("atlas-leaks.csv").exists() || dir.join("atlas-ring.csv").exists() {
-        Some(atlas::load(dir)?)
-    } else {
-        None
-    };
+    let atlas =
+        if ["atlas-leaks.csv", "atlas-ring.csv", "atlas-safe.csv"].iter().any(|f| dir.join(f).exists()) {
+            Some(atlas::load(dir)?)
+        } else {
+            None
+        };
     if run.is_none() && sweep.is_none() && atlas.is_none() {
         return Err(PlotError::Nothing(dir.to_path_buf()));
     }
