@@ -54,6 +54,7 @@ WORKLOADS = {
     "f": "analysis",
     "g": "sweep",
     "h": "trace",
+    "i": "xor",
 }
 SLOW = {"modp1024", "n4096"}  # skipped by --skip-slow (and analysis at n = 256)
 
@@ -312,11 +313,14 @@ class Bench:
     def scenario(self, name: str, **kw) -> Path:
         """Writes a scenario TOML into the work folder."""
         params = kw.get("params", "toy-64")
+        group = [f'params = "{params}"']
+        if params.startswith("xor-"):
+            group = ['operator = "xor"', f"bits = {params[4:]}"]
         lines = [
             f'name = "{name}"',
             "seed = 1",
             "[group]",
-            f'params = "{params}"',
+            *group,
             "[protocol]",
             f"members = {kw['n']}",
             f'init = "{kw.get("init", "sm")}"',
@@ -631,6 +635,24 @@ def w_analysis(b: Bench) -> None:
         b.row(label, "not measured", "≤ 2.3", None, key="analysis.exponent")
 
 
+def w_xor(b: Bench) -> None:
+    """i. The analysis of f under XOR (GF(2)) against addition mod q, same run."""
+    ns = [16, 32] if b.a.quick else [64, 128]
+    for n in ns:
+        ms = {}
+        for params in ("toy-64", "xor-64", "xor-256"):
+            label = f"i analysis n={n} {params}"
+            ms[params] = b.record("xor", f"n{n}-{params}", b.run_fraclab(label, f"bench-xor-n{n}-{params}", n=n, epochs=10, init="ring", leak=True, analysis=True, params=params, timeout=b.a.slow_timeout))
+        base = ms["toy-64"]
+        for params in ("xor-64", "xor-256"):
+            m = ms[params]
+            if m.ok and base.ok:
+                text = f"{m.wall / base.wall:.2f}× ({secs(m.wall)} vs {secs(base.wall)}, {runs_note(m)})"
+            else:
+                text = measured_or_error(m if not m.ok else base, "")
+            b.row(f"i. analysis n = {n}, {params} / toy-64: wall", text, key=f"xor.n{n}.{params}")
+
+
 def w_sweep(b: Bench) -> None:
     """g. `fraclab sweep --jobs 2` against `--jobs 1`."""
     seeds = 5 if b.a.quick else 40
@@ -804,6 +826,8 @@ def run_all(a: argparse.Namespace) -> Bench | int:
                 w_sweep(b)
             elif w == "trace":
                 w_trace(b)
+            elif w == "xor":
+                w_xor(b)
     except BenchError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

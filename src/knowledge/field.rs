@@ -268,9 +268,38 @@ impl Field for Gf2U64 {
     }
 }
 
-/// GF(2) with values as L-bit strings in a `BigUint`, for any `xor-L`.
+/// GF(2) with values as L-bit strings of any length: [`Gf2Val`] keeps a
+/// value below 2^64 (every coefficient among them) inline, so the
+/// elimination's 0/1 entries never allocate.
 pub struct Gf2Big {
     group: &'static GroupParams,
+}
+
+/// An element of [`Gf2Big`]: a string of at most L bits, inline when it is
+/// below 2^64 and shared otherwise. The form is canonical (a value below
+/// 2^64 is always `Small`), so equality is value equality.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Gf2Val {
+    /// A value below 2^64.
+    Small(u64),
+    /// A value of 2^64 or more.
+    Big(std::sync::Arc<BigUint>),
+}
+
+impl Gf2Val {
+    fn of(v: BigUint) -> Gf2Val {
+        match v.to_u64() {
+            Some(x) => Gf2Val::Small(x),
+            None => Gf2Val::Big(std::sync::Arc::new(v)),
+        }
+    }
+
+    fn to_biguint(&self) -> BigUint {
+        match self {
+            Gf2Val::Small(x) => BigUint::from(*x),
+            Gf2Val::Big(b) => (**b).clone(),
+        }
+    }
 }
 
 impl Gf2Big {
@@ -281,47 +310,56 @@ impl Gf2Big {
 }
 
 impl Field for Gf2Big {
-    type E = BigUint;
+    type E = Gf2Val;
     fn group(&self) -> &'static GroupParams {
         self.group
     }
-    fn zero(&self) -> BigUint {
-        BigUint::zero()
+    fn zero(&self) -> Gf2Val {
+        Gf2Val::Small(0)
     }
-    fn is_zero(&self, a: &BigUint) -> bool {
-        a.is_zero()
+    fn is_zero(&self, a: &Gf2Val) -> bool {
+        *a == Gf2Val::Small(0)
     }
-    fn elem_i64(&self, v: i64) -> BigUint {
-        BigUint::from(v.rem_euclid(2) as u64)
+    fn elem_i64(&self, v: i64) -> Gf2Val {
+        Gf2Val::Small(v.rem_euclid(2) as u64)
     }
-    fn elem_of(&self, s: &Scalar) -> BigUint {
-        s.as_biguint().clone()
+    fn elem_of(&self, s: &Scalar) -> Gf2Val {
+        Gf2Val::of(s.as_biguint().clone())
     }
-    fn to_scalar(&self, a: &BigUint) -> Scalar {
-        self.group.scalar(a.clone())
+    fn to_scalar(&self, a: &Gf2Val) -> Scalar {
+        self.group.scalar(a.to_biguint())
     }
-    fn add(&self, a: &BigUint, b: &BigUint) -> BigUint {
-        a ^ b
-    }
-    fn sub(&self, a: &BigUint, b: &BigUint) -> BigUint {
-        a ^ b
-    }
-    fn mul(&self, a: &BigUint, b: &BigUint) -> BigUint {
-        debug_assert!(a.bits() <= 1 || b.bits() <= 1, "GF(2) multiplies a value by a coefficient only");
-        if a.is_zero() || b.is_zero() {
-            BigUint::zero()
-        } else if a.is_one() {
-            b.clone()
-        } else {
-            a.clone()
+    fn add(&self, a: &Gf2Val, b: &Gf2Val) -> Gf2Val {
+        match (a, b) {
+            (Gf2Val::Small(x), Gf2Val::Small(y)) => Gf2Val::Small(x ^ y),
+            (Gf2Val::Big(x), Gf2Val::Big(y)) => Gf2Val::of(&**x ^ &**y),
+            (Gf2Val::Big(x), Gf2Val::Small(y)) | (Gf2Val::Small(y), Gf2Val::Big(x)) => {
+                Gf2Val::of(&**x ^ BigUint::from(*y))
+            }
         }
     }
-    fn inv(&self, a: &BigUint) -> BigUint {
-        debug_assert!(a.is_one(), "the only non-zero coefficient of GF(2) is 1");
-        BigUint::one()
+    fn sub(&self, a: &Gf2Val, b: &Gf2Val) -> Gf2Val {
+        self.add(a, b)
     }
-    fn small(&self, a: &BigUint) -> Option<i64> {
-        (a.bits() <= 1).then(|| a.to_i64().unwrap_or(0))
+    fn mul(&self, a: &Gf2Val, b: &Gf2Val) -> Gf2Val {
+        match (a, b) {
+            (Gf2Val::Small(0), _) | (_, Gf2Val::Small(0)) => Gf2Val::Small(0),
+            (Gf2Val::Small(1), x) | (x, Gf2Val::Small(1)) => x.clone(),
+            _ => {
+                debug_assert!(false, "GF(2) multiplies a value by a coefficient only");
+                Gf2Val::Small(0)
+            }
+        }
+    }
+    fn inv(&self, a: &Gf2Val) -> Gf2Val {
+        debug_assert_eq!(*a, Gf2Val::Small(1), "the only non-zero coefficient of GF(2) is 1");
+        Gf2Val::Small(1)
+    }
+    fn small(&self, a: &Gf2Val) -> Option<i64> {
+        match a {
+            Gf2Val::Small(x) if *x <= 1 => Some(*x as i64),
+            _ => None,
+        }
     }
 }
 
@@ -447,6 +485,39 @@ mod tests {
                 prop_assert_eq!(u.mul(&x, &i), 1);
                 prop_assert_eq!(BigUint::from(i), b.inv(&bx));
             }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 500, failure_persistence: None, ..Default::default() })]
+
+        /// GF(2): the inline u64 field and the any-length field agree on
+        /// xor-64; on xor-256 a value round-trips through a scalar, XOR is
+        /// its own inverse, and a coefficient keeps or clears a value.
+        #[test]
+        fn gf2_fields_agree_and_round_trip(
+            x in proptest::prelude::any::<u64>(),
+            y in proptest::prelude::any::<u64>(),
+            wide in proptest::collection::vec(proptest::prelude::any::<u8>(), 32),
+            k in -5i64..5,
+        ) {
+            use proptest::prelude::*;
+            let g64 = crate::group::xor(64).unwrap();
+            let (u, b) = (Gf2U64::new(g64).unwrap(), Gf2Big::new(g64).unwrap());
+            let (bx, by) = (b.elem_of(&g64.scalar_from_u64(x)), b.elem_of(&g64.scalar_from_u64(y)));
+            prop_assert_eq!(b.add(&bx, &by), Gf2Val::Small(u.add(&x, &y)));
+            prop_assert_eq!(b.mul(&b.elem_i64(k), &bx), Gf2Val::Small(u.mul(&u.elem_i64(k), &x)));
+            prop_assert_eq!(u.to_scalar(&u.add(&x, &y)), g64.add(&g64.scalar_from_u64(x), &g64.scalar_from_u64(y)));
+            let g256 = crate::group::xor(256).unwrap();
+            let f = Gf2Big::new(g256).unwrap();
+            let s = g256.scalar_from_bytes(&wide).unwrap();
+            let v = f.elem_of(&s);
+            prop_assert_eq!(f.to_scalar(&v), s.clone());
+            prop_assert!(f.is_zero(&f.add(&v, &v)));
+            let small = f.elem_of(&g256.scalar_from_u64(y));
+            prop_assert_eq!(f.sub(&f.add(&v, &small), &small), v.clone());
+            prop_assert_eq!(f.mul(&f.elem_i64(k), &v), if k % 2 == 0 { f.zero() } else { v.clone() });
+            prop_assert_eq!(g256.mul_i64(&s, k), f.to_scalar(&f.mul(&f.elem_i64(k), &v)));
         }
     }
 
