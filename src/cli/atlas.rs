@@ -133,10 +133,7 @@ fn safe_table(rows: &[atlas::SafeRow]) -> String {
             let _ = write!(out, "  {r:>3}");
             for c in 1..=c_max {
                 let cell = mine.iter().find(|x| x.leaked_pads == r && x.curious == c);
-                let text = match cell {
-                    Some(x) => x.smallest_safe_n.map_or("-".to_string(), |n| n.to_string()),
-                    None => String::new(),
-                };
+                let text = cell.map_or(String::new(), |x| x.cell());
                 let _ = write!(out, "{text:>4}");
             }
             out.truncate(out.trim_end().len());

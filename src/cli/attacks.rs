@@ -155,7 +155,7 @@ pub(super) fn attacks(a: AttacksArgs) -> u8 {
 /// The printed table.
 fn table(q: &Query, w: &attacks::Written) -> String {
     let mut s = format!(
-        "goal {} · n = {} · init {} · {} epoch(s) · channel {} · allow {} · leaks to {} · cost ≤ {}\n",
+        "goal {} · n = {} · init {} · {} epoch(s) · channel {} · allow {} · leaks to {} · cost ≤ {}{}\n",
         q.goal.as_string(),
         q.members,
         q.init.as_str(),
@@ -163,7 +163,8 @@ fn table(q: &Query, w: &attacks::Written) -> String {
         q.channel.as_str(),
         q.allow.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(","),
         q.leak_to.as_str(),
-        q.max_cost
+        q.max_cost,
+        if q.group.is_xor() { format!(" · operator xor ({})", q.group.name) } else { String::new() }
     );
     match w.search.cheapest {
         None => s.push_str(&format!(

@@ -77,7 +77,7 @@ enum Command {
         /// A trace.jsonl written by `fraclab run` (format fraclab-trace/1).
         trace: PathBuf,
     },
-    /// Derivability atlas: compromised members vs n for leaked pads and ring collusion.
+    /// Derivability atlas: compromised members vs n for leaked pads and ring collusion, and the smallest safe n by leaked pads × pooling members for both operators.
     #[command(after_help = ATLAS_HELP)]
     Atlas {
         /// Group sizes, e.g. 3..8 (2 ≤ A ≤ B ≤ 64).
@@ -136,6 +136,12 @@ enum Command {
     #[command(after_help = PLOT_HELP)]
     Plot {
         /// A folder written by `fraclab run`, `sweep`, `sweep merge` or `atlas`.
+        dir: PathBuf,
+    },
+    /// Write a run folder's report.html (the walkthrough) again from its trace.jsonl and summary.json.
+    #[command(after_help = REPORT_HELP)]
+    Report {
+        /// A folder written by `fraclab run`.
         dir: PathBuf,
     },
     /// Regenerate the gallery: every scenario in a folder, the atlas and two sweeps, into results/.
@@ -228,6 +234,7 @@ const PARAMS_HELP: &str = "Exit status: 0; 2 an unknown parameter set.";
 const VERIFY_HELP: &str = "Exit status: 0 every invariant held; 1 an invariant is violated (the line and check are named); 2 the file cannot be read or is not a fraclab-trace/1 trace.";
 
 const ATLAS_HELP: &str = concat!(
+    "Writes atlas-leaks.csv and atlas-ring.csv (over --params, or the --bits XOR set with --operator xor) and atlas-safe.csv (both operators: r ≤ 8 leaked pads × c ≤ 8 curious members pooling), each with its plots.\n",
     "Exit status: 0; 1 a run failed; 2 bad input or usage (a bad range or parameter set, an --out that is a file or inside one).\n",
     "Limits: 2 ≤ A ≤ B ≤ 64."
 );
@@ -237,6 +244,8 @@ const ATTACKS_HELP: &str = concat!(
     "Cost: distinct corrupted members (leak, pool, forward); tapping the wire costs 0. Limits: 3 ≤ n ≤ 12, epochs ≤ 4, ",
     "max-cost ≤ n − 1, per-member 1..=3."
 );
+
+const REPORT_HELP: &str = "Writes DIR/report.html, a self-contained page (no network) that steps through the run message by message for n ≤ 16 at trace level full, and shows per-epoch aggregates otherwise; the same bytes as `fraclab run` wrote. Open it from file://; #seq=N opens step N.\n\nExit status: 0 written; 1 it could not be written; 2 DIR has no summary.json, or a file in it is not what fraclab writes (nothing is written then).";
 
 const PLOT_HELP: &str = concat!(
     "Exit status: 0 drawn (or nothing to draw); 1 drawing failed; 2 the folder holds nothing to plot, or a file in it is not ",
@@ -313,6 +322,7 @@ pub fn main() -> ExitCode {
             explore::explore(explore::Args { space, runs, seed, jobs, out, goal, time_limit, resume, quiet })
         }
         Command::Plot { dir } => plot::plot(&dir),
+        Command::Report { dir } => plot::report(&dir),
         Command::Gallery { scenarios, out } => plot::gallery(&scenarios, &out),
     };
     ExitCode::from(code)

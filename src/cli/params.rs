@@ -26,8 +26,18 @@ pub(super) fn params(name: Option<&str>, as_json: bool) -> u8 {
         None => all().iter().collect(),
         Some(n) => match by_name(n) {
             Some(p) => vec![p],
+            None if crate::group::lookup(n).is_some() => {
+                let bits = n.trim_start_matches("xor-");
+                println!(
+                    "{n}: {bits}-bit strings under XOR, the patent's ⊕; no P, q or g. Choose it with [group] operator = \"xor\", bits = {bits} (or params = \"{n}\")."
+                );
+                return 0;
+            }
             None => {
-                eprintln!("error: unknown parameter set \"{n}\"; allowed: {}", PARAMS_NAMES.join(", "));
+                eprintln!(
+                    "error: unknown parameter set \"{n}\"; allowed: {}, or xor-L for L in 8..=4096",
+                    PARAMS_NAMES.join(", ")
+                );
                 return super::EXIT_BAD_INPUT;
             }
         },

@@ -33,6 +33,31 @@ pub(super) fn plot(dir: &Path) -> u8 {
     }
 }
 
+/// `fraclab report DIR`: writes `DIR/report.html` again; returns the exit status.
+pub(super) fn report(dir: &Path) -> u8 {
+    if !dir.join("summary.json").exists() {
+        eprintln!(
+            "error: {}: no summary.json; `fraclab report` needs a folder written by `fraclab run`",
+            dir.display()
+        );
+        return EXIT_BAD_INPUT;
+    }
+    match plot::report(dir) {
+        Ok(path) => {
+            println!("wrote {}", path.display());
+            0
+        }
+        Err(e @ (PlotError::Nothing(_) | PlotError::Data { .. } | PlotError::Read(_))) => {
+            eprintln!("error: {e}");
+            EXIT_BAD_INPUT
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_FAILED
+        }
+    }
+}
+
 /// Regenerates the README's gallery (see [`crate::lab::gallery`]); returns the exit status.
 pub(super) fn gallery(scenarios: &Path, out: &Path) -> u8 {
     let say = |step: Step<'_>| match step {

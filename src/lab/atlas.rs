@@ -56,6 +56,10 @@ pub struct SafeRow {
     /// The smallest n in the atlas from which every larger n it ran keeps
     /// every honest member (past r + c) uncompromised; empty if none.
     pub smallest_safe_n: Option<u32>,
+    /// The smallest n the atlas ran for this cell: the range's start, or
+    /// r + c + 1 (one honest member) if larger. When `smallest_safe_n`
+    /// equals it and it is above r + c + 1, a smaller n was not tried.
+    pub checked_from: u32,
     /// The largest n the atlas ran.
     pub checked_to: u32,
 }
@@ -215,12 +219,14 @@ pub fn safe(
                 Some(u) => safe_at.iter().map(|(n, _)| *n).find(|&n| n > u),
             };
             let operator = group.operator.as_str();
+            let checked_from = (*members.start()).max(r + c + 1);
             rows.push(SafeRow {
                 operator,
                 params: group.name,
                 leaked_pads: r,
                 curious: c,
                 smallest_safe_n,
+                checked_from,
                 checked_to: n_max,
             });
         }
@@ -295,4 +301,17 @@ pub fn write(
     #[cfg(not(feature = "plots"))]
     let plots = Vec::new();
     Ok(Written { leaks, ring, safe, plots })
+}
+
+impl SafeRow {
+    /// The cell as the grid prints it: `n`, `≤n` when the range started
+    /// above the first n the cell could have, or `-` when no n in the range
+    /// was safe.
+    pub fn cell(&self) -> String {
+        match self.smallest_safe_n {
+            Some(n) if n == self.checked_from && n > self.leaked_pads + self.curious + 1 => format!("≤{n}"),
+            Some(n) => n.to_string(),
+            None => "-".to_string(),
+        }
+    }
 }

@@ -280,7 +280,7 @@ impl Query {
         let allow: Vec<&str> = self.allow.iter().map(|c| c.as_str()).collect();
         let secrets: Vec<&str> = self.leak_secrets.iter().map(|c| c.as_str()).collect();
         format!(
-            "fraclab attacks --members {} --init {} --keygen {} --epochs {} --channel {} --goal {} --max-cost {} --allow {} --leak-to {} --leak-secrets {} --per-member {} --params {}",
+            "fraclab attacks --members {} --init {} --keygen {} --epochs {} --channel {} --goal {} --max-cost {} --allow {} --leak-to {} --leak-secrets {} --per-member {} {}",
             self.members,
             self.init.as_str(),
             if self.elgamal { "elgamal" } else { "additive" },
@@ -292,7 +292,11 @@ impl Query {
             self.leak_to.as_str(),
             secrets.join(","),
             self.per_member,
-            self.group.name
+            if self.group.is_xor() {
+                format!("--operator xor --bits {}", self.group.scalar_bits())
+            } else {
+                format!("--params {}", self.group.name)
+            }
         )
     }
 }

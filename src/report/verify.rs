@@ -1120,6 +1120,13 @@ impl Verifier {
 
     /// Checks a payload against the secrets; returns its linear observations.
     fn check_payload(&mut self, at: At, w: &Wire, value: &Payload) -> Res<Vec<Terms>> {
+        if self.g().is_xor() && matches!(w.kind, "fk_pub" | "commit") {
+            return at.fail(format!(
+                "a `{}` message under {}: XOR values are not exponents, so nothing is published as g^x",
+                w.kind,
+                self.g().name
+            ));
+        }
         match w.kind {
             "hfk" => self.payload_hfk(at, w, value),
             "pad" => self.payload_pad(at, w, value),
@@ -1296,6 +1303,10 @@ impl Verifier {
             _ => return at.fail(format!("the relayed HFK_{{{owner},{iter}}} ≠ α + FK")),
         }
         if let Some(pubv) = &relay.fk_pub {
+            if g.is_xor() {
+                return at
+                    .fail(format!("a relayed public FK under {}: XOR values are not exponents", g.name));
+            }
             let want = self.secret("fk", owner, iter).map(|x| g.element_hex(&g.pow_g(x)));
             if Some(pubv.as_str()) != want.as_deref() {
                 return at.fail(format!("the relayed public FK_{{{owner},{iter}}} ≠ g^FK"));

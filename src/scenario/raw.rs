@@ -15,7 +15,7 @@ use super::faults::{self, Fault, FaultTable};
 use super::tagged::{parse_error, serde_error};
 use super::{ANALYSIS_MEMBERS_MAX, Expect, FULL_TRACE_MEMBERS_MAX, MAX_EVENTS, Scenario, defaults};
 use crate::adversary::{Adversaries, Adversary, WireAttack};
-use crate::group::{GroupParams, PARAMS_NAMES, XOR_BITS, XOR_BITS_DEFAULT, by_name};
+use crate::group::{GroupParams, PARAMS_NAMES, XOR_BITS, XOR_BITS_DEFAULT};
 pub use crate::protocol::{Channel, Verify};
 use crate::protocol::{InitKind, MemberId};
 use crate::sim::fault::Faults;
@@ -222,7 +222,7 @@ fn ms_to_us(what: &str, ms: f64) -> Result<u64, String> {
     }
 }
 
-/// `[group] params`.
+/// `[group] params`: one of the nine, or `xor-L`.
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(try_from = "String")]
 pub struct ParamsName(&'static GroupParams);
@@ -230,12 +230,14 @@ pub struct ParamsName(&'static GroupParams);
 impl TryFrom<String> for ParamsName {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
-        by_name(&s).map(ParamsName).ok_or_else(|| {
+        crate::group::lookup(&s).map(ParamsName).ok_or_else(|| {
             format!(
-                "unknown parameter set {}; {}allowed: {}",
+                "unknown parameter set {}; {}allowed: {}, or xor-L for L in {}..={} (the same as operator = \"xor\" with bits = L)",
                 quoted(&s),
                 did_you_mean(&s, &PARAMS_NAMES, quoted),
-                allowed(&PARAMS_NAMES)
+                allowed(&PARAMS_NAMES),
+                XOR_BITS.start(),
+                XOR_BITS.end()
             )
         })
     }
@@ -598,14 +600,53 @@ fn check_adversaries(
     Ok(Adversaries { list, planted: None })
 }
 
-/// The parameter set `[group]` names: `params` under `operator = "add"`
-/// (the default), `xor-L` under `operator = "xor"` with `bits = L`. XOR
-/// values are not exponents, so ElGamal and commitments are refused with it.
+/// The parameter set `[group]` names: `params` (one of the nine, or
+/// `xor-L`, the name traces and summaries record), or `operator = "xor"`
+/// with `bits = L`. XOR values are not exponents, so ElGamal and
+/// commitments are refused with an XOR set.
 fn check_group(g: &Spanned<RawGroup>, p: &RawProtocol) -> Result<&'static GroupParams, FieldError> {
     let raw = g.get_ref();
-    let operator = raw.operator.as_ref().map_or(OperatorName::Add, |o| *o.get_ref());
-    match operator {
-        OperatorName::Add => {
+    let group = match (&raw.params, raw.operator.as_ref().map(|o| (*o.get_ref(), o.span()))) {
+        (Some(params), operator) => {
+            let group = params.get_ref().0;
+            if let Some(bits) = &raw.bits {
+                let hint = if group.is_xor() {
+                    "remove bits: the name gives L"
+                } else {
+                    "bits goes with operator = \"xor\" and no params"
+                };
+                return Err(FieldError::refused(
+                    "group.bits",
+                    bits.span(),
+                    format!("bits beside params; allowed: {hint}"),
+                ));
+            }
+            match operator {
+                Some((OperatorName::Xor, _)) if !group.is_xor() => {
+                    return Err(FieldError::refused(
+                        "group.params",
+                        params.span(),
+                        "params names a prime-order group, and operator = \"xor\" uses L-bit strings instead; allowed: remove params, set bits = L",
+                    ));
+                }
+                Some((OperatorName::Add, span)) if group.is_xor() => {
+                    return Err(FieldError::refused(
+                        "group.operator",
+                        span,
+                        format!(
+                            "{} is an XOR set; allowed: operator = \"xor\", or a prime group in params",
+                            group.name
+                        ),
+                    ));
+                }
+                _ => group,
+            }
+        }
+        (None, Some((OperatorName::Xor, _))) => {
+            let bits = raw.bits.as_ref().map_or(XOR_BITS_DEFAULT, |b| b.get_ref().0);
+            crate::group::xor(bits).expect("bits was checked against XOR_BITS")
+        }
+        (None, _) => {
             if let Some(bits) = &raw.bits {
                 return Err(FieldError::refused(
                     "group.bits",
@@ -613,44 +654,33 @@ fn check_group(g: &Spanned<RawGroup>, p: &RawProtocol) -> Result<&'static GroupP
                     "bits is the length of an XOR value; allowed only with operator = \"xor\"",
                 ));
             }
-            match &raw.params {
-                Some(params) => Ok(params.get_ref().0),
-                None => Err(FieldError::refused(
-                    "group.params",
-                    g.span(),
-                    format!(
-                        "missing field `params`: [group] needs a parameter set under operator = \"add\" (the default); allowed: {}, or operator = \"xor\" with bits",
-                        allowed(&PARAMS_NAMES)
-                    ),
-                )),
-            }
+            return Err(FieldError::refused(
+                "group.params",
+                g.span(),
+                format!(
+                    "missing field `params`: [group] needs a parameter set under operator = \"add\" (the default); allowed: {}, or operator = \"xor\" with bits",
+                    allowed(&PARAMS_NAMES)
+                ),
+            ));
         }
-        OperatorName::Xor => {
-            if let Some(params) = &raw.params {
-                return Err(FieldError::refused(
-                    "group.params",
-                    params.span(),
-                    "params names a prime-order group, and operator = \"xor\" uses L-bit strings instead; allowed: remove params, set bits = L",
-                ));
-            }
-            if *p.keygen.get_ref() == Keygen::Elgamal {
-                return Err(FieldError::refused(
-                    "protocol.keygen",
-                    p.keygen.span(),
-                    "ElGamal key generation uses the pads as exponents (HFK = α + x mod q, FK = g^x), and XOR values are not exponents; allowed with operator = \"xor\": \"additive\"",
-                ));
-            }
-            if let Some(v) = p.verify.as_ref().filter(|v| *v.get_ref() == Verify::Commitments) {
-                return Err(FieldError::refused(
-                    "protocol.verify",
-                    v.span(),
-                    "commitments are g^α, and XOR values are not exponents; allowed with operator = \"xor\": \"none\"",
-                ));
-            }
-            let bits = raw.bits.as_ref().map_or(XOR_BITS_DEFAULT, |b| b.get_ref().0);
-            Ok(crate::group::xor(bits).expect("bits was checked against XOR_BITS"))
+    };
+    if group.is_xor() {
+        if *p.keygen.get_ref() == Keygen::Elgamal {
+            return Err(FieldError::refused(
+                "protocol.keygen",
+                p.keygen.span(),
+                "ElGamal key generation uses the pads as exponents (HFK = α + x mod q, FK = g^x), and XOR values are not exponents; allowed with operator = \"xor\": \"additive\"",
+            ));
+        }
+        if let Some(v) = p.verify.as_ref().filter(|v| *v.get_ref() == Verify::Commitments) {
+            return Err(FieldError::refused(
+                "protocol.verify",
+                v.span(),
+                "commitments are g^α, and XOR values are not exponents; allowed with operator = \"xor\": \"none\"",
+            ));
         }
     }
+    Ok(group)
 }
 
 /// `verify = "commitments"` needs pads to verify: not with ring-hardened.

@@ -3,6 +3,7 @@
 
 mod analysis_golden;
 mod attacks;
+mod browser;
 mod cli;
 mod derivations;
 mod determinism;

@@ -494,7 +494,7 @@ fn xor_refuses_what_needs_exponents_at_the_key() {
     let e = rejected(&with("params = \"toy-64\"", "params = \"toy-64\"\noperator = \"xor\""));
     assert!(e.contains("bad.toml:5:10: group.params:") && e.contains("remove params"), "{e}");
     let e = rejected(&with("params = \"toy-64\"", "params = \"toy-64\"\nbits = 64"));
-    assert!(e.contains("group.bits:") && e.contains("only with operator = \"xor\""), "{e}");
+    assert!(e.contains("group.bits:") && e.contains("bits beside params"), "{e}");
     let e = rejected(&with("params = \"toy-64\"", "operator = \"xor\"\nbits = 4097"));
     assert!(e.contains("group.bits:") && e.contains("allowed: 8..=4096"), "{e}");
     let e = rejected(&with("params = \"toy-64\"", "operator = \"nand\""));

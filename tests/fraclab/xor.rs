@@ -347,14 +347,18 @@ fn the_two_dimensional_atlas_for_both_operators() {
     assert!(out.contains("operator add (toy-64)") && out.contains("operator xor (xor-16)"), "{out}");
     let csv = fs::read_to_string(tmp.path().join("o/atlas-safe.csv")).unwrap();
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("operator,params,leaked_pads,curious,smallest_safe_n,checked_to"));
+    assert_eq!(
+        lines.next(),
+        Some("operator,params,leaked_pads,curious,smallest_safe_n,checked_from,checked_to")
+    );
     let mut cells = 0;
     for line in lines {
         let f: Vec<&str> = line.split(',').collect();
         let (r, c): (u32, u32) = (f[2].parse().unwrap(), f[3].parse().unwrap());
         let want = if r + c + 2 <= 7 { (r + c + 2).to_string() } else { String::new() };
         assert_eq!(f[4], want, "{line}");
-        assert_eq!(f[5], "7");
+        assert_eq!(f[5], (r + c + 1).max(3).to_string(), "{line}");
+        assert_eq!(f[6], "7");
         assert!(matches!((f[0], f[1]), ("add", "toy-64") | ("xor", "xor-16")), "{line}");
         cells += 1;
     }
@@ -383,6 +387,20 @@ fn the_two_dimensional_atlas_for_both_operators() {
         assert_eq!(e.status.code(), Some(2), "{args:?}");
         assert!(stderr(&e).contains(says), "{args:?}: {}", stderr(&e));
     }
+    // A second set of one operator, or a cell with no honest member, is refused.
+    let extra = format!("{csv}xor,xor-8,0,1,3,3,7\n");
+    fs::write(tmp.path().join("o/atlas-safe.csv"), extra).unwrap();
+    let p = fraclab(&["plot", "o"], tmp.path());
+    assert_eq!(p.status.code(), Some(2));
+    assert!(stderr(&p).contains("a second xor set"), "{}", stderr(&p));
+    fs::write(
+        tmp.path().join("o/atlas-safe.csv"),
+        csv.replacen("add,toy-64,0,1,3,3,7", "add,toy-64,0,7,3,3,7", 1),
+    )
+    .unwrap();
+    let p = fraclab(&["plot", "o"], tmp.path());
+    assert_eq!(p.status.code(), Some(2));
+    assert!(stderr(&p).contains("no honest member"), "{}", stderr(&p));
     // A hand-edited row with an unknown set is refused, and nothing is redrawn.
     let bad = csv.replacen("add,toy-64,0,1", "sub,toy-64,0,1", 1);
     fs::write(tmp.path().join("o/atlas-safe.csv"), bad).unwrap();
@@ -438,6 +456,8 @@ fn attacks_under_xor_match_the_rule_and_replay() {
         for t in toml {
             let text = fs::read_to_string(&t).unwrap();
             assert!(text.contains("operator = \"xor\"\nbits = 32"), "{text}");
+            // The rerun command in the description is one the CLI takes.
+            assert!(text.contains("--operator xor --bits 32") && !text.contains("--params xor"), "{text}");
         }
     }
     for (extra, says) in
@@ -450,4 +470,35 @@ fn attacks_under_xor_match_the_rule_and_replay() {
         assert_eq!(e.status.code(), Some(2), "{args:?}");
         assert!(stderr(&e).contains(says), "{args:?}: {}", stderr(&e));
     }
+}
+
+/// What traces record, `params = "xor-L"`, loads as `operator = "xor"`,
+/// `bits = L` does, and a sweep can vary the operator through it; a
+/// conflicting `operator` or `bits` beside it is refused.
+#[test]
+fn params_xor_l_is_the_same_set() {
+    let by_name = header(toy64(), "p", 5, 4, "ring", 2).replace("params = \"toy-64\"", "params = \"xor-32\"");
+    let by_keys = header(xor(32), "p", 5, 4, "ring", 2);
+    assert!(std::ptr::eq(parse(&by_name).group(), parse(&by_keys).group()));
+    let with_leak = |t: &str| t.to_string() + &leak(1, "alpha", 2, "\"group\"");
+    assert_eq!(verdict(&with_leak(&by_name)), verdict(&with_leak(&by_keys)));
+    for (extra, key) in [("operator = \"add\"\n", "group.operator"), ("bits = 16\n", "group.bits")] {
+        let text = by_name.replace("params = \"xor-32\"\n", &format!("params = \"xor-32\"\n{extra}"));
+        let e = scenario::parse(&text, "p.toml").unwrap_err().to_string();
+        assert!(e.contains(key), "{e}");
+    }
+    let e = scenario::parse(&by_name.replace("xor-32", "xor-7"), "p.toml").unwrap_err().to_string();
+    assert!(e.contains("xor-L for L in 8..=4096"), "{e}");
+}
+
+/// An XOR trace that claims a commitment is refused: nothing is g^x there.
+#[test]
+fn verify_trace_refuses_commitments_in_an_xor_trace() {
+    let sc = scenario::load(&repo_root().join("scenarios/fractional-attack-n3-xor.toml")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    execute(&sc, TraceLevel::Full, Some(tmp.path())).unwrap();
+    let text = fs::read_to_string(tmp.path().join("trace.jsonl")).unwrap();
+    let bad = text.replacen("\"kind\":\"confirm\"", "\"kind\":\"commit\"", 1);
+    let e = fraclab::report::verify::verify(bad.as_bytes()).unwrap_err().to_string();
+    assert!(e.contains("not exponents"), "{e}");
 }

@@ -252,6 +252,9 @@ pub fn load(dir: &Path) -> Result<AtlasFiles, PlotError> {
         }
     }
     let path = dir.join("atlas-safe.csv");
+    // At most one add set and one xor set, each (r, c) cell once.
+    let mut sets: BTreeMap<String, String> = BTreeMap::new();
+    let mut cells = std::collections::BTreeSet::new();
     for (k, row) in files.safe.iter().flatten().enumerate() {
         let operator = row.get("operator").map_or("", |s| s.as_str());
         let params = row.get("params").map_or("", |s| s.as_str());
@@ -265,9 +268,35 @@ pub fn load(dir: &Path) -> Result<AtlasFiles, PlotError> {
                 ),
             });
         }
+        if *sets.entry(operator.to_string()).or_insert_with(|| params.to_string()) != params {
+            return Err(PlotError::Data {
+                path,
+                message: format!(
+                    "line {}: a second {operator} set ({params}); an atlas has one of each",
+                    k + 2
+                ),
+            });
+        }
         let top = num(&path, k, row, "checked_to", 2..=64)?;
-        num(&path, k, row, "leaked_pads", 0..=top)?;
-        num(&path, k, row, "curious", 1..=top)?;
+        let r = num(&path, k, row, "leaked_pads", 0..=top)?;
+        let c = num(&path, k, row, "curious", 1..=top)?;
+        if r + c >= top {
+            return Err(PlotError::Data {
+                path,
+                message: format!(
+                    "line {}: leaked_pads + curious = {} leaves no honest member at n ≤ {top}",
+                    k + 2,
+                    r + c
+                ),
+            });
+        }
+        num(&path, k, row, "checked_from", (r + c + 1)..=top)?;
+        if !cells.insert((operator.to_string(), r, c)) {
+            return Err(PlotError::Data {
+                path,
+                message: format!("line {}: the cell r = {r}, c = {c} again", k + 2),
+            });
+        }
         if row.get("smallest_safe_n").is_some_and(|v| !v.is_empty()) {
             num(&path, k, row, "smallest_safe_n", 2..=top)?;
         }
@@ -371,9 +400,15 @@ pub fn draw(dir: &Path, files: &AtlasFiles) -> Result<Vec<PathBuf>, PlotError> {
             if panels.last().is_none_or(|(t, _)| *t != title) {
                 panels.push((title, BTreeMap::new()));
             }
+            let from = num(&safe_path, k, row, "checked_from", 1..=64)?;
             let cell = match safe_n {
-                // Darker green: a larger group is needed.
-                Some(n) => Cell { text: n.to_string(), shade: f64::from(n) / f64::from(top), safe: true },
+                // Darker green: a larger group is needed. "≤n": the range
+                // started above the first n this cell could have.
+                Some(n) => Cell {
+                    text: if n == from && n > r + c + 1 { format!("≤{n}") } else { n.to_string() },
+                    shade: f64::from(n) / f64::from(top),
+                    safe: true,
+                },
                 None => Cell { text: format!(">{top}"), shade: 0.6, safe: false },
             };
             columns.insert(c);

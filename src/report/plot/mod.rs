@@ -23,6 +23,7 @@ mod mermaid;
 mod raster;
 mod sequence;
 mod sweep;
+pub mod walkthrough;
 
 use std::path::{Path, PathBuf};
 
@@ -141,7 +142,29 @@ fn draw_run(dir: &Path, files: &RunFiles) -> Result<Vec<PathBuf>, PlotError> {
             written.push(canvas::write_svg(&dir.join("sequence.svg"), &sequence::PerEpoch::new(summary, t))?);
         }
     }
+    // A run that wrote a trace gets its walkthrough from it; without the
+    // trace (a copied folder, the committed gallery) an existing
+    // report.html is left as it is, like the sequence chart.
+    if trace.is_some() || summary.trace == "none" {
+        written.push(walkthrough::write(dir, summary, trace)?);
+    }
     Ok(written)
+}
+
+/// Writes `dir/report.html` alone, from `dir/summary.json` and (if
+/// present) `dir/trace.jsonl`: `fraclab report DIR`.
+pub fn report(dir: &Path) -> Result<PathBuf, PlotError> {
+    let files = load_run(dir)?;
+    if files.trace.is_none() && files.summary.trace != "none" {
+        return Err(PlotError::Data {
+            path: dir.join("trace.jsonl"),
+            message: format!(
+                "missing: the run wrote a trace at level {}, and the walkthrough is drawn from it",
+                files.summary.trace
+            ),
+        });
+    }
+    walkthrough::write(dir, &files.summary, files.trace.as_ref())
 }
 
 /// Draws a run's plots from `dir/summary.json` and, if present,
@@ -152,7 +175,8 @@ pub fn run(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
 
 /// The plot files a run may have; `fraclab run` removes them before
 /// drawing, since those of an earlier run in the folder would not match.
-pub const RUN_PLOTS: [&str; 5] = [
+pub const RUN_PLOTS: [&str; 6] = [
+    walkthrough::REPORT_FILE,
     "knowledge.svg",
     "knowledge.png",
     "sequence.svg",

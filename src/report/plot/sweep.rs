@@ -81,7 +81,7 @@ pub fn draw(dir: &Path, files: &SweepFiles) -> Result<Vec<PathBuf>, PlotError> {
     // A parameter set is placed by the bits of its q: cost against bits.
     let by_bits = x_desc == "group.params";
     let numeric: Option<Vec<f64>> = if by_bits {
-        x_values.iter().map(|v| crate::group::by_name(v).map(|g| g.q.bits() as f64)).collect()
+        x_values.iter().map(|v| crate::group::lookup(v).map(|g| g.scalar_bits() as f64)).collect()
     } else {
         x_values.iter().map(|v| v.parse::<f64>().ok()).collect()
     };
