@@ -244,3 +244,46 @@ fn regex_sizes(text: &str) -> Vec<u32> {
     }
     out
 }
+
+/// The page's data, as the script reads it.
+fn page_data(page: &Path) -> serde_json::Value {
+    let html = fs::read_to_string(page).unwrap();
+    let start = "<script type=\"application/json\" id=\"fraclab-data\">";
+    let json = between(&html, start, "</script>")[start.len()..].replace("<\\/", "</");
+    serde_json::from_str(&json).unwrap()
+}
+
+/// Holdings follow what views really hold: a message the channel refused
+/// is held only until the refusal, a resend adds nothing twice, a value a
+/// leak handed over is "handed" (not a derivation), and with the analysis
+/// off no member is called safe.
+#[test]
+fn holdings_follow_refusals_resends_and_leaks() {
+    let (_a, tamper) = run_bundled("sealed-tamper");
+    let d = page_data(&tamper);
+    let steps = d["steps"].as_array().unwrap();
+    let refused: Vec<&serde_json::Value> =
+        d["holds"].as_array().unwrap().iter().filter(|h| h[3] != -1).collect();
+    assert!(!refused.is_empty(), "sealed-tamper refuses tampered messages");
+    for h in &refused {
+        assert_eq!(steps[h[3].as_u64().unwrap() as usize][2], "reject", "{h}");
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for h in d["holds"].as_array().unwrap().iter().filter(|h| h[3] == -1) {
+        assert!(seen.insert((h[1].as_u64(), h[2].as_str().unwrap().to_string())), "held twice: {h}");
+    }
+    let (_b, fa) = run_bundled("fractional-attack-n3");
+    let d = page_data(&fa);
+    let at = |seq: u64| d["steps"].as_array().unwrap().iter().find(|s| s[0] == seq).unwrap().clone();
+    assert_eq!(at(85)[2], "handed");
+    assert_eq!(at(88)[2], "handed", "member 3 was handed α[1,2] too: {}", at(88));
+    assert_eq!(at(86)[2], "learn");
+    if let Some(browser) = chromium() {
+        let (_c, off) = run_bundled("vss-ring-cheater");
+        let (dom, log) = dump(&browser, &off, "#seq=100000");
+        clean(&dom, &log);
+        let panel = between(&dom, "<div id=\"knowledge\"", "<div class=\"legend\"");
+        assert!(panel.contains("the knowledge analysis was off"), "analysis off is said");
+        assert!(!panel.contains("safe so far"), "no member is called safe without the analysis");
+    }
+}

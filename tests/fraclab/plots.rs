@@ -419,3 +419,36 @@ fn plot_refuses_a_trace_with_ids_out_of_range() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("line 1: format: \"fraclab-trace/2\""), "{}", stderr(&o));
 }
+
+/// Every SVG of the committed gallery opens with a `<title>` and a
+/// `<desc>` (what it is, how to read it), for screen readers and for
+/// anyone reading the file; and the knowledge timeline's legend stays
+/// inside its canvas.
+#[test]
+fn every_gallery_svg_has_a_title_and_a_desc() {
+    let mut count = 0;
+    let mut stack = vec![crate::harness::repo_root().join("results")];
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "svg") {
+                let text = fs::read_to_string(&p).unwrap();
+                let root_end = text.find('>').unwrap() + 1;
+                let rest = text[root_end..].trim_start();
+                assert!(rest.starts_with("<title>"), "{}: no <title> first", p.display());
+                let after = &rest[rest.find("</title>").unwrap() + 8..].trim_start();
+                assert!(
+                    after.starts_with("<desc>") && after.contains("</desc>"),
+                    "{}: no <desc>",
+                    p.display()
+                );
+                let title = &rest[7..rest.find("</title>").unwrap()];
+                assert!(title.len() > 8, "{}: title {title:?}", p.display());
+                count += 1;
+            }
+        }
+    }
+    assert!(count >= 70, "only {count} SVGs in the gallery");
+}

@@ -62,6 +62,17 @@ impl Heatmap {
 }
 
 impl Chart for Heatmap {
+    fn title(&self) -> String {
+        self.title.clone()
+    }
+    fn desc(&self) -> String {
+        format!(
+            "{}. Columns: {}; rows as labelled, one panel each: {}.",
+            self.subtitle,
+            self.x_label,
+            self.panels.iter().map(|p| p.title.as_str()).collect::<Vec<_>>().join(", ")
+        )
+    }
     fn size(&self) -> (u32, u32) {
         let w = LEFT + self.columns.len() as i32 * CELL + 40;
         let h = TOP + self.panels.iter().map(Self::panel_h).sum::<i32>() - 20;
@@ -129,6 +140,12 @@ struct LeakLines {
 }
 
 impl Chart for LeakLines {
+    fn title(&self) -> String {
+        self.title.clone()
+    }
+    fn desc(&self) -> String {
+        "Compromised members against the group size n, one line per number of leaked pads; the grey line y = n is everyone.".into()
+    }
     fn size(&self) -> (u32, u32) {
         (960, 600)
     }

@@ -18,6 +18,33 @@ pub trait Chart {
     fn size(&self) -> (u32, u32);
     /// Draws the chart on `area` (of [`Chart::size`]); the error is plotters' message.
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String>;
+    /// The SVG's `<title>`: what the chart is, in a line.
+    fn title(&self) -> String;
+    /// The SVG's `<desc>`: how to read it, for a screen reader or a reader
+    /// of the file.
+    fn desc(&self) -> String;
+}
+
+/// `text` with XML's five special characters escaped.
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// `svg` with `<title>` and `<desc>` as the first children of its root.
+fn with_title(svg: &str, title: &str, desc: &str) -> String {
+    let Some(start) = svg.find("<svg") else { return svg.to_string() };
+    let Some(end) = svg[start..].find('>').map(|i| start + i + 1) else { return svg.to_string() };
+    format!(
+        "{}\n<title>{}</title>\n<desc>{}</desc>{}",
+        &svg[..end],
+        xml_escape(title),
+        xml_escape(desc),
+        &svg[end..]
+    )
 }
 
 /// Turns a plotters error into the message a `PlotError` carries.
@@ -55,6 +82,7 @@ pub fn write_svg<C: Chart>(path: &Path, chart: &C) -> Result<PathBuf, PlotError>
         chart.draw(&area).map_err(draw_err(path))?;
         area.present().map_err(de).map_err(draw_err(path))?;
     }
+    let svg = with_title(&svg, &chart.title(), &chart.desc());
     write_atomic(path, svg.as_bytes())?;
     Ok(path.to_path_buf())
 }

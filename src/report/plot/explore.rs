@@ -71,6 +71,12 @@ pub fn draw(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
 }
 
 impl Chart for Cumulative {
+    fn title(&self) -> String {
+        format!("fraclab explore: {} runs", self.runs)
+    }
+    fn desc(&self) -> String {
+        "Cumulative counts over the runs of an explore, one line per property or goal.".into()
+    }
     fn size(&self) -> (u32, u32) {
         (960, 540)
     }

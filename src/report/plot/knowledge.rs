@@ -129,6 +129,33 @@ impl Timeline {
     const ROW_H: i32 = 26;
     const BOTTOM: i32 = 96;
 
+    /// The legend's y offset of its first line from the foot.
+    const TOP_OF_LEGEND: i32 = 0;
+
+    /// The legend's keys laid out in lines that fit `width`: (severity,
+    /// text, y offset from the foot, x). Widths are estimated at 7.5 px a
+    /// character of 12 px text, above DejaVu Sans' average, so nothing
+    /// reaches the right edge.
+    fn legend(width: i32) -> Vec<(Severity, &'static str, i32, i32)> {
+        let keys = [
+            (Severity::Fk, "FK: fractional key (compromised)"),
+            (Severity::Alpha, "α: pad (compromised)"),
+            (Severity::Key, "θ / SK: group key"),
+            (Severity::Init, "initialisation values"),
+        ];
+        let (mut x, mut y, mut out) = (12, Self::TOP_OF_LEGEND, Vec::new());
+        for (s, what) in keys {
+            let w = 20 + (7.5 * what.chars().count() as f64).ceil() as i32;
+            if x > 12 && x + w > width - 12 {
+                x = 12;
+                y += 22;
+            }
+            out.push((s, what, y, x));
+            x += w + 14;
+        }
+        out
+    }
+
     fn row_label(key: &RowKey) -> String {
         let (_, view, owner) = key;
         let whose = owner.map_or("group".to_string(), |o| format!("member {o}"));
@@ -143,10 +170,20 @@ impl Timeline {
 }
 
 impl Chart for Timeline {
+    fn title(&self) -> String {
+        format!("Knowledge timeline of {}", self.scenario)
+    }
+    fn desc(&self) -> String {
+        format!(
+            "Per epoch (columns), which secrets of whom each view (rows) has first derived; leaks are marked per epoch. Compromised: {:?}.",
+            self.compromised
+        )
+    }
     fn size(&self) -> (u32, u32) {
-        let w = Self::LEFT + self.cell_w() * self.epochs as i32 + 24;
+        let w = (Self::LEFT + self.cell_w() * self.epochs as i32 + 24).max(640);
         let rows = self.rows.len().max(1) as i32;
-        (w.max(640) as u32, (Self::TOP + rows * Self::ROW_H + Self::BOTTOM) as u32)
+        let extra = (Self::legend(w).last().map_or(0, |k| k.2) - Self::TOP_OF_LEGEND).max(0);
+        (w as u32, (Self::TOP + rows * Self::ROW_H + Self::BOTTOM + extra) as u32)
     }
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
@@ -248,21 +285,14 @@ impl Chart for Timeline {
             }
         }
         let foot = Self::TOP + self.rows.len().max(1) as i32 * Self::ROW_H + 16;
-        let mut x = 12;
-        for (s, what) in [
-            (Severity::Fk, "FK: fractional key (compromised)"),
-            (Severity::Alpha, "α: pad (compromised)"),
-            (Severity::Key, "θ / SK: group key"),
-            (Severity::Init, "initialisation values"),
-        ] {
-            area.draw(&Rectangle::new(
-                [(x, foot), (x + 14, foot + 14)],
-                canvas::shade(s.color(), 0.8).filled(),
-            ))
-            .map_err(de)?;
-            area.draw(&Text::new(what, (x + 20, foot + 7), canvas::left(canvas::text(11.0)))).map_err(de)?;
-            x += 34 + 7 * what.chars().count() as i32;
+        let legend = Self::legend(w as i32);
+        for &(s, what, dy, x) in &legend {
+            let y = foot + dy;
+            area.draw(&Rectangle::new([(x, y), (x + 14, y + 14)], canvas::shade(s.color(), 0.8).filled()))
+                .map_err(de)?;
+            area.draw(&Text::new(what, (x + 20, y + 7), canvas::left(canvas::text(12.0)))).map_err(de)?;
         }
+        let foot = foot + legend.last().map_or(0, |k| k.2);
         let ids: Vec<String> = self.compromised.iter().map(|m| m.to_string()).collect();
         let verdict = if ids.is_empty() {
             "compromised: none".to_string()

@@ -136,6 +136,16 @@ fn arrow<DB: DrawingBackend>(
 }
 
 impl Chart for Lifelines {
+    fn title(&self) -> String {
+        format!("Sequence chart of {}", self.scenario)
+    }
+    fn desc(&self) -> String {
+        format!(
+            "One lifeline per party ({} members{}), time downwards; arrows are messages coloured by mode, marks are leaks, learns, crashes, detections and recoveries.",
+            self.members,
+            if self.sm { " and the SM" } else { "" }
+        )
+    }
     fn size(&self) -> (u32, u32) {
         ((LEFT + self.columns() * COL_W + 180) as u32, (self.axis.end as i32 + 40).max(300) as u32)
     }
@@ -360,6 +370,12 @@ impl PerEpoch {
 }
 
 impl Chart for PerEpoch {
+    fn title(&self) -> String {
+        format!("Messages per epoch of {}", self.scenario)
+    }
+    fn desc(&self) -> String {
+        format!("For {} members: messages per epoch by mode, drops, and the crashes marked.", self.members)
+    }
     fn size(&self) -> (u32, u32) {
         (960, 540)
     }

@@ -163,6 +163,15 @@ pub fn draw(dir: &Path, files: &SweepFiles) -> Result<Vec<PathBuf>, PlotError> {
 }
 
 impl Chart for Curves {
+    fn title(&self) -> String {
+        self.title.clone()
+    }
+    fn desc(&self) -> String {
+        format!(
+            "{} against {}: one line per value of the other varied keys, each point the mean over seeds.",
+            self.y_desc, self.x_desc
+        )
+    }
     fn size(&self) -> (u32, u32) {
         (960, 600)
     }

@@ -9,7 +9,7 @@
 //! has derived by then. Larger runs get per-epoch aggregates and the
 //! compromised-members heatmap.
 //!
-//! The page is [`TEMPLATE`] with the run's data as JSON in one
+//! The page is the template `walkthrough.html` with the run's data as JSON in one
 //! `<script type="application/json">` element; the JS renders everything.
 
 use std::collections::BTreeMap;
@@ -119,7 +119,9 @@ fn learn_text(l: &LearnFinding) -> String {
 /// The step-through's data, built line by line.
 #[derive(Default)]
 struct Steps {
-    /// Each step: [seq, t_us, kind, narration, epoch].
+    /// Each step: [seq, t_us, kind, narration, epoch, lane]; the lane is
+    /// the party the step happens at (0 the SM), or −1 for a view that is
+    /// no one party (a coalition, the outsider).
     steps: Vec<Value>,
     /// Views, by name, in first-seen order after the members.
     views: Vec<String>,
@@ -129,8 +131,14 @@ struct Steps {
     replacement: Vec<bool>,
     /// member → how many replacements have taken its index.
     replaced: BTreeMap<u32, u32>,
-    /// Holdings: [step, view, label].
+    /// Holdings: [step, view, label, until]: held from `step` on, up to
+    /// (not including) `until` when the channel refused the message (−1:
+    /// for good).
     holds: Vec<Value>,
+    /// (view, label) already held: a resend or duplicate adds nothing.
+    held: std::collections::BTreeSet<(usize, String)>,
+    /// (msg, recipient) → the holdings its delivery added.
+    delivered: BTreeMap<(u64, u32), Vec<usize>>,
     /// Derivations: [step, view, expression, witness lines, target, whether
     /// the target is outside the view].
     derived: Vec<Value>,
@@ -138,7 +146,8 @@ struct Steps {
     messages: Vec<Value>,
     /// msg → (index in `messages`, label, from, to, kind).
     open: BTreeMap<u64, (usize, String, u32, u32, String)>,
-    /// The epoch under way.
+    /// The epoch under way, as scenarios and `fraclab run` count it: epoch
+    /// e runs from θ_e on, so iteration j's messages are in epoch j.
     epoch: u64,
     /// epoch → its first step.
     epoch_steps: BTreeMap<u64, usize>,
@@ -155,24 +164,43 @@ impl Steps {
         self.views.len() - 1
     }
 
-    /// `label` reaches index `m` at step `k`: the party at that index (the
-    /// member, or its latest replacement) and every coalition `m` is in.
-    fn hold(&mut self, k: usize, m: u32, label: String) {
-        let nth = self.replaced.get(&m).copied().unwrap_or(0);
-        let at_index =
-            if nth == 0 { format!("member {m}") } else { view_name(&View::Replacement { member: m, nth }) };
-        for v in 0..self.views.len() {
-            let ids = &self.view_ids[v];
-            let coalition = ids.len() > 1 && ids.contains(&m);
-            if coalition || self.views[v] == at_index {
-                self.holds.push(json!([k, v, label]));
-            }
+    /// Who is at index `p` now: the SM, the member, or its latest replacement.
+    fn party(&self, p: u32) -> String {
+        match self.replaced.get(&p) {
+            _ if p == 0 => "the SM".into(),
+            None => format!("member {p}"),
+            Some(&nth) => view_name(&View::Replacement { member: p, nth }),
         }
     }
 
-    fn push(&mut self, seq: u64, t: u64, kind: &str, text: String) -> usize {
-        self.steps.push(json!([seq, t, kind, text, self.epoch]));
-        self.steps.len() - 1
+    /// `label` reaches index `m` at step `k`: the party at that index (the
+    /// member, or its latest replacement) and, while the original member is
+    /// there, every coalition `m` is in. Returns the holdings added.
+    fn hold(&mut self, k: usize, m: u32, label: String) -> Vec<usize> {
+        let at_index = self.party(m);
+        let original = !self.replaced.contains_key(&m);
+        let mut added = Vec::new();
+        for v in 0..self.views.len() {
+            let ids = &self.view_ids[v];
+            let coalition = original && ids.len() > 1 && ids.contains(&m);
+            if (coalition || self.views[v] == at_index) && self.held.insert((v, label.clone())) {
+                self.holds.push(json!([k, v, label, -1]));
+                added.push(self.holds.len() - 1);
+            }
+        }
+        added
+    }
+
+    /// Whether view `v` holds `label` now.
+    fn holds_now(&self, v: usize, label: &str) -> bool {
+        self.held.contains(&(v, label.to_string()))
+    }
+
+    fn push(&mut self, seq: u64, t: u64, kind: &str, text: String, lane: i64) -> usize {
+        self.steps.push(json!([seq, t, kind, text, self.epoch, lane]));
+        let k = self.steps.len() - 1;
+        self.epoch_steps.entry(self.epoch).or_insert(k);
+        k
     }
 }
 
@@ -236,44 +264,59 @@ fn step(s: &mut Steps, line: TraceLine, learns: &BTreeMap<u64, &LearnFinding>) {
         TraceLine::Header(_) | TraceLine::Footer(_) => {}
         TraceLine::Secret(x) => {
             let label = secret_label(&x.name, Some(x.member), x.index);
-            let k = s.push(
-                x.seq,
-                x.t_us,
-                "secret",
-                format!("member {} {} {label}", x.member, secret_verb(&x.name)),
-            );
-            s.hold(k, x.member, format!("{label} (own)"));
+            // Between a replacement and its recovery, the values it works
+            // out are recovered, not drawn.
+            let recovering = s.replaced.contains_key(&x.member) && x.name != "w" && x.name != "gamma";
+            let verb = if recovering && matches!(&*x.name, "fk" | "alpha") {
+                "recovers"
+            } else {
+                secret_verb(&x.name)
+            };
+            let who = s.party(x.member);
+            let k = s.push(x.seq, x.t_us, "secret", format!("{who} {verb} {label}"), i64::from(x.member));
+            // A pad the SM handed over is held already, as received.
+            let given = format!("{label}, θ_1 from the SM");
+            let from_sm = s.views.iter().position(|v| *v == who).is_some_and(|v| s.holds_now(v, &given));
+            if !(x.name == "alpha" && from_sm) {
+                s.hold(k, x.member, format!("{label} (own)"));
+            }
         }
         TraceLine::Theta(x) => {
-            let k = s.push(x.seq, x.t_us, "theta", format!("member {} holds θ_{}", x.member, x.epoch));
-            s.hold(k, x.member, format!("θ_{}", x.epoch));
+            // Epoch e is the one whose key SK_e is in use: it begins as θ_e
+            // is known (`fraclab run` and the summary count so).
+            s.epoch = s.epoch.max(x.epoch);
+            let who = s.party(x.member);
+            let k =
+                s.push(x.seq, x.t_us, "theta", format!("{who} computes θ_{}", x.epoch), i64::from(x.member));
+            let label = format!("θ_{}", x.epoch);
+            let received = s.views.iter().position(|v| *v == who).is_some_and(|v| {
+                s.held.iter().any(|(w, l)| *w == v && l.starts_with(&label) && l.contains(" from "))
+            });
+            if !received {
+                s.hold(k, x.member, label);
+            }
         }
         TraceLine::Key(x) => {
-            s.push(x.seq, x.t_us, "key", format!("member {} derives SK_{}", x.member, x.epoch));
+            let who = s.party(x.member);
+            s.push(
+                x.seq,
+                x.t_us,
+                "key",
+                format!("{who} derives the key SK_{}", x.epoch),
+                i64::from(x.member),
+            );
         }
         TraceLine::Send(x) => {
             if x.kind == "ack" {
                 return;
             }
-            let epoch = if x.mode == "I" {
-                1
-            } else if x.mode == "G" {
-                x.iter + 1
-            } else {
-                s.epoch
-            };
-            if epoch > s.epoch {
-                s.epoch = epoch;
+            if &*x.mode == "G" {
+                s.epoch = s.epoch.max(x.iter);
             }
             let label = payload_label(&x.kind, x.from, x.to, x.iter);
             let resend = if x.attempt > 0 { format!(" (resend {})", x.attempt) } else { String::new() };
-            let k = s.push(
-                x.seq,
-                x.t_us,
-                "send",
-                format!("{} sends {label} to {}{resend}", party(x.from), party(x.to)),
-            );
-            s.epoch_steps.entry(s.epoch).or_insert(k);
+            let text = format!("{} sends {label} to {}{resend}", s.party(x.from), s.party(x.to));
+            let k = s.push(x.seq, x.t_us, "send", text, i64::from(x.from));
             s.messages.push(json!([x.from, x.to, k, -1, false, label]));
             let value_kind = matches!(
                 x.value,
@@ -285,102 +328,88 @@ fn step(s: &mut Steps, line: TraceLine, learns: &BTreeMap<u64, &LearnFinding>) {
         TraceLine::Deliver(x) => {
             let Some((i, label, from, to, kind)) = s.open.get(&x.msg).cloned() else { return };
             let dup = if x.duplicate { " (a duplicate)" } else { "" };
-            let k = s.push(
-                x.seq,
-                x.t_us,
-                "deliver",
-                format!("{} receives {label} from {}{dup}", party(to), party(from)),
-            );
+            let text = format!("{} receives {label} from {}{dup}", s.party(to), s.party(from));
+            let k = s.push(x.seq, x.t_us, "deliver", text, i64::from(to));
             if let Some(m) = s.messages.get_mut(i)
                 && m[3] == -1
             {
                 m[3] = json!(k);
             }
             if !kind.is_empty() && kind != "confirm" && to != 0 {
-                s.hold(k, to, format!("{label} from {}", party(from)));
+                let from_name = s.party(from);
+                let added = s.hold(k, to, format!("{label} from {from_name}"));
+                s.delivered.entry((x.msg, to)).or_default().extend(added);
             }
         }
         TraceLine::Drop(x) => {
             let Some((i, label, from, to, _)) = s.open.get(&x.msg).cloned() else { return };
-            let k = s.push(
-                x.seq,
-                x.t_us,
-                "drop",
-                format!("{label} from {} to {} is dropped ({})", party(from), party(to), x.reason),
-            );
+            let text = format!("{label} from {} to {} is lost ({})", s.party(from), s.party(to), x.reason);
+            let k = s.push(x.seq, x.t_us, "drop", text, i64::from(to));
             if let Some(m) = s.messages.get_mut(i) {
                 m[3] = json!(k);
                 m[4] = json!(true);
             }
         }
         TraceLine::Attack(x) => {
-            s.push(
-                x.seq,
-                x.t_us,
-                "attack",
-                format!(
-                    "the network adversary: {} on a {} from {} to {}",
-                    x.attack,
-                    x.kind,
-                    party(x.from),
-                    party(x.to)
-                ),
+            let text = format!(
+                "the network adversary: {} on {}'s {} message to {}",
+                x.attack,
+                s.party(x.from),
+                x.kind,
+                s.party(x.to)
             );
+            s.push(x.seq, x.t_us, "attack", text, i64::from(x.to));
         }
         TraceLine::Reject(x) => {
-            s.push(
-                x.seq,
-                x.t_us,
-                "reject",
-                format!("member {}'s channel refuses a message ({})", x.member, x.reason),
-            );
+            let what = s
+                .open
+                .get(&x.msg)
+                .map_or("a message".to_string(), |m| format!("{} from {}", m.1, s.party(m.2)));
+            let text = format!("{}'s channel refuses {what} ({})", s.party(x.member), x.reason);
+            let k = s.push(x.seq, x.t_us, "reject", text, i64::from(x.member));
+            // What the refused delivery seemed to add was never held.
+            for h in s.delivered.remove(&(x.msg, x.member)).unwrap_or_default() {
+                if let Some(row) = s.holds.get_mut(h) {
+                    row[3] = json!(k);
+                    let key =
+                        (row[1].as_u64().unwrap_or(0) as usize, row[2].as_str().unwrap_or("").to_string());
+                    s.held.remove(&key);
+                }
+            }
         }
         TraceLine::Forgery(x) => {
-            s.push(
-                x.seq,
-                x.t_us,
-                "forgery",
-                format!("a {} message reaches member {}'s protocol state", x.attack, x.member),
-            );
+            let text = format!("a {} message reaches {}'s protocol state", x.attack, s.party(x.member));
+            s.push(x.seq, x.t_us, "forgery", text, i64::from(x.member));
         }
         TraceLine::Crash(x) => {
-            s.push(x.seq, x.t_us, "crash", format!("member {} crashes", x.member));
+            let text = format!("{} crashes", s.party(x.member));
+            s.push(x.seq, x.t_us, "crash", text, i64::from(x.member));
         }
         TraceLine::Detect(x) => {
-            s.push(
-                x.seq,
-                x.t_us,
-                "detect",
-                format!("member {} {}", x.member, data::detect_text(x.culprit, &x.check)),
-            );
+            let what = match (x.culprit, &*x.check) {
+                (Some(c), "silence") => format!("finds {} silent and declares it failed", s.party(c)),
+                (Some(c), check) => format!("names {} as a cheater (check {check})", s.party(c)),
+                (None, check) => format!("sees the check {check} fail"),
+            };
+            let text = format!("{} {what}", s.party(x.member));
+            s.push(x.seq, x.t_us, "detect", text, i64::from(x.member));
         }
         TraceLine::Replace(x) => {
             let nth = *s.replaced.entry(x.member).and_modify(|n| *n += 1).or_insert(1);
-            s.view(view_name(&View::Replacement { member: x.member, nth }), vec![x.member], true);
-            s.push(x.seq, x.t_us, "replace", format!("a replacement takes index {}", x.member));
+            let name = view_name(&View::Replacement { member: x.member, nth });
+            s.view(name.clone(), vec![x.member], true);
+            s.push(x.seq, x.t_us, "replace", format!("{name} takes index {}", x.member), i64::from(x.member));
         }
         TraceLine::Recovered(x) => {
             let how = if x.ok { "recovers" } else { "fails to recover" };
-            s.push(
-                x.seq,
-                x.t_us,
-                "recovered",
-                format!("the replacement of member {} {how} FK[{0},{1}] and its pads", x.member, x.iter),
-            );
+            let text = format!("{} {how} FK[{},{}] and its pads", s.party(x.member), x.member, x.iter);
+            s.push(x.seq, x.t_us, "recovered", text, i64::from(x.member));
         }
         TraceLine::Leak(x) => {
-            let label = secret_label(&x.secret, Some(x.member), x.epoch);
-            let label = if x.secret == "theta" || x.secret == "sk" {
-                secret_label(&x.secret, None, x.epoch)
-            } else {
-                label
-            };
-            let k = s.push(
-                x.seq,
-                x.t_us,
-                "leak",
-                format!("member {} leaks {label} to {}", x.member, audience(&x.to)),
-            );
+            let owner = if x.secret == "theta" || x.secret == "sk" { None } else { Some(x.member) };
+            let label = secret_label(&x.secret, owner, x.epoch);
+            let text = format!("{} leaks {label} to {}", s.party(x.member), audience(&x.to));
+            let k = s.push(x.seq, x.t_us, "leak", text, i64::from(x.member));
             let held = format!("{label} leaked by member {}", x.member);
             match &x.to {
                 LeakTo::Named(LeakAudience::Group) => {
@@ -398,7 +427,9 @@ fn step(s: &mut Steps, line: TraceLine, learns: &BTreeMap<u64, &LearnFinding>) {
                 }
                 LeakTo::Named(LeakAudience::Outsider) => {
                     let v = s.view("the outsider".into(), vec![], false);
-                    s.holds.push(json!([k, v, held]));
+                    if s.held.insert((v, held.clone())) {
+                        s.holds.push(json!([k, v, held, -1]));
+                    }
                 }
                 LeakTo::Members(ms) => {
                     for &m in ms {
@@ -408,23 +439,30 @@ fn step(s: &mut Steps, line: TraceLine, learns: &BTreeMap<u64, &LearnFinding>) {
             }
         }
         TraceLine::Learn(x) => {
+            let label = secret_label(&x.name, x.target, x.index);
+            let name = view_name(&x.view);
+            let v = s.view(name.clone(), x.view.ids().to_vec(), matches!(x.view, View::Replacement { .. }));
+            let lane = match &x.view {
+                View::Member(m) | View::Replacement { member: m, .. } => i64::from(*m),
+                _ => -1,
+            };
+            // Handed: the view was given this very value by a leak.
+            let leaked = s.held.iter().any(|(w, l)| *w == v && l.starts_with(&format!("{label} leaked by")));
             let Some(l) = learns.get(&x.seq) else {
-                s.push(
-                    x.seq,
-                    x.t_us,
-                    "learn",
-                    format!("{} learns {}", view_name(&x.view), secret_label(&x.name, x.target, x.index)),
-                );
+                let (kind, text) = if leaked {
+                    ("handed", format!("{name} is handed {label}"))
+                } else {
+                    ("learn", format!("{name} learns {label}"))
+                };
+                let k = s.push(x.seq, x.t_us, kind, text, lane);
+                let outside = x.target.is_some_and(|t| !x.view.ids().contains(&t));
+                s.derived.push(json!([k, v, label, [], x.target, outside]));
                 return;
             };
-            let text = learn_text(l);
-            // A value handed over as is (a leak's recipient) is not a
-            // derivation: "next learn" skips it.
-            let handed =
-                l.expression.as_deref().and_then(|e| e.split_once(" = ")).is_some_and(|(a, b)| a == b);
-            let k = s.push(x.seq, x.t_us, if handed { "handed" } else { "learn" }, text);
-            let v =
-                s.view(view_name(&l.view), l.view.ids().to_vec(), matches!(l.view, View::Replacement { .. }));
+            let handed = leaked
+                || l.expression.as_deref().and_then(|e| e.split_once(" = ")).is_some_and(|(a, b)| a == b);
+            let text = if handed { format!("{name} is handed {label}") } else { learn_text(l) };
+            let k = s.push(x.seq, x.t_us, if handed { "handed" } else { "learn" }, text, lane);
             let witness: Vec<String> = l
                 .witness
                 .iter()
@@ -444,45 +482,88 @@ fn step(s: &mut Steps, line: TraceLine, learns: &BTreeMap<u64, &LearnFinding>) {
     }
 }
 
-/// Per-epoch aggregates and the compromised heatmap, for a run too large
-/// to step through.
-fn aggregates(summary: &Summary, trace: Option<&Trace>) -> Value {
+/// Per-epoch aggregates and the compromised heatmap, for a run that is not
+/// stepped through (`why` says which limit it passed). Epochs count as
+/// scenarios do: initialisation and iteration 1 are epoch 1, iteration j
+/// is epoch j. A column the files cannot give is null.
+fn aggregates(summary: &Summary, trace: Option<&Trace>, why: String) -> Value {
     let epochs = summary.epochs_completed.clamp(1, data::EPOCHS_MAX);
-    let mut rows: BTreeMap<u64, [u64; 7]> = (1..=epochs + 1).map(|e| (e, [0; 7])).collect();
-    if let Some(t) = trace {
-        for m in &t.messages {
-            let e = if &*m.mode == "R" { t.epoch_at(m.t_send_us) } else { m.epoch() };
-            if let Some(r) = rows.get_mut(&e) {
-                r[0] += 1;
-                r[1] += u64::from(m.t_deliver_us.is_some());
-                r[2] += u64::from(m.dropped.is_some());
+    // [messages, delivered, dropped, learns, leaks, crashes, detections]
+    let mut rows: BTreeMap<u64, [Option<u64>; 7]> = (1..=epochs).map(|e| (e, [None; 7])).collect();
+    let full = trace.is_some_and(|t| t.level == "full");
+    // When each iteration's first key-generation message went out.
+    let starts: Vec<(u64, u64)> = trace.map_or_else(Vec::new, |t| {
+        let mut v: Vec<(u64, u64)> = Vec::new();
+        for m in t.messages.iter().filter(|m| &*m.mode == "G") {
+            if v.last().is_none_or(|&(_, j)| m.iter > j) {
+                v.push((m.t_send_us, m.iter));
             }
         }
+        v
+    });
+    let epoch_at =
+        |t: u64| starts.iter().rev().find(|(s, _)| *s <= t).map_or(1, |(_, j)| *j).clamp(1, epochs);
+    let bump = |rows: &mut BTreeMap<u64, [Option<u64>; 7]>, e: u64, i: usize, by: u64| {
+        if let Some(r) = rows.get_mut(&e.clamp(1, epochs)) {
+            r[i] = Some(r[i].unwrap_or(0) + by);
+        }
+    };
+    for r in rows.values_mut() {
+        if full {
+            r[0] = Some(0);
+            r[1] = Some(0);
+            r[2] = Some(0);
+        }
+        if summary.compromised.is_some() {
+            r[3] = Some(0);
+        }
+        if trace.is_some() {
+            r[4] = Some(0);
+            r[5] = Some(0);
+            r[6] = Some(0);
+        }
+    }
+    if let Some(t) = trace {
+        for m in &t.messages {
+            let e = match &*m.mode {
+                "I" => 1,
+                "G" => m.iter,
+                _ => epoch_at(m.t_send_us),
+            };
+            bump(&mut rows, e, 0, 1);
+            bump(&mut rows, e, 1, u64::from(m.t_deliver_us.is_some()));
+            bump(&mut rows, e, 2, u64::from(m.dropped.is_some()));
+        }
         for (time, _, mark) in &t.marks {
-            let e = t.epoch_at(*time);
-            let Some(r) = rows.get_mut(&e) else { continue };
-            match mark {
-                Mark::Learn { .. } => r[3] += 1,
-                Mark::Leak { .. } => r[4] += 1,
-                Mark::Crash { .. } => r[5] += 1,
-                Mark::Detect { .. } => r[6] += 1,
-                _ => {}
-            }
+            let i = match mark {
+                Mark::Leak { .. } => 4,
+                Mark::Crash { .. } => 5,
+                Mark::Detect { .. } => 6,
+                _ => continue,
+            };
+            bump(&mut rows, epoch_at(*time), i, 1);
         }
     }
     // member → the first epoch some view outside it derived a secret of it.
     let mut first: BTreeMap<u32, u64> = BTreeMap::new();
     for f in &summary.findings {
-        if let Finding::Learn(l) = f
-            && let Some(t) = l.target
-            && !l.view.ids().contains(&t)
-        {
-            let e = first.entry(t).or_insert(l.epoch);
-            *e = (*e).min(l.epoch);
+        if let Finding::Learn(l) = f {
+            bump(&mut rows, l.epoch, 3, 1);
+            if let Some(t) = l.target
+                && !l.view.ids().contains(&t)
+            {
+                let e = first.entry(t).or_insert(l.epoch);
+                *e = (*e).min(l.epoch);
+            }
         }
     }
     json!({
-        "epochs": rows.iter().map(|(e, r)| json!([e, r[0], r[1], r[2], r[3], r[4], r[5], r[6]])).collect::<Vec<_>>(),
+        "why": why,
+        "epochs": rows.iter().map(|(e, r)| {
+            let mut row = vec![json!(e)];
+            row.extend(r.iter().map(|c| json!(c)));
+            Value::Array(row)
+        }).collect::<Vec<_>>(),
         "compromised_from": first.iter().map(|(m, e)| json!([m, e])).collect::<Vec<_>>(),
         "level": trace.map_or("none".to_string(), |t| t.level.clone()),
         "truncated": trace.is_some_and(|t| t.truncated),
@@ -492,11 +573,17 @@ fn aggregates(summary: &Summary, trace: Option<&Trace>) -> Value {
 /// The page's JSON: the run's header facts, and the step-through or the
 /// aggregates.
 fn model(dir: &Path, summary: &Summary, trace: Option<&Trace>) -> Result<Value, PlotError> {
-    let steps = match trace {
+    let (steps, why) = match trace {
         Some(t) if t.level == "full" && !t.truncated && summary.members <= STEP_MEMBERS_MAX => {
-            read_steps(dir, summary)?
+            let steps = read_steps(dir, summary)?;
+            (steps, format!("more than {STEPS_MAX} steps"))
         }
-        _ => None,
+        None => (None, "the run wrote no trace".to_string()),
+        Some(t) if t.level != "full" => {
+            (None, format!("the trace is at level {}, without messages", t.level))
+        }
+        Some(t) if t.truncated => (None, "the trace holds more messages than are kept".to_string()),
+        Some(_) => (None, format!("n = {} is more than {STEP_MEMBERS_MAX} members", summary.members)),
     };
     let meta = json!({
         "scenario": summary.scenario,
@@ -529,7 +616,7 @@ fn model(dir: &Path, summary: &Summary, trace: Option<&Trace>) -> Result<Value, 
             "messages": s.messages,
             "epoch_steps": s.epoch_steps.iter().map(|(e, k)| json!([e, k])).collect::<Vec<_>>(),
         }),
-        None => json!({ "mode": "summary", "meta": meta, "summary": aggregates(summary, trace) }),
+        None => json!({ "mode": "summary", "meta": meta, "summary": aggregates(summary, trace, why) }),
     })
 }
 
