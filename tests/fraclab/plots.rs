@@ -452,3 +452,20 @@ fn every_gallery_svg_has_a_title_and_a_desc() {
     }
     assert!(count >= 70, "only {count} SVGs in the gallery");
 }
+
+/// Sweep lines with the same values stay visible: the gallery's
+/// baseline-ring sweep has no one compromised under any of the three
+/// inits, and the plot marks each with its own shape, shifts the twins and
+/// says so in the legend.
+#[test]
+fn coinciding_sweep_lines_are_told_apart() {
+    let svg = fs::read_to_string(repo_root().join("results/baseline-ring-sweep/sweep-compromised_count.svg"))
+        .unwrap();
+    assert!(
+        svg.contains("protocol.init = ring (same values as protocol.init = sm, shifted right)"),
+        "legend"
+    );
+    assert!(svg.contains("protocol.init = ring-hardened (same values as protocol.init = sm, shifted right)"));
+    // Three marker shapes: circles, triangles (polygons) and crosses (paths).
+    assert!(svg.contains("<circle") && svg.contains("<polygon"), "markers");
+}

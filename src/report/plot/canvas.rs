@@ -186,13 +186,30 @@ pub fn line<'a, DB: DrawingBackend + 'a>(
     color: RGBColor,
     label: &str,
 ) -> Result<(), String> {
+    line_marked(chart, pts, color, label, 0)
+}
+
+/// [`line`] with its points marked by shape `shape` (0 dots, 1 triangles,
+/// 2 crosses, then again), so lines that run on top of each other can still
+/// be told apart.
+pub fn line_marked<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Axes<'a, DB>,
+    pts: &[(f64, f64)],
+    color: RGBColor,
+    label: &str,
+    shape: usize,
+) -> Result<(), String> {
     let series = chart.draw_series(LineSeries::new(pts.to_vec(), color.stroke_width(2))).map_err(de)?;
     if !label.is_empty() {
         series
             .label(label)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
     }
-    chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled()))).map_err(de)?;
+    match shape % 3 {
+        0 => chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled()))).map_err(de)?,
+        1 => chart.draw_series(pts.iter().map(|&p| TriangleMarker::new(p, 6, color.filled()))).map_err(de)?,
+        _ => chart.draw_series(pts.iter().map(|&p| Cross::new(p, 6, color.stroke_width(2)))).map_err(de)?,
+    };
     Ok(())
 }
 

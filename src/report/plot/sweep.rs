@@ -216,8 +216,28 @@ impl Chart for Curves {
             .axis_desc_style(canvas::text(13.0))
             .draw()
             .map_err(de)?;
+        // A line with the same values as an earlier one would hide it (or
+        // be hidden): it is shifted right by a hair per earlier twin, marked
+        // with another shape, and the legend says whose values it repeats.
+        let nudge = (x1 - x0) * 0.006;
+        let mut twins: Vec<usize> = Vec::new();
         for (i, (legend, pts)) in self.lines.iter().enumerate() {
-            canvas::line(&mut chart, pts, PALETTE[i % PALETTE.len()], legend)?;
+            let same = self.lines[..i].iter().position(|(_, q)| q == pts);
+            let (pts, legend) = match same {
+                Some(first) => {
+                    twins.push(first);
+                    let k = twins.iter().filter(|&&t| t == first).count() as f64;
+                    let shifted: Vec<(f64, f64)> = pts.iter().map(|&(x, y)| (x + k * nudge, y)).collect();
+                    let note = if legend.is_empty() {
+                        legend.clone()
+                    } else {
+                        format!("{legend} (same values as {}, shifted right)", self.lines[first].0)
+                    };
+                    (shifted, note)
+                }
+                None => (pts.clone(), legend.clone()),
+            };
+            canvas::line_marked(&mut chart, &pts, PALETTE[i % PALETTE.len()], &legend, i)?;
         }
         if self.lines.iter().any(|(l, _)| !l.is_empty()) {
             canvas::legend(&mut chart)?;
