@@ -232,36 +232,8 @@ pub struct Trace {
 impl Trace {
     /// Reads and checks a fraclab-trace/1 file; errors name the line.
     pub fn read(path: &Path) -> Result<Trace, PlotError> {
-        let file = std::fs::File::open(path).map_err(PlotError::io(path))?;
-        let bad = |line: usize, m: String| PlotError::Data {
-            path: path.to_path_buf(),
-            message: format!("line {line}: {m}"),
-        };
         let mut builder = TraceBuilder::default();
-        let mut reader = std::io::BufReader::new(file);
-        let mut buf = Vec::new();
-        let mut k = 0;
-        loop {
-            buf.clear();
-            let n = (&mut reader)
-                .take(TRACE_LINE_MAX as u64 + 1)
-                .read_until(b'\n', &mut buf)
-                .map_err(PlotError::io(path))?;
-            if n == 0 {
-                break;
-            }
-            k += 1;
-            if buf.len() > TRACE_LINE_MAX {
-                return Err(bad(k, format!("longer than {TRACE_LINE_MAX} bytes; not a line fraclab writes")));
-            }
-            let text = std::str::from_utf8(&buf).map_err(|e| bad(k, format!("not UTF-8 text: {e}")))?;
-            let l = match TraceLine::from_json(text) {
-                Ok(l) => l,
-                Err(e) if e.unknown_type && k > 1 => continue,
-                Err(e) => return Err(bad(k, e.to_string())),
-            };
-            builder.take(k, l).map_err(|message| PlotError::Data { path: path.to_path_buf(), message })?;
-        }
+        read_lines(path, |k, l| builder.take(k, l).map(|()| true))?;
         builder.finish().map_err(|message| PlotError::Data { path: path.to_path_buf(), message })
     }
 
@@ -274,6 +246,49 @@ impl Trace {
     /// Whether the SM sends (SM initialisation).
     pub fn has_sm(&self) -> bool {
         self.messages.iter().any(|m| m.from == 0 || m.to == 0)
+    }
+}
+
+/// Reads `path` line by line, bounded ([`TRACE_LINE_MAX`] bytes a line,
+/// UTF-8, each a [`TraceLine`]; lines of a type this version does not know
+/// are skipped after the header), and hands each to `take` with its line
+/// number. `take` returns whether to go on; its error (a message) is
+/// reported for the file. Errors name the line.
+pub fn read_lines(
+    path: &Path,
+    mut take: impl FnMut(usize, TraceLine) -> Result<bool, String>,
+) -> Result<(), PlotError> {
+    let file = std::fs::File::open(path).map_err(PlotError::io(path))?;
+    let bad = |line: usize, m: String| PlotError::Data {
+        path: path.to_path_buf(),
+        message: format!("line {line}: {m}"),
+    };
+    let mut reader = std::io::BufReader::new(file);
+    let mut buf = Vec::new();
+    let mut k = 0;
+    loop {
+        buf.clear();
+        let n = (&mut reader)
+            .take(TRACE_LINE_MAX as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(PlotError::io(path))?;
+        if n == 0 {
+            return Ok(());
+        }
+        k += 1;
+        if buf.len() > TRACE_LINE_MAX {
+            return Err(bad(k, format!("longer than {TRACE_LINE_MAX} bytes; not a line fraclab writes")));
+        }
+        let text = std::str::from_utf8(&buf).map_err(|e| bad(k, format!("not UTF-8 text: {e}")))?;
+        let l = match TraceLine::from_json(text) {
+            Ok(l) => l,
+            Err(e) if e.unknown_type && k > 1 => continue,
+            Err(e) => return Err(bad(k, e.to_string())),
+        };
+        let more = take(k, l).map_err(|message| PlotError::Data { path: path.to_path_buf(), message })?;
+        if !more {
+            return Ok(());
+        }
     }
 }
 

@@ -13,13 +13,12 @@
 //! `<script type="application/json">` element; the JS renders everything.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
 use super::PlotError;
-use super::data::{self, Mark, Summary, TRACE_LINE_MAX, Trace};
+use super::data::{self, Mark, Summary, Trace};
 use crate::report::secret_label;
 use crate::schema::summary::LearnFinding;
 use crate::schema::trace::{LeakAudience, LeakTo, Payload, TraceLine};
@@ -208,9 +207,6 @@ impl Steps {
 /// more than [`STEPS_MAX`] steps.
 fn read_steps(dir: &Path, summary: &Summary) -> Result<Option<Steps>, PlotError> {
     let path = dir.join("trace.jsonl");
-    let file = std::fs::File::open(&path).map_err(PlotError::io(&path))?;
-    let bad =
-        |line: usize, m: String| PlotError::Data { path: path.clone(), message: format!("line {line}: {m}") };
     let learns: BTreeMap<u64, &LearnFinding> = summary
         .findings
         .iter()
@@ -228,34 +224,13 @@ fn read_steps(dir: &Path, summary: &Summary) -> Result<Option<Steps>, PlotError>
     for l in learns.values() {
         s.view(view_name(&l.view), l.view.ids().to_vec(), matches!(l.view, View::Replacement { .. }));
     }
-    let mut reader = std::io::BufReader::new(file);
-    let mut buf = Vec::new();
-    let mut k = 0;
-    loop {
-        buf.clear();
-        let n = (&mut reader)
-            .take(TRACE_LINE_MAX as u64 + 1)
-            .read_until(b'\n', &mut buf)
-            .map_err(PlotError::io(&path))?;
-        if n == 0 {
-            break;
-        }
-        k += 1;
-        if buf.len() > TRACE_LINE_MAX {
-            return Err(bad(k, format!("longer than {TRACE_LINE_MAX} bytes; not a line fraclab writes")));
-        }
-        let text = std::str::from_utf8(&buf).map_err(|e| bad(k, format!("not UTF-8 text: {e}")))?;
-        let line = match TraceLine::from_json(text) {
-            Ok(l) => l,
-            Err(e) if e.unknown_type && k > 1 => continue,
-            Err(e) => return Err(bad(k, e.to_string())),
-        };
+    let mut over = false;
+    data::read_lines(&path, |_, line| {
         step(&mut s, line, &learns);
-        if s.steps.len() > STEPS_MAX {
-            return Ok(None);
-        }
-    }
-    Ok(Some(s))
+        over = s.steps.len() > STEPS_MAX;
+        Ok(!over)
+    })?;
+    Ok((!over).then_some(s))
 }
 
 /// One trace line into the step-through.
