@@ -114,6 +114,12 @@ fn print_report(r: &Report, out: &Path, drawn: &[PathBuf]) {
         println!("{} of {} runs satisfy `{g}`", r.goal_hits, r.runs_done);
     }
     println!("{} of {} runs violated a property", r.violations, r.runs_done);
+    if r.undrawable > 0 {
+        println!(
+            "{} of {} runs could not be drawn: no scenario the space allows loaded in 64 tries (for example xor sets with only elgamal keygen); they were not run",
+            r.undrawable, r.runs_done
+        );
+    }
     for f in &r.findings {
         let also =
             if f.also.is_empty() { String::new() } else { format!(" (and {} more runs)", f.also.len()) };

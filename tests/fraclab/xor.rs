@@ -502,3 +502,18 @@ fn verify_trace_refuses_commitments_in_an_xor_trace() {
     let e = fraclab::report::verify::verify(bad.as_bytes()).unwrap_err().to_string();
     assert!(e.contains("not exponents"), "{e}");
 }
+
+/// A space whose every draw pairs XOR with ElGamal draws nothing, and the
+/// report counts those runs as undrawable instead of passing them.
+#[test]
+fn an_undrawable_xor_space_is_counted_so() {
+    use crate::harness::{fraclab, stdout};
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("sp.toml"), "[protocol]\nparams = [\"xor-64\"]\nkeygen = [\"elgamal\"]\n")
+        .unwrap();
+    let o = fraclab(&["explore", "sp.toml", "--runs", "3", "--seed", "1", "--out", "e"], tmp.path());
+    assert!(stdout(&o).contains("3 of 3 runs could not be drawn"), "{}", stdout(&o));
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(tmp.path().join("e/explore.json")).unwrap()).unwrap();
+    assert_eq!(json["undrawable"], 3);
+}
