@@ -127,14 +127,9 @@ fn narrate(a: &Analysis, elgamal: bool) {
             .filter(|(label, _)| !label.ends_with("(own)"))
             .map(|(label, _)| label.as_str())
             .collect();
-        let from = if sources.is_empty() { String::new() } else { format!(" ({})", sources.join("; ")) };
         let expression = l.expression.clone().unwrap_or_else(|| l.target.label_as(elgamal));
-        let (lhs, rhs) = expression.split_once(" = ").unwrap_or((&expression, ""));
-        if lhs == rhs {
-            println!("  epoch {}: {} is handed {lhs}{from}", l.epoch, l.view.describe());
-        } else {
-            println!("  epoch {}: {} learns {expression}{from}", l.epoch, l.view.describe());
-        }
+        let sentence = crate::report::learn_sentence(&l.view.describe(), &expression, &sources);
+        println!("  epoch {}: {sentence}", l.epoch);
     }
     if firsts.len() > NARRATED_MAX {
         println!("  … {} more first derivations", firsts.len() - NARRATED_MAX);

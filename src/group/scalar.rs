@@ -161,7 +161,7 @@ impl GroupParams {
     /// `a − b mod q` (e.g. α_{i,j+1} = θ_{j+1} − FK_{i,j}); `a ⊕ b` under XOR.
     pub fn sub(&self, a: &Scalar, b: &Scalar) -> Scalar {
         if self.operator == Operator::Xor {
-            return Scalar(Arc::new(&*a.0 ^ &*b.0));
+            return self.add(a, b);
         }
         let d = if a.0 >= b.0 { &*a.0 - &*b.0 } else { &self.q - (&*b.0 - &*a.0) };
         Scalar(Arc::new(d))

@@ -39,6 +39,18 @@ pub fn csv_line(cells: &[String]) -> Vec<u8> {
     w.into_inner().expect("writing CSV to memory cannot fail")
 }
 
+/// A derivation told in words, as `fraclab run` and the walkthrough tell
+/// it: "member 3 learns α[1,1] = … (α[1,2] leaked by member 1)", or "is
+/// handed X" when the expression is `X = X` (a value given as is).
+/// `sources` are the witness's values that are not the view's own.
+pub fn learn_sentence(view: &str, expression: &str, sources: &[&str]) -> String {
+    let from = if sources.is_empty() { String::new() } else { format!(" ({})", sources.join("; ")) };
+    match expression.split_once(" = ") {
+        Some((lhs, rhs)) if lhs == rhs => format!("{view} is handed {lhs}{from}"),
+        _ => format!("{view} learns {expression}{from}"),
+    }
+}
+
 /// A secret's label from a trace event's (name, owner, index), as the
 /// knowledge engine writes them: `FK[3,1]`, `α[1,2]`, `θ_2`, `v[1]`.
 pub fn secret_label(name: &str, owner: Option<u32>, index: u64) -> String {

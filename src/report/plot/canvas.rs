@@ -25,8 +25,8 @@ pub trait Chart {
     fn desc(&self) -> String;
 }
 
-/// `text` with XML's five special characters escaped.
-fn xml_escape(text: &str) -> String {
+/// `text` with XML's five special characters escaped (for SVG and HTML).
+pub(crate) fn xml_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -105,14 +105,8 @@ fn learn_text(l: &LearnFinding) -> String {
         .filter(|w| !w.value.ends_with("(own)"))
         .map(|w| w.value.as_str())
         .collect();
-    let from = if sources.is_empty() { String::new() } else { format!(" ({})", sources.join("; ")) };
     let expression = l.expression.clone().unwrap_or_else(|| l.secret.clone());
-    let (lhs, rhs) = expression.split_once(" = ").unwrap_or((&expression, ""));
-    if lhs == rhs {
-        format!("{} is handed {lhs}{from}", view_name(&l.view))
-    } else {
-        format!("{} learns {expression}{from}", view_name(&l.view))
-    }
+    crate::report::learn_sentence(&view_name(&l.view), &expression, &sources)
 }
 
 /// The step-through's data, built line by line.
@@ -381,8 +375,7 @@ fn step(s: &mut Steps, line: TraceLine, learns: &BTreeMap<u64, &LearnFinding>) {
             s.push(x.seq, x.t_us, "recovered", text, i64::from(x.member));
         }
         TraceLine::Leak(x) => {
-            let owner = if x.secret == "theta" || x.secret == "sk" { None } else { Some(x.member) };
-            let label = secret_label(&x.secret, owner, x.epoch);
+            let label = secret_label(&x.secret, Some(x.member), x.epoch);
             let text = format!("{} leaks {label} to {}", s.party(x.member), audience(&x.to));
             let k = s.push(x.seq, x.t_us, "leak", text, i64::from(x.member));
             let held = format!("{label} leaked by member {}", x.member);
@@ -601,11 +594,8 @@ pub fn render(dir: &Path, summary: &Summary, trace: Option<&Trace>) -> Result<St
     // Inside <script>, "</" would end the element: JSON allows "<\/".
     let json = serde_json::to_string(&data).expect("the model is plain JSON").replace("</", "<\\/");
     let title = format!("fraclab · {}", summary.scenario);
-    Ok(TEMPLATE.replacen("__FRACLAB_TITLE__", &html_escape(&title), 1).replacen("__FRACLAB_DATA__", &json, 1))
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    let title = super::canvas::xml_escape(&title);
+    Ok(TEMPLATE.replacen("__FRACLAB_TITLE__", &title, 1).replacen("__FRACLAB_DATA__", &json, 1))
 }
 
 /// Writes `dir/report.html`; returns its path.
