@@ -40,7 +40,7 @@ pub fn csv_line(cells: &[String]) -> Vec<u8> {
 }
 
 /// A derivation told in words, as `fraclab run` and the walkthrough tell
-/// it: "member 3 learns α[1,1] = … (α[1,2] leaked by member 1)", or "is
+/// it: `member 3 learns α[1,1] = … (α[1,2] leaked by member 1)`, or "is
 /// handed X" when the expression is `X = X` (a value given as is).
 /// `sources` are the witness's values that are not the view's own.
 pub fn learn_sentence(view: &str, expression: &str, sources: &[&str]) -> String {
